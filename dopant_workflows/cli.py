@@ -1,0 +1,216 @@
+"""`dopwf`: the command line of dopant_workflows (FireWorks' own `lpad`/`rlaunch`/`qlaunch` do the rest)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from dopant_workflows import __version__
+from dopant_workflows.errors import DopwfInputError
+
+log = logging.getLogger("dopwf")
+
+
+def _parse_oxidation_states(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    states = {}
+    for item in text.split(","):
+        element, _, value = item.partition(":")
+        try:
+            states[element.strip()] = float(value)
+        except ValueError:
+            raise DopwfInputError(
+                f"--oxidation-states {text!r}: expected ELEMENT:CHARGE pairs separated by commas, e.g. Li:1,P:5,S:-2"
+            ) from None
+    return states
+
+
+# ---------------------------------------------------------------- init
+def cmd_init(args: argparse.Namespace) -> int:
+    from dopant_workflows.fw_setup import init_fw_config
+
+    config = init_fw_config(args.dir, mongodb_uri=args.mongodb_uri, force=args.force)
+    kind = f"embedded (mongomock store {config.store_file})" if config.embedded else "MongoDB"
+    print(f"FireWorks configuration written to {config.directory} [{kind}]", file=sys.stderr)
+    if config.embedded:
+        print("The embedded store allows ONE FireWorks process at a time.", file=sys.stderr)
+    print(config.export_line)
+    return 0
+
+
+# ---------------------------------------------------------------- hosts
+def cmd_hosts(args: argparse.Namespace) -> int:
+    from dopant_workflows.structures.hosts import BUILTIN_HOSTS, load_host
+
+    if args.name is None:
+        seen = {}
+        for name, builder in BUILTIN_HOSTS.items():
+            seen.setdefault(builder, []).append(name)
+        for names in seen.values():
+            structure = load_host(names[0])
+            print(f"{names[0]:16s} {structure.composition.formula.replace(' ', ''):22s} {len(structure):4d} atoms"
+                  f"   aliases: {', '.join(names[1:])}")
+        return 0
+    structure = load_host(args.name)
+    if args.out:
+        _write_files({Path(args.out).name: structure.to(fmt="poscar")}, Path(args.out).parent)
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        print(structure)
+    return 0
+
+
+# ---------------------------------------------------------------- substitutions
+def _substitutions(host_spec: str, dopant: str, compensate: str | None, supercell, counts, max_per_count: int,
+                   oxidation_states: dict[str, float] | None):
+    from dopant_workflows.structures.hosts import load_host
+    from dopant_workflows.structures.substitutions import enumerate_substitutions
+
+    host = load_host(host_spec)
+    log.info("host %s (%d atoms); enumerating %s with %s in supercell %s for counts %s",
+             host.composition.reduced_formula, len(host), dopant, compensate, supercell, counts)
+    return enumerate_substitutions(host, dopant, compensate, supercell, counts, max_per_count, oxidation_states)
+
+
+def _print_substitutions(results, as_json: bool) -> None:
+    if as_json:
+        for result in results:
+            print(json.dumps(result.summary()))
+        return
+    print(f"{'formula':22s} {'count':>5s} {'dopant %':>9s} {'sites':>5s} {'rank':>4s} {'Ewald (eV)':>12s} "
+          f"{'method':>10s}  id")
+    for r in results:
+        print(f"{r.formula:22s} {r.dopant_count:5d} {100 * r.dopant_fraction:9.3f} {r.n_sites:5d} {r.rank:4d} "
+              f"{r.ewald_energy_eV:12.4f} {r.enumeration:>10s}  {r.id}")
+
+
+def _write_substitutions(results, out: Path) -> None:
+    files = {f"{r.id}/POSCAR": r.structure.to(fmt="poscar") for r in results}
+    files["substitutions.json"] = json.dumps([r.summary() for r in results], indent=2)
+    _write_files(files, out)
+    log.info("wrote %d POSCAR file(s) and substitutions.json to %s", len(results), out)
+
+
+def cmd_substitutions(args: argparse.Namespace) -> int:
+    results = _substitutions(args.host, args.dopant, args.compensate, args.supercell, args.counts,
+                             args.max_per_count, _parse_oxidation_states(args.oxidation_states))
+    _print_substitutions(results, args.json)
+    if args.out:
+        _write_substitutions(results, Path(args.out))
+    return 0
+
+
+# ---------------------------------------------------------------- study files
+def cmd_validate(args: argparse.Namespace) -> int:
+    from dopant_workflows.study import load_study
+
+    study = load_study(args.study)
+    settings = study.substitutions
+    print(f"{args.study}: valid study {study.name!r}: host {study.host}, {settings.dopant}"
+          f"{' + ' + settings.compensate if settings.compensate else ''}, supercell {settings.supercell}, "
+          f"counts {settings.counts}, {len(study.temperatures_K)} temperatures, engine {study.engine}, "
+          f"preset {study.protocol.preset}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from dopant_workflows.study import load_study
+
+    study = load_study(args.study)
+    s = study.substitutions
+    results = _substitutions(study.host, s.dopant, s.compensate, s.supercell, s.counts, s.max_per_count,
+                             s.oxidation_states)
+    _print_substitutions(results, args.json)
+    if not args.json:
+        eps = {entry.formula: entry for entry in study.dielectric}
+        n_md = len(results) * len(study.temperatures_K)
+        n_training = 1 if study.training.mode == "shared" else len(results)
+        print(f"\nstudy {study.name}: {n_training} reference AIMD + ANN training ({study.engine}, "
+              f"{study.training.aimd_steps} steps, {study.training.aimd_temperatures_K[0]:g}-"
+              f"{study.training.aimd_temperatures_K[1]:g} K), {n_md} ANN-MD runs "
+              f"(preset {study.protocol.preset}, T = {', '.join(f'{t:g}' for t in study.temperatures_K)} K)")
+        for r in results:
+            entry = eps.get(r.formula)
+            print(f"  {r.formula:22s} eps_r = " + (f"{entry.eps_r:g} ({entry.source})" if entry
+                                                   else "missing (Anderson-Stuart barrier will say so)"))
+    if args.out:
+        _write_substitutions(results, Path(args.out))
+    return 0
+
+
+# ---------------------------------------------------------------- file output
+def _write_files(files: dict[str, str], out: Path) -> None:
+    """Write all ``files`` (relative path -> text) under ``out``, or none: stage in a temp dir, then move."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".staging-") as staging:
+        for name, text in files.items():
+            target = Path(staging) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        for name in files:
+            final = out / name
+            final.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(Path(staging) / name), final)
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dopwf", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"dopwf {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="write a ready FireWorks configuration (embedded mongomock store by default)")
+    p.add_argument("--dir", default=str(Path.home() / ".fireworks"), help="configuration directory (default ~/.fireworks)")
+    p.add_argument("--mongodb-uri", help="use this MongoDB server instead of the embedded store")
+    p.add_argument("--force", action="store_true", help="overwrite a different existing configuration")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("hosts", help="list built-in host cells, or print/write one")
+    p.add_argument("name", nargs="?", help="host name (e.g. LGPS, Li20Si3P3S23Cl)")
+    p.add_argument("--out", help="write the host as a POSCAR file")
+    p.set_defaults(func=cmd_hosts)
+
+    p = sub.add_parser("substitutions", help="symmetry-distinct dopant substitutions ranked by Ewald energy")
+    p.add_argument("host", help="built-in host name or structure file (CIF, POSCAR, ...)")
+    p.add_argument("--dopant", required=True, help="NEW:OLD, e.g. Cl:S (Cl on S sites)")
+    p.add_argument("--compensate", help="NEW:OLD charge compensation per dopant, e.g. Si:P")
+    p.add_argument("--supercell", type=int, nargs=3, default=[1, 1, 1], metavar=("A", "B", "C"))
+    p.add_argument("--counts", type=int, nargs="+", required=True, help="dopant atoms per supercell")
+    p.add_argument("--max-per-count", type=int, default=1, help="configurations kept per count (default 1)")
+    p.add_argument("--oxidation-states", help="override guesses, e.g. Li:1,Si:4,P:5,S:-2,Cl:-1")
+    p.add_argument("--out", help="write DIR/<id>/POSCAR for each structure and DIR/substitutions.json")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_substitutions)
+
+    p = sub.add_parser("validate", help="check a study file; report every problem with its field path")
+    p.add_argument("study")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plan", help="validate a study and show (and optionally write) the cells it will simulate")
+    p.add_argument("study")
+    p.add_argument("--out", help="write the substituted cells (POSCAR) and substitutions.json here")
+    p.add_argument("--json", action="store_true", help="one JSON object per substitution")
+    p.set_defaults(func=cmd_plan)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.func(args)
+    except DopwfInputError as exc:
+        print(f"dopwf {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Host cells and dopant substitutions (pymatgen)."""

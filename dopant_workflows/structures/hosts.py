@@ -1,0 +1,144 @@
+"""Ordered, charge-neutral host cells built from data that ships with pymatgen, and user structure files.
+
+Li20Ge2P4S24 (LGPS, 50 atoms)
+    pymatgen's bundled ``util/structures/Li10GeP2S12.json`` is the experimental, disordered P4_2/nmc LGPS
+    cell (Li20.2Ge2.06P3.94S24). We (1) set the mixed Ge/P 4d sites to Ge0.5P0.5 (2 Ge + 2 P per cell, the
+    Li10GeP2S12 stoichiometry); (2) give the 24 partially occupied Li sites (16h at 0.691, 8f at 0.643, 16.2 Li
+    in all) one common occupancy 2/3 so that they hold exactly 16 Li, the 4 fully occupied Li sites stay; and
+    (3) pick the lowest-Ewald-energy ordering (Li+ Ge4+ P5+ S2-) with pymatgen's
+    ``OrderDisorderedStructureTransformation`` (EwaldMinimizer, fast algorithm). The result has space group
+    P4_2mc, like the ordered LGPS of the Materials Project that the paper started from.
+
+Li20Si3P3S23Cl (LSiPS-Cl, 50 atoms, the paper's training cell)
+    From ordered LGPS: both Ge -> Si; one P on a 4d (former Ge/P) site -> Si, so Si occupies three of the four
+    4d sites as in Li9.54Si1.74P1.44S11.7Cl0.3; one S bonded to a P on a 2b site (a "P(2b)X4" tetrahedron, the
+    experimental Cl 8g site) -> Cl. Of the 2 x 8 choices we keep the one with the lowest Ewald energy (ties:
+    lowest site indices). Charges: 20 + 3*4 + 3*5 - 23*2 - 1 = 0.
+
+Sites carry a ``wyckoff`` site property (e.g. ``"4d"``) inherited from the experimental cell.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Species, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+from pymatgen.transformations.standard_transformations import OrderDisorderedStructureTransformation
+
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.structures.ewald import EwaldSiteModel
+from dopant_workflows.structures.io import read_structure
+
+LGPS_OXIDATION_STATES = {"Li": 1, "Ge": 4, "Si": 4, "P": 5, "S": -2, "Cl": -1}
+#: P-S bond length in thiophosphates (A); S within this distance of a P belongs to its PS4 tetrahedron.
+TETRAHEDRON_BOND_MAX_A = 2.4
+
+
+def pymatgen_lgps_path() -> Path:
+    """The disordered experimental LGPS cell bundled with pymatgen."""
+    path = Path(str(files("pymatgen.util") / "structures" / "Li10GeP2S12.json"))
+    if not path.is_file():
+        raise FileNotFoundError(f"pymatgen no longer ships {path}; cannot build the LGPS host")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _lgps_host() -> Structure:
+    disordered = Structure.from_file(str(pymatgen_lgps_path()))
+    symmetrized = SpacegroupAnalyzer(disordered, symprec=0.01).get_symmetrized_structure()
+    site_wyckoff = [""] * len(disordered)  # one Wyckoff symbol per group of equivalent sites, spread to sites
+    for symbol, group in zip(symmetrized.wyckoff_symbols, symmetrized.equivalent_indices, strict=True):
+        for i in group:
+            site_wyckoff[i] = symbol
+    for site in disordered:
+        occupancy = {el.symbol: occ for el, occ in site.species.items()}
+        if "Ge" in occupancy:
+            site.species = {Species("Ge", 4): 0.5, Species("P", 5): 0.5}
+        elif occupancy.get("Li", 1.0) < 1.0:
+            site.species = {Species("Li", 1): 2 / 3}
+        else:
+            (element,) = occupancy
+            site.species = {Species(element, LGPS_OXIDATION_STATES[element]): 1.0}
+    disordered.add_site_property("wyckoff", site_wyckoff)
+    ordered = OrderDisorderedStructureTransformation(algo=0).apply_transformation(disordered)
+    ordered.remove_oxidation_states()
+    return _sorted_by_electronegativity(ordered)
+
+
+def lgps_host() -> Structure:
+    """Ordered 50-atom Li20Ge2P4S24 cell (see module docstring for how it is built)."""
+    return _lgps_host().copy()
+
+
+@lru_cache(maxsize=1)
+def _lsips_host() -> Structure:
+    lgps = lgps_host()
+    model = EwaldSiteModel.from_structure(lgps, LGPS_OXIDATION_STATES)
+    ge = [i for i, s in enumerate(lgps) if s.specie.symbol == "Ge"]
+    p_4d = [i for i, s in enumerate(lgps) if s.specie.symbol == "P" and s.properties["wyckoff"] == "4d"]
+    p_2b = [i for i, s in enumerate(lgps) if s.specie.symbol == "P" and s.properties["wyckoff"] == "2b"]
+    s_on_p_2b = sorted(
+        {
+            neighbor.index
+            for center in p_2b
+            for neighbor in lgps.get_neighbors(lgps[center], TETRAHEDRON_BOND_MAX_A)
+            if neighbor.specie.symbol == "S"
+        }
+    )
+    if len(ge) != 2 or len(p_4d) != 2 or len(s_on_p_2b) != 8:
+        raise RuntimeError(
+            f"unexpected ordered LGPS cell: {len(ge)} Ge, {len(p_4d)} P(4d), {len(s_on_p_2b)} S on P(2b); "
+            "pymatgen's bundled structure or ordering changed"
+        )
+    candidates = []
+    for p_site in p_4d:
+        for s_site in s_on_p_2b:
+            sites = [*ge, p_site, s_site]
+            energy = model.energy_eV(sites, [4, 4, 4, -1])
+            candidates.append((round(energy, 6), p_site, s_site))
+    _, p_site, s_site = min(candidates)
+    lsips = lgps.copy()
+    for i in ge + [p_site]:
+        lsips.replace(i, "Si", properties=lsips[i].properties)
+    lsips.replace(s_site, "Cl", properties=lsips[s_site].properties)
+    return _sorted_by_electronegativity(lsips)
+
+
+def lsips_host() -> Structure:
+    """The paper's 50-atom Li20Si3P3S23Cl training cell (see module docstring for how it is built)."""
+    return _lsips_host().copy()
+
+
+def _sorted_by_electronegativity(structure: Structure) -> Structure:
+    """Sites sorted by element then position; rebuilt so stale labels of the disordered parent ("Li:0.691") go."""
+    ordered = structure.get_sorted_structure(key=lambda site: (site.specie.X, tuple(np.round(site.frac_coords, 6))))
+    return Structure(ordered.lattice, ordered.species, ordered.frac_coords, site_properties=ordered.site_properties)
+
+
+#: Built-in hosts by name (case-insensitive); aliases point at the same builder.
+BUILTIN_HOSTS = {
+    "Li20Ge2P4S24": lgps_host,
+    "LGPS": lgps_host,
+    "Li10GeP2S12": lgps_host,
+    "Li20Si3P3S23Cl": lsips_host,
+    "LSiPS": lsips_host,
+    "LSiPS-Cl": lsips_host,
+}
+
+
+def load_host(name_or_path: str | Path) -> Structure:
+    """A built-in host by name (``LGPS``, ``Li20Si3P3S23Cl``, ...) or any structure file (CIF, POSCAR, ...)."""
+    key = str(name_or_path)
+    for name, builder in BUILTIN_HOSTS.items():
+        if key.lower() == name.lower():
+            return builder()
+    path = Path(key)
+    if not path.exists():
+        raise DopwfInputError(
+            f"host {key!r}: neither a built-in host ({', '.join(BUILTIN_HOSTS)}) nor an existing structure file"
+        )
+    return read_structure(path)

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.structures.hosts import LGPS_OXIDATION_STATES, load_host
+
+
+def _charge(structure):
+    return sum(LGPS_OXIDATION_STATES[site.specie.symbol] for site in structure)
+
+
+def _neighbors(structure, index, element, r_max=2.4):
+    return sorted(n.nn_distance for n in structure.get_neighbors(structure[index], r_max) if n.specie.symbol == element)
+
+
+def _min_distance(structure, a, b):
+    symbols = np.array([site.specie.symbol for site in structure])
+    d = structure.distance_matrix[np.ix_(symbols == a, symbols == b)]
+    return d[d > 1e-3].min()
+
+
+def test_lgps_host_is_ordered_neutral_stoichiometric(lgps):
+    assert lgps.is_ordered
+    assert lgps.composition.formula.replace(" ", "") == "Li20Ge2P4S24"
+    assert _charge(lgps) == 0
+    assert SpacegroupAnalyzer(lgps, symprec=0.01).get_space_group_symbol() == "P4_2mc"
+    assert lgps.lattice.abc == pytest.approx((8.69407, 8.69407, 12.5994), abs=1e-4)
+
+
+def test_lgps_host_has_intact_tetrahedra_and_sane_distances(lgps):
+    for i, site in enumerate(lgps):
+        if site.specie.symbol == "P" and site.properties["wyckoff"] == "2b":
+            assert _neighbors(lgps, i, "S") == pytest.approx([1.961] * 4, abs=2e-3)
+        if site.specie.symbol in ("Ge", "P") and site.properties["wyckoff"] == "4d":
+            assert _neighbors(lgps, i, "S") == pytest.approx([2.122, 2.122, 2.145, 2.145], abs=2e-3)
+    assert _min_distance(lgps, "Li", "S") > 2.3
+    assert _min_distance(lgps, "Li", "Li") > 2.2
+    assert _min_distance(lgps, "S", "S") > 3.0
+    # Ge and P share the 4d sites half-half; the 2b sites stay P
+    wyckoff_4d = [s.specie.symbol for s in lgps if s.properties["wyckoff"] == "4d" and s.specie.symbol != "Li"]
+    assert sorted(wyckoff_4d) == ["Ge", "Ge", "P", "P"]
+
+
+def test_lsips_host_matches_paper_cell(lsips):
+    assert lsips.composition.formula.replace(" ", "") == "Li20Si3P3S23Cl1"
+    assert _charge(lsips) == 0
+    on_4d = sorted(s.specie.symbol for s in lsips if s.properties["wyckoff"] == "4d" and s.specie.symbol != "Li")
+    assert on_4d == ["P", "Si", "Si", "Si"]
+    (cl,) = [i for i, s in enumerate(lsips) if s.specie.symbol == "Cl"]
+    bonded = [n for n in lsips.get_neighbors(lsips[cl], 2.4)]
+    assert [n.specie.symbol for n in bonded] == ["P"]
+    assert lsips[bonded[0].index].properties["wyckoff"] == "2b"  # Cl in a P(2b)X4 tetrahedron
+    assert lsips[cl].properties["wyckoff"] == "8g"
+    for i, site in enumerate(lsips):
+        if site.specie.symbol == "Si":
+            assert len(_neighbors(lsips, i, "S")) == 4
+
+
+def test_load_host_by_alias_and_from_file(tmp_path, lsips):
+    assert load_host("lsips").composition == lsips.composition
+    path = tmp_path / "host.cif"
+    lsips.to(filename=str(path))
+    from_file = load_host(path)
+    assert from_file.composition == lsips.composition
+    assert from_file.lattice.abc == pytest.approx(lsips.lattice.abc, abs=1e-4)
+
+
+def test_unknown_host_names_input():
+    with pytest.raises(DopwfInputError, match="host 'Li7La3Zr2O12'.*neither a built-in host"):
+        load_host("Li7La3Zr2O12")

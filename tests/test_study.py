@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.study import StudyValidationError, load_study
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name", ["lsips_cl_study.yaml", "lgps_cl_study.yaml"])
+def test_examples_are_valid(name):
+    study = load_study(EXAMPLES / name)
+    assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == [5, 5]
+    assert all(t > 0 for t in study.temperatures_K)
+
+
+def test_paper_study_carries_dielectric_provenance():
+    study = load_study(EXAMPLES / "lsips_cl_study.yaml")
+    eps = {entry.formula: entry.eps_r for entry in study.dielectric}
+    assert eps == {"Li60Si7P11S71Cl1": 5.13, "Li60Si8P10S70Cl2": 5.24, "Li60Si9P9S69Cl3": 4.92}
+    assert all("Rao" in entry.source for entry in study.dielectric)
+
+
+def _write(tmp_path, data):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _paper(**changes):
+    data = yaml.safe_load((EXAMPLES / "lsips_cl_study.yaml").read_text())
+    data.update(changes)
+    return data
+
+
+def test_every_problem_is_reported_at_once_with_its_path(tmp_path):
+    data = _paper(temperatures_K=[600, -5, 0], engine="gaussian09", protocol={"preset": "fast"}, colour="blue")
+    data["substitutions"]["counts"] = [1, 1, -2]
+    data["substitutions"]["supercell"] = [3, 0, 1]
+    data["ann"]["hidden_layers"] = [5, 0]
+    with pytest.raises(StudyValidationError) as info:
+        load_study(_write(tmp_path, data))
+    paths = [path for path, _ in info.value.problems]
+    for expected in ["temperatures_K[1]", "temperatures_K[2]", "engine", "protocol.preset", "colour",
+                     "substitutions.counts", "substitutions.supercell", "ann.hidden_layers[1]"]:
+        assert expected in paths, (expected, paths)
+    message = str(info.value)
+    assert "unknown field" in message and "duplicate counts [1]" in message
+
+
+def test_physics_problems_are_reported_with_schema_problems(tmp_path):
+    data = _paper(temperatures_K=[-1])
+    data["substitutions"]["dopant"] = "Br:O"
+    with pytest.raises(StudyValidationError) as info:
+        load_study(_write(tmp_path, data))
+    problems = dict(info.value.problems)
+    assert "temperatures_K[0]" in problems
+    assert "contains no O" in problems["substitutions"]
+
+
+def test_unknown_host_is_reported(tmp_path):
+    with pytest.raises(StudyValidationError, match=r"host: host 'nothing.cif': neither a built-in host"):
+        load_study(_write(tmp_path, _paper(host="nothing.cif")))
+
+
+def test_host_paths_are_relative_to_the_study_file(tmp_path, lsips):
+    (tmp_path / "cells").mkdir()
+    lsips.to(filename=str(tmp_path / "cells" / "POSCAR"))
+    study = load_study(_write(tmp_path, _paper(host="cells/POSCAR")))
+    assert Path(study.host) == (tmp_path / "cells" / "POSCAR").resolve()
+
+
+def test_not_a_mapping_and_not_yaml(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(StudyValidationError, match="expected a mapping"):
+        load_study(path)
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(StudyValidationError, match="not valid YAML"):
+        load_study(path)
+    with pytest.raises(DopwfInputError, match="not found"):
+        load_study(tmp_path / "absent.yaml")
+
+
+def test_dielectric_needs_a_source_and_unique_formulas(tmp_path):
+    data = _paper(dielectric=[{"formula": "Li60Si7P11S71Cl1", "eps_r": 5.1},
+                              {"formula": "Li60Si7P11S71Cl1", "eps_r": 5.2, "source": "DFPT"}])
+    with pytest.raises(StudyValidationError) as info:
+        load_study(_write(tmp_path, data))
+    assert ("dielectric[0].source", "Field required") in info.value.problems
