@@ -20,10 +20,11 @@ setup(
     packages=[
         *find_packages(include=["dopant_workflows", "dopant_workflows.*", "builders", "builders.*"]),
         "dopant_workflows.fw_config",
+        "dopant_workflows.fw_config.templates",
     ],
     # the top-level fw_config/ (FireWorks configuration templates) ships inside the package
-    package_dir={"dopant_workflows.fw_config": "fw_config"},
-    package_data={"dopant_workflows.fw_config": ["*.yaml", "templates/*.yaml"]},
+    package_dir={"dopant_workflows.fw_config": "fw_config", "dopant_workflows.fw_config.templates": "fw_config/templates"},
+    package_data={"dopant_workflows.fw_config": ["*.yaml"], "dopant_workflows.fw_config.templates": ["*.yaml"]},
     include_package_data=True,
     install_requires=[
         # torch first: 2.13.0 (CPU build) must satisfy this range; never let a bare torch pull CUDA wheels.

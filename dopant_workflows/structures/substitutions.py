@@ -202,6 +202,62 @@ def check_supercell(supercell: Sequence[int] | Sequence[Sequence[int]]) -> np.nd
     return values.astype(int)
 
 
+@dataclass(frozen=True)
+class _ChargedSwap:
+    """A swap rule with the charges it moves: ``new`` (charge ``q_new``) on sites of ``old`` (``q_old``)."""
+
+    rule: SpeciesSwap
+    q_new: float
+    q_old: float
+
+    @property
+    def delta(self) -> float:
+        return self.q_new - self.q_old
+
+    def step(self, pools: dict[str, tuple[int, ...]], forward: bool) -> tuple[tuple[int, ...], str, float, str]:
+        """(candidate sites, species put there, its charge, what the sites are) to apply or to undo the rule."""
+        if forward:
+            return pools.get(self.rule.old, ()), self.rule.new, self.q_new, f"{self.rule.old} sites"
+        return pools.get(self.rule.new, ()), self.rule.old, self.q_old, f"{self.rule.new} atoms to revert"
+
+
+def _charged_swaps(
+    pools: dict[str, tuple[int, ...]],
+    formula: str,
+    dopant: SpeciesSwap,
+    compensation: SpeciesSwap | None,
+    oxidation_states: dict[str, float],
+) -> tuple[_ChargedSwap, _ChargedSwap | None, Fraction]:
+    """Charges of both rules and the number of compensating swaps per dopant; refuses rules that cannot work."""
+    if dopant.old not in pools:
+        raise DopwfInputError(f"dopant rule {dopant}: the host ({formula}) contains no {dopant.old}")
+    q_old = oxidation_states[dopant.old]
+    dop = _ChargedSwap(dopant, dopant_oxidation_state(dopant.new, q_old, oxidation_states), q_old)
+    if compensation is None:
+        if dop.delta != 0:
+            raise DopwfInputError(
+                f"dopant rule {dopant}: {dopant.new}{dop.q_new:+g} on {dopant.old}{q_old:+g} changes the charge by "
+                f"{dop.delta:+g} per dopant; a compensation rule (e.g. --compensate) is needed to restore neutrality"
+            )
+        return dop, None, Fraction(0)
+    if compensation.old not in pools and compensation.new not in pools:
+        raise DopwfInputError(
+            f"compensation rule {compensation}: the host ({formula}) contains neither {compensation.old} nor "
+            f"{compensation.new}; host elements are {sorted(pools)}"
+        )
+    qc_old = oxidation_states.get(compensation.old)
+    if qc_old is None:  # the host holds only the compensating element, e.g. undoing Si:P in a P-free host
+        qc_old = dopant_oxidation_state(compensation.old, oxidation_states[compensation.new], oxidation_states)
+    comp = _ChargedSwap(compensation, dopant_oxidation_state(compensation.new, qc_old, oxidation_states), qc_old)
+    if comp.delta == 0 or comp.delta * dop.delta > 0:
+        raise DopwfInputError(
+            f"compensation rule {compensation}: {compensation.new}{comp.q_new:+g} on {compensation.old}{qc_old:+g} "
+            f"changes the charge by {comp.delta:+g}, which cannot cancel the dopant's {dop.delta:+g}"
+        )
+    per_dopant = Fraction(-dop.delta).limit_denominator(12) / Fraction(comp.delta).limit_denominator(12)
+    return dop, comp, per_dopant
+
+
 def _plans(
     cell: Structure,
     dopant: SpeciesSwap,
@@ -211,72 +267,31 @@ def _plans(
 ) -> dict[int, _Plan]:
     species = [site.specie.symbol for site in cell]
     pools = {el: tuple(i for i, s in enumerate(species) if s == el) for el in set(species)}
-    host_elements = sorted(set(species))
-    if dopant.old not in pools:
-        raise DopwfInputError(f"dopant rule {dopant}: the host ({cell.composition.reduced_formula}) contains no {dopant.old}")
-    q_old = oxidation_states[dopant.old]
-    q_new = dopant_oxidation_state(dopant.new, q_old, oxidation_states)
-    delta_dopant = q_new - q_old
-    if compensation is None:
-        if delta_dopant != 0:
-            raise DopwfInputError(
-                f"dopant rule {dopant}: {dopant.new}{q_new:+g} on {dopant.old}{q_old:+g} changes the charge by "
-                f"{delta_dopant:+g} per dopant; a compensation rule (e.g. --compensate) is needed to restore neutrality"
-            )
-        per_dopant = Fraction(0)
-    else:
-        if compensation.old not in pools and compensation.new not in pools:
-            raise DopwfInputError(
-                f"compensation rule {compensation}: the host ({cell.composition.reduced_formula}) contains neither "
-                f"{compensation.old} nor {compensation.new}; host elements are {host_elements}"
-            )
-        qc_old = oxidation_states.get(compensation.old)
-        if qc_old is None:
-            qc_old = dopant_oxidation_state(compensation.old, oxidation_states[compensation.new], oxidation_states)
-        qc_new = dopant_oxidation_state(compensation.new, qc_old, oxidation_states)
-        delta_comp = qc_new - qc_old
-        per_dopant = Fraction(-delta_dopant).limit_denominator(12) / Fraction(delta_comp).limit_denominator(12) if delta_comp else Fraction(-1)
-        if delta_comp == 0 or per_dopant <= 0:
-            raise DopwfInputError(
-                f"compensation rule {compensation}: {compensation.new}{qc_new:+g} on {compensation.old}{qc_old:+g} "
-                f"changes the charge by {delta_comp:+g}, which cannot cancel the dopant's {delta_dopant:+g}"
-            )
+    dop, comp, per_dopant = _charged_swaps(
+        pools, cell.composition.reduced_formula, dopant, compensation, oxidation_states
+    )
     n_present = len(pools.get(dopant.new, ()))
     plans = {}
     for count in counts:
         change = count - n_present
-        n_comp_exact = abs(change) * per_dopant
-        if n_comp_exact.denominator != 1:
+        n_comp = abs(change) * per_dopant
+        if n_comp.denominator != 1:
             raise DopwfInputError(
-                f"counts: {abs(change)} dopant change(s) for count {count} need {float(n_comp_exact):g} "
+                f"counts: {abs(change)} dopant change(s) for count {count} need {float(n_comp):g} "
                 f"compensating substitutions ({compensation}); choose counts that give whole numbers"
             )
-        n_comp = int(n_comp_exact)
-        if change >= 0:
-            plan = _Plan(
-                pools.get(dopant.old, ()), dopant.new, q_new, change,
-                pools.get(compensation.old, ()) if compensation else (), compensation.new if compensation else "",
-                qc_new if compensation else 0.0, n_comp,
-            )
-            what = (f"{dopant.old} sites", f"{compensation.old} sites" if compensation else "")
-        else:
-            plan = _Plan(
-                pools.get(dopant.new, ()), dopant.old, q_old, -change,
-                pools.get(compensation.new, ()) if compensation else (), compensation.old if compensation else "",
-                qc_old if compensation else 0.0, n_comp,
-            )
-            what = (f"{dopant.new} atoms to remove", f"{compensation.new} atoms to revert" if compensation else "")
-        if plan.n_dopant > len(plan.dopant_pool):
+        d_pool, d_label, d_charge, d_what = dop.step(pools, forward=change >= 0)
+        c_pool, c_label, c_charge, c_what = comp.step(pools, forward=change >= 0) if comp else ((), "", 0.0, "")
+        if abs(change) > len(d_pool):
             raise DopwfInputError(
-                f"counts: count {count} needs {plan.n_dopant} {what[0]} but the supercell has only "
-                f"{len(plan.dopant_pool)}"
+                f"counts: count {count} needs {abs(change)} {d_what} but the supercell has only {len(d_pool)}"
             )
-        if plan.n_comp > len(plan.comp_pool):
+        if n_comp > len(c_pool):
             raise DopwfInputError(
-                f"compensation rule {compensation}: count {count} needs {plan.n_comp} {what[1]} but the "
-                f"supercell has only {len(plan.comp_pool)}; neutrality cannot be restored"
+                f"compensation rule {compensation}: count {count} needs {int(n_comp)} {c_what} but the "
+                f"supercell has only {len(c_pool)}; neutrality cannot be restored"
             )
-        plans[count] = plan
+        plans[count] = _Plan(d_pool, d_label, d_charge, abs(change), c_pool, c_label, c_charge, int(n_comp))
     return plans
 
 
