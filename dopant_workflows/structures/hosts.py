@@ -25,7 +25,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
-from pymatgen.core import Species, Structure
+from pymatgen.core import Lattice, Species, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from pymatgen.transformations.standard_transformations import OrderDisorderedStructureTransformation
 
@@ -48,7 +48,11 @@ def pymatgen_lgps_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _lgps_host() -> Structure:
-    disordered = Structure.from_file(str(pymatgen_lgps_path()))
+    bundled = Structure.from_file(str(pymatgen_lgps_path()))
+    # The bundled lattice matrix is -diag(a, b, c): left-handed. Same a, b, c, angles and fractional coordinates
+    # in the standard right-handed orientation give an isometric copy (all distances identical).
+    disordered = Structure(Lattice.from_parameters(*bundled.lattice.parameters), [site.species for site in bundled],
+                           bundled.frac_coords)
     symmetrized = SpacegroupAnalyzer(disordered, symprec=0.01).get_symmetrized_structure()
     site_wyckoff = [""] * len(disordered)  # one Wyckoff symbol per group of equivalent sites, spread to sites
     for symbol, group in zip(symmetrized.wyckoff_symbols, symmetrized.equivalent_indices, strict=True):

@@ -69,3 +69,8 @@ def test_load_host_by_alias_and_from_file(tmp_path, lsips):
 def test_unknown_host_names_input():
     with pytest.raises(DopwfInputError, match="host 'Li7La3Zr2O12'.*neither a built-in host"):
         load_host("Li7La3Zr2O12")
+
+
+def test_host_cells_are_right_handed(lgps, lsips):
+    for host in (lgps, lsips):
+        assert np.linalg.det(host.lattice.matrix) > 0
