@@ -1,0 +1,162 @@
+"""The Gaussian descriptor: symmetry-function tables for the compiled kernels, and fingerprints of structures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from ase import Atoms
+
+from dopant_workflows.ann import kernels
+from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
+from dopant_workflows.ann.symmetry_functions import G2, G4, SymmetryFunction, default_symmetry_functions
+from dopant_workflows.errors import DopwfInputError
+
+#: The paper's cutoff radius (A), AMP's default.
+DEFAULT_CUTOFF_A = 6.5
+
+
+@dataclass(frozen=True)
+class _Tables:
+    g2_slots: np.ndarray
+    g4_slots: np.ndarray
+    eta: np.ndarray
+    offset: np.ndarray
+    gamma: np.ndarray
+    zeta: np.ndarray
+
+
+@dataclass(frozen=True)
+class GaussianDescriptor:
+    """AMP-compatible Gaussian descriptor with a cosine cutoff.
+
+    ``functions[element]`` lists the symmetry functions of centre atoms of that element, in output order.
+    """
+
+    elements: tuple[str, ...]
+    functions: Mapping[str, tuple[SymmetryFunction, ...]]
+    cutoff_A: float = DEFAULT_CUTOFF_A
+    _tables: _Tables = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        elements = tuple(sorted(self.elements))
+        object.__setattr__(self, "elements", elements)
+        if not elements:
+            raise DopwfInputError("descriptor: needs at least one element")
+        if not (self.cutoff_A > 0 and np.isfinite(self.cutoff_A)):
+            raise DopwfInputError(f"descriptor cutoff_A={self.cutoff_A!r}: expected a positive number of A")
+        missing = [el for el in elements if el not in self.functions]
+        if missing:
+            raise DopwfInputError(f"descriptor: no symmetry functions for element(s) {missing}")
+        for centre in elements:
+            for f in self.functions[centre]:
+                used = (f.element,) if isinstance(f, G2) else f.elements
+                unknown = [el for el in used if el not in elements]
+                if unknown:
+                    raise DopwfInputError(
+                        f"descriptor: symmetry function {f} of {centre} uses element(s) {unknown} "
+                        f"outside the element list {list(elements)}"
+                    )
+        object.__setattr__(self, "_tables", self._build_tables())
+
+    @classmethod
+    def default(cls, elements: Sequence[str], cutoff_A: float = DEFAULT_CUTOFF_A) -> GaussianDescriptor:
+        """AMP's default set (56 per element for 4 elements)."""
+        return cls(tuple(elements), default_symmetry_functions(elements), cutoff_A)
+
+    @cached_property
+    def n_functions(self) -> dict[str, int]:
+        return {el: len(self.functions[el]) for el in self.elements}
+
+    @property
+    def max_functions(self) -> int:
+        return max(self.n_functions.values())
+
+    def _build_tables(self) -> _Tables:
+        index = {el: n for n, el in enumerate(self.elements)}
+        n_el, width = len(self.elements), max(len(self.functions[el]) for el in self.elements)
+        eta, offset = np.zeros((n_el, width)), np.zeros((n_el, width))
+        gamma, zeta = np.zeros((n_el, width)), np.ones((n_el, width))
+        g2_lists = [[[] for _ in range(n_el)] for _ in range(n_el)]
+        g4_lists = [[[[] for _ in range(n_el)] for _ in range(n_el)] for _ in range(n_el)]
+        for centre in self.elements:
+            a = index[centre]
+            for k, f in enumerate(self.functions[centre]):
+                eta[a, k] = f.eta
+                if isinstance(f, G2):
+                    offset[a, k] = f.offset_A
+                    g2_lists[a][index[f.element]].append(k)
+                else:
+                    gamma[a, k], zeta[a, k] = f.gamma, f.zeta
+                    e1, e2 = index[f.elements[0]], index[f.elements[1]]
+                    g4_lists[a][e1][e2].append(k)
+                    if e1 != e2:
+                        g4_lists[a][e2][e1].append(k)
+        # group G4 columns of a pair by eta so the kernel computes each Gaussian once per triplet
+        for a in range(n_el):
+            for e1 in range(n_el):
+                for e2 in range(n_el):
+                    g4_lists[a][e1][e2].sort(key=lambda k, a=a: (eta[a, k], k))
+        g2_slots = _pad([[g2_lists[a][e] for e in range(n_el)] for a in range(n_el)], (n_el, n_el))
+        g4_slots = _pad(g4_lists, (n_el, n_el, n_el))
+        return _Tables(g2_slots, g4_slots, eta, offset, gamma, zeta)
+
+    def species_indices(self, atoms: Atoms) -> np.ndarray:
+        """Element index of every atom; refuses elements the descriptor does not know (naming them)."""
+        symbols = atoms.get_chemical_symbols()
+        unknown = sorted(set(symbols) - set(self.elements))
+        if unknown:
+            raise DopwfInputError(
+                f"structure {atoms.get_chemical_formula()}: element(s) {unknown} are not in the model, "
+                f"which was trained on {list(self.elements)}"
+            )
+        index = {el: n for n, el in enumerate(self.elements)}
+        return np.array([index[s] for s in symbols], dtype=np.int64)
+
+    def _args(self, species: np.ndarray, pairs: NeighborPairs) -> tuple:
+        t = self._tables
+        return (species, pairs.first, pairs.neighbor, pairs.vectors, *pairs.terms(self.cutoff_A),
+                float(self.cutoff_A), t.g2_slots, t.g4_slots, t.eta, t.offset, t.gamma, t.zeta)
+
+    def fingerprints(self, atoms: Atoms) -> tuple[np.ndarray, np.ndarray, NeighborPairs]:
+        """(G of shape (N, max_functions), species indices, neighbour pairs) of a structure.
+
+        Rows of atoms whose element has fewer functions than ``max_functions`` are zero-padded.
+        """
+        species = self.species_indices(atoms)
+        pairs = neighbor_pairs(atoms, self.cutoff_A)
+        return kernels.fingerprints(*self._args(species, pairs)), species, pairs
+
+    def energy_gradient(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV) for a given dE/dG (N, max_functions)."""
+        pair_gradient = kernels.fingerprints_vjp(*self._args(species, pairs), np.ascontiguousarray(dE_dG))
+        gradient = kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, pair_gradient)
+        strain_derivative = pair_gradient.T @ pairs.vectors
+        return gradient, 0.5 * (strain_derivative + strain_derivative.T)
+
+    def fingerprint_directional_derivative(self, species: np.ndarray, pairs: NeighborPairs,
+                                           displacements: np.ndarray) -> np.ndarray:
+        """dG along atomic displacements (N, 3): the Jacobian-vector product force training needs."""
+        pair_displacements = displacements[pairs.neighbor] - displacements[pairs.centers]
+        return kernels.fingerprints_jvp(*self._args(species, pairs), np.ascontiguousarray(pair_displacements))
+
+
+def _pad(nested: list, shape: tuple[int, ...]) -> np.ndarray:
+    width = max(1, max((len(v) for v in _leaves(nested, len(shape))), default=0)) + 1
+    out = -np.ones((*shape, width), dtype=np.int64)
+    for index in np.ndindex(*shape):
+        values = nested
+        for n in index:
+            values = values[n]
+        out[index][: len(values)] = values
+    return out
+
+
+def _leaves(nested: list, depth: int):
+    if depth == 0:
+        yield nested
+        return
+    for item in nested:
+        yield from _leaves(item, depth - 1)

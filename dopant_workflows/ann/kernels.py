@@ -1,0 +1,296 @@
+"""Compiled (numba) kernels for Gaussian symmetry functions and their exact derivatives.
+
+Layout shared by all kernels (built by :mod:`dopant_workflows.ann.descriptor`):
+
+- ``species[i]``: element index of atom i (0..E-1, sorted element symbols);
+- neighbour pairs sorted by centre: pairs ``first[i]:first[i+1]`` belong to centre i; ``neighbor[p]`` is the
+  neighbour atom and ``vectors[p]`` = R_j + shift - R_i (A), all with |vectors[p]| < R_c;
+- per centre element a and output column k: ``eta[a, k]``, ``offset[a, k]`` (G2), ``gamma[a, k]``,
+  ``zeta[a, k]`` (G4); ``g2_slots[a, e, :]`` lists the G2 columns of neighbour element e (-1 ends the list),
+  ``g4_slots[a, e1, e2, :]`` the G4 columns of the unordered pair (e1, e2).
+
+Three passes over pairs and triplets (j < k), each parallel over centres:
+``fingerprints`` (G), ``fingerprints_vjp`` (dE/d vectors for given dE/dG: forces and virial) and
+``fingerprints_jvp`` (dG along a displacement field: what force training needs). Triplet terms are
+recomputed in each pass rather than stored: at 10,000 atoms there are ~10^7 triplets.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+_PI = math.pi
+
+
+@njit(inline="always", cache=True)
+def _cutoff(r: float, rc: float) -> float:
+    if r > rc:
+        return 0.0
+    return 0.5 * (math.cos(_PI * r / rc) + 1.0)
+
+
+@njit(inline="always", cache=True)
+def _cutoff_prime(r: float, rc: float) -> float:
+    if r > rc:
+        return 0.0
+    return -0.5 * _PI / rc * math.sin(_PI * r / rc)
+
+
+@njit(inline="always", cache=True)
+def _power(base: float, exponent: float) -> float:
+    """base**exponent with a multiplication fast path for the integer zetas everyone uses."""
+    n = int(exponent)
+    if n == exponent and 0 <= n <= 16:
+        out = 1.0
+        for _ in range(n):
+            out *= base
+        return out
+    return base**exponent
+
+
+@njit(parallel=True, cache=True)
+def fingerprints(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset, gamma, zeta):
+    n_atoms = species.shape[0]
+    n_columns = eta.shape[1]
+    out = np.zeros((n_atoms, n_columns))
+    rc2 = rc * rc
+    for i in prange(n_atoms):
+        a = species[i]
+        start, stop = first[i], first[i + 1]
+        for p in range(start, stop):
+            rp = dist[p]
+            fcp = fc[p]
+            e = species[neighbor[p]]
+            for s in range(g2_slots.shape[2]):
+                k = g2_slots[a, e, s]
+                if k < 0:
+                    break
+                x = rp - offset[a, k]
+                out[i, k] += math.exp(-eta[a, k] * x * x / rc2) * fcp
+        for p in range(start, stop):
+            px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+            rp = dist[p]
+            rp2 = rp * rp
+            fcp = fc[p]
+            ep = species[neighbor[p]]
+            for q in range(p + 1, stop):
+                eq = species[neighbor[q]]
+                if g4_slots[a, ep, eq, 0] < 0:
+                    continue
+                qx, qy, qz = vectors[q, 0], vectors[q, 1], vectors[q, 2]
+                jx, jy, jz = qx - px, qy - py, qz - pz
+                rjk2 = jx * jx + jy * jy + jz * jz
+                if rjk2 >= rc2:  # f_c(R_jk) = 0
+                    continue
+                rq = dist[q]
+                rq2 = rq * rq
+                cos = (px * qx + py * qy + pz * qz) / (rp * rq)
+                if cos < -1.0:
+                    cos = -1.0
+                base = fcp * fc[q] * _cutoff(math.sqrt(rjk2), rc)
+                rsum = rp2 + rq2 + rjk2
+                last_eta = -1.0
+                gauss = 0.0
+                for s in range(g4_slots.shape[3]):
+                    k = g4_slots[a, ep, eq, s]
+                    if k < 0:
+                        break
+                    if eta[a, k] != last_eta:
+                        last_eta = eta[a, k]
+                        gauss = math.exp(-last_eta * rsum / rc2)
+                    out[i, k] += _angular(cos, gamma[a, k], zeta[a, k])[0] * gauss * base
+    return out
+
+
+@njit(inline="always", cache=True)
+def _triplet_geometry(px, py, pz, qx, qy, qz, rp, rq, fcp, fcq, dfcp, dfcq, rc):
+    """cos theta, R_ij^2 + R_ik^2 + R_jk^2, the cutoff product and the gradients of all three with respect
+    to the pair vectors p (= R_j - R_i) and q (= R_k - R_i), as 18 + 3 scalars."""
+    rp2 = rp * rp
+    rq2 = rq * rq
+    jx, jy, jz = qx - px, qy - py, qz - pz
+    rjk2 = jx * jx + jy * jy + jz * jz
+    rjk = math.sqrt(rjk2)
+    inv = 1.0 / (rp * rq)
+    cos = (px * qx + py * qy + pz * qz) * inv
+    if cos < -1.0:  # rounding; AMP clamps the same way (the gradient there is set to zero)
+        cos = -1.0
+        cpx = cpy = cpz = cqx = cqy = cqz = 0.0
+    else:
+        cpx, cpy, cpz = qx * inv - cos * px / rp2, qy * inv - cos * py / rp2, qz * inv - cos * pz / rp2
+        cqx, cqy, cqz = px * inv - cos * qx / rq2, py * inv - cos * qy / rq2, pz * inv - cos * qz / rq2
+    fcj = _cutoff(rjk, rc)
+    a_p = dfcp * fcq * fcj / rp
+    a_q = fcp * dfcq * fcj / rq
+    a_j = fcp * fcq * _cutoff_prime(rjk, rc) / rjk if rjk > 0.0 else 0.0
+    # d rsum / dp = 2 (p - j), d rsum / dq = 2 (q + j); d cut / dp = a_p p - a_j j, d cut / dq = a_q q + a_j j
+    return (cos, rp2 + rq2 + rjk2, fcp * fcq * fcj,
+            cpx, cpy, cpz, cqx, cqy, cqz,
+            2.0 * (px - jx), 2.0 * (py - jy), 2.0 * (pz - jz), 2.0 * (qx + jx), 2.0 * (qy + jy), 2.0 * (qz + jz),
+            a_p * px - a_j * jx, a_p * py - a_j * jy, a_p * pz - a_j * jz,
+            a_q * qx + a_j * jx, a_q * qy + a_j * jy, a_q * qz + a_j * jz)
+
+
+@njit(inline="always", cache=True)
+def _angular(cos, gamma_k, zeta_k):
+    """(2^(1-zeta) (1 + gamma cos)^zeta, its derivative with respect to cos)."""
+    pref = 2.0 ** (1.0 - zeta_k)
+    base = 1.0 + gamma_k * cos
+    value = _power(base, zeta_k) * pref
+    if base == 0.0 and zeta_k < 1.0:  # infinite slope: no finite gradient
+        return value, 0.0
+    return value, zeta_k * gamma_k * _power(base, zeta_k - 1.0) * pref
+
+
+@njit(inline="always", cache=True)
+def _g2_radial_derivative(r, fc, dfc, eta_k, offset_k, rc2):
+    """dG2/dr of one neighbour at distance r."""
+    x = r - offset_k
+    gauss = math.exp(-eta_k * x * x / rc2)
+    return gauss * (dfc - 2.0 * eta_k * x / rc2 * fc)
+
+
+@njit(parallel=True, cache=True)
+def fingerprints_vjp(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset, gamma, zeta, weights):
+    """sum_{i,k} weights[i, k] dG[i, k]/d vectors[p] for every pair p: shape (P, 3)."""
+    n_atoms = species.shape[0]
+    out = np.zeros((vectors.shape[0], 3))
+    rc2 = rc * rc
+    for i in prange(n_atoms):
+        a = species[i]
+        start, stop = first[i], first[i + 1]
+        for p in range(start, stop):
+            px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+            rp, fcp, dfcp = dist[p], fc[p], dfc[p]
+            e = species[neighbor[p]]
+            radial = 0.0
+            for s in range(g2_slots.shape[2]):
+                k = g2_slots[a, e, s]
+                if k < 0:
+                    break
+                radial += weights[i, k] * _g2_radial_derivative(rp, fcp, dfcp, eta[a, k], offset[a, k], rc2)
+            out[p, 0] += radial * px / rp
+            out[p, 1] += radial * py / rp
+            out[p, 2] += radial * pz / rp
+        for p in range(start, stop):
+            px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+            ep = species[neighbor[p]]
+            for q in range(p + 1, stop):
+                eq = species[neighbor[q]]
+                if g4_slots[a, ep, eq, 0] < 0:
+                    continue
+                qx, qy, qz = vectors[q, 0], vectors[q, 1], vectors[q, 2]
+                jx, jy, jz = qx - px, qy - py, qz - pz
+                if jx * jx + jy * jy + jz * jz >= rc2:
+                    continue
+                geo = _triplet_geometry(px, py, pz, qx, qy, qz, dist[p], dist[q], fc[p], fc[q], dfc[p], dfc[q], rc)
+                cos, rsum, cut = geo[0], geo[1], geo[2]
+                # weighted sums over this pair's columns of the coefficients of d cos, d rsum and d cut
+                s_cos = s_rsum = s_cut = 0.0
+                last_eta = -1.0
+                gauss = 0.0
+                for s in range(g4_slots.shape[3]):
+                    k = g4_slots[a, ep, eq, s]
+                    if k < 0:
+                        break
+                    w = weights[i, k]
+                    if eta[a, k] != last_eta:
+                        last_eta = eta[a, k]
+                        gauss = math.exp(-last_eta * rsum / rc2)
+                    value, slope = _angular(cos, gamma[a, k], zeta[a, k])
+                    s_cos += w * slope * gauss
+                    s_rsum -= w * value * gauss * last_eta / rc2
+                    s_cut += w * value * gauss
+                s_cos *= cut
+                s_rsum *= cut
+                out[p, 0] += s_cos * geo[3] + s_rsum * geo[9] + s_cut * geo[15]
+                out[p, 1] += s_cos * geo[4] + s_rsum * geo[10] + s_cut * geo[16]
+                out[p, 2] += s_cos * geo[5] + s_rsum * geo[11] + s_cut * geo[17]
+                out[q, 0] += s_cos * geo[6] + s_rsum * geo[12] + s_cut * geo[18]
+                out[q, 1] += s_cos * geo[7] + s_rsum * geo[13] + s_cut * geo[19]
+                out[q, 2] += s_cos * geo[8] + s_rsum * geo[14] + s_cut * geo[20]
+    return out
+
+
+@njit(parallel=True, cache=True)
+def fingerprints_jvp(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset, gamma, zeta,
+                     pair_displacements):
+    """sum_p dG[i, k]/d vectors[p] . pair_displacements[p] for every centre i and column k: shape (N, K)."""
+    n_atoms = species.shape[0]
+    out = np.zeros((n_atoms, eta.shape[1]))
+    rc2 = rc * rc
+    for i in prange(n_atoms):
+        a = species[i]
+        start, stop = first[i], first[i + 1]
+        for p in range(start, stop):
+            px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+            rp, fcp, dfcp = dist[p], fc[p], dfc[p]
+            e = species[neighbor[p]]
+            along = (px * pair_displacements[p, 0] + py * pair_displacements[p, 1]
+                     + pz * pair_displacements[p, 2]) / rp
+            for s in range(g2_slots.shape[2]):
+                k = g2_slots[a, e, s]
+                if k < 0:
+                    break
+                out[i, k] += _g2_radial_derivative(rp, fcp, dfcp, eta[a, k], offset[a, k], rc2) * along
+        for p in range(start, stop):
+            px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+            ep = species[neighbor[p]]
+            for q in range(p + 1, stop):
+                eq = species[neighbor[q]]
+                if g4_slots[a, ep, eq, 0] < 0:
+                    continue
+                qx, qy, qz = vectors[q, 0], vectors[q, 1], vectors[q, 2]
+                jx, jy, jz = qx - px, qy - py, qz - pz
+                if jx * jx + jy * jy + jz * jz >= rc2:
+                    continue
+                geo = _triplet_geometry(px, py, pz, qx, qy, qz, dist[p], dist[q], fc[p], fc[q], dfc[p], dfc[q], rc)
+                cos, rsum, cut = geo[0], geo[1], geo[2]
+                upx, upy, upz = pair_displacements[p, 0], pair_displacements[p, 1], pair_displacements[p, 2]
+                uqx, uqy, uqz = pair_displacements[q, 0], pair_displacements[q, 1], pair_displacements[q, 2]
+                d_cos = geo[3] * upx + geo[4] * upy + geo[5] * upz + geo[6] * uqx + geo[7] * uqy + geo[8] * uqz
+                d_rsum = (geo[9] * upx + geo[10] * upy + geo[11] * upz
+                          + geo[12] * uqx + geo[13] * uqy + geo[14] * uqz)
+                d_cut = (geo[15] * upx + geo[16] * upy + geo[17] * upz
+                         + geo[18] * uqx + geo[19] * uqy + geo[20] * uqz)
+                last_eta = -1.0
+                gauss = 0.0
+                for s in range(g4_slots.shape[3]):
+                    k = g4_slots[a, ep, eq, s]
+                    if k < 0:
+                        break
+                    if eta[a, k] != last_eta:
+                        last_eta = eta[a, k]
+                        gauss = math.exp(-last_eta * rsum / rc2)
+                    value, slope = _angular(cos, gamma[a, k], zeta[a, k])
+                    out[i, k] += gauss * (cut * (slope * d_cos - value * last_eta / rc2 * d_rsum) + value * d_cut)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def pair_terms(vectors, rc):
+    """Per pair: distance (A), cutoff value and cutoff derivative (1/A), computed once per structure."""
+    n = vectors.shape[0]
+    dist, fc, dfc = np.empty(n), np.empty(n), np.empty(n)
+    for p in prange(n):
+        r = math.sqrt(vectors[p, 0] ** 2 + vectors[p, 1] ** 2 + vectors[p, 2] ** 2)
+        dist[p] = r
+        fc[p] = _cutoff(r, rc)
+        dfc[p] = _cutoff_prime(r, rc)
+    return dist, fc, dfc
+
+
+@njit(cache=True)
+def scatter_pair_gradient(n_atoms, first, neighbor, pair_gradient):
+    """dE/dR of every atom from dE/d(pair vector): vector p = R_neighbor + shift - R_centre."""
+    grad = np.zeros((n_atoms, 3))
+    for i in range(n_atoms):
+        for p in range(first[i], first[i + 1]):
+            j = neighbor[p]
+            for c in range(3):
+                grad[j, c] += pair_gradient[p, c]
+                grad[i, c] -= pair_gradient[p, c]
+    return grad

@@ -1,0 +1,60 @@
+"""A Behler-Parrinello potential: descriptor + per-element networks, evaluated to energy, forces and stress."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.network import AtomicNeuralNetwork
+from dopant_workflows.errors import DopwfInputError
+
+
+@dataclass(frozen=True)
+class PotentialResult:
+    energy_eV: float
+    energies_eV: np.ndarray  # (N,) atomic energies
+    forces_eV_A: np.ndarray | None  # (N, 3)
+    stress_eV_A3: np.ndarray | None  # (3, 3), ASE sign convention (positive = tensile)
+
+
+@dataclass(frozen=True)
+class BPNNPotential:
+    """Descriptor and networks that belong together, plus free-form metadata (training provenance)."""
+
+    descriptor: GaussianDescriptor
+    network: AtomicNeuralNetwork
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if set(self.descriptor.elements) != set(self.network.elements):
+            raise DopwfInputError(
+                f"model: descriptor elements {list(self.descriptor.elements)} differ from network elements "
+                f"{list(self.network.elements)}"
+            )
+        for element, net in self.network.networks.items():
+            if len(net.fp_min) != self.descriptor.n_functions[element]:
+                raise DopwfInputError(
+                    f"model: {element} network takes {len(net.fp_min)} inputs but the descriptor has "
+                    f"{self.descriptor.n_functions[element]} symmetry functions"
+                )
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        return self.descriptor.elements
+
+    def evaluate(self, atoms: Atoms, forces: bool = True, stress: bool = False) -> PotentialResult:
+        """Energy (and forces, stress) of a periodic structure; exact derivatives of the energy."""
+        fingerprints, species, pairs = self.descriptor.fingerprints(atoms)
+        symbols = np.asarray(self.descriptor.elements)[species]
+        energies, dE_dG = self.network.atomic_energies(fingerprints, symbols, with_gradient=forces or stress)
+        force_array = stress_array = None
+        if forces or stress:
+            gradient, strain_derivative = self.descriptor.energy_gradient(species, pairs, dE_dG)
+            force_array = -gradient if forces else None
+            stress_array = strain_derivative / atoms.get_volume() if stress else None
+        return PotentialResult(float(energies.sum()), energies, force_array, stress_array)
