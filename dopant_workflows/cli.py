@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from dopant_workflows import __version__
+from dopant_workflows.cli_ann import add_ann_parser
 from dopant_workflows.errors import DopwfInputError
 
 log = logging.getLogger("dopwf")
@@ -198,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the substituted cells (POSCAR) and substitutions.json here")
     p.add_argument("--json", action="store_true", help="one JSON object per substitution")
     p.set_defaults(func=cmd_plan)
+
+    add_ann_parser(sub)
     return parser
 
 
@@ -208,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except DopwfInputError as exc:
-        print(f"dopwf {args.command}: error: {exc}", file=sys.stderr)
+        command = " ".join(filter(None, [args.command, getattr(args, "ann_command", None)]))
+        print(f"dopwf {command}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -45,11 +45,7 @@ def parse_amp_literal(text: str, source: str = "AMP file") -> Any:
 
 
 def _call_name(node: ast.Call) -> str:
-    if isinstance(node.func, ast.Name):
-        return node.func.id
-    if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-        return f"{node.func.value.id}.{node.func.attr}"
-    return "<expression>"
+    return ast.unparse(node.func)[:80]
 
 
 def _literal(node: ast.AST, source: str) -> Any:

@@ -116,9 +116,13 @@ class GaussianDescriptor:
         return np.array([index[s] for s in symbols], dtype=np.int64)
 
     def _args(self, species: np.ndarray, pairs: NeighborPairs) -> tuple:
+        return self.kernel_args(species, pairs.first, pairs.neighbor, pairs.vectors, pairs.terms(self.cutoff_A))
+
+    def kernel_args(self, species, first, neighbor, vectors, terms) -> tuple:
+        """Positional arguments of the compiled kernels for any (possibly packed, multi-image) pair set."""
         t = self._tables
-        return (species, pairs.first, pairs.neighbor, pairs.vectors, *pairs.terms(self.cutoff_A),
-                float(self.cutoff_A), t.g2_slots, t.g4_slots, t.eta, t.offset, t.gamma, t.zeta)
+        return (species, first, neighbor, vectors, *terms, float(self.cutoff_A), t.g2_slots, t.g4_slots,
+                t.eta, t.offset, t.gamma, t.zeta)
 
     def fingerprints(self, atoms: Atoms) -> tuple[np.ndarray, np.ndarray, NeighborPairs]:
         """(G of shape (N, max_functions), species indices, neighbour pairs) of a structure.

@@ -1,0 +1,44 @@
+"""Our descriptor, network and calculator reproduce AMP 1.0.1 (Fortran) on AMP's own saved models."""
+
+import numpy as np
+import pytest
+
+from dopant_workflows.ann.amp_io import load_amp, load_amp_potential
+from dopant_workflows.ann.symmetry_functions import G2, G4, default_symmetry_functions
+
+from .conftest import MODEL_IMAGES, REFERENCE_DIR
+
+
+@pytest.mark.parametrize("model", sorted(MODEL_IMAGES))
+def test_fingerprints_match_amp(model, amp_reference, amp_images):
+    potential = load_amp_potential(REFERENCE_DIR / f"{model}.amp")
+    for atoms, expected in zip(amp_images[MODEL_IMAGES[model]], amp_reference["models"][model]["fingerprints"],
+                               strict=True):
+        fingerprints, _, _ = potential.descriptor.fingerprints(atoms)
+        expected = np.array(expected)
+        assert fingerprints[:, : expected.shape[1]] == pytest.approx(expected, abs=1e-10, rel=1e-12)
+
+
+@pytest.mark.parametrize("model", sorted(MODEL_IMAGES))
+def test_energies_and_forces_match_amp(model, amp_reference, amp_images):
+    calc = load_amp(REFERENCE_DIR / f"{model}.amp")
+    for atoms, expected in zip(amp_images[MODEL_IMAGES[model]], amp_reference["models"][model]["results"],
+                               strict=True):
+        atoms = atoms.copy()
+        atoms.calc = calc
+        assert abs(atoms.get_potential_energy() - expected["energy_eV"]) < 1e-6
+        assert np.abs(atoms.get_forces() - np.array(expected["forces_eV_A"])).max() < 1e-6
+
+
+def test_default_set_is_amps_gaussian_56(amp_reference):
+    ours = default_symmetry_functions(["S", "Li", "P", "Ge"])
+    assert set(ours) == {"Ge", "Li", "P", "S"}
+    assert all(len(fs) == 56 for fs in ours.values())
+    assert sum(isinstance(f, G2) for f in ours["Li"]) == 16 and sum(isinstance(f, G4) for f in ours["Li"]) == 40
+    # same functions in the same order as the Gs AMP wrote into its file
+    amp = load_amp_potential(REFERENCE_DIR / "lgps_default.amp").descriptor.functions
+    for element in ours:
+        for mine, theirs in zip(ours[element], amp[element], strict=True):
+            assert type(mine) is type(theirs)
+            assert mine.eta == pytest.approx(theirs.eta, rel=1e-12)
+    assert amp_reference["models"]["lgps_default"]["n_symmetry_functions"] == {"Ge": 56, "Li": 56, "P": 56, "S": 56}

@@ -1,0 +1,126 @@
+"""Training: a student network recovers a teacher of the same architecture; splits, checks, files."""
+
+import json
+
+import numpy as np
+import pytest
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from dopant_workflows.ann.dataset import ReferenceImage, load_images, pack_images, split_indices
+from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.model import BPNNPotential
+from dopant_workflows.ann.model_io import load_potential, save_potential
+from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
+from dopant_workflows.ann.training import TrainingSettings, _initial_network, train_potential
+from dopant_workflows.errors import DopwfInputError
+
+
+@pytest.fixture(scope="module")
+def teacher_images(amp_images):
+    """Rattled Li2S cells labelled by a random (5, 5) tanh network: exactly representable by the student."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(40):
+        atoms = amp_images[3].copy()
+        atoms.positions += rng.normal(scale=0.15, size=atoms.positions.shape)
+        frames.append(atoms)
+    descriptor = GaussianDescriptor.default(["Li", "S"])
+    packed = pack_images(descriptor, [ReferenceImage(a, 0.0, None) for a in frames])
+    start = _initial_network(descriptor, packed, np.arange(len(frames)), TrainingSettings(), rng)
+    teacher = AtomicNeuralNetwork({el: ElementNetwork(tuple(2 * w for w in n.weights), n.fp_min, n.fp_max, 0.5, -3.0)
+                                   for el, n in start.networks.items()}, "tanh")
+    potential = BPNNPotential(descriptor, teacher)
+    images = []
+    for atoms in frames:
+        result = potential.evaluate(atoms)
+        atoms.calc = SinglePointCalculator(atoms, energy=result.energy_eV, forces=result.forces_eV_A)
+        images.append(ReferenceImage(atoms, result.energy_eV, result.forces_eV_A))
+    return images
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_student_learns_teacher(teacher_images, optimizer):
+    settings = TrainingSettings(optimizer=optimizer, max_steps=60, validate_every=10, batch_size=8, patience=50, seed=1)
+    result = train_potential(teacher_images, settings, progress=False)
+    force_scale = np.std(np.concatenate([i.forces_eV_A for i in teacher_images]))
+    first = result.history.validation_force_rmse_eV_A[0]
+    assert result.metrics["train"].force_rmse_eV_A < 0.5 * force_scale
+    assert min(result.history.validation_force_rmse_eV_A) < 0.8 * first  # it learned, not just started well
+    assert result.best_step == result.history.step[int(np.argmin(result.history.validation_loss))]
+    assert result.history.step[-1] <= settings.max_steps
+    assert {len(v) for v in result.split.values()} == {29, 3, 8}
+    assert result.potential.metadata["n_images"] == {"train": 29, "validation": 3, "test": 8}
+
+
+def test_training_is_reproducible_with_a_seed(teacher_images):
+    settings = TrainingSettings(max_steps=10, validate_every=5, seed=4)
+    a = train_potential(teacher_images, settings, progress=False).potential
+    b = train_potential(teacher_images, settings, progress=False).potential
+    for el in a.network.networks:
+        for wa, wb in zip(a.network.networks[el].weights, b.network.networks[el].weights, strict=True):
+            assert np.array_equal(wa, wb)
+
+
+def test_early_stopping_stops(teacher_images):
+    settings = TrainingSettings(optimizer="adam", learning_rate=0.5, max_steps=200, patience=2, batch_size=4, seed=2)
+    result = train_potential(teacher_images, settings, progress=False)
+    assert result.stopped_early and result.history.step[-1] < 200
+
+
+def test_split_follows_the_paper():
+    split = split_indices(1000, 0.2, 0.1, np.random.default_rng(0))
+    assert (len(split["train"]), len(split["validation"]), len(split["test"])) == (720, 80, 200)
+    assert len(np.unique(np.concatenate(list(split.values())))) == 1000
+    with pytest.raises(DopwfInputError, match="at least 3"):
+        split_indices(2, 0.2, 0.1, np.random.default_rng(0))
+
+
+def test_model_file_round_trip_and_checksum(tmp_path, teacher_images):
+    result = train_potential(teacher_images, TrainingSettings(max_steps=5, validate_every=5), progress=False)
+    path = save_potential(result.potential, tmp_path / "model")
+    loaded = load_potential(tmp_path / "model")
+    atoms = teacher_images[0].atoms
+    assert loaded.evaluate(atoms).energy_eV == result.potential.evaluate(atoms).energy_eV
+    assert loaded.metadata["training"]["hidden_layers"] == [5, 5]
+    document = json.loads(path.read_text())
+    document["network"]["elements"]["Li"]["slope_eV"] += 1e-9
+    path.write_text(json.dumps(document))
+    with pytest.raises(DopwfInputError, match="checksum mismatch"):
+        load_potential(path)
+    path.write_text(path.read_text()[:100])
+    with pytest.raises(DopwfInputError, match="not valid JSON"):
+        load_potential(path)
+
+
+def test_image_files_are_checked(tmp_path, teacher_images):
+    atoms = teacher_images[0].atoms.copy()
+    write(tmp_path / "no_calc.extxyz", atoms)  # positions only
+    with pytest.raises(DopwfInputError, match="frame 0: has no energy"):
+        load_images(tmp_path / "no_calc.extxyz")
+    atoms.calc = SinglePointCalculator(atoms, energy=-10.0)
+    write(tmp_path / "no_forces.extxyz", atoms)
+    with pytest.raises(DopwfInputError, match="has no forces, but force training"):
+        load_images(tmp_path / "no_forces.extxyz")
+    assert len(load_images(tmp_path / "no_forces.extxyz", need_forces=False)) == 1
+    atoms.calc = SinglePointCalculator(atoms, energy=float("nan"), forces=np.zeros((len(atoms), 3)))
+    write(tmp_path / "nan.extxyz", atoms)
+    with pytest.raises(DopwfInputError, match="NaN or inf"):
+        load_images(tmp_path / "nan.extxyz")
+    molecule = atoms.copy()
+    molecule.pbc = False
+    molecule.calc = SinglePointCalculator(molecule, energy=-1.0, forces=np.zeros((len(atoms), 3)))
+    write(tmp_path / "molecule.extxyz", molecule)
+    with pytest.raises(DopwfInputError, match="periodic"):
+        load_images(tmp_path / "molecule.extxyz")
+    with pytest.raises(DopwfInputError, match="not found"):
+        load_images(tmp_path / "absent.extxyz")
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(DopwfInputError, match="optimizer 'sgd'"):
+        TrainingSettings(optimizer="sgd")
+    with pytest.raises(DopwfInputError, match="hidden_layers"):
+        TrainingSettings(hidden_layers=(5, 0))
+    with pytest.raises(DopwfInputError, match="not both 0"):
+        TrainingSettings(energy_coefficient=0, force_coefficient=0)
