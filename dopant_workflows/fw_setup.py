@@ -9,9 +9,7 @@ leaves the directory as it was.
 from __future__ import annotations
 
 import getpass
-import os
 import socket
-import tempfile
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -19,6 +17,7 @@ from string import Template
 from urllib.parse import urlparse
 
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fileio import write_text_atomically
 
 STORE_FILE = "launchpad_store.json"
 CONFIG_FILE = "FW_config.yaml"
@@ -106,16 +105,9 @@ def init_fw_config(directory: str | Path, mongodb_uri: str | None = None, force:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "queue_logs").mkdir(exist_ok=True)
     for name, text in rendered.items():
-        _write_atomically(directory / name, text)
+        private = mongodb_uri is not None and name == "my_launchpad.yaml"  # it holds credentials
+        write_text_atomically(directory / name, text, mode=0o600 if private else None)
     config = FWConfig(directory, embedded=mongodb_uri is None)
     if config.store_file is not None and not config.store_file.exists():
-        _write_atomically(config.store_file, "{}")
-    if mongodb_uri is not None:
-        os.chmod(directory / "my_launchpad.yaml", 0o600)  # it holds credentials
+        write_text_atomically(config.store_file, "{}")
     return config
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)

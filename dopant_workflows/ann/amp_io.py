@@ -13,8 +13,6 @@ G5, KernelRidge, TensorFlow, image-centred mode) are refused by name.
 from __future__ import annotations
 
 import ast
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.symmetry_functions import symmetry_functions_from_amp, symmetry_functions_to_amp
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fileio import write_text_atomically
 
 AMP_DESCRIPTOR = ".descriptor.gaussian.Gaussian"
 AMP_MODEL = ".model.neuralnetwork.NeuralNetwork"
@@ -188,9 +187,4 @@ def amp_text(potential: BPNNPotential) -> str:
 def save_amp(calc: BPNNCalculator | BPNNPotential, path: str | Path) -> Path:
     """Write a model as an AMP 1.0.1 ``.amp`` file (``Amp.load`` reads it); atomic replace, never half-written."""
     potential = calc.potential if isinstance(calc, BPNNCalculator) else calc
-    path = Path(path)
-    text = amp_text(potential)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)
-    return path
+    return write_text_atomically(path, amp_text(potential))

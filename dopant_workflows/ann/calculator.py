@@ -8,29 +8,35 @@ from ase.stress import full_3x3_to_voigt_6_stress
 from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.errors import DopwfInputError
 
-DEVICES = ("cpu",)
+BACKENDS = ("numba", "torch")
 
 
 class BPNNCalculator(Calculator):
     """Energy (eV), forces (eV/A), stress (eV/A^3) and atomic energies from a Behler-Parrinello potential.
 
-    ``device``: "cpu" runs the compiled (numba) kernels on all cores.
+    ``device``: "cpu" (default) runs the compiled numba kernels on all cores; "cuda" or "cuda:N" runs the
+    PyTorch backend on that GPU. ``backend="torch"`` forces the PyTorch backend (also on "cpu").
     """
 
     implemented_properties = ("energy", "free_energy", "energies", "forces", "stress")  # a new tuple, not shared
 
-    def __init__(self, potential: BPNNPotential, device: str = "cpu", **kwargs):
+    def __init__(self, potential: BPNNPotential, device: str = "cpu", backend: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        if device not in DEVICES:
-            raise DopwfInputError(f"device {device!r}: expected one of {DEVICES}")
+        backend = backend or ("numba" if device == "cpu" else "torch")
+        if backend not in BACKENDS:
+            raise DopwfInputError(f"backend {backend!r}: expected one of {BACKENDS}")
+        if backend == "numba" and device != "cpu":
+            raise DopwfInputError(f"device {device!r}: the numba backend runs on 'cpu' only; use backend='torch'")
         self.potential = potential
         self.device = device
+        self.backend = backend
+        self._evaluator = potential if backend == "numba" else _torch_evaluator(potential, device)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         want_forces = "forces" in properties
         want_stress = "stress" in properties
-        result = self.potential.evaluate(self.atoms, forces=want_forces, stress=want_stress)
+        result = self._evaluator.evaluate(self.atoms, forces=want_forces, stress=want_stress)
         self.results["energy"] = result.energy_eV
         self.results["free_energy"] = result.energy_eV
         self.results["energies"] = result.energies_eV
@@ -38,3 +44,19 @@ class BPNNCalculator(Calculator):
             self.results["forces"] = result.forces_eV_A
         if want_stress:
             self.results["stress"] = full_3x3_to_voigt_6_stress(result.stress_eV_A3)
+
+
+def _torch_evaluator(potential: BPNNPotential, device: str):
+    import torch
+
+    from dopant_workflows.ann.torch_backend import TorchPotential
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise DopwfInputError(f"device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise DopwfInputError(f"device {device!r}: torch sees no CUDA device (torch.cuda.is_available() is False)")
+    if parsed.type not in ("cpu", "cuda"):
+        raise DopwfInputError(f"device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+    return TorchPotential(potential, device)

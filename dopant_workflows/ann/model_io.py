@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.symmetry_functions import symmetry_functions_from_amp, symmetry_functions_to_amp
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fileio import write_text_atomically
 
 FORMAT = "dopant_workflows.bpnn"
 FORMAT_VERSION = 1
@@ -97,11 +96,7 @@ def save_potential(potential: BPNNPotential, path: str | Path) -> Path:
     if path.is_dir() or path.suffix == "":
         path.mkdir(parents=True, exist_ok=True)
         path = path / MODEL_FILE
-    document = potential_to_document(potential)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
-        json.dump(document, tmp, indent=1, allow_nan=False)
-    os.replace(tmp.name, path)
-    return path
+    return write_text_atomically(path, json.dumps(potential_to_document(potential), indent=1, allow_nan=False))
 
 
 def load_potential(path: str | Path) -> BPNNPotential:

@@ -29,6 +29,7 @@ from dopant_workflows.ann.descriptor import DEFAULT_CUTOFF_A, GaussianDescriptor
 from dopant_workflows.ann.evaluation import ErrorMetrics, error_metrics
 from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.network import ACTIVATIONS, AtomicNeuralNetwork, ElementNetwork, check_hidden_layers
+from dopant_workflows.ann.torch_network import TorchNetworks
 from dopant_workflows.errors import DopwfInputError
 
 log = logging.getLogger(__name__)
@@ -119,59 +120,6 @@ def _kernel_args(descriptor: GaussianDescriptor, batch: PackedImages) -> tuple:
     return descriptor.kernel_args(batch.species, batch.first, batch.neighbor, batch.vectors, batch.pair_terms)
 
 
-class _TorchNetworks(torch.nn.Module):
-    """Trainable copy of :class:`AtomicNeuralNetwork` (same conventions), float64."""
-
-    def __init__(self, network: AtomicNeuralNetwork, elements: tuple[str, ...]):
-        super().__init__()
-        self.elements = elements
-        self.activation = network.activation
-        self.weights = torch.nn.ModuleList()
-        self.slopes = torch.nn.ParameterList()
-        self.intercepts = torch.nn.ParameterList()
-        self.n_inputs = []
-        for el in elements:
-            net = network.networks[el]
-            self.weights.append(torch.nn.ParameterList([torch.nn.Parameter(torch.tensor(w)) for w in net.weights]))
-            self.slopes.append(torch.nn.Parameter(torch.tensor(net.slope_eV)))
-            self.intercepts.append(torch.nn.Parameter(torch.tensor(net.intercept_eV)))
-            x_scale, _ = net.scale(np.zeros((1, len(net.fp_min))))
-            width = net.fp_max - net.fp_min
-            scaled = width > 1e-8
-            factor = np.where(scaled, 2.0 / np.where(scaled, width, 1.0), 1.0)
-            self.register_buffer(f"factor_{el}", torch.tensor(factor))
-            self.register_buffer(f"shift_{el}", torch.tensor(x_scale[0]))
-            self.n_inputs.append(len(net.fp_min))
-        self._fp = {el: (network.networks[el].fp_min, network.networks[el].fp_max) for el in elements}
-
-    def _act(self, x: torch.Tensor) -> torch.Tensor:
-        if self.activation == "tanh":
-            return torch.tanh(x)
-        if self.activation == "sigmoid":
-            return torch.sigmoid(x)
-        return x
-
-    def forward(self, fingerprints: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
-        energies = torch.zeros(len(species), dtype=torch.float64)
-        for e, el in enumerate(self.elements):
-            rows = torch.nonzero(species == e).flatten()
-            if len(rows) == 0:
-                continue
-            out = fingerprints[rows, : self.n_inputs[e]] * getattr(self, f"factor_{el}") + getattr(self, f"shift_{el}")
-            for w in self.weights[e]:
-                out = self._act(out @ w[:-1] + w[-1])
-            energies = energies.index_put((rows,), self.slopes[e] * out[:, 0] + self.intercepts[e])
-        return energies
-
-    def to_network(self) -> AtomicNeuralNetwork:
-        networks = {}
-        for e, el in enumerate(self.elements):
-            fp_min, fp_max = self._fp[el]
-            networks[el] = ElementNetwork(tuple(w.detach().numpy().copy() for w in self.weights[e]), fp_min, fp_max,
-                                          float(self.slopes[e].detach()), float(self.intercepts[e].detach()))
-        return AtomicNeuralNetwork(networks, self.activation)
-
-
 def _initial_network(descriptor: GaussianDescriptor, packed: PackedImages, train: np.ndarray,
                      settings: TrainingSettings, rng: np.random.Generator) -> AtomicNeuralNetwork:
     """AMP-style start: fprange over the training atoms, output scaling from the energy-per-atom range,
@@ -201,7 +149,7 @@ def _initial_network(descriptor: GaussianDescriptor, packed: PackedImages, train
     return AtomicNeuralNetwork(networks, settings.activation)
 
 
-def _predict(model: _TorchNetworks, descriptor: GaussianDescriptor, batch: PackedImages, forces: bool):
+def _predict(model: TorchNetworks, descriptor: GaussianDescriptor, batch: PackedImages, forces: bool):
     g = torch.from_numpy(batch.fingerprints).requires_grad_(forces)
     atomic = model(g, torch.from_numpy(batch.species))
     energies = torch.zeros(batch.n_images, dtype=torch.float64).index_add(
@@ -228,7 +176,7 @@ def _loss(model, descriptor, batch: PackedImages, settings: TrainingSettings):
     return loss, energy_term, force_term
 
 
-def _packed_errors(model: _TorchNetworks, descriptor: GaussianDescriptor, packed: PackedImages,
+def _packed_errors(model: TorchNetworks, descriptor: GaussianDescriptor, packed: PackedImages,
                    batch_images: int = 256) -> ErrorMetrics:
     """AMP's RMSEs of the model on packed images, evaluated in batches."""
     energies, forces = [], []
@@ -255,8 +203,10 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
              len(images), len(split["train"]), len(split["validation"]), len(split["test"]), elements,
              descriptor.n_functions)
     packed = pack_images(descriptor, images, progress=progress)
-    model = _TorchNetworks(_initial_network(descriptor, packed, split["train"], settings, rng), descriptor.elements)
-    train, validation = packed.subset(split["train"]), packed.subset(split["validation"])
+    parts = {part: packed.subset(idx) for part, idx in split.items()}
+    model = TorchNetworks(_initial_network(descriptor, packed, split["train"], settings, rng), descriptor.elements)
+    del packed  # the three parts hold everything from here on: do not keep two copies of the pair data
+    train, validation = parts["train"], parts["validation"]
     history = TrainingHistory()
     best = {"loss": math.inf, "state": None, "step": 0}
     checks_without_improvement = 0
@@ -323,7 +273,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
     bar.close()
     model.load_state_dict(best["state"])
     network = model.to_network()
-    metrics = {part: _packed_errors(model, descriptor, packed.subset(idx)) for part, idx in split.items()}
+    metrics = {part: _packed_errors(model, descriptor, parts[part]) for part in split}
     wall = time.perf_counter() - t0
     metadata: dict[str, Any] = {
         "code": f"dopant_workflows {__version__}",

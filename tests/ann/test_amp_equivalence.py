@@ -42,3 +42,21 @@ def test_default_set_is_amps_gaussian_56(amp_reference):
             assert type(mine) is type(theirs)
             assert mine.eta == pytest.approx(theirs.eta, rel=1e-12)
     assert amp_reference["models"]["lgps_default"]["n_symmetry_functions"] == {"Ge": 56, "Li": 56, "P": 56, "S": 56}
+
+
+@pytest.mark.parametrize("model", sorted(MODEL_IMAGES))
+def test_torch_backend_matches_amp_and_kernels(model, amp_reference, amp_images):
+    from dopant_workflows.ann.calculator import BPNNCalculator
+
+    potential = load_amp_potential(REFERENCE_DIR / f"{model}.amp")
+    calc = BPNNCalculator(potential, device="cpu", backend="torch")
+    for atoms, expected in zip(amp_images[MODEL_IMAGES[model]], amp_reference["models"][model]["results"],
+                               strict=True):
+        atoms = atoms.copy()
+        atoms.calc = calc
+        assert abs(atoms.get_potential_energy() - expected["energy_eV"]) < 1e-6
+        assert np.abs(atoms.get_forces() - np.array(expected["forces_eV_A"])).max() < 1e-6
+        kernels = potential.evaluate(atoms, forces=False, stress=True).stress_eV_A3
+        from ase.stress import voigt_6_to_full_3x3_stress
+
+        assert voigt_6_to_full_3x3_stress(atoms.get_stress()) == pytest.approx(kernels, abs=1e-9)

@@ -114,3 +114,19 @@ def test_missing_and_binary_files(tmp_path):
     binary.write_bytes(b"\x80\x04\x95 pickle")
     with pytest.raises(DopwfInputError, match="not a text file|syntax error"):
         load_amp_potential(binary)
+
+
+def test_amp_reads_our_files(amp_images):
+    """saved_by_dopant_workflows.amp was written by save_amp from a model we trained; AMP 1.0.1 loaded it
+    (tools/amp_reference/make_amp_reference.py --check) and computed these numbers."""
+    import json
+
+    path = REFERENCE_DIR / "saved_by_dopant_workflows.amp"
+    amp_results = json.loads((REFERENCE_DIR / "saved_by_dopant_workflows.amp_results.json").read_text())["results"]
+    calc = load_amp(path)
+    atoms = amp_images[3].copy()
+    atoms.calc = calc
+    assert abs(atoms.get_potential_energy() - amp_results[0]["energy_eV"]) < 1e-6
+    assert np.abs(atoms.get_forces() - np.array(amp_results[0]["forces_eV_A"])).max() < 1e-6
+    # our writer still produces exactly the text AMP read
+    assert amp_text(calc.potential) == path.read_text()

@@ -38,11 +38,18 @@ def test_bad_structures(calc, atoms, message):
         atoms.get_potential_energy()
 
 
-def test_unknown_device(calc):
+def test_unknown_device_and_backend(calc):
+    import torch
+
     from dopant_workflows.ann.calculator import BPNNCalculator
 
     with pytest.raises(DopwfInputError, match="device 'tpu'"):
         BPNNCalculator(calc.potential, device="tpu")
+    with pytest.raises(DopwfInputError, match="backend 'jax'"):
+        BPNNCalculator(calc.potential, backend="jax")
+    if not torch.cuda.is_available():
+        with pytest.raises(DopwfInputError, match="torch sees no CUDA device"):
+            BPNNCalculator(calc.potential, device="cuda")
 
 
 def test_nve_md_conserves_energy(amp_images):
