@@ -25,8 +25,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
+# one benchmark at a time: they share the 2 cores. ann_speed times AMP too when .amp-venv exists.
 bench: $(STAMP)
 	$(BIN)/python bench/substitution_ranking.py
+	$(BIN)/python bench/ann_speed.py
 
 clean:
 	rm -rf runs fw_local

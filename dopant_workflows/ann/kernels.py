@@ -4,7 +4,8 @@ Layout shared by all kernels (built by :mod:`dopant_workflows.ann.descriptor`):
 
 - ``species[i]``: element index of atom i (0..E-1, sorted element symbols);
 - neighbour pairs sorted by centre: pairs ``first[i]:first[i+1]`` belong to centre i; ``neighbor[p]`` is the
-  neighbour atom and ``vectors[p]`` = R_j + shift - R_i (A), all with |vectors[p]| < R_c;
+  neighbour atom and ``vectors[p]`` = R_j + shift - R_i (A), all with |vectors[p]| < R_c; ``dist``, ``fc``,
+  ``dfc`` are the distance, cutoff function and its derivative per pair (:func:`pair_terms`);
 - per centre element a and output column k: ``eta[a, k]``, ``offset[a, k]`` (G2), ``gamma[a, k]``,
   ``zeta[a, k]`` (G4); ``g2_slots[a, e, :]`` lists the G2 columns of neighbour element e (-1 ends the list),
   ``g4_slots[a, e1, e2, :]`` the G4 columns of the unordered pair (e1, e2).
@@ -12,7 +13,8 @@ Layout shared by all kernels (built by :mod:`dopant_workflows.ann.descriptor`):
 Three passes over pairs and triplets (j < k), each parallel over centres:
 ``fingerprints`` (G), ``fingerprints_vjp`` (dE/d vectors for given dE/dG: forces and virial) and
 ``fingerprints_jvp`` (dG along a displacement field: what force training needs). Triplet terms are
-recomputed in each pass rather than stored: at 10,000 atoms there are ~10^7 triplets.
+recomputed in each pass rather than stored: at 10,000 atoms there are ~10^7 triplets. The VJP and JVP loops
+mirror each other on purpose: numba compiles each into a tight loop, a shared mode switch would not be.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dopant_workflows.ann.amp_io import load_amp, load_amp_potential
+from dopant_workflows.ann.amp_io import load_amp_potential
 from dopant_workflows.ann.symmetry_functions import G2, G4, default_symmetry_functions
 
 from .conftest import MODEL_IMAGES, REFERENCE_DIR
@@ -19,9 +19,12 @@ def test_fingerprints_match_amp(model, amp_reference, amp_images):
         assert fingerprints[:, : expected.shape[1]] == pytest.approx(expected, abs=1e-10, rel=1e-12)
 
 
+@pytest.mark.parametrize("backend", ["numba", "torch"])
 @pytest.mark.parametrize("model", sorted(MODEL_IMAGES))
-def test_energies_and_forces_match_amp(model, amp_reference, amp_images):
-    calc = load_amp(REFERENCE_DIR / f"{model}.amp")
+def test_energies_and_forces_match_amp(model, backend, amp_reference, amp_images):
+    from dopant_workflows.ann.calculator import BPNNCalculator
+
+    calc = BPNNCalculator(load_amp_potential(REFERENCE_DIR / f"{model}.amp"), backend=backend)
     for atoms, expected in zip(amp_images[MODEL_IMAGES[model]], amp_reference["models"][model]["results"],
                                strict=True):
         atoms = atoms.copy()
@@ -44,19 +47,13 @@ def test_default_set_is_amps_gaussian_56(amp_reference):
     assert amp_reference["models"]["lgps_default"]["n_symmetry_functions"] == {"Ge": 56, "Li": 56, "P": 56, "S": 56}
 
 
-@pytest.mark.parametrize("model", sorted(MODEL_IMAGES))
-def test_torch_backend_matches_amp_and_kernels(model, amp_reference, amp_images):
+def test_torch_backend_stress_matches_kernels(amp_images):
+    from ase.stress import voigt_6_to_full_3x3_stress
+
     from dopant_workflows.ann.calculator import BPNNCalculator
 
-    potential = load_amp_potential(REFERENCE_DIR / f"{model}.amp")
-    calc = BPNNCalculator(potential, device="cpu", backend="torch")
-    for atoms, expected in zip(amp_images[MODEL_IMAGES[model]], amp_reference["models"][model]["results"],
-                               strict=True):
-        atoms = atoms.copy()
-        atoms.calc = calc
-        assert abs(atoms.get_potential_energy() - expected["energy_eV"]) < 1e-6
-        assert np.abs(atoms.get_forces() - np.array(expected["forces_eV_A"])).max() < 1e-6
-        kernels = potential.evaluate(atoms, forces=False, stress=True).stress_eV_A3
-        from ase.stress import voigt_6_to_full_3x3_stress
-
-        assert voigt_6_to_full_3x3_stress(atoms.get_stress()) == pytest.approx(kernels, abs=1e-9)
+    potential = load_amp_potential(REFERENCE_DIR / "lsips_custom.amp")
+    atoms = amp_images[2].copy()
+    atoms.calc = BPNNCalculator(potential, backend="torch")
+    kernels = potential.evaluate(atoms, forces=False, stress=True).stress_eV_A3
+    assert voigt_6_to_full_3x3_stress(atoms.get_stress()) == pytest.approx(kernels, abs=1e-9)
