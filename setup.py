@@ -46,7 +46,7 @@ setup(
         "pyyaml>=6,<7",
         "tqdm>=4.66,<5",
         "matplotlib>=3.8,<4",
-        "chgnet==0.3.0",
+        "chgnet>=0.3.8,<0.5",  # 0.3.8+ wheels carry the CHGNet 0.3.0 weights (the chgnet 0.3.0 package does not)
         "sevenn>=0.10,<1",
         "kinisi>=1.0,<3",
         "numba>=0.60,<1",

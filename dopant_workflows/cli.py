@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dopant_workflows import __version__
 from dopant_workflows.cli_ann import add_ann_parser
+from dopant_workflows.cli_engines import add_engine_parsers
 from dopant_workflows.errors import DopwfInputError
 
 log = logging.getLogger("dopwf")
@@ -201,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plan)
 
     add_ann_parser(sub)
+    add_engine_parsers(sub)
     return parser
 
 

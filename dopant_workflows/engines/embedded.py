@@ -1,0 +1,213 @@
+"""Reference AIMD on a laptop: the VASP protocol (NVT Nose-Hoover, temperature schedule) run with ASE on a
+universal ML potential, with checkpoints, resumption and blow-up detection.
+
+Output directory:
+- ``frames.extxyz``: one frame every ``sample_every`` steps with energy, forces, stress (eV, eV/A, eV/A^3),
+  ``step``, ``time_fs``, ``temperature_K`` (instantaneous), ``target_temperature_K``, ``segment``;
+- ``checkpoint.npz``: step, positions, momenta, thermostat state and the frames file length at that step
+  (numbers only, ``allow_pickle=False``); a killed run restarts from it and truncates frames written after it;
+- ``run.json``: status (running, completed, failed + reason), provenance, timing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import read, write
+from ase.md.nose_hoover_chain import NoseHooverChainNVT
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
+from tqdm import tqdm
+
+from dopant_workflows import __version__
+from dopant_workflows.ann.neighbors import check_atoms
+from dopant_workflows.engines.schedule import AIMDSettings
+from dopant_workflows.engines.universal import check_elements, make_calculator
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fileio import write_text_atomically
+
+log = logging.getLogger(__name__)
+
+FRAMES_FILE = "frames.extxyz"
+CHECKPOINT_FILE = "checkpoint.npz"
+RUN_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class BlowUpLimits:
+    """When an MD run is declared unphysical and stopped."""
+
+    min_distance_A: float = 0.6  # any two atoms closer than this
+    max_energy_jump_eV_atom: float = 0.5  # potential energy change between consecutive steps
+
+
+@dataclass(frozen=True)
+class AIMDResult:
+    out_dir: Path
+    status: str  # "completed" or "failed"
+    failure_reason: str | None
+    n_frames: int
+    steps_done: int
+    steps_per_s: float
+    provenance: dict
+
+    @property
+    def frames_path(self) -> Path:
+        return self.out_dir / FRAMES_FILE
+
+
+def _set_thermostat_temperature(dyn: NoseHooverChainNVT, temperature_K: float) -> None:
+    """Retarget ASE's Nose-Hoover chain (ASE has no public setter; its masses Q scale with kT)."""
+    thermostat = dyn._thermostat
+    kT = units.kB * temperature_K
+    scale = kT / thermostat._kT
+    thermostat._kT = kT
+    thermostat._Q = thermostat._Q * scale
+
+
+def _thermostat_state(dyn: NoseHooverChainNVT) -> dict[str, np.ndarray]:
+    t = dyn._thermostat
+    return {"eta": t._eta.copy(), "p_eta": t._p_eta.copy(), "Q": t._Q.copy(), "kT": np.array(t._kT)}
+
+
+def _restore_thermostat(dyn: NoseHooverChainNVT, state) -> None:
+    t = dyn._thermostat
+    t._eta, t._p_eta, t._Q, t._kT = state["eta"].copy(), state["p_eta"].copy(), state["Q"].copy(), float(state["kT"])
+
+
+def _min_distance_A(atoms: Atoms) -> float:
+    from dopant_workflows.ann.neighbors import neighbor_pairs
+
+    pairs = neighbor_pairs(atoms, 1.5)
+    return float(np.linalg.norm(pairs.vectors, axis=1).min()) if pairs.n_pairs else np.inf
+
+
+def _frame(atoms: Atoms, step: int, settings: AIMDSettings, segment: int, energy: float, forces, stress) -> Atoms:
+    frame = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
+    frame.info.update(step=step, time_fs=step * settings.time_step_fs, temperature_K=float(atoms.get_temperature()),
+                      target_temperature_K=settings.temperature_at_K(step), segment=segment)
+    frame.calc = SinglePointCalculator(frame, energy=energy, forces=forces, stress=stress)
+    return frame
+
+
+def _fingerprint(atoms: Atoms, settings: AIMDSettings, engine: str) -> str:
+    return json.dumps({"formula": atoms.get_chemical_formula(), "n": len(atoms), "settings": asdict(settings),
+                       "engine": engine}, sort_keys=True)
+
+
+def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path, engine: str = "chgnet",
+                      device: str = "cpu", limits: BlowUpLimits = BlowUpLimits(), checkpoint_every: int = 50,
+                      progress: bool = True, calculator=None) -> AIMDResult:
+    """Run (or resume) the reference AIMD of ``atoms`` into ``out_dir``. ``calculator`` overrides the engine's
+    (tests use a cheap one); its provenance is then recorded as given by ``engine``."""
+    check_atoms(atoms, "AIMD structure")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if calculator is None:
+        check_elements(atoms, engine)
+        calculator, model = make_calculator(engine, device)
+        model_info = asdict(model)
+    else:
+        model_info = {"engine": engine, "model": type(calculator).__name__, "package_version": "n/a"}
+    provenance = {"code": f"dopant_workflows {__version__}", "model": model_info, "settings": asdict(settings),
+                  "formula": atoms.get_chemical_formula(), "n_atoms": len(atoms)}
+    fingerprint = _fingerprint(atoms, settings, engine)
+
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    dyn = NoseHooverChainNVT(atoms, timestep=settings.time_step_fs * units.fs,
+                             temperature_K=settings.temperature_start_K,
+                             tdamp=settings.thermostat_damping_fs * units.fs)
+    frames_path, checkpoint_path = out_dir / FRAMES_FILE, out_dir / CHECKPOINT_FILE
+    step, n_frames = 0, 0
+    if checkpoint_path.exists():
+        with np.load(checkpoint_path, allow_pickle=False) as ck:
+            if str(ck["fingerprint"]) != fingerprint:
+                raise DopwfInputError(f"{out_dir}: holds a checkpoint of a different run (structure, settings or "
+                                      "engine differ); use a new directory")
+            step, n_frames = int(ck["step"]), int(ck["n_frames"])
+            atoms.positions, atoms.cell = ck["positions"], ck["cell"]
+            atoms.set_momenta(ck["momenta"])
+            dyn._q, dyn._p = atoms.get_positions(), atoms.get_momenta()
+            _restore_thermostat(dyn, ck)
+            frames_bytes = int(ck["frames_bytes"])
+        if frames_path.exists():
+            os.truncate(frames_path, frames_bytes)  # frames written after the checkpoint are redone
+        log.info("resuming %s at step %d (%d frames kept)", out_dir, step, n_frames)
+    else:
+        if frames_path.exists():
+            frames_path.unlink()
+        thermalize_momenta(atoms, settings.temperature_start_K, rng=np.random.default_rng(settings.seed))
+        Stationary(atoms)
+        dyn._q, dyn._p = atoms.get_positions(), atoms.get_momenta()
+    _write_run(out_dir, "running", None, provenance, step, n_frames)
+
+    def checkpoint() -> None:
+        size = frames_path.stat().st_size if frames_path.exists() else 0
+        tmp = checkpoint_path.with_suffix(".tmp.npz")
+        np.savez(tmp, fingerprint=np.array(fingerprint), step=step, n_frames=n_frames, positions=atoms.positions,
+                 cell=atoms.cell.array, momenta=atoms.get_momenta(), frames_bytes=size, **_thermostat_state(dyn))
+        os.replace(tmp, checkpoint_path)
+
+    start_step, t0 = step, time.perf_counter()
+    previous_energy = None
+    failure = None
+    bar = tqdm(total=settings.n_steps, initial=step, desc=f"AIMD ({engine})", unit="step", disable=not progress)
+    segment_of = {s: seg.index for seg in settings.segments() for s in range(seg.start_step, seg.stop_step + 1)}
+    while step < settings.n_steps:
+        _set_thermostat_temperature(dyn, settings.temperature_at_K(step))
+        dyn.step()
+        step += 1
+        energy = float(atoms.get_potential_energy())
+        if previous_energy is not None and abs(energy - previous_energy) / len(atoms) > limits.max_energy_jump_eV_atom:
+            failure = (f"energy jumped by {(energy - previous_energy) / len(atoms):+.3f} eV/atom at step {step} "
+                       f"(limit {limits.max_energy_jump_eV_atom} eV/atom)")
+        elif (closest := _min_distance_A(atoms)) < limits.min_distance_A:
+            failure = f"atoms {closest:.2f} A apart at step {step} (limit {limits.min_distance_A} A)"
+        if failure:
+            break
+        previous_energy = energy
+        if step % settings.sample_every == 0:
+            frame = _frame(atoms, step, settings, segment_of[step], energy, atoms.get_forces(), atoms.get_stress())
+            write(frames_path, frame, format="extxyz", append=True)
+            n_frames += 1
+        if step % checkpoint_every == 0 or step in {seg.stop_step for seg in settings.segments()}:
+            checkpoint()
+        bar.update(1)
+        bar.set_postfix(T=f"{atoms.get_temperature():.0f} K")
+    bar.close()
+    rate = (step - start_step) / max(time.perf_counter() - t0, 1e-9)
+    status = "failed" if failure else "completed"
+    if failure:
+        log.error("AIMD stopped: %s; %d earlier frames kept and flagged", failure, n_frames)
+        _flag_frames(frames_path, failure)
+    else:
+        checkpoint()
+    _write_run(out_dir, status, failure, provenance, step, n_frames, rate)
+    return AIMDResult(out_dir, status, failure, n_frames, step, rate, provenance)
+
+
+def _flag_frames(frames_path: Path, reason: str) -> None:
+    """Mark every kept frame of a failed run (they precede the failure; a user may still want them)."""
+    if not frames_path.exists():
+        return
+    frames = read(frames_path, index=":")
+    for frame in frames:
+        frame.info["flag"] = "precedes_failure"
+    tmp = frames_path.with_suffix(".tmp.extxyz")
+    write(tmp, frames, format="extxyz")
+    os.replace(tmp, frames_path)
+
+
+def _write_run(out_dir: Path, status: str, reason: str | None, provenance: dict, step: int, n_frames: int,
+               steps_per_s: float | None = None) -> None:
+    write_text_atomically(out_dir / RUN_FILE, json.dumps({
+        "status": status, "failure_reason": reason, "steps_done": step, "n_frames": n_frames,
+        "steps_per_s": steps_per_s, "provenance": provenance}, indent=1))

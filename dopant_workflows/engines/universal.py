@@ -1,0 +1,88 @@
+"""Universal ML potentials that stand in for DFT on a laptop: weights ship inside their wheels, load offline.
+
+- ``chgnet`` (default): CHGNet, pretrained model 0.3.0 (shipped in the ``chgnet`` wheel from 0.3.8 on; the
+  yanked chgnet 0.3.0 *package* on PyPI lacks the weights).
+- ``sevenn``: SevenNet-0 (11 Jul 2024), shipped in the ``sevenn`` wheel.
+
+One engine per data set: their absolute energies differ by ~0.25 eV/atom.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ase import Atoms
+
+from dopant_workflows.errors import DopwfInputError
+
+log = logging.getLogger(__name__)
+
+#: Elements with enough training data in both models' data sets (Materials Project, Z <= 83 minus noble gases
+#: and a few sparsely covered ones). A structure outside this list is refused before any MD.
+COVERED_ELEMENTS = frozenset(
+    "H Li Be B C N O F Na Mg Al Si P S Cl K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Rb Sr Y Zr Nb Mo Tc "
+    "Ru Rh Pd Ag Cd In Sn Sb Te I Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg "
+    "Tl Pb Bi".split()
+)
+
+
+@dataclass(frozen=True)
+class UniversalModel:
+    engine: str  # "chgnet" or "sevenn"
+    model: str  # model identifier recorded in provenance
+    package_version: str
+
+
+ENGINES = {"chgnet": "CHGNet 0.3.0", "sevenn": "SevenNet-0 (11Jul2024)"}
+
+
+def parse_engine(text: str) -> str:
+    """'embedded' / 'embedded:chgnet' -> 'chgnet'; 'embedded:sevenn' -> 'sevenn'."""
+    name = text.split(":", 1)[1] if text.startswith("embedded:") else ("chgnet" if text == "embedded" else text)
+    if name not in ENGINES:
+        raise DopwfInputError(
+            f"engine {text!r}: unknown embedded model; expected embedded, embedded:chgnet or embedded:sevenn"
+        )
+    return name
+
+
+def check_elements(atoms: Atoms, engine: str) -> None:
+    missing = sorted(set(atoms.get_chemical_symbols()) - COVERED_ELEMENTS)
+    if missing:
+        raise DopwfInputError(f"structure {atoms.get_chemical_formula()}: element(s) {missing} are not covered by "
+                              f"the embedded model {ENGINES[engine]}")
+
+
+@lru_cache(maxsize=2)
+def _chgnet_model():
+    from chgnet.model import CHGNet
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CHGNet.load(model_name="0.3.0", verbose=False)
+
+
+def make_calculator(engine: str, device: str = "cpu"):
+    """(ASE calculator, provenance) for an embedded engine; nothing is downloaded."""
+    from importlib.metadata import version
+
+    if engine == "chgnet":
+        from chgnet.model.dynamics import CHGNetCalculator
+
+        try:
+            model = _chgnet_model()
+        except FileNotFoundError as exc:
+            raise DopwfInputError(
+                f"engine chgnet: the installed chgnet {version('chgnet')} has no bundled 0.3.0 weights ({exc}); "
+                "install chgnet>=0.3.8"
+            ) from None
+        return CHGNetCalculator(model=model, use_device=device), UniversalModel("chgnet", "CHGNet 0.3.0", version("chgnet"))
+    if engine == "sevenn":
+        from sevenn.calculator import SevenNetCalculator
+
+        return SevenNetCalculator("7net-0", device=device), UniversalModel("sevenn", "SevenNet-0_11Jul2024",
+                                                                            version("sevenn"))
+    raise DopwfInputError(f"engine {engine!r}: expected one of {sorted(ENGINES)}")
