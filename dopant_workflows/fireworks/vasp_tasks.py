@@ -1,0 +1,75 @@
+"""Firetasks that run the VASP engine: one AIMD segment, one dielectric (DFPT) run.
+
+Each runs in its launch directory. VASP is ``env_chk(">>vasp_cmd<<")`` (my_fworker.yaml env), unless the
+``use_fake_vasp`` powerup put a reference directory in the spec (``_fake_vasp_dir``): then the run is replayed
+(inputs checked, outputs copied) under the same custodian handlers. Results travel to children through the
+spec: ``aimd_frames`` (pushed frame files), ``previous_segment_dir`` (continuation), ``eps_r`` documents.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fireworks import FiretaskBase, FWAction, explicit_serialize
+from pymatgen.core import Structure
+
+from dopant_workflows.engines.schedule import AIMDSettings
+from dopant_workflows.engines.vasp.replay import ReplayVaspJob
+from dopant_workflows.engines.vasp.runs import run_aimd_segment, run_dielectric
+
+FAKE_VASP_KEY = "_fake_vasp_dir"
+
+
+def _env_chk(value, fw_spec):
+    from atomate.utils.utils import env_chk
+
+    return env_chk(value, fw_spec)
+
+
+def _engine_args(fw_spec, vasp_cmd) -> dict:
+    reference = fw_spec.get(FAKE_VASP_KEY)
+    if reference:
+        return {"vasp_cmd": "replay", "job": ReplayVaspJob(reference), "potcar_spec": True, "polling_time_step_s": 0.05}
+    command = _env_chk(vasp_cmd, fw_spec)
+    if not command:
+        raise ValueError("vasp_cmd: not set for this worker (my_fworker.yaml env.vasp_cmd)")
+    return {"vasp_cmd": command}
+
+
+@explicit_serialize
+class RunVaspAIMDSegment(FiretaskBase):
+    """One walltime-sized segment of the reference AIMD (continues from the parent segment's CONTCAR)."""
+
+    required_params = ["structure", "settings", "segment_index"]
+    optional_params = ["vasp_cmd", "walltime_s"]
+
+    def run_task(self, fw_spec):
+        settings = AIMDSettings(**self["settings"])
+        segment = settings.segments()[int(self["segment_index"])]
+        structure = Structure.from_dict(self["structure"]) if isinstance(self["structure"], dict) else self["structure"]
+        previous = fw_spec.get("previous_segment_dir") if segment.index > 0 else None
+        result = run_aimd_segment(os.getcwd(), structure, segment, settings, previous_dir=previous,
+                                  walltime_s=self.get("walltime_s"), **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
+        frames = os.path.join(os.getcwd(), "frames.extxyz")
+        return FWAction(
+            stored_data={"n_frames": result.n_frames, "truncated": result.truncated, "corrections": result.corrections},
+            update_spec={"previous_segment_dir": os.getcwd()},
+            mod_spec=[{"_push": {"aimd_frames": frames}}],
+        )
+
+
+@explicit_serialize
+class RunVaspDielectric(FiretaskBase):
+    """DFPT (LEPSILON) of one structure; eps_r = trace/3 of electronic + ionic tensors."""
+
+    required_params = ["structure", "label"]
+    optional_params = ["vasp_cmd"]
+
+    def run_task(self, fw_spec):
+        structure = Structure.from_dict(self["structure"]) if isinstance(self["structure"], dict) else self["structure"]
+        result, corrections = run_dielectric(os.getcwd(), structure, **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
+        document = {"label": self["label"], "eps_r": result.eps_r, "source": "VASP DFPT (LEPSILON), this workflow",
+                    "epsilon_electronic": result.epsilon_electronic.tolist(),
+                    "epsilon_ionic": result.epsilon_ionic.tolist(), "run_dir": os.getcwd(),
+                    "corrections": corrections}
+        return FWAction(stored_data=document, mod_spec=[{"_push": {"dielectric": document}}])

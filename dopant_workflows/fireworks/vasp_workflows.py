@@ -1,0 +1,38 @@
+"""Fireworks and workflows of the VASP engine: a chain of AIMD segments, a dielectric run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fireworks import Firework, Workflow
+from pymatgen.core import Structure
+
+from dopant_workflows.engines.schedule import AIMDSettings
+from dopant_workflows.fireworks.vasp_tasks import RunVaspAIMDSegment, RunVaspDielectric
+
+
+def aimd_segment_fireworks(structure: Structure, settings: AIMDSettings, name: str,
+                           walltime_s: int | None = None) -> list[Firework]:
+    """One Firework per segment, each the parent of the next (walltime-limited continuation)."""
+    fireworks: list[Firework] = []
+    for segment in settings.segments():
+        task = RunVaspAIMDSegment(structure=structure.as_dict(), settings=asdict(settings),
+                                  segment_index=segment.index, walltime_s=walltime_s)
+        fireworks.append(Firework([task], name=f"{name} aimd segment {segment.index}",
+                                  parents=fireworks[-1:] or None,
+                                  spec={"_category": "vasp", "segment_index": segment.index}))
+    return fireworks
+
+
+def dielectric_firework(structure: Structure, label: str, name: str) -> Firework:
+    return Firework([RunVaspDielectric(structure=structure.as_dict(), label=label)], name=f"{name} dielectric",
+                    spec={"_category": "vasp"})
+
+
+def get_wf_vasp_reference(structure: Structure, settings: AIMDSettings, name: str,
+                          dielectric_structures: dict[str, Structure] | None = None) -> Workflow:
+    """Reference data by VASP: the segmented AIMD of ``structure`` and DFPT of each dielectric structure."""
+    fireworks = aimd_segment_fireworks(structure, settings, name)
+    for label, dfpt_structure in (dielectric_structures or {}).items():
+        fireworks.append(dielectric_firework(dfpt_structure, label, f"{name} {label}"))
+    return Workflow(fireworks, name=f"{name} reference (vasp)")
