@@ -13,6 +13,7 @@ from pathlib import Path
 from dopant_workflows import __version__
 from dopant_workflows.cli_ann import add_ann_parser
 from dopant_workflows.cli_engines import add_engine_parsers
+from dopant_workflows.cli_md import add_md_parsers
 from dopant_workflows.errors import DopwfInputError
 
 log = logging.getLogger("dopwf")
@@ -203,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ann_parser(sub)
     add_engine_parsers(sub)
+    add_md_parsers(sub)
     return parser
 
 

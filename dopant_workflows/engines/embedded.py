@@ -32,20 +32,22 @@ from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.universal import check_elements, make_calculator
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.md.checkpoint import (
+    file_size,
+    load_checkpoint,
+    nhc_state,
+    restore_nhc,
+    save_checkpoint,
+    set_nhc_temperature,
+    sync_nhc_from_atoms,
+)
+from dopant_workflows.md.safety import BlowUpLimits
 
 log = logging.getLogger(__name__)
 
 FRAMES_FILE = "frames.extxyz"
 CHECKPOINT_FILE = "checkpoint.npz"
 RUN_FILE = "run.json"
-
-
-@dataclass(frozen=True)
-class BlowUpLimits:
-    """When an MD run is declared unphysical and stopped."""
-
-    min_distance_A: float = 0.6  # any two atoms closer than this
-    max_energy_jump_eV_atom: float = 0.5  # potential energy change between consecutive steps
 
 
 @dataclass(frozen=True)
@@ -61,32 +63,6 @@ class AIMDResult:
     @property
     def frames_path(self) -> Path:
         return self.out_dir / FRAMES_FILE
-
-
-def _set_thermostat_temperature(dyn: NoseHooverChainNVT, temperature_K: float) -> None:
-    """Retarget ASE's Nose-Hoover chain (ASE has no public setter; its masses Q scale with kT)."""
-    thermostat = dyn._thermostat
-    kT = units.kB * temperature_K
-    scale = kT / thermostat._kT
-    thermostat._kT = kT
-    thermostat._Q = thermostat._Q * scale
-
-
-def _thermostat_state(dyn: NoseHooverChainNVT) -> dict[str, np.ndarray]:
-    t = dyn._thermostat
-    return {"eta": t._eta.copy(), "p_eta": t._p_eta.copy(), "Q": t._Q.copy(), "kT": np.array(t._kT)}
-
-
-def _restore_thermostat(dyn: NoseHooverChainNVT, state) -> None:
-    t = dyn._thermostat
-    t._eta, t._p_eta, t._Q, t._kT = state["eta"].copy(), state["p_eta"].copy(), state["Q"].copy(), float(state["kT"])
-
-
-def _min_distance_A(atoms: Atoms) -> float:
-    from dopant_workflows.ann.neighbors import neighbor_pairs
-
-    pairs = neighbor_pairs(atoms, 1.5)
-    return float(np.linalg.norm(pairs.vectors, axis=1).min()) if pairs.n_pairs else np.inf
 
 
 def _frame(atoms: Atoms, step: int, settings: AIMDSettings, segment: int, energy: float, forces, stress) -> Atoms:
@@ -128,16 +104,16 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
     frames_path, checkpoint_path = out_dir / FRAMES_FILE, out_dir / CHECKPOINT_FILE
     step, n_frames = 0, 0
     if checkpoint_path.exists():
-        with np.load(checkpoint_path, allow_pickle=False) as ck:
-            if str(ck["fingerprint"]) != fingerprint:
-                raise DopwfInputError(f"{out_dir}: holds a checkpoint of a different run (structure, settings or "
-                                      "engine differ); use a new directory")
-            step, n_frames = int(ck["step"]), int(ck["n_frames"])
-            atoms.positions, atoms.cell = ck["positions"], ck["cell"]
-            atoms.set_momenta(ck["momenta"])
-            dyn._q, dyn._p = atoms.get_positions(), atoms.get_momenta()
-            _restore_thermostat(dyn, ck)
-            frames_bytes = int(ck["frames_bytes"])
+        ck = load_checkpoint(checkpoint_path)
+        if str(ck["fingerprint"]) != fingerprint:
+            raise DopwfInputError(f"{out_dir}: holds a checkpoint of a different run (structure, settings or "
+                                  "engine differ); use a new directory")
+        step, n_frames = int(ck["step"]), int(ck["n_frames"])
+        atoms.positions, atoms.cell = ck["positions"], ck["cell"]
+        atoms.set_momenta(ck["momenta"])
+        sync_nhc_from_atoms(dyn)
+        restore_nhc(dyn, ck)
+        frames_bytes = int(ck["frames_bytes"])
         if frames_path.exists():
             os.truncate(frames_path, frames_bytes)  # frames written after the checkpoint are redone
         log.info("resuming %s at step %d (%d frames kept)", out_dir, step, n_frames)
@@ -146,15 +122,13 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
             frames_path.unlink()
         thermalize_momenta(atoms, settings.temperature_start_K, rng=np.random.default_rng(settings.seed))
         Stationary(atoms)
-        dyn._q, dyn._p = atoms.get_positions(), atoms.get_momenta()
+        sync_nhc_from_atoms(dyn)
     _write_run(out_dir, "running", None, provenance, step, n_frames)
 
     def checkpoint() -> None:
-        size = frames_path.stat().st_size if frames_path.exists() else 0
-        tmp = checkpoint_path.with_suffix(".tmp.npz")
-        np.savez(tmp, fingerprint=np.array(fingerprint), step=step, n_frames=n_frames, positions=atoms.positions,
-                 cell=atoms.cell.array, momenta=atoms.get_momenta(), frames_bytes=size, **_thermostat_state(dyn))
-        os.replace(tmp, checkpoint_path)
+        save_checkpoint(checkpoint_path, fingerprint=np.array(fingerprint), step=step, n_frames=n_frames,
+                        positions=atoms.positions, cell=atoms.cell.array, momenta=atoms.get_momenta(),
+                        frames_bytes=file_size(frames_path), **nhc_state(dyn))
 
     start_step, t0 = step, time.perf_counter()
     previous_energy = None
@@ -162,15 +136,11 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
     bar = tqdm(total=settings.n_steps, initial=step, desc=f"AIMD ({engine})", unit="step", disable=not progress)
     segment_of = {s: seg.index for seg in settings.segments() for s in range(seg.start_step, seg.stop_step + 1)}
     while step < settings.n_steps:
-        _set_thermostat_temperature(dyn, settings.temperature_at_K(step))
+        set_nhc_temperature(dyn, settings.temperature_at_K(step))
         dyn.step()
         step += 1
         energy = float(atoms.get_potential_energy())
-        if previous_energy is not None and abs(energy - previous_energy) / len(atoms) > limits.max_energy_jump_eV_atom:
-            failure = (f"energy jumped by {(energy - previous_energy) / len(atoms):+.3f} eV/atom at step {step} "
-                       f"(limit {limits.max_energy_jump_eV_atom} eV/atom)")
-        elif (closest := _min_distance_A(atoms)) < limits.min_distance_A:
-            failure = f"atoms {closest:.2f} A apart at step {step} (limit {limits.min_distance_A} A)"
+        failure = limits.check(atoms, energy, previous_energy, step)
         if failure:
             break
         previous_energy = energy

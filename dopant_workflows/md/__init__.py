@@ -1,0 +1,1 @@
+"""The MD protocol of the paper with ASE on any calculator, with checkpoints that resume exactly."""

@@ -1,0 +1,255 @@
+"""The paper's MD protocol (section 2.2) with ASE on any calculator.
+
+1. Maxwell-Boltzmann velocities at 100 K (seeded);
+2. heating to the target by linear velocity scaling over 4 ps;
+3. 1 ps equilibration at the target (Nose-Hoover chain);
+4. 20 ps NVT production (Nose-Hoover chain), 2 fs steps.
+
+Presets: ``paper`` (as above), ``demo`` (1 + 0.5 + 5 ps, the laptop demo) and ``smoke`` (0.04 + 0.04 + 0.4 ps,
+seconds, for tests). Every duration can be overridden.
+
+Output directory: ``trajectory.extxyz`` (production frames every ``sample_interval_fs``, UNWRAPPED positions,
+``time_fs`` from the start of production, ``temperature_K``, energy and forces), ``md_log.csv`` (all stages:
+stage, step, time_fs, temperature_K, potential_energy_eV, kinetic_energy_eV), ``checkpoint.npz``, ``md_run.json``.
+A killed run resumes from its last checkpoint and ends with exactly the frames an uninterrupted run writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+from ase.md.nose_hoover_chain import NoseHooverChainNVT
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
+from tqdm import tqdm
+
+from dopant_workflows import __version__
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.md.checkpoint import (
+    file_size,
+    load_checkpoint,
+    nhc_state,
+    restore_nhc,
+    save_checkpoint,
+    sync_nhc_from_atoms,
+)
+from dopant_workflows.md.safety import BlowUpLimits
+
+log = logging.getLogger(__name__)
+
+TRAJECTORY_FILE = "trajectory.extxyz"
+LOG_FILE = "md_log.csv"
+CHECKPOINT_FILE = "checkpoint.npz"
+RUN_FILE = "md_run.json"
+THERMOSTAT_TOLERANCE = 0.02  # mean production temperature within 2 % of the target
+
+
+@dataclass(frozen=True)
+class MDProtocol:
+    time_step_fs: float = 2.0
+    initial_temperature_K: float = 100.0
+    heating_ps: float = 4.0
+    equilibration_ps: float = 1.0
+    production_ps: float = 20.0
+    sample_interval_fs: float = 10.0
+    thermostat_damping_fs: float = 100.0
+
+    def __post_init__(self) -> None:
+        bad = [f"{k}={v!r}" for k, v in asdict(self).items() if not (isinstance(v, (int, float)) and v > 0)]
+        if bad:
+            raise DopwfInputError(f"MD protocol: expected positive values, got {', '.join(bad)}")
+        if self.sample_interval_fs < self.time_step_fs:
+            raise DopwfInputError("MD protocol: sample_interval_fs is shorter than time_step_fs")
+
+    def steps(self, duration_ps: float) -> int:
+        return int(round(duration_ps * 1000.0 / self.time_step_fs))
+
+    @property
+    def sample_every(self) -> int:
+        return max(1, int(round(self.sample_interval_fs / self.time_step_fs)))
+
+    @property
+    def stage_steps(self) -> dict[str, int]:
+        return {"heating": self.steps(self.heating_ps), "equilibration": self.steps(self.equilibration_ps),
+                "production": self.steps(self.production_ps)}
+
+
+PRESETS = {
+    "paper": MDProtocol(),
+    "demo": MDProtocol(heating_ps=1.0, equilibration_ps=0.5, production_ps=5.0),
+    "smoke": MDProtocol(heating_ps=0.04, equilibration_ps=0.04, production_ps=0.4, sample_interval_fs=4.0),
+}
+
+
+def protocol_from_preset(name: str, **overrides) -> MDProtocol:
+    if name not in PRESETS:
+        raise DopwfInputError(f"preset {name!r}: expected one of {sorted(PRESETS)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return replace(PRESETS[name], **overrides)
+
+
+@dataclass(frozen=True)
+class MDResult:
+    out_dir: Path
+    temperature_K: float
+    n_frames: int
+    mean_production_temperature_K: float
+    thermostat_ok: bool
+    steps_per_s: float
+    warnings: tuple[str, ...]
+
+    @property
+    def trajectory_path(self) -> Path:
+        return self.out_dir / TRAJECTORY_FILE
+
+
+class MDBlowUp(RuntimeError):
+    """The run became unphysical (see :class:`BlowUpLimits`); md_run.json records why."""
+
+
+def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float, out_dir: str | Path,
+           seed: int = 0, provenance: dict | None = None, checkpoint_every: int = 250,
+           progress: bool = True, limits: BlowUpLimits = BlowUpLimits()) -> MDResult:
+    """Run (or resume) the protocol at ``temperature_K``; see the module docstring for the files written.
+
+    Every sample is checked against ``limits``: a potential that lets atoms collapse (a poorly trained
+    network outside its data) stops the run with :class:`MDBlowUp` instead of producing nonsense frames."""
+    if not (temperature_K > 0):
+        raise DopwfInputError(f"temperature_K={temperature_K!r}: expected > 0 K")
+    if temperature_K < 5:
+        raise DopwfInputError(f"temperature_K={temperature_K}: below 5 K; is it in K?")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    traj_path, log_path, ck_path = out_dir / TRAJECTORY_FILE, out_dir / LOG_FILE, out_dir / CHECKPOINT_FILE
+    fingerprint = json.dumps({"protocol": asdict(protocol), "T": temperature_K, "seed": seed,
+                              "formula": atoms.get_chemical_formula()}, sort_keys=True)
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    dt = protocol.time_step_fs * units.fs
+    nhc = NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature_K,
+                             tdamp=protocol.thermostat_damping_fs * units.fs)
+    stages = protocol.stage_steps
+    n_total = sum(stages.values())
+    n_heat, n_eq = stages["heating"], stages["equilibration"]
+    step = 0
+    if ck_path.exists():
+        ck = load_checkpoint(ck_path)
+        if str(ck["fingerprint"]) != fingerprint:
+            raise DopwfInputError(f"{out_dir}: holds a checkpoint of a different MD run; use a new directory")
+        step = int(ck["step"])
+        atoms.positions = ck["positions"]
+        atoms.set_momenta(ck["momenta"])
+        sync_nhc_from_atoms(nhc)
+        restore_nhc(nhc, ck)
+        for path, key in ((traj_path, "trajectory_bytes"), (log_path, "log_bytes")):
+            if path.exists():
+                os.truncate(path, int(ck[key]))
+        log.info("resuming %s at step %d of %d", out_dir, step, n_total)
+    else:
+        for path in (traj_path, log_path):
+            if path.exists():
+                path.unlink()
+        thermalize_momenta(atoms, protocol.initial_temperature_K, rng=np.random.default_rng(seed))
+        Stationary(atoms)
+        sync_nhc_from_atoms(nhc)
+        with open(log_path, "w", newline="") as f:
+            csv.writer(f).writerow(["stage", "step", "time_fs", "temperature_K", "potential_energy_eV",
+                                    "kinetic_energy_eV"])
+    run_info = {"code": f"dopant_workflows {__version__}", "protocol": asdict(protocol),
+                "temperature_K": temperature_K, "seed": seed, "formula": atoms.get_chemical_formula(),
+                "n_atoms": len(atoms), "calculator": provenance or {"name": type(calculator).__name__}}
+    write_text_atomically(out_dir / RUN_FILE, json.dumps({**run_info, "status": "running"}, indent=1))
+
+    def checkpoint() -> None:
+        save_checkpoint(ck_path, fingerprint=np.array(fingerprint), step=step, positions=atoms.positions,
+                        momenta=atoms.get_momenta(), trajectory_bytes=file_size(traj_path),
+                        log_bytes=file_size(log_path), **nhc_state(nhc))
+
+    start, t0 = step, time.perf_counter()
+    previous_energy = None
+    bar = tqdm(total=n_total, initial=step, desc=f"MD {temperature_K:g} K", unit="step", disable=not progress)
+    with open(log_path, "a", newline="") as log_file:
+        writer = csv.writer(log_file)
+        while step < n_total:
+            if step < n_heat:  # linear velocity scaling from the initial to the target temperature
+                stage = "heating"
+                _velocity_verlet_step(atoms, dt)
+                target = protocol.initial_temperature_K + (temperature_K - protocol.initial_temperature_K) * (
+                    (step + 1) / n_heat)
+                current = atoms.get_temperature()
+                if current > 0:
+                    atoms.set_momenta(atoms.get_momenta() * np.sqrt(target / current))
+                sync_nhc_from_atoms(nhc)
+            else:
+                stage = "equilibration" if step < n_heat + n_eq else "production"
+                nhc.step()
+            step += 1
+            production_step = step - n_heat - n_eq
+            if step % protocol.sample_every == 0:
+                energy = float(atoms.get_potential_energy())
+                reason = limits.check(atoms, energy, previous_energy, step)
+                previous_energy = energy
+                if reason:
+                    bar.close()
+                    write_text_atomically(out_dir / RUN_FILE, json.dumps(
+                        {**run_info, "status": "failed", "failure_reason": reason}, indent=1))
+                    raise MDBlowUp(f"{out_dir}: {reason}")
+                time_fs = step * protocol.time_step_fs
+                writer.writerow([stage, step, f"{time_fs:.3f}", f"{atoms.get_temperature():.4f}",
+                                 f"{energy:.8f}", f"{atoms.get_kinetic_energy():.8f}"])
+                if stage == "production" and production_step % protocol.sample_every == 0:
+                    write(traj_path, _frame(atoms, production_step * protocol.time_step_fs, energy),
+                          format="extxyz", append=True)
+            if step % checkpoint_every == 0:
+                log_file.flush()
+                checkpoint()
+            bar.update(1)
+        log_file.flush()
+    bar.close()
+    checkpoint()
+    rate = (step - start) / max(time.perf_counter() - t0, 1e-9)
+    return _finish(out_dir, run_info, temperature_K, rate)
+
+
+def _velocity_verlet_step(atoms: Atoms, dt: float) -> None:
+    forces = atoms.get_forces()
+    momenta = atoms.get_momenta() + 0.5 * dt * forces
+    atoms.set_positions(atoms.get_positions() + dt * momenta / atoms.get_masses()[:, None])
+    atoms.set_momenta(momenta + 0.5 * dt * atoms.get_forces())
+
+
+def _frame(atoms: Atoms, time_fs: float, energy: float) -> Atoms:
+    frame = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
+    frame.info.update(time_fs=time_fs, temperature_K=float(atoms.get_temperature()))
+    frame.calc = SinglePointCalculator(frame, energy=energy, forces=atoms.get_forces())
+    return frame
+
+
+def _finish(out_dir: Path, run_info: dict, temperature_K: float, rate: float) -> MDResult:
+    temperatures = []
+    with open(out_dir / LOG_FILE, newline="") as f:
+        for row in csv.DictReader(f):
+            if row["stage"] == "production":
+                temperatures.append(float(row["temperature_K"]))
+    mean_t = float(np.mean(temperatures)) if temperatures else float("nan")
+    ok = bool(temperatures) and abs(mean_t - temperature_K) <= THERMOSTAT_TOLERANCE * temperature_K
+    notes = [] if ok else [f"mean production temperature {mean_t:.1f} K is not within 2 % of {temperature_K} K"
+                           " (run too short to average, or the thermostat is too weak)"]
+    for note in notes:
+        log.warning(note)
+    n_frames = sum(1 for line in open(out_dir / TRAJECTORY_FILE) if line.startswith("Lattice=")) if (
+        out_dir / TRAJECTORY_FILE).exists() else 0
+    write_text_atomically(out_dir / RUN_FILE, json.dumps({
+        **run_info, "status": "completed", "n_frames": n_frames, "mean_production_temperature_K": mean_t,
+        "thermostat_ok": ok, "steps_per_s": rate, "warnings": notes}, indent=1))
+    return MDResult(out_dir, temperature_K, n_frames, mean_t, ok, rate, tuple(notes))

@@ -1,0 +1,73 @@
+"""The MD protocol: stages, thermostat check, unwrapped frames, exact resumption after a kill."""
+
+import csv
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.io import read
+
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.md.protocol import PRESETS, protocol_from_preset, run_md
+
+
+class _Killed(RuntimeError):
+    pass
+
+
+class _DyingEMT(EMT):
+    def __init__(self, calls):
+        super().__init__()
+        self.calls_left = calls
+
+    def calculate(self, *args, **kwargs):
+        self.calls_left -= 1
+        if self.calls_left < 0:
+            raise _Killed()
+        super().calculate(*args, **kwargs)
+
+
+def _copper(n=2):
+    return bulk("Cu", "fcc", a=3.61, cubic=True).repeat((n, n, n))
+
+
+def test_stages_thermostat_and_trajectory(tmp_path):
+    protocol = protocol_from_preset("smoke", production_ps=1.0)
+    result = run_md(_copper(3), EMT(), protocol, 600.0, tmp_path, seed=1, progress=False)
+    assert result.thermostat_ok and abs(result.mean_production_temperature_K - 600) < 12
+    rows = list(csv.DictReader(open(tmp_path / "md_log.csv")))
+    assert [r["stage"] for r in rows].count("heating") == protocol.stage_steps["heating"] // 2
+    heating = [float(r["temperature_K"]) for r in rows if r["stage"] == "heating"]
+    assert heating == pytest.approx(np.linspace(100, 600, len(heating) + 1)[1:], abs=1e-3)  # linear scaling
+    frames = read(tmp_path / "trajectory.extxyz", ":")
+    assert result.n_frames == len(frames) == protocol.stage_steps["production"] // 2
+    assert [f.info["time_fs"] for f in frames[:3]] == [4.0, 8.0, 12.0]
+    jumps = np.abs(np.diff([f.positions for f in frames], axis=0)).max()
+    assert jumps < 1.0  # unwrapped: no jump across the cell
+
+
+def test_killed_run_resumes_exactly(tmp_path):
+    protocol = protocol_from_preset("smoke")
+    ref = run_md(_copper(), EMT(), protocol, 500.0, tmp_path / "ref", seed=2, checkpoint_every=20, progress=False)
+    with pytest.raises(_Killed):
+        run_md(_copper(), _DyingEMT(130), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
+               progress=False)
+    resumed = run_md(_copper(), EMT(), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
+                     progress=False)
+    a, b = read(ref.trajectory_path, ":"), read(resumed.trajectory_path, ":")
+    assert len(a) == len(b) == ref.n_frames
+    for fa, fb in zip(a, b, strict=True):
+        assert np.allclose(fa.positions, fb.positions, atol=1e-10)
+    assert (tmp_path / "ref" / "md_log.csv").read_text() == (tmp_path / "run" / "md_log.csv").read_text()
+
+
+def test_presets_and_bad_input(tmp_path):
+    assert PRESETS["paper"].stage_steps == {"heating": 2000, "equilibration": 500, "production": 10000}
+    assert protocol_from_preset("demo", production_ps=8.0).production_ps == 8.0
+    with pytest.raises(DopwfInputError, match="preset 'fast'"):
+        protocol_from_preset("fast")
+    with pytest.raises(DopwfInputError, match="expected positive"):
+        protocol_from_preset("smoke", production_ps=-1.0)
+    with pytest.raises(DopwfInputError, match="is it in K"):
+        run_md(_copper(), EMT(), PRESETS["smoke"], 0.3, tmp_path, progress=False)
