@@ -59,14 +59,26 @@ def remove_framework_drift(positions: np.ndarray, mobile: np.ndarray) -> np.ndar
     return positions - drift[:, None, :]
 
 
-def msd_A2(displacements: np.ndarray, max_lag: int) -> np.ndarray:
-    """MSD per lag 0..max_lag over all time origins and atoms: shape (max_lag + 1, 3) per Cartesian axis."""
-    n = displacements.shape[0]
-    out = np.zeros((max_lag + 1, 3))
-    for lag in range(1, max_lag + 1):
-        diff = displacements[lag:] - displacements[: n - lag]
-        out[lag] = np.mean(diff**2, axis=(0, 1))
-    return out
+def msd_A2(positions: np.ndarray, max_lag: int) -> np.ndarray:
+    """MSD per lag 0..max_lag averaged over all time origins and atoms, per axis: shape (max_lag + 1, 3).
+
+    O(T log T) with the FFT autocorrelation (the nMoldyn algorithm):
+    MSD(m) = [sum_t x(t)^2 + x(t+m)^2] / (T - m) - 2 [sum_t x(t) x(t+m)] / (T - m).
+    """
+    n_t = positions.shape[0]
+    x = positions.reshape(n_t, -1)  # (T, atoms * 3)
+    squares = x**2
+    # sum over origins of x(t)^2 + x(t+m)^2, for every lag m
+    cumulative = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(squares, axis=0)])
+    lags = np.arange(max_lag + 1)
+    tail = cumulative[n_t] - cumulative[lags]  # sum_{t >= m} x(t)^2
+    head = cumulative[n_t - lags]  # sum_{t < T - m} x(t)^2
+    size = 2 * n_t
+    spectrum = np.fft.rfft(x, n=size, axis=0)
+    correlation = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=0)[: max_lag + 1]
+    per_column = (head + tail - 2.0 * correlation) / (n_t - lags)[:, None]
+    per_column[0] = 0.0
+    return per_column.reshape(max_lag + 1, -1, 3).mean(axis=1)
 
 
 def analyze_diffusion(frames: Sequence[Atoms], species: str = "Li", time_step_fs: float | None = None,
@@ -131,8 +143,13 @@ def _kinisi(frames, positions, species, dt_fs, start_fs, seed) -> tuple[float | 
         drift_free.append(copy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # at most ~100 time intervals up to half the run: the posterior is as good, the cost 50x lower
+        n_half = max(2, len(frames) // 2)
+        intervals = np.unique(np.linspace(1, n_half, min(100, n_half)).round().astype(int)) * dt_fs
         analyzer = DiffusionAnalyzer.from_ase(drift_free, specie=species, time_step=sc.scalar(dt_fs, unit="fs"),
-                                              step_skip=sc.scalar(1, unit="dimensionless"), progress=False)
+                                              step_skip=sc.scalar(1, unit="dimensionless"),
+                                              dt=sc.array(dims=["time interval"], values=intervals, unit="fs"),
+                                              progress=False)
         analyzer.diffusion(start_dt=sc.scalar(start_fs, unit="fs"), progress=False,
                            random_state=np.random.RandomState(seed))
     samples = analyzer.D.to(unit="cm^2/s").values

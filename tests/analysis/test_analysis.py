@@ -139,3 +139,13 @@ def test_rdf_of_a_simple_cubic_lattice_peaks_at_the_lattice_constant():
         frames.append(frame)
     gas = radial_distribution(frames, ("Li", "Li"), r_max_A=5.0, bin_width_A=0.25)
     assert np.mean(gas.g[8:]) == pytest.approx(1.0, abs=0.08)  # ideal gas: g = 1
+
+
+def test_fft_msd_equals_the_direct_average():
+    from dopant_workflows.analysis.diffusion import msd_A2
+
+    x = np.cumsum(np.random.default_rng(0).normal(size=(300, 7, 3)), axis=0)
+    direct = np.zeros((151, 3))
+    for lag in range(1, 151):
+        direct[lag] = np.mean((x[lag:] - x[:-lag]) ** 2, axis=(0, 1))
+    assert msd_A2(x, 150) == pytest.approx(direct, abs=1e-9)
