@@ -40,6 +40,9 @@ def add_md_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("arrhenius", help="Arrhenius fit over several analyses: Ea, D and sigma at 300 K")
     p.add_argument("analyses", nargs="+", help="analysis.json files (or directories holding one) from dopwf analyze")
     p.add_argument("--at-K", type=float, default=300.0, help="extrapolation temperature (default 300 K)")
+    p.add_argument("--anion", help="anion for the Anderson-Stuart barrier (e.g. Cl); needs --eps-r")
+    p.add_argument("--eps-r", type=float, help="relative permittivity for the Anderson-Stuart barrier")
+    p.add_argument("--eps-r-source", default="given on the command line", help="where --eps-r comes from")
     p.add_argument("--out", help="write arrhenius.json and arrhenius.png here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_arrhenius)
@@ -140,6 +143,10 @@ def cmd_arrhenius(args: argparse.Namespace) -> int:
               "extrapolation_temperature_K": args.at_K, "diffusivity_cm2_s": d_at,
               "diffusivity_95_cm2_s": [d_lo, d_hi], "conductivity_mS_cm": sigma[0],
               "conductivity_95_mS_cm": [sigma[1], sigma[2]], "linear": fit.linear, "warnings": list(fit.warnings)}
+    lambdas = [a["rdf_first_peak_A"] for a in analyses if a.get("rdf_first_peak_A")]
+    report["jump_distance_A"] = sum(lambdas) / len(lambdas) if lambdas else None
+    if args.anion or args.eps_r is not None:
+        report["anderson_stuart"] = _anderson_stuart(analyses[0], report["jump_distance_A"], args)
     if args.out:
         report["plot"] = str(plot_arrhenius(fit, errors, Path(args.out) / "arrhenius.png", args.at_K))
         write_text_atomically(Path(args.out) / "arrhenius.json", json.dumps(report, indent=1))
@@ -150,6 +157,31 @@ def cmd_arrhenius(args: argparse.Namespace) -> int:
           f"({len(temps)} temperatures {', '.join(f'{t:g}' for t in temps)} K)")
     print(f"D({args.at_K:g} K) = {d_at:.3e} cm²/s [95 %: {d_lo:.2e} - {d_hi:.2e}]")
     print(f"sigma({args.at_K:g} K) = {sigma[0]:.3g} mS/cm [95 %: {sigma[1]:.3g} - {sigma[2]:.3g}]")
+    if report["jump_distance_A"]:
+        print(f"lambda (mean Li-Li RDF first peak) = {report['jump_distance_A']:.2f} A")
+    if "anderson_stuart" in report:
+        a_s = report["anderson_stuart"]
+        print(f"Anderson-Stuart: r_Li {a_s['r_cation_A']:.2f} A, r_{args.anion} {a_s['r_anion_A']:.2f} A, "
+              f"eps_r {a_s['epsilon_r']:g} ({a_s['epsilon_r_source']}): barrier {a_s['barrier_eV']:.3f} eV "
+              f"(Arrhenius Ea {fit.activation_energy_eV:.3f} eV)")
     for note in fit.warnings:
         print(f"warning: {note}")
     return 0
+
+
+def _anderson_stuart(analysis: dict, jump_distance_A: float | None, args: argparse.Namespace) -> dict:
+    from dopant_workflows.analysis.conductivity import anderson_stuart_barrier_eV, effective_radius_A
+
+    if not args.anion or args.eps_r is None:
+        raise DopwfInputError("--anion and --eps-r: both are needed for the Anderson-Stuart barrier")
+    composition = analysis.get("composition", {})
+    if args.anion not in composition:
+        raise DopwfInputError(f"--anion {args.anion}: not in the analysed cell {composition}")
+    if not jump_distance_A:
+        raise DopwfInputError("Anderson-Stuart: no Li-Li RDF first peak (lambda) in the analyses")
+    n_total = sum(composition.values())
+    r_cation = effective_radius_A(analysis["volume_A3"], analysis["n_carriers"], n_total)
+    r_anion = effective_radius_A(analysis["volume_A3"], composition[args.anion], n_total)
+    return {"jump_distance_A": jump_distance_A, "r_cation_A": r_cation, "r_anion_A": r_anion, "anion": args.anion,
+            "epsilon_r": args.eps_r, "epsilon_r_source": args.eps_r_source,
+            "barrier_eV": anderson_stuart_barrier_eV(jump_distance_A, r_cation, r_anion, args.eps_r)}

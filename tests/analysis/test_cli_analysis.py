@@ -45,6 +45,13 @@ def test_analyze_then_arrhenius(tmp_path, capsys):
     low, high = report["conductivity_95_mS_cm"]
     assert low < report["conductivity_mS_cm"] < high
     assert (tmp_path / "arr" / "arrhenius.png").stat().st_size > 1000
+    # the paper-style table: lambda and the Anderson-Stuart barrier beside Ea
+    assert main(["arrhenius", *[str(tmp_path / f"a{t:g}") for t in temperatures], "--anion", "S", "--eps-r", "5.2",
+                 "--eps-r-source", "test value"]) == 0
+    text = capsys.readouterr().out
+    assert "lambda (mean Li-Li RDF first peak)" in text and "Anderson-Stuart: r_Li" in text and "(test value)" in text
+    assert main(["arrhenius", *[str(tmp_path / f"a{t:g}") for t in temperatures], "--anion", "Cl", "--eps-r", "5"]) == 2
+    assert "--anion Cl: not in the analysed cell" in capsys.readouterr().err
     # a single temperature cannot give an Arrhenius fit
     assert main(["arrhenius", str(tmp_path / "a600")]) == 2
     assert "need at least 2" in capsys.readouterr().err
