@@ -15,6 +15,8 @@ from dopant_workflows.engines.universal import check_elements, parse_engine
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.schemas.training_set import describe_training_set
 
+from ..calculators import DyingEMT, JumpingEMT, Killed
+
 SETTINGS = AIMDSettings(n_steps=40, segment_steps=20, temperature_start_K=300, temperature_end_K=900, seed=3)
 
 
@@ -22,44 +24,12 @@ def _copper():
     return bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
 
 
-class _Killed(RuntimeError):
-    pass
-
-
-class _DyingEMT(EMT):
-    """EMT that raises after a number of force evaluations: a process killed mid-run."""
-
-    def __init__(self, calls):
-        super().__init__()
-        self.calls_left = calls
-
-    def calculate(self, *args, **kwargs):
-        self.calls_left -= 1
-        if self.calls_left < 0:
-            raise _Killed()
-        super().calculate(*args, **kwargs)
-
-
-class _JumpingEMT(EMT):
-    """EMT whose energy jumps by 5 eV/atom after some calls: an unphysical event."""
-
-    def __init__(self, calls):
-        super().__init__()
-        self.calls = calls
-
-    def calculate(self, *args, **kwargs):
-        super().calculate(*args, **kwargs)
-        self.calls -= 1
-        if self.calls < 0:
-            self.results["energy"] += 5.0 * len(self.atoms)
-
-
 def test_killed_run_resumes_from_its_checkpoint_and_ends_identical(tmp_path):
     reference = run_embedded_aimd(_copper(), SETTINGS, tmp_path / "ref", engine="emt", calculator=EMT(),
                                   checkpoint_every=10, progress=False)
     assert reference.status == "completed" and reference.n_frames == 40
-    with pytest.raises(_Killed):
-        run_embedded_aimd(_copper(), SETTINGS, tmp_path / "run", engine="emt", calculator=_DyingEMT(27),
+    with pytest.raises(Killed):
+        run_embedded_aimd(_copper(), SETTINGS, tmp_path / "run", engine="emt", calculator=DyingEMT(27),
                           checkpoint_every=10, progress=False)
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["status"] == "running"
@@ -75,7 +45,7 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_identical(tmp_path):
 
 
 def test_blow_up_stops_the_run_and_flags_earlier_frames(tmp_path):
-    result = run_embedded_aimd(_copper(), SETTINGS, tmp_path, engine="emt", calculator=_JumpingEMT(15),
+    result = run_embedded_aimd(_copper(), SETTINGS, tmp_path, engine="emt", calculator=JumpingEMT(15),
                                progress=False)
     assert result.status == "failed" and "energy jumped" in result.failure_reason
     frames = read(tmp_path / "frames.extxyz", ":")

@@ -11,21 +11,7 @@ from ase.io import read
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.md.protocol import PRESETS, protocol_from_preset, run_md
 
-
-class _Killed(RuntimeError):
-    pass
-
-
-class _DyingEMT(EMT):
-    def __init__(self, calls):
-        super().__init__()
-        self.calls_left = calls
-
-    def calculate(self, *args, **kwargs):
-        self.calls_left -= 1
-        if self.calls_left < 0:
-            raise _Killed()
-        super().calculate(*args, **kwargs)
+from ..calculators import DyingEMT, Killed
 
 
 def _copper(n=2):
@@ -50,8 +36,8 @@ def test_stages_thermostat_and_trajectory(tmp_path):
 def test_killed_run_resumes_exactly(tmp_path):
     protocol = protocol_from_preset("smoke")
     ref = run_md(_copper(), EMT(), protocol, 500.0, tmp_path / "ref", seed=2, checkpoint_every=20, progress=False)
-    with pytest.raises(_Killed):
-        run_md(_copper(), _DyingEMT(130), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
+    with pytest.raises(Killed):
+        run_md(_copper(), DyingEMT(130), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
                progress=False)
     resumed = run_md(_copper(), EMT(), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
                      progress=False)
