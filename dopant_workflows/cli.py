@@ -14,6 +14,7 @@ from dopant_workflows import __version__
 from dopant_workflows.cli_ann import add_ann_parser
 from dopant_workflows.cli_engines import add_engine_parsers
 from dopant_workflows.cli_md import add_md_parsers
+from dopant_workflows.cli_study import add_study_parsers
 from dopant_workflows.errors import DopwfInputError
 
 log = logging.getLogger("dopwf")
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ann_parser(sub)
     add_engine_parsers(sub)
     add_md_parsers(sub)
+    add_study_parsers(sub)
     return parser
 
 

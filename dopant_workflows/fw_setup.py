@@ -9,6 +9,7 @@ leaves the directory as it was.
 from __future__ import annotations
 
 import getpass
+import json
 import socket
 from dataclasses import dataclass
 from importlib.resources import files
@@ -77,6 +78,9 @@ def render_fw_config(directory: Path, mongodb_uri: str | None = None) -> dict[st
             "my_launchpad.yaml": _template("templates/my_launchpad_mongodb.yaml").substitute(values),
         }
     rendered["my_fworker.yaml"] = _template("my_fworker.yaml").substitute(values)
+    results = {"kind": "json", "directory": str(directory / "results")} if mongodb_uri is None else {
+        "kind": "mongodb", "uri": mongodb_uri}
+    rendered["db.json"] = json.dumps(results, indent=1) + "\n"
     rendered["my_qadapter.yaml"] = _template("templates/my_qadapter_slurm.yaml").substitute(values)
     return rendered
 
@@ -105,7 +109,7 @@ def init_fw_config(directory: str | Path, mongodb_uri: str | None = None, force:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "queue_logs").mkdir(exist_ok=True)
     for name, text in rendered.items():
-        private = mongodb_uri is not None and name == "my_launchpad.yaml"  # it holds credentials
+        private = mongodb_uri is not None and name in ("my_launchpad.yaml", "db.json")  # they hold credentials
         write_text_atomically(directory / name, text, mode=0o600 if private else None)
     config = FWConfig(directory, embedded=mongodb_uri is None)
     if config.store_file is not None and not config.store_file.exists():

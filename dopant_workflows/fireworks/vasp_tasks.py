@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 
 from fireworks import FiretaskBase, FWAction, explicit_serialize
-from pymatgen.core import Structure
 
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.vasp.replay import ReplayVaspJob
 from dopant_workflows.engines.vasp.runs import run_aimd_segment, run_dielectric
+from dopant_workflows.fireworks.study_tasks import as_structure
 
 FAKE_VASP_KEY = "_fake_vasp_dir"
 
@@ -46,7 +46,7 @@ class RunVaspAIMDSegment(FiretaskBase):
     def run_task(self, fw_spec):
         settings = AIMDSettings(**self["settings"])
         segment = settings.segments()[int(self["segment_index"])]
-        structure = Structure.from_dict(self["structure"]) if isinstance(self["structure"], dict) else self["structure"]
+        structure = as_structure(self["structure"])
         previous = fw_spec.get("previous_segment_dir") if segment.index > 0 else None
         result = run_aimd_segment(os.getcwd(), structure, segment, settings, previous_dir=previous,
                                   walltime_s=self.get("walltime_s"), **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
@@ -66,7 +66,7 @@ class RunVaspDielectric(FiretaskBase):
     optional_params = ["vasp_cmd"]
 
     def run_task(self, fw_spec):
-        structure = Structure.from_dict(self["structure"]) if isinstance(self["structure"], dict) else self["structure"]
+        structure = as_structure(self["structure"])
         result, corrections = run_dielectric(os.getcwd(), structure, **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
         document = {"label": self["label"], "eps_r": result.eps_r, "source": "VASP DFPT (LEPSILON), this workflow",
                     "epsilon_electronic": result.epsilon_electronic.tolist(),

@@ -1,0 +1,111 @@
+"""The study workflow end to end on the embedded store (smoke preset), dry-run files, resubmission, the lock."""
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dopant_workflows.cli_study import LOCK_FILE
+from dopant_workflows.fw_setup import init_fw_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SMOKE = ROOT / "tests" / "data" / "studies" / "smoke_study.yaml"
+DOPWF = Path(sys.executable).parent / "dopwf"
+
+
+def _dopwf(args, tmp_path, env_extra=None):
+    env = {**os.environ, "HOME": str(tmp_path), **(env_extra or {})}
+    env.pop("FW_CONFIG_FILE", None)
+    return subprocess.run([str(DOPWF), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("study")
+    config = init_fw_config(tmp_path / "cfg")
+    result = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    return tmp_path, config, result
+
+
+def _collection(config, name):
+    return json.loads((config.directory / "results" / f"{name}.json").read_text())
+
+
+def _results(config):
+    tasks = {(t["task_id"], t["diffusivity_cm2_s"], t["trajectory_sha256"]) for t in _collection(config, "md_tasks")}
+    return tasks, {m["model_sha256"] for m in _collection(config, "models")}
+
+
+def test_smoke_study_runs_end_to_end(finished_study):
+    tmp_path, config, result = finished_study
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "Fireworks by state {'COMPLETED': 8}" in result.stdout
+    training_sets, models = _collection(config, "training_sets"), _collection(config, "models")
+    assert len(training_sets) == 1 and training_sets[0]["engine"] == "embedded:chgnet"
+    assert training_sets[0]["n_frames"] == 100
+    assert len(models) == 1 and models[0]["n_images"] == {"train": 72, "validation": 8, "test": 20}
+    tasks = _collection(config, "md_tasks")
+    assert sorted((t["formula"], t["temperature_K"]) for t in tasks) == [
+        ("Li20Si2P4S24", 400.0), ("Li20Si2P4S24", 500.0), ("Li20Si3P3S23Cl1", 400.0), ("Li20Si3P3S23Cl1", 500.0)]
+    for task in tasks:
+        assert task["model_sha256"] == models[0]["model_sha256"]
+        assert task["n_frames"] == 100 and task["n_carriers"] == 20 and task["diffusivity_std_cm2_s"] > 0
+        assert set(task["diffusivity_components_cm2_s"]) == {"a", "b", "c"}
+        assert Path(task["trajectory_path"]).is_file()
+    dielectric = {d["formula"]: d for d in _collection(config, "dielectric")}
+    assert dielectric["Li20Si3P3S23Cl1"]["eps_r"] == 5.0
+    assert dielectric["Li20Si2P4S24"]["eps_r"] is None and "missing" in dielectric["Li20Si2P4S24"]["source"]
+
+
+def test_running_the_same_study_again_redoes_nothing(finished_study):
+    tmp_path, config, _ = finished_study
+    launches = config.directory / "runs" / "launches"
+    before = (sorted(p.name for p in launches.iterdir()), _results(config))
+    again = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "'COMPLETED'" in again.stdout
+    after = (sorted(p.name for p in launches.iterdir()), _results(config))
+    assert after[0] == before[0]  # no new launch: the duplicates were linked, not run
+    assert after[1] == before[1]  # the same results, from the same runs
+
+
+def test_a_second_run_on_the_same_store_is_refused(finished_study):
+    tmp_path, config, _ = finished_study
+    with open(config.directory / LOCK_FILE, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        busy = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    assert busy.returncode == 2 and "another dopwf run is using this embedded store" in busy.stderr
+
+
+def test_dry_run_file_is_accepted_by_lpad_add(tmp_path):
+    out = tmp_path / "wf.yaml"
+    done = _dopwf(["submit", str(SMOKE), "--dry-run", "-o", str(out)], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    workflow = yaml.safe_load(out.read_text())
+    names = sorted(fw["name"] for fw in workflow["fws"])
+    assert len(names) == 8 and "smoke shared aimd" in names and "smoke shared train" in names
+    config = init_fw_config(tmp_path / "cfg")
+    env = {"FW_CONFIG_FILE": str(config.config_file)}
+    lpad = Path(sys.executable).parent / "lpad"
+    for args in (["reset", "--password", __import__("datetime").date.today().isoformat()], ["add", str(out)]):
+        result = subprocess.run([str(lpad), *args], cwd=tmp_path, env={**os.environ, "HOME": str(tmp_path), **env},
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+    listing = subprocess.run([str(lpad), "get_fws", "-d", "count"], cwd=tmp_path,
+                             env={**os.environ, "HOME": str(tmp_path), **env}, capture_output=True, text=True)
+    assert listing.stdout.strip().endswith("8")
+
+
+def test_bad_study_submits_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    data = yaml.safe_load(SMOKE.read_text())
+    data["temperatures_K"] = [-5]
+    bad.write_text(yaml.safe_dump(data))
+    done = _dopwf(["submit", str(bad), "--dry-run", "-o", str(tmp_path / "wf.yaml")], tmp_path)
+    assert done.returncode == 2 and "temperatures_K[0]" in done.stderr
+    assert not (tmp_path / "wf.yaml").exists()
