@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo paper-demo test bench install clean
 
 install: $(STAMP)
 
@@ -18,9 +18,16 @@ $(STAMP): setup.py
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The whole pipeline on the embedded defaults (CHGNet AIMD -> network -> ANN-MD -> builders -> report) for the
+# quick demo study; `make paper-demo` runs the paper's LSiPS study (see README for its current state).
+# Re-running continues an interrupted run and redoes nothing that finished.
 demo: $(STAMP)
 	$(BIN)/dopwf init --dir fw_local
-	$(BIN)/dopwf plan examples/lsips_cl_study.yaml --out runs/lsips-cl
+	$(BIN)/dopwf run examples/quick_study.yaml --config fw_local --out runs/quick
+
+paper-demo: $(STAMP)
+	$(BIN)/dopwf init --dir fw_local
+	$(BIN)/dopwf run examples/lsips_cl_study.yaml --config fw_local --out runs/lsips-cl
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

@@ -22,10 +22,25 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", default="wf.yaml", help="workflow file for --dry-run (lpad add accepts it)")
     p.set_defaults(func=cmd_submit)
 
-    p = sub.add_parser("run", help="embedded store: submit the study and run every Firework in this process")
+    p = sub.add_parser("run", help="embedded store: submit the study, run every Firework here, build, report")
     p.add_argument("study")
     p.add_argument("--config", help="FireWorks configuration directory (default: $FW_CONFIG_FILE's)")
+    p.add_argument("--out", help="report directory (default: <runs_dir>/<study>/report)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("build", help="run the maggma builders: diffusivity, conductivity, anderson_stuart")
+    p.add_argument("--config", help="FireWorks configuration directory (default: $FW_CONFIG_FILE's)")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("report", help="the paper's Table 2 and Table 3 (text, Markdown, CSV) and plots")
+    p.add_argument("--config", help="FireWorks configuration directory (default: $FW_CONFIG_FILE's)")
+    p.add_argument("--study", help="only this study")
+    p.add_argument("--out", default="report", help="directory for report.md, table2.csv, table3.csv, plots")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("status", help="Fireworks by state per study, and documents per results collection")
+    p.add_argument("--config", help="FireWorks configuration directory (default: $FW_CONFIG_FILE's)")
+    p.set_defaults(func=cmd_status)
 
 
 def _use_config(config_dir: str | None) -> Path:
@@ -41,7 +56,7 @@ def _use_config(config_dir: str | None) -> Path:
     return Path(path).parent
 
 
-def _build(study_path: str):
+def _workflow(study_path: str):
     from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study, study_substitutions
     from dopant_workflows.study import load_study
 
@@ -77,7 +92,7 @@ def _preflight(study, substitutions) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    study, substitutions, wf = _build(args.study)
+    study, substitutions, wf = _workflow(args.study)
     if args.dry_run:
         wf.to_file(args.output)
         print(f"wrote {args.output}: {len(wf.fws)} Fireworks for {len(substitutions)} substitutions x "
@@ -110,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except BlockingIOError:
         raise DopwfInputError(f"{config_dir}: another dopwf run is using this embedded store (one process at a "
                               "time); wait for it or use another --config") from None
-    study, substitutions, wf = _build(args.study)
+    study, substitutions, wf = _workflow(args.study)
     _preflight(study, substitutions)
     lpad, worker = LaunchPad.auto_load(), FWorker.auto_load()
     if lpad.fw_id_assigner.count_documents({}) == 0:  # a new embedded store: initialise it (it holds nothing)
@@ -121,9 +136,82 @@ def cmd_run(args: argparse.Namespace) -> int:
     launches = Path(worker.env["runs_dir"]) / "launches"
     launches.mkdir(parents=True, exist_ok=True)
     rapidfire(lpad, worker, m_dir=str(launches), nlaunches=0, sleep_time=0)
-    states = {}
-    for fw_id in lpad.get_fw_ids({"name": {"$regex": f"^{study.name} "}}):
+    states = _states(lpad, study.name)
+    print(f"study {study.name}: Fireworks by state {states}; results in {worker.env['db_file']}")
+    db = _results_db()
+    counts = _run_builders(db)
+    print(f"builders: {counts}")
+    out = Path(args.out) if args.out else Path(worker.env["runs_dir"]) / study.name / "report"
+    print(_report(db, out, study.name))
+    print(f"report and plots in {out}")
+    return 0 if set(states) <= {"COMPLETED"} else 1
+
+
+def _states(lpad, study_name: str) -> dict[str, int]:
+    states: dict[str, int] = {}
+    for fw_id in lpad.get_fw_ids({"name": {"$regex": f"^{study_name} "}}):
         state = lpad.get_fw_by_id(fw_id).state
         states[state] = states.get(state, 0) + 1
-    print(f"study {study.name}: Fireworks by state {states}; results in {worker.env['db_file']}")
-    return 0 if set(states) <= {"COMPLETED"} else 1
+    return states
+
+
+def _results_db():
+    from fireworks import FWorker
+
+    from dopant_workflows.db import ResultsDB
+
+    env = FWorker.auto_load().env or {}
+    if not env.get("db_file"):
+        raise DopwfInputError("my_fworker.yaml: env.db_file is not set (dopwf init writes it)")
+    return ResultsDB.from_file(env["db_file"])
+
+
+def _run_builders(db) -> dict[str, int]:
+    from builders import get_builders, run_builders
+
+    plots = (db.directory.parent if db.directory else Path.cwd()) / "plots"
+    return run_builders(get_builders(db, plots_dir=plots))
+
+
+def _documents(db, collection: str, study: str | None) -> list[dict]:
+    store = db.store(collection)
+    store.connect()
+    try:
+        return list(store.query({"study": study} if study else {}))
+    finally:
+        store.close()
+
+
+def _report(db, out: Path, study: str | None) -> str:
+    from dopant_workflows.report import write_report
+
+    return write_report(_documents(db, "conductivity", study), _documents(db, "anderson_stuart", study),
+                        _documents(db, "diffusivity", study), out)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    _use_config(args.config)
+    print(f"builders: {_run_builders(_results_db())}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _use_config(args.config)
+    print(_report(_results_db(), Path(args.out), args.study))
+    print(f"written to {args.out}/ (report.md, table2.csv, table3.csv, arrhenius_all.png)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    _use_config(args.config)
+    from fireworks import LaunchPad
+
+    from dopant_workflows.db import COLLECTIONS
+
+    lpad = LaunchPad.auto_load()
+    studies = sorted({wf["metadata"].get("study") for wf in lpad.workflows.find({}, {"metadata": 1})} - {None})
+    for name in studies:
+        print(f"study {name}: {_states(lpad, name)}")
+    db = _results_db()
+    print("results: " + ", ".join(f"{c} {len(_documents(db, c, None))}" for c in COLLECTIONS))
+    return 0

@@ -94,6 +94,7 @@ class TrainingSettings(_Strict):
     cell: str | None = Field(None, description="training cell (built-in host or file); default: the study host")
     aimd_steps: int = Field(2000, gt=0, description="MD steps of the reference AIMD")
     aimd_time_step_fs: PositiveFloat = 2.0
+    aimd_sample_every: int = Field(1, gt=0, description="keep every n-th AIMD step as a training image")
     aimd_temperatures_K: tuple[PositiveFloat, PositiveFloat] = Field(
         (300.0, 1000.0), description="temperature schedule: start and end of a linear ramp (wide sampling)"
     )

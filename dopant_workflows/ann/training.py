@@ -46,7 +46,8 @@ class TrainingSettings:
     force_coefficient: float = 0.04
     optimizer: str = "lbfgs"  # "lbfgs": full batch (AMP/the paper: BFGS); "adam": minibatches, for large sets
     max_steps: int = 5000  # L-BFGS iterations, or Adam epochs
-    learning_rate: float = 1e-2  # Adam
+    learning_rate: float = 1e-2  # Adam, first epoch
+    final_learning_rate: float = 1e-4  # Adam, last epoch (exponential decay in between)
     batch_size: int = 32  # Adam, images per step
     patience: int = 20  # validation checks without improvement before stopping
     validate_every: int = 10  # L-BFGS iterations between validation checks (Adam: every epoch)
@@ -69,6 +70,8 @@ class TrainingSettings:
         for name in ("max_steps", "batch_size", "patience", "validate_every"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} {getattr(self, name)}: expected a positive integer")
+        if not (0 < self.final_learning_rate <= self.learning_rate):
+            problems.append("final_learning_rate: expected 0 < final_learning_rate <= learning_rate")
         if not (0 < self.test_fraction < 1 and 0 < self.validation_fraction < 1):
             problems.append("test_fraction and validation_fraction: expected between 0 and 1")
         if problems:
@@ -254,6 +257,8 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
                 raise RuntimeError("training diverged (non-finite loss); lower the learning rate or check the data")
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+        decay = (settings.final_learning_rate / settings.learning_rate) ** (1.0 / max(settings.max_steps - 1, 1))
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=decay)
         order_rng = np.random.default_rng(settings.seed + 1)
         for epoch in range(1, settings.max_steps + 1):
             losses = []
@@ -264,6 +269,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
                 loss.backward()
                 optimizer.step()
                 losses.append(float(loss.detach()))
+            scheduler.step()
             bar.update(1)
             stopped = validate(epoch, float(np.mean(losses)))
             bar.set_postfix(val_E=f"{history.validation_energy_rmse_eV_atom[-1]:.2e}",

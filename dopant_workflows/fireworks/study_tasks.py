@@ -67,7 +67,7 @@ class RunEmbeddedAIMD(FiretaskBase):
             result = run_embedded_aimd(atoms, AIMDSettings(**self["settings"]), run_dir,
                                        engine=parse_engine(self["engine"]), device=_env(">>device<<", fw_spec) or "cpu")
         document = describe_training_set(run_dir)
-        insert(_db(fw_spec), "training_sets", document.model_dump(mode="json"))
+        insert(_db(fw_spec), "training_sets", document.model_dump())
         if result.status != "completed":
             raise RuntimeError(f"reference AIMD failed: {result.failure_reason} (frames kept in {run_dir})")
         return FWAction(stored_data={"set_id": document.set_id, "n_frames": document.n_frames},
@@ -94,7 +94,7 @@ class TrainNetwork(FiretaskBase):
         run_dir = _run_dir(self, fw_spec)
         settings = TrainingSettings(**{**self["settings"], "hidden_layers": tuple(self["settings"]["hidden_layers"])})
         images = load_images(frames, need_forces=settings.force_coefficient > 0)
-        result = train_potential(images, settings, progress=False)
+        result = train_potential(images, settings, progress=True)
         model_path = save_potential(result.potential, run_dir / "model.json")
         save_amp(result.potential, run_dir / "model.amp")
         plot_training_curve(result.history, run_dir / "training_curve.png", result.best_step)
@@ -110,7 +110,7 @@ class TrainNetwork(FiretaskBase):
         }
         from dopant_workflows.schemas.tasks import ModelDocument
 
-        insert(_db(fw_spec), "models", ModelDocument(**document).model_dump(mode="json"))
+        insert(_db(fw_spec), "models", ModelDocument(**document).model_dump())
         return FWAction(stored_data={"model_sha256": sha, "test_force_rmse_eV_A": document["force_rmse_eV_A"]["test"]},
                         update_spec={"model_path": str(model_path), "model_sha256": sha})
 
@@ -138,7 +138,7 @@ class RunANNMD(FiretaskBase):
         temperature = float(self["temperature_K"])
         calculator = BPNNCalculator(potential, device=_env(">>device<<", fw_spec) or "cpu")
         md = run_md(atoms, calculator, MDProtocol(**self["protocol"]), temperature, run_dir, seed=int(self["seed"]),
-                    provenance={"engine": "ann", "model_sha256": fw_spec.get("model_sha256")}, progress=False)
+                    provenance={"engine": "ann", "model_sha256": fw_spec.get("model_sha256")}, progress=True)
         summary = analyze_trajectory(md.trajectory_path, "Li", temperature, seed=int(self["seed"]),
                                      plots_dir=run_dir / "analysis")
         sub = self["substitution"]
@@ -157,7 +157,7 @@ class RunANNMD(FiretaskBase):
             model_sha256=fw_spec.get("model_sha256") or "", engine="ann", code_version=__version__,
             fw_id=_fw_id(fw_spec), warnings=list(md.warnings) + summary["warnings"],
         )
-        insert(_db(fw_spec), "md_tasks", document.model_dump(mode="json"))
+        insert(_db(fw_spec), "md_tasks", document.model_dump())
         return FWAction(stored_data={"task_id": document.task_id, "diffusivity_cm2_s": document.diffusivity_cm2_s})
 
 
@@ -173,5 +173,5 @@ class RecordDielectric(FiretaskBase):
         document = DielectricDocument(substitution_id=self["substitution_id"], study=self["study"],
                                       formula=self["formula"], eps_r=self["eps_r"], source=self["source"],
                                       code_version=__version__, fw_id=_fw_id(fw_spec))
-        insert(_db(fw_spec), "dielectric", document.model_dump(mode="json"))
+        insert(_db(fw_spec), "dielectric", document.model_dump())
         return FWAction(stored_data={"eps_r": document.eps_r, "source": document.source})

@@ -10,6 +10,8 @@ same study twice links to the existing Fireworks instead of redoing any of them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict
 
 from fireworks import Firework, Workflow
@@ -36,7 +38,7 @@ def _aimd_settings(study: Study) -> AIMDSettings:
     t = study.training
     return AIMDSettings(n_steps=t.aimd_steps, time_step_fs=t.aimd_time_step_fs,
                         temperature_start_K=t.aimd_temperatures_K[0], temperature_end_K=t.aimd_temperatures_K[1],
-                        segment_steps=min(500, t.aimd_steps), seed=study.seed)
+                        segment_steps=min(500, t.aimd_steps), sample_every=t.aimd_sample_every, seed=study.seed)
 
 
 def _training_settings(study: Study) -> dict:
@@ -47,16 +49,24 @@ def _training_settings(study: Study) -> dict:
             "validation_fraction": a.validation_fraction, "seed": a.seed}
 
 
+def _tag(*parts) -> str:
+    """Short hash of what a run depends on: a changed setting gets a new run directory, never a stale one."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
 def _reference_and_training(study: Study, cell: Structure, label: str) -> tuple[list[Firework], Firework]:
     name = study.name
+    aimd_settings = asdict(_aimd_settings(study))
     if study.engine == "vasp":
         aimd = aimd_segment_fireworks(cell, _aimd_settings(study), f"{name} {label}")
     else:
-        task = RunEmbeddedAIMD(structure=cell.as_dict(), settings=asdict(_aimd_settings(study)), engine=study.engine,
-                               run_path=f"{name}/aimd/{label}")
+        tag = _tag(cell.as_dict(), aimd_settings, study.engine)
+        task = RunEmbeddedAIMD(structure=cell.as_dict(), settings=aimd_settings, engine=study.engine,
+                               run_path=f"{name}/aimd/{label}-{tag}")
         aimd = [Firework([task], name=f"{name} {label} aimd", spec={"_dupefinder": DupeFinderExact()})]
-    train = Firework([TrainNetwork(settings=_training_settings(study), run_path=f"{name}/train/{label}", study=name,
-                                   label=label)],
+    train_tag = _tag(cell.as_dict(), aimd_settings, study.engine, _training_settings(study))
+    train = Firework([TrainNetwork(settings=_training_settings(study), run_path=f"{name}/train/{label}-{train_tag}",
+                                   study=name, label=label)],
                      name=f"{name} {label} train", parents=aimd[-1:], spec={"_dupefinder": DupeFinderExact()})
     return aimd, train
 
@@ -93,7 +103,8 @@ def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None =
                 "dopant_fraction": sub.dopant_fraction}
         for k, temperature in enumerate(study.temperatures_K):
             task = RunANNMD(structure=sub.structure.as_dict(), temperature_K=temperature, protocol=protocol,
-                            seed=study.seed + 1000 * n + k, run_path=f"{study.name}/md/{sub.id}/{temperature:g}K",
+                            seed=study.seed + 1000 * n + k,
+                            run_path=f"{study.name}/md/{sub.id}/{temperature:g}K-{_tag(protocol, study.seed, train.name, train.tasks[0].as_dict())}",
                             study=study.name, substitution=meta)
             fireworks.append(Firework([task], name=f"{study.name} {sub.id} md {temperature:g}K", parents=[train],
                                       spec={"_dupefinder": DupeFinderExact()}))

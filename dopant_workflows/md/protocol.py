@@ -5,7 +5,7 @@
 3. 1 ps equilibration at the target (Nose-Hoover chain);
 4. 20 ps NVT production (Nose-Hoover chain), 2 fs steps.
 
-Presets: ``paper`` (as above), ``demo`` (1 + 0.5 + 5 ps, the laptop demo) and ``smoke`` (0.04 + 0.04 + 0.4 ps,
+Presets: ``paper`` (as above), ``demo`` (1 + 0.5 + 4 ps, the laptop demo) and ``smoke`` (0.04 + 0.04 + 0.4 ps,
 seconds, for tests). Every duration can be overridden.
 
 Output directory: ``trajectory.extxyz`` (production frames every ``sample_interval_fs``, UNWRAPPED positions,
@@ -86,7 +86,7 @@ class MDProtocol:
 
 PRESETS = {
     "paper": MDProtocol(),
-    "demo": MDProtocol(heating_ps=1.0, equilibration_ps=0.5, production_ps=5.0),
+    "demo": MDProtocol(heating_ps=1.0, equilibration_ps=0.5, production_ps=4.0),
     "smoke": MDProtocol(heating_ps=0.04, equilibration_ps=0.04, production_ps=0.4, sample_interval_fs=4.0),
 }
 

@@ -41,7 +41,8 @@ def teacher_images(amp_images):
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_student_learns_teacher(teacher_images, optimizer):
-    settings = TrainingSettings(optimizer=optimizer, max_steps=60, validate_every=10, batch_size=8, patience=50, seed=1)
+    settings = TrainingSettings(optimizer=optimizer, max_steps=60, validate_every=10, batch_size=8, patience=50, seed=1,
+                                final_learning_rate=1e-2)
     result = train_potential(teacher_images, settings, progress=False)
     force_scale = np.std(np.concatenate([i.forces_eV_A for i in teacher_images]))
     first = result.history.validation_force_rmse_eV_A[0]

@@ -1,6 +1,7 @@
 """The study workflow end to end on the embedded store (smoke preset), dry-run files, resubmission, the lock."""
 
 import fcntl
+import re
 import json
 import os
 import subprocess
@@ -60,6 +61,18 @@ def test_smoke_study_runs_end_to_end(finished_study):
     dielectric = {d["formula"]: d for d in _collection(config, "dielectric")}
     assert dielectric["Li20Si3P3S23Cl1"]["eps_r"] == 5.0
     assert dielectric["Li20Si2P4S24"]["eps_r"] is None and "missing" in dielectric["Li20Si2P4S24"]["source"]
+    # builders ran: one diffusivity document per task, one conductivity and Anderson-Stuart per substitution
+    assert len(_collection(config, "diffusivity")) == 4
+    conductivity = {d["formula"]: d for d in _collection(config, "conductivity")}
+    assert set(conductivity) == {"Li20Si3P3S23Cl1", "Li20Si2P4S24"}
+    assert all(len(c["conductivity_300K_95_mS_cm"]) == 2 and c["temperatures_K"] == [400.0, 500.0]
+               for c in conductivity.values())
+    a_s = {d["formula"]: d for d in _collection(config, "anderson_stuart")}
+    assert a_s["Li20Si3P3S23Cl1"]["barrier_eV"] > 0 and a_s["Li20Si3P3S23Cl1"]["epsilon_r"] == 5.0
+    assert a_s["Li20Si2P4S24"]["barrier_eV"] is None and "missing" in a_s["Li20Si2P4S24"]["missing_reason"]
+    report = config.directory / "runs" / "smoke" / "report"
+    assert "Table 2" in (report / "report.md").read_text() and (report / "arrhenius_all.png").stat().st_size > 1000
+    assert (report / "table3.csv").read_text().count("\n") == 3
 
 
 def test_running_the_same_study_again_redoes_nothing(finished_study):
@@ -72,6 +85,19 @@ def test_running_the_same_study_again_redoes_nothing(finished_study):
     after = (sorted(p.name for p in launches.iterdir()), _results(config))
     assert after[0] == before[0]  # no new launch: the duplicates were linked, not run
     assert after[1] == before[1]  # the same results, from the same runs
+
+
+def test_status_build_report_commands(finished_study):
+    tmp_path, config, _ = finished_study
+    status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+    # a resubmitted study adds Fireworks that FireWorks' dupefinder links to the finished ones: all COMPLETED
+    assert status.returncode == 0 and re.search(r"study smoke: \{'COMPLETED': \d+\}", status.stdout)
+    assert "md_tasks 4" in status.stdout and "anderson_stuart 2" in status.stdout
+    build = _dopwf(["build", "--config", str(config.directory)], tmp_path)
+    assert "'ConductivityBuilder': 0" in build.stdout  # nothing new: nothing rebuilt
+    report = _dopwf(["report", "--config", str(config.directory), "--study", "smoke", "--out", str(tmp_path / "rep")],
+                    tmp_path)
+    assert report.returncode == 0 and (tmp_path / "rep" / "table2.csv").exists()
 
 
 def test_a_second_run_on_the_same_store_is_refused(finished_study):

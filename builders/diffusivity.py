@@ -1,0 +1,17 @@
+"""md_tasks -> diffusivity: one document per substitution and temperature."""
+
+from __future__ import annotations
+
+from maggma.builders import MapBuilder
+
+from dopant_workflows.schemas.results import DiffusivityDocument
+
+
+class DiffusivityBuilder(MapBuilder):
+    def __init__(self, md_tasks, diffusivity, **kwargs):
+        self.md_tasks, self.diffusivity = md_tasks, diffusivity
+        super().__init__(source=md_tasks, target=diffusivity, **kwargs)
+
+    def unary_function(self, item: dict) -> dict:
+        fields = DiffusivityDocument.model_fields
+        return DiffusivityDocument(**{k: v for k, v in item.items() if k in fields}).model_dump()

@@ -1,0 +1,72 @@
+"""Documents the builders make: what a scientist queries (the paper's Tables 2 and 3)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class DiffusivityDocument(BaseModel):
+    """One substitution at one temperature."""
+
+    schema_version: Literal[1] = 1
+    task_id: str = Field(description="key, the md_tasks document it comes from")
+    study: str
+    substitution_id: str
+    formula: str
+    dopant: str
+    dopant_fraction: float
+    temperature_K: float
+    diffusivity_cm2_s: float
+    diffusivity_std_cm2_s: float | None
+    diffusivity_components_cm2_s: dict[str, float] = Field(description="along a, b, c")
+    conductivity_mS_cm: float | None = Field(description="Nernst-Einstein at temperature_K")
+    rdf_first_peak_A: float | None
+    n_carriers: int
+    volume_A3: float
+    composition: dict[str, int]
+    thermostat_ok: bool
+    model_sha256: str
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ConductivityDocument(BaseModel):
+    """One substitution: Arrhenius fit, and D and sigma at 300 K with 95 % intervals."""
+
+    schema_version: Literal[1] = 1
+    substitution_id: str
+    study: str
+    formula: str
+    dopant_fraction: float
+    temperatures_K: list[float]
+    activation_energy_eV: float
+    activation_energy_std_eV: float
+    prefactor_cm2_s: float
+    extrapolation_temperature_K: float = 300.0
+    diffusivity_300K_cm2_s: float
+    diffusivity_300K_95_cm2_s: list[float]
+    conductivity_300K_mS_cm: float
+    conductivity_300K_95_mS_cm: list[float]
+    diffusivity_300K_components_cm2_s: dict[str, float | None] = Field(description="a, b, c from per-axis fits")
+    linear: bool = Field(description="False: the data do not follow one Arrhenius line; extrapolation doubtful")
+    warnings: list[str] = Field(default_factory=list)
+    plot_path: str | None = None
+
+
+class AndersonStuartDocument(BaseModel):
+    """One substitution: the paper's Eq. 4 barrier beside the Arrhenius activation energy."""
+
+    schema_version: Literal[1] = 1
+    substitution_id: str
+    study: str
+    formula: str
+    dopant: str
+    jump_distance_A: float | None = Field(description="lambda: mean first Li-Li RDF peak over the MD runs")
+    r_cation_A: float
+    r_anion_A: float
+    epsilon_r: float | None
+    epsilon_r_source: str
+    barrier_eV: float | None = Field(description="None when eps_r or lambda is missing (see missing_reason)")
+    missing_reason: str | None = None
+    arrhenius_activation_energy_eV: float | None

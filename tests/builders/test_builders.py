@@ -1,0 +1,86 @@
+"""Builders on MemoryStore fixtures: an Arrhenius law goes in, the paper's tables come out; incremental."""
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from maggma.stores import MemoryStore
+
+from builders import AndersonStuartBuilder, ConductivityBuilder, DiffusivityBuilder, run_builders
+from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
+
+EA = 0.25
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def _task(sub, formula, n_cl, temperature, minutes=0):
+    d = 1e-3 * math.exp(-EA / (BOLTZMANN_EV_K * temperature))
+    return {
+        "task_id": f"s-{sub}-{temperature:g}K", "study": "s", "substitution_id": sub, "formula": formula,
+        "dopant": "Cl", "dopant_count": n_cl, "dopant_fraction": n_cl / 150, "temperature_K": temperature,
+        "diffusivity_cm2_s": d, "diffusivity_std_cm2_s": 0.03 * d,
+        "diffusivity_components_cm2_s": {"a": d, "b": d, "c": 1.5 * d}, "conductivity_mS_cm": 1.0,
+        "rdf_first_peak_A": 3.35, "n_carriers": 60, "volume_A3": 3 * 952.35,
+        "composition": {"Li": 60, "Si": 7 + n_cl, "P": 11 - n_cl, "S": 72 - n_cl, "Cl": n_cl} if n_cl else
+        {"Li": 60, "Si": 6, "P": 12, "S": 72}, "thermostat_ok": True, "model_sha256": "abc", "warnings": [],
+        "last_updated": T0 + timedelta(minutes=minutes),
+    }
+
+
+@pytest.fixture
+def stores():
+    names = ["md_tasks", "diffusivity", "conductivity", "dielectric", "anderson_stuart"]
+    keys = {"md_tasks": "task_id", "diffusivity": "task_id", "conductivity": "substitution_id",
+            "dielectric": "substitution_id", "anderson_stuart": "substitution_id"}
+    s = {name: MemoryStore(collection_name=name, key=keys[name]) for name in names}
+    for store in s.values():
+        store.connect()
+    s["md_tasks"].update([_task("one", "Li60Si8P10S71Cl1", 1, t) for t in (600.0, 700.0, 800.0)]
+                         + [_task("zero", "Li60Si6P12S72", 0, t) for t in (600.0, 700.0, 800.0)])
+    s["dielectric"].update([{"substitution_id": "one", "eps_r": 5.13, "source": "Rao et al. 2020, DFPT",
+                             "last_updated": T0},
+                            {"substitution_id": "zero", "eps_r": None, "source": "missing: not given",
+                             "last_updated": T0}])
+    return s
+
+
+def _run(s, tmp_path=None):
+    return run_builders([DiffusivityBuilder(s["md_tasks"], s["diffusivity"]),
+                         ConductivityBuilder(s["diffusivity"], s["conductivity"], plots_dir=tmp_path),
+                         AndersonStuartBuilder(s["diffusivity"], s["dielectric"], s["conductivity"],
+                                               s["anderson_stuart"])])
+
+
+def test_tables_come_out(stores, tmp_path):
+    _run(stores, tmp_path)
+    assert stores["diffusivity"].count() == 6
+    one = stores["conductivity"].query_one({"substitution_id": "one"})
+    assert one["activation_energy_eV"] == pytest.approx(EA, rel=1e-6)
+    expected_d300 = 1e-3 * math.exp(-EA / (BOLTZMANN_EV_K * 300))
+    assert one["diffusivity_300K_cm2_s"] == pytest.approx(expected_d300, rel=1e-6)
+    lo, hi = one["conductivity_300K_95_mS_cm"]
+    assert lo < one["conductivity_300K_mS_cm"] < hi
+    assert one["diffusivity_300K_components_cm2_s"]["c"] == pytest.approx(1.5 * expected_d300, rel=1e-6)
+    assert (tmp_path / "arrhenius_one.png").exists()
+    a_s = stores["anderson_stuart"].query_one({"substitution_id": "one"})
+    assert a_s["jump_distance_A"] == pytest.approx(3.35) and a_s["r_anion_A"] == pytest.approx(0.62, abs=0.01)
+    assert a_s["barrier_eV"] == pytest.approx(0.322, abs=0.005) and a_s["epsilon_r_source"].startswith("Rao")
+    assert a_s["arrhenius_activation_energy_eV"] == pytest.approx(EA, rel=1e-6)
+    zero = stores["anderson_stuart"].query_one({"substitution_id": "zero"})
+    assert zero["barrier_eV"] is None and "missing" in zero["missing_reason"]
+
+
+def test_rerun_adds_nothing_and_new_data_updates_only_what_it_touches(stores):
+    _run(stores)
+    before = {d["substitution_id"]: d["_bt"] for d in stores["conductivity"].query()}
+    as_before = {d["substitution_id"]: d["last_updated"] for d in stores["anderson_stuart"].query()}
+    assert _run(stores) == {"DiffusivityBuilder": 0, "ConductivityBuilder": 0, "AndersonStuartBuilder": 0}
+    assert {d["substitution_id"]: d["_bt"] for d in stores["conductivity"].query()} == before
+    assert stores["conductivity"].count() == 2 and stores["anderson_stuart"].count() == 2
+    stores["md_tasks"].update([_task("one", "Li60Si8P10S71Cl1", 1, 900.0, minutes=5)])
+    _run(stores)
+    after = {d["substitution_id"]: d for d in stores["conductivity"].query()}
+    assert after["one"]["temperatures_K"] == [600.0, 700.0, 800.0, 900.0]
+    assert after["zero"]["_bt"] == before["zero"]  # untouched
+    as_after = {d["substitution_id"]: d["last_updated"] for d in stores["anderson_stuart"].query()}
+    assert as_after["zero"] == as_before["zero"] and as_after["one"] != as_before["one"]
