@@ -101,7 +101,7 @@ class TrainNetwork(FiretaskBase):
         sha = model_sha256(result.potential)
         document = {
             "model_sha256": sha, "study": self["study"], "label": self["label"], "model_path": str(model_path),
-            "training_set_ids": [f"sha256:{file_sha256(f)[:16]}" for f in frames],
+            "training_frames_sha256": [file_sha256(f) for f in frames],
             "energy_rmse_eV_atom": {k: m.energy_rmse_eV_atom for k, m in result.metrics.items()},
             "force_rmse_eV_A": {k: m.force_rmse_eV_A for k, m in result.metrics.items()},
             "n_images": {k: m.n_images for k, m in result.metrics.items()},

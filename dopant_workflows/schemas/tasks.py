@@ -25,7 +25,7 @@ class ModelDocument(_Document):
     study: str
     label: str = Field(description="'shared' or the substitution id it was trained for")
     model_path: str
-    training_set_ids: list[str]
+    training_frames_sha256: list[str] = Field(description="sha256 of every frame file trained on")
     energy_rmse_eV_atom: dict[str, float] = Field(description="train / validation / test")
     force_rmse_eV_A: dict[str, float | None]
     n_images: dict[str, int]
