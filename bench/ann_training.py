@@ -58,7 +58,7 @@ def make_images(n_images: int, seed: int = 0) -> list[ReferenceImage]:
         frames.append(atoms)
     descriptor = GaussianDescriptor.default(["Ge", "Li", "P", "S"])
     sample = pack_images(descriptor, [ReferenceImage(a, 0.0, None) for a in frames[:200]])
-    start = _initial_network(descriptor, sample, np.arange(sample.n_images), TrainingSettings(), rng)
+    start = _initial_network(descriptor, sample, TrainingSettings(), rng)
     teacher = BPNNPotential(descriptor, AtomicNeuralNetwork(
         {el: ElementNetwork(tuple(1.5 * w for w in n.weights), n.fp_min, n.fp_max, 0.3, -4.0)
          for el, n in start.networks.items()}, "tanh"))

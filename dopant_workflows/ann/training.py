@@ -123,11 +123,10 @@ def _kernel_args(descriptor: GaussianDescriptor, batch: PackedImages) -> tuple:
     return descriptor.kernel_args(batch.species, batch.first, batch.neighbor, batch.vectors, batch.pair_terms)
 
 
-def _initial_network(descriptor: GaussianDescriptor, packed: PackedImages, train: np.ndarray,
-                     settings: TrainingSettings, rng: np.random.Generator) -> AtomicNeuralNetwork:
+def _initial_network(descriptor: GaussianDescriptor, train_set: PackedImages, settings: TrainingSettings,
+                     rng: np.random.Generator) -> AtomicNeuralNetwork:
     """AMP-style start: fprange over the training atoms, output scaling from the energy-per-atom range,
     Glorot-uniform weights."""
-    train_set = packed.subset(train)
     per_atom = train_set.energies_eV / train_set.n_atoms_per_image
     e_min, e_max = float(per_atom.min()), float(per_atom.max())
     half_range = max((e_max - e_min) / 2.0, 1e-3)
@@ -207,7 +206,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
              descriptor.n_functions)
     packed = pack_images(descriptor, images, progress=progress)
     parts = {part: packed.subset(idx) for part, idx in split.items()}
-    model = TorchNetworks(_initial_network(descriptor, packed, split["train"], settings, rng), descriptor.elements)
+    model = TorchNetworks(_initial_network(descriptor, parts["train"], settings, rng), descriptor.elements)
     del packed  # the three parts hold everything from here on: do not keep two copies of the pair data
     train, validation = parts["train"], parts["validation"]
     history = TrainingHistory()

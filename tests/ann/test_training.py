@@ -27,7 +27,7 @@ def teacher_images(amp_images):
         frames.append(atoms)
     descriptor = GaussianDescriptor.default(["Li", "S"])
     packed = pack_images(descriptor, [ReferenceImage(a, 0.0, None) for a in frames])
-    start = _initial_network(descriptor, packed, np.arange(len(frames)), TrainingSettings(), rng)
+    start = _initial_network(descriptor, packed, TrainingSettings(), rng)
     teacher = AtomicNeuralNetwork({el: ElementNetwork(tuple(2 * w for w in n.weights), n.fp_min, n.fp_max, 0.5, -3.0)
                                    for el, n in start.networks.items()}, "tanh")
     potential = BPNNPotential(descriptor, teacher)
