@@ -22,18 +22,19 @@ from dopant_workflows.db import ResultsDB, insert
 FRAMES_KEY = "aimd_frames"  # spec key children read: frame files pushed by AIMD Fireworks (both engines)
 
 
-def _env(value, fw_spec):
+def env_value(value, fw_spec):
+    """atomate's env_chk: ">>name<<" reads the worker's env (my_fworker.yaml), anything else is returned as is."""
     from atomate.utils.utils import env_chk
 
     return env_chk(value, fw_spec)
 
 
 def _db(fw_spec) -> ResultsDB:
-    return ResultsDB.from_file(_env(">>db_file<<", fw_spec))
+    return ResultsDB.from_file(env_value(">>db_file<<", fw_spec))
 
 
 def _run_dir(task: FiretaskBase, fw_spec) -> Path:
-    base = _env(">>runs_dir<<", fw_spec)
+    base = env_value(">>runs_dir<<", fw_spec)
     path = Path(base) / task["run_path"]
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -65,7 +66,7 @@ class RunEmbeddedAIMD(FiretaskBase):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             result = run_embedded_aimd(atoms, AIMDSettings(**self["settings"]), run_dir,
-                                       engine=parse_engine(self["engine"]), device=_env(">>device<<", fw_spec) or "cpu")
+                                       engine=parse_engine(self["engine"]), device=env_value(">>device<<", fw_spec) or "cpu")
         document = describe_training_set(run_dir)
         insert(_db(fw_spec), "training_sets", document.model_dump())
         if result.status != "completed":
@@ -87,6 +88,7 @@ class TrainNetwork(FiretaskBase):
         from dopant_workflows.ann.plots import plot_training_curve
         from dopant_workflows.ann.training import TrainingSettings, train_potential
         from dopant_workflows.fileio import file_sha256
+        from dopant_workflows.schemas.tasks import ModelDocument
 
         frames = sorted(set(fw_spec.get(FRAMES_KEY, [])))
         if not frames:
@@ -108,8 +110,6 @@ class TrainNetwork(FiretaskBase):
             "settings": {**asdict(settings), "hidden_layers": list(settings.hidden_layers)},
             "seed": settings.seed, "code_version": __version__, "fw_id": _fw_id(fw_spec),
         }
-        from dopant_workflows.schemas.tasks import ModelDocument
-
         insert(_db(fw_spec), "models", ModelDocument(**document).model_dump())
         return FWAction(stored_data={"model_sha256": sha, "test_force_rmse_eV_A": document["force_rmse_eV_A"]["test"]},
                         update_spec={"model_path": str(model_path), "model_sha256": sha})
@@ -136,7 +136,7 @@ class RunANNMD(FiretaskBase):
         run_dir = _run_dir(self, fw_spec)
         atoms = AseAtomsAdaptor.get_atoms(as_structure(self["structure"]))
         temperature = float(self["temperature_K"])
-        calculator = BPNNCalculator(potential, device=_env(">>device<<", fw_spec) or "cpu")
+        calculator = BPNNCalculator(potential, device=env_value(">>device<<", fw_spec) or "cpu")
         md = run_md(atoms, calculator, MDProtocol(**self["protocol"]), temperature, run_dir, seed=int(self["seed"]),
                     provenance={"engine": "ann", "model_sha256": fw_spec.get("model_sha256")}, progress=True)
         summary = analyze_trajectory(md.trajectory_path, "Li", temperature, seed=int(self["seed"]),

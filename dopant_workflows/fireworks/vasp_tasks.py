@@ -15,22 +15,16 @@ from fireworks import FiretaskBase, FWAction, explicit_serialize
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.vasp.replay import ReplayVaspJob
 from dopant_workflows.engines.vasp.runs import run_aimd_segment, run_dielectric
-from dopant_workflows.fireworks.study_tasks import as_structure
+from dopant_workflows.fireworks.study_tasks import as_structure, env_value
 
 FAKE_VASP_KEY = "_fake_vasp_dir"
-
-
-def _env_chk(value, fw_spec):
-    from atomate.utils.utils import env_chk
-
-    return env_chk(value, fw_spec)
 
 
 def _engine_args(fw_spec, vasp_cmd) -> dict:
     reference = fw_spec.get(FAKE_VASP_KEY)
     if reference:
         return {"vasp_cmd": "replay", "job": ReplayVaspJob(reference), "potcar_spec": True, "polling_time_step_s": 0.05}
-    command = _env_chk(vasp_cmd, fw_spec)
+    command = env_value(vasp_cmd, fw_spec)
     if not command:
         raise ValueError("vasp_cmd: not set for this worker (my_fworker.yaml env.vasp_cmd)")
     return {"vasp_cmd": command}
