@@ -3,7 +3,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from pymatgen.core import Structure
 
 from dopant_workflows.cli import main

@@ -115,8 +115,3 @@ def check_hidden_layers(hidden_layers: Sequence[int]) -> tuple[int, ...]:
     if not layers or any(n <= 0 for n in layers):
         raise DopwfInputError(f"hidden_layers {list(hidden_layers)}: expected one or more positive integers")
     return layers
-
-
-def fingerprint_range(fingerprints_by_element: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """AMP's fprange: per element, min and max of every fingerprint column over the training atoms."""
-    return {el: (fp.min(axis=0), fp.max(axis=0)) for el, fp in fingerprints_by_element.items()}

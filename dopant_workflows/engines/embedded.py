@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms, units
-from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 from ase.md.nose_hoover_chain import NoseHooverChainNVT
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
@@ -41,6 +40,7 @@ from dopant_workflows.md.checkpoint import (
     set_nhc_temperature,
     sync_nhc_from_atoms,
 )
+from dopant_workflows.md.frames import snapshot
 from dopant_workflows.md.safety import BlowUpLimits
 
 log = logging.getLogger(__name__)
@@ -63,14 +63,6 @@ class AIMDResult:
     @property
     def frames_path(self) -> Path:
         return self.out_dir / FRAMES_FILE
-
-
-def _frame(atoms: Atoms, step: int, settings: AIMDSettings, segment: int, energy: float, forces, stress) -> Atoms:
-    frame = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
-    frame.info.update(step=step, time_fs=step * settings.time_step_fs, temperature_K=float(atoms.get_temperature()),
-                      target_temperature_K=settings.temperature_at_K(step), segment=segment)
-    frame.calc = SinglePointCalculator(frame, energy=energy, forces=forces, stress=stress)
-    return frame
 
 
 def _fingerprint(atoms: Atoms, settings: AIMDSettings, engine: str) -> str:
@@ -134,7 +126,9 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
     previous_energy = None
     failure = None
     bar = tqdm(total=settings.n_steps, initial=step, desc=f"AIMD ({engine})", unit="step", disable=not progress)
-    segment_of = {s: seg.index for seg in settings.segments() for s in range(seg.start_step, seg.stop_step + 1)}
+    segments = settings.segments()
+    segment_of = {s: seg.index for seg in segments for s in range(seg.start_step, seg.stop_step + 1)}
+    segment_ends = {seg.stop_step for seg in segments}
     while step < settings.n_steps:
         set_nhc_temperature(dyn, settings.temperature_at_K(step))
         dyn.step()
@@ -145,10 +139,11 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
             break
         previous_energy = energy
         if step % settings.sample_every == 0:
-            frame = _frame(atoms, step, settings, segment_of[step], energy, atoms.get_forces(), atoms.get_stress())
+            frame = snapshot(atoms, energy, with_stress=True, step=step, time_fs=step * settings.time_step_fs,
+                             target_temperature_K=settings.temperature_at_K(step), segment=segment_of[step])
             write(frames_path, frame, format="extxyz", append=True)
             n_frames += 1
-        if step % checkpoint_every == 0 or step in {seg.stop_step for seg in settings.segments()}:
+        if step % checkpoint_every == 0 or step in segment_ends:
             checkpoint()
         bar.update(1)
         bar.set_postfix(T=f"{atoms.get_temperature():.0f} K")

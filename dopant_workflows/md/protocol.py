@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms, units
-from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 from ase.md.nose_hoover_chain import NoseHooverChainNVT
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
@@ -43,6 +42,7 @@ from dopant_workflows.md.checkpoint import (
     save_checkpoint,
     sync_nhc_from_atoms,
 )
+from dopant_workflows.md.frames import snapshot
 from dopant_workflows.md.safety import BlowUpLimits
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
                 writer.writerow([stage, step, f"{time_fs:.3f}", f"{atoms.get_temperature():.4f}",
                                  f"{energy:.8f}", f"{atoms.get_kinetic_energy():.8f}"])
                 if stage == "production" and production_step % protocol.sample_every == 0:
-                    write(traj_path, _frame(atoms, production_step * protocol.time_step_fs, energy),
+                    write(traj_path, snapshot(atoms, energy, time_fs=production_step * protocol.time_step_fs),
                           format="extxyz", append=True)
             if step % checkpoint_every == 0:
                 log_file.flush()
@@ -226,13 +226,6 @@ def _velocity_verlet_step(atoms: Atoms, dt: float) -> None:
     momenta = atoms.get_momenta() + 0.5 * dt * forces
     atoms.set_positions(atoms.get_positions() + dt * momenta / atoms.get_masses()[:, None])
     atoms.set_momenta(momenta + 0.5 * dt * atoms.get_forces())
-
-
-def _frame(atoms: Atoms, time_fs: float, energy: float) -> Atoms:
-    frame = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
-    frame.info.update(time_fs=time_fs, temperature_K=float(atoms.get_temperature()))
-    frame.calc = SinglePointCalculator(frame, energy=energy, forces=atoms.get_forces())
-    return frame
 
 
 def _finish(out_dir: Path, run_info: dict, temperature_K: float, rate: float) -> MDResult:

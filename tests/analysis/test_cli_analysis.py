@@ -4,7 +4,6 @@ import json
 import math
 
 import numpy as np
-import pytest
 from ase import Atoms
 from ase.io import write
 

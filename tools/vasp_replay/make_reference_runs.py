@@ -16,7 +16,6 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 from ase.units import GPa
-from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp.inputs import Poscar
 
