@@ -37,6 +37,8 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-fraction", type=float, default=0.2)
     p.add_argument("--validation-fraction", type=float, default=0.1, help="fraction of the non-test images")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-core-repulsion", dest="core_repulsion", action="store_false",
+                   help="no wall beneath the closest approach of each element pair in the data (pure AMP model)")
     p.add_argument("--force", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=cmd_ann_train)
 
@@ -73,6 +75,7 @@ def cmd_ann_train(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, max_steps=args.max_steps, learning_rate=args.learning_rate,
         batch_size=args.batch_size, patience=args.patience, validate_every=args.validate_every,
         test_fraction=args.test_fraction, validation_fraction=args.validation_fraction, seed=args.seed,
+        core_repulsion=args.core_repulsion,
     )
     images = load_images(args.images, need_forces=settings.force_coefficient > 0)
     log.info("read %d images from %s", len(images), ", ".join(args.images))

@@ -6,6 +6,7 @@ import argparse
 import fcntl
 import logging
 import os
+import re
 from pathlib import Path
 
 from dopant_workflows.errors import DopwfInputError
@@ -144,14 +145,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(worker.env["runs_dir"]) / study.name / "report"
     print(_report(db, out, study.name))
     print(f"report and plots in {out}")
-    return 0 if set(states) <= {"COMPLETED"} else 1
+    return 0 if set(states) <= {"COMPLETED", "linked duplicates"} else 1
 
 
 def _states(lpad, study_name: str) -> dict[str, int]:
+    """Fireworks of a study by state, counting each run once: Fireworks that FireWorks' dupefinder linked to an
+    earlier identical one (a resubmission) share its launch and are counted apart, as 'linked duplicates'."""
+    fireworks = list(lpad.fireworks.find({"name": {"$regex": f"^{re.escape(study_name)} "}},
+                                         {"fw_id": 1, "state": 1, "launches": 1}))
+    launch_ids = [i for fw in fireworks for i in fw.get("launches", [])]
+    owner = {d["launch_id"]: d["fw_id"] for d in lpad.launches.find({"launch_id": {"$in": launch_ids}},
+                                                                    {"launch_id": 1, "fw_id": 1})}
     states: dict[str, int] = {}
-    for fw_id in lpad.get_fw_ids({"name": {"$regex": f"^{study_name} "}}):
-        state = lpad.get_fw_by_id(fw_id).state
-        states[state] = states.get(state, 0) + 1
+    linked = 0
+    for fw in fireworks:
+        launches = fw.get("launches", [])
+        if launches and all(owner.get(i, fw["fw_id"]) != fw["fw_id"] for i in launches):
+            linked += 1
+            continue
+        states[fw["state"]] = states.get(fw["state"], 0) + 1
+    if linked:
+        states["linked duplicates"] = linked
     return states
 
 

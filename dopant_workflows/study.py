@@ -110,7 +110,12 @@ class ANNSettings(_Strict):
     energy_coefficient: float = Field(1.0, ge=0)
     force_coefficient: float = Field(0.04, ge=0, description="AMP's default weight of the force term")
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
-    max_steps: int = Field(5000, gt=0)
+    max_steps: int = Field(5000, gt=0, description="L-BFGS iterations or Adam epochs")
+    learning_rate: float = Field(1e-2, gt=0, description="Adam, first epoch")
+    final_learning_rate: float = Field(1e-4, gt=0, description="Adam, last epoch (exponential decay)")
+    batch_size: int = Field(32, gt=0, description="Adam: images per step")
+    core_repulsion: bool = Field(True, description="wall beneath the closest approach of each element pair in the "
+                                                   "training data (zero where the network was trained)")
     test_fraction: float = Field(0.2, gt=0, lt=1)
     validation_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of the training part")
     seed: int = 0

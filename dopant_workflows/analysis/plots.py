@@ -64,6 +64,8 @@ def plot_arrhenius(fit: ArrheniusFit, errors_cm2_s, path, extrapolate_to_K: floa
 def plot_rdf(result: RDFResult, path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(result.r_A, result.g, label=f"{result.species[0]}–{result.species[1]}")
+    ax.fill_between(result.r_A, result.g - 2 * result.g_stderr, result.g + 2 * result.g_stderr, alpha=0.3,
+                    label="±2 standard errors")
     if result.first_peak_A is not None:
         ax.axvline(result.first_peak_A, linestyle="--", color="grey", label=f"first peak {result.first_peak_A:.2f} Å")
     ax.axhline(1.0, color="black", linewidth=0.5)

@@ -13,6 +13,7 @@ G5, KernelRidge, TensorFlow, image-centred mode) are refused by name.
 from __future__ import annotations
 
 import ast
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.symmetry_functions import symmetry_functions_from_amp, symmetry_functions_to_amp
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
+
+log = logging.getLogger(__name__)
 
 AMP_DESCRIPTOR = ".descriptor.gaussian.Gaussian"
 AMP_MODEL = ".model.neuralnetwork.NeuralNetwork"
@@ -185,6 +188,11 @@ def amp_text(potential: BPNNPotential) -> str:
 
 
 def save_amp(calc: BPNNCalculator | BPNNPotential, path: str | Path) -> Path:
-    """Write a model as an AMP 1.0.1 ``.amp`` file (``Amp.load`` reads it); atomic replace, never half-written."""
+    """Write a model as an AMP 1.0.1 ``.amp`` file (``Amp.load`` reads it); atomic replace, never half-written.
+
+    AMP has no core repulsion: the file holds the network only, which equals the full model wherever atoms are
+    no closer than in the training data (where the wall is zero)."""
     potential = calc.potential if isinstance(calc, BPNNCalculator) else calc
+    if potential.core_repulsion is not None:
+        log.info("%s: AMP format holds the network only (the core repulsion stays in model.json)", path)
     return write_text_atomically(path, amp_text(potential))

@@ -40,6 +40,7 @@ class BPNNCalculator(Calculator):
         self.results["energy"] = result.energy_eV
         self.results["free_energy"] = result.energy_eV
         self.results["energies"] = result.energies_eV
+        self.results["core_repulsion_energy"] = result.core_repulsion_eV  # > 0: atoms closer than the data went
         if want_forces:
             self.results["forces"] = result.forces_eV_A
         if want_stress:

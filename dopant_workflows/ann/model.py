@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from dopant_workflows.ann.core_repulsion import CoreRepulsion
 from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.neighbors import NeighborPairs
 from dopant_workflows.ann.network import AtomicNeuralNetwork
 from dopant_workflows.errors import DopwfInputError
 
@@ -20,15 +22,20 @@ class PotentialResult:
     energies_eV: np.ndarray  # (N,) atomic energies
     forces_eV_A: np.ndarray | None  # (N, 3)
     stress_eV_A3: np.ndarray | None  # (3, 3), ASE sign convention (positive = tensile)
+    core_repulsion_eV: float = 0.0  # part of energy_eV from the wall beneath the training data (0: not touched)
 
 
 @dataclass(frozen=True)
 class BPNNPotential:
-    """Descriptor and networks that belong together, plus free-form metadata (training provenance)."""
+    """Descriptor and networks that belong together, plus free-form metadata (training provenance).
+
+    ``core_repulsion`` (optional) adds a wall beneath the closest approach of each element pair in the training
+    data (see :mod:`dopant_workflows.ann.core_repulsion`); it is zero wherever the network was trained."""
 
     descriptor: GaussianDescriptor
     network: AtomicNeuralNetwork
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    core_repulsion: CoreRepulsion | None = None
 
     def __post_init__(self) -> None:
         if set(self.descriptor.elements) != set(self.network.elements):
@@ -57,4 +64,18 @@ class BPNNPotential:
             gradient, strain_derivative = self.descriptor.energy_gradient(species, pairs, dE_dG)
             force_array = -gradient if forces else None
             stress_array = strain_derivative / atoms.get_volume() if stress else None
-        return PotentialResult(float(energies.sum()), energies, force_array, stress_array)
+        result = PotentialResult(float(energies.sum()), energies, force_array, stress_array)
+        return self.with_core_repulsion(result, atoms, species, pairs)
+
+    def with_core_repulsion(self, result: PotentialResult, atoms: Atoms, species: np.ndarray,
+                            pairs: NeighborPairs) -> PotentialResult:
+        """``result`` of the network plus the core repulsion (if any) on the same neighbour list."""
+        if self.core_repulsion is None:
+            return result
+        energy, energies, gradient, strain = self.core_repulsion.evaluate(species, self.descriptor.elements, pairs)
+        if energy == 0.0:
+            return result
+        return PotentialResult(
+            result.energy_eV + energy, result.energies_eV + energies,
+            None if result.forces_eV_A is None else result.forces_eV_A - gradient,
+            None if result.stress_eV_A3 is None else result.stress_eV_A3 + strain / atoms.get_volume(), energy)

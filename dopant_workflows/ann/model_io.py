@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from dopant_workflows.ann.core_repulsion import CoreRepulsion
 from dopant_workflows.ann.descriptor import GaussianDescriptor
 from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
@@ -58,6 +59,8 @@ def potential_to_document(potential: BPNNPotential) -> dict[str, Any]:
         },
         "metadata": {k: v for k, v in potential.metadata.items() if k != "sha256"},
     }
+    if potential.core_repulsion is not None:
+        document["core_repulsion"] = potential.core_repulsion.as_dict()
     document["sha256"] = hashlib.sha256(_canonical(document)).hexdigest()
     return document
 
@@ -85,9 +88,10 @@ def potential_from_document(document: dict[str, Any], source: str = "model") -> 
             for el, spec in n["elements"].items()
         }
         network = AtomicNeuralNetwork(networks, n["activation"])
+        core = CoreRepulsion.from_dict(document["core_repulsion"]) if "core_repulsion" in document else None
     except (KeyError, TypeError, ValueError) as exc:
         raise DopwfInputError(f"{source}: malformed model ({type(exc).__name__}: {exc})") from None
-    return BPNNPotential(descriptor, network, {**document.get("metadata", {}), "sha256": stored})
+    return BPNNPotential(descriptor, network, {**document.get("metadata", {}), "sha256": stored}, core)
 
 
 def save_potential(potential: BPNNPotential, path: str | Path) -> Path:

@@ -112,5 +112,6 @@ class TorchPotential:
         if stress:
             stress_array = grads[-1].detach().cpu().numpy() / atoms.get_volume()
             stress_array = 0.5 * (stress_array + stress_array.T)
-        return PotentialResult(float(energy.detach()), atomic.detach().cpu().numpy(), force_array, stress_array)
+        result = PotentialResult(float(energy.detach()), atomic.detach().cpu().numpy(), force_array, stress_array)
+        return self.potential.with_core_repulsion(result, atoms, species_np, pairs)  # pairwise, numpy: cheap
 

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from dopant_workflows import __version__
 from dopant_workflows.ann import kernels
+from dopant_workflows.ann.core_repulsion import CoreRepulsion
 from dopant_workflows.ann.dataset import PackedImages, ReferenceImage, pack_images, split_indices
 from dopant_workflows.ann.descriptor import DEFAULT_CUTOFF_A, GaussianDescriptor
 from dopant_workflows.ann.evaluation import ErrorMetrics, error_metrics
@@ -54,6 +55,7 @@ class TrainingSettings:
     test_fraction: float = 0.2
     validation_fraction: float = 0.1
     seed: int = 0
+    core_repulsion: bool = True  # wall beneath the closest approach per element pair in the data (zero on it)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_layers", check_hidden_layers(self.hidden_layers))
@@ -289,7 +291,9 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
         "wall_time_s": round(wall, 2),
         "errors": {part: asdict(m) for part, m in metrics.items()},
     }
-    potential = BPNNPotential(descriptor, network, metadata)
+    core = (CoreRepulsion.from_images([image.atoms for image in images], descriptor.elements, descriptor.cutoff_A)
+            if settings.core_repulsion else None)
+    potential = BPNNPotential(descriptor, network, metadata, core)
     log.info("best step %d; test energy RMSE %.4g eV/atom, force RMSE %s eV/A", best["step"],
              metrics["test"].energy_rmse_eV_atom, metrics["test"].force_rmse_eV_A)
     return TrainingResult(potential, settings, split, metrics, history, int(best["step"]), bool(stopped), wall)

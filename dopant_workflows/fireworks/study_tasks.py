@@ -29,7 +29,8 @@ def env_value(value, fw_spec):
     return env_chk(value, fw_spec)
 
 
-def _db(fw_spec) -> ResultsDB:
+def results_db(fw_spec) -> ResultsDB:
+    """The results database of this worker (env db_file, like atomate's db_file)."""
     return ResultsDB.from_file(env_value(">>db_file<<", fw_spec))
 
 
@@ -45,7 +46,7 @@ def as_structure(value) -> Structure:
     return value if isinstance(value, Structure) else Structure.from_dict(value)
 
 
-def _fw_id(fw_spec) -> int | None:
+def fw_id_of(fw_spec) -> int | None:
     return fw_spec.get("_fw_id") if isinstance(fw_spec.get("_fw_id"), int) else None
 
 
@@ -68,7 +69,7 @@ class RunEmbeddedAIMD(FiretaskBase):
             result = run_embedded_aimd(atoms, AIMDSettings(**self["settings"]), run_dir,
                                        engine=parse_engine(self["engine"]), device=env_value(">>device<<", fw_spec) or "cpu")
         document = describe_training_set(run_dir)
-        insert(_db(fw_spec), "training_sets", document.model_dump())
+        insert(results_db(fw_spec), "training_sets", document.model_dump())
         if result.status != "completed":
             raise RuntimeError(f"reference AIMD failed: {result.failure_reason} (frames kept in {run_dir})")
         return FWAction(stored_data={"set_id": document.set_id, "n_frames": document.n_frames},
@@ -108,9 +109,9 @@ class TrainNetwork(FiretaskBase):
             "force_rmse_eV_A": {k: m.force_rmse_eV_A for k, m in result.metrics.items()},
             "n_images": {k: m.n_images for k, m in result.metrics.items()},
             "settings": {**asdict(settings), "hidden_layers": list(settings.hidden_layers)},
-            "seed": settings.seed, "code_version": __version__, "fw_id": _fw_id(fw_spec),
+            "seed": settings.seed, "code_version": __version__, "fw_id": fw_id_of(fw_spec),
         }
-        insert(_db(fw_spec), "models", ModelDocument(**document).model_dump())
+        insert(results_db(fw_spec), "models", ModelDocument(**document).model_dump())
         return FWAction(stored_data={"model_sha256": sha, "test_force_rmse_eV_A": document["force_rmse_eV_A"]["test"]},
                         update_spec={"model_path": str(model_path), "model_sha256": sha})
 
@@ -155,9 +156,9 @@ class RunANNMD(FiretaskBase):
             mean_production_temperature_K=md.mean_production_temperature_K, thermostat_ok=md.thermostat_ok,
             trajectory_path=str(md.trajectory_path), trajectory_sha256=file_sha256(md.trajectory_path),
             model_sha256=fw_spec.get("model_sha256") or "", engine="ann", code_version=__version__,
-            fw_id=_fw_id(fw_spec), warnings=list(md.warnings) + summary["warnings"],
+            fw_id=fw_id_of(fw_spec), warnings=list(md.warnings) + summary["warnings"],
         )
-        insert(_db(fw_spec), "md_tasks", document.model_dump())
+        insert(results_db(fw_spec), "md_tasks", document.model_dump())
         return FWAction(stored_data={"task_id": document.task_id, "diffusivity_cm2_s": document.diffusivity_cm2_s})
 
 
@@ -172,6 +173,6 @@ class RecordDielectric(FiretaskBase):
 
         document = DielectricDocument(substitution_id=self["substitution_id"], study=self["study"],
                                       formula=self["formula"], eps_r=self["eps_r"], source=self["source"],
-                                      code_version=__version__, fw_id=_fw_id(fw_spec))
-        insert(_db(fw_spec), "dielectric", document.model_dump())
+                                      code_version=__version__, fw_id=fw_id_of(fw_spec))
+        insert(results_db(fw_spec), "dielectric", document.model_dump())
         return FWAction(stored_data={"eps_r": document.eps_r, "source": document.source})

@@ -45,7 +45,9 @@ def _training_settings(study: Study) -> dict:
     a = study.ann
     return {"cutoff_A": a.cutoff_A, "hidden_layers": list(a.hidden_layers), "activation": a.activation,
             "energy_coefficient": a.energy_coefficient, "force_coefficient": a.force_coefficient,
-            "optimizer": a.optimizer, "max_steps": a.max_steps, "test_fraction": a.test_fraction,
+            "optimizer": a.optimizer, "max_steps": a.max_steps, "learning_rate": a.learning_rate,
+            "final_learning_rate": a.final_learning_rate, "batch_size": a.batch_size,
+            "core_repulsion": a.core_repulsion, "test_fraction": a.test_fraction,
             "validation_fraction": a.validation_fraction, "seed": a.seed}
 
 
@@ -74,7 +76,7 @@ def _reference_and_training(study: Study, cell: Structure, label: str) -> tuple[
 def _dielectric(study: Study, sub: Substitution) -> Firework:
     name = f"{study.name} {sub.id} dielectric"
     if study.engine == "vasp":
-        return Firework([RunVaspDielectric(structure=sub.structure.as_dict(), label=sub.id)], name=name,
+        return Firework([RunVaspDielectric(structure=sub.structure.as_dict(), label=sub.id, study=study.name)], name=name,
                         spec={"_category": "vasp", "_dupefinder": DupeFinderExact()})
     entry = next((e for e in study.dielectric if e.formula == sub.formula), None)
     eps, source = (entry.eps_r, entry.source) if entry else (

@@ -12,12 +12,16 @@ import os
 
 from fireworks import FiretaskBase, FWAction, explicit_serialize
 
+from dopant_workflows import __version__
+from dopant_workflows.db import insert
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.vasp.replay import ReplayVaspJob
 from dopant_workflows.engines.vasp.runs import run_aimd_segment, run_dielectric
-from dopant_workflows.fireworks.study_tasks import as_structure, env_value
+from dopant_workflows.fireworks.study_tasks import as_structure, env_value, fw_id_of, results_db
+from dopant_workflows.schemas.tasks import DielectricDocument
 
 FAKE_VASP_KEY = "_fake_vasp_dir"
+DFPT_SOURCE = "VASP DFPT (LEPSILON, IBRION 8), this workflow"
 
 
 def _engine_args(fw_spec, vasp_cmd) -> dict:
@@ -54,16 +58,26 @@ class RunVaspAIMDSegment(FiretaskBase):
 
 @explicit_serialize
 class RunVaspDielectric(FiretaskBase):
-    """DFPT (LEPSILON) of one structure; eps_r = trace/3 of electronic + ionic tensors."""
+    """DFPT (LEPSILON) of one structure; eps_r = trace/3 of electronic + ionic tensors.
+
+    With ``study`` given (the study workflow), a ``dielectric`` document keyed by ``label`` (the substitution id)
+    goes to the results database, where the Anderson-Stuart builder finds it."""
 
     required_params = ["structure", "label"]
-    optional_params = ["vasp_cmd"]
+    optional_params = ["vasp_cmd", "study"]
 
     def run_task(self, fw_spec):
         structure = as_structure(self["structure"])
         result, corrections = run_dielectric(os.getcwd(), structure, **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
-        document = {"label": self["label"], "eps_r": result.eps_r, "source": "VASP DFPT (LEPSILON), this workflow",
+        document = {"label": self["label"], "eps_r": result.eps_r, "source": DFPT_SOURCE,
                     "epsilon_electronic": result.epsilon_electronic.tolist(),
                     "epsilon_ionic": result.epsilon_ionic.tolist(), "run_dir": os.getcwd(),
                     "corrections": corrections}
+        if self.get("study"):
+            record = DielectricDocument(
+                substitution_id=self["label"], study=self["study"],
+                formula=structure.composition.formula.replace(" ", ""), eps_r=result.eps_r, source=DFPT_SOURCE,
+                epsilon_electronic=document["epsilon_electronic"], epsilon_ionic=document["epsilon_ionic"],
+                code_version=__version__, fw_id=fw_id_of(fw_spec))
+            insert(results_db(fw_spec), "dielectric", record.model_dump())
         return FWAction(stored_data=document, mod_spec=[{"_push": {"dielectric": document}}])

@@ -24,15 +24,18 @@ def aimd_segment_fireworks(structure: Structure, settings: AIMDSettings, name: s
     return fireworks
 
 
-def dielectric_firework(structure: Structure, label: str, name: str) -> Firework:
-    return Firework([RunVaspDielectric(structure=structure.as_dict(), label=label)], name=f"{name} dielectric",
+def dielectric_firework(structure: Structure, label: str, name: str, study: str | None = None) -> Firework:
+    """DFPT of ``structure``; with ``study`` its eps_r is also recorded as a ``dielectric`` document."""
+    task = RunVaspDielectric(structure=structure.as_dict(), label=label, **({"study": study} if study else {}))
+    return Firework([task], name=f"{name} dielectric",
                     spec={"_category": "vasp"})
 
 
 def get_wf_vasp_reference(structure: Structure, settings: AIMDSettings, name: str,
-                          dielectric_structures: dict[str, Structure] | None = None) -> Workflow:
+                          dielectric_structures: dict[str, Structure] | None = None,
+                          study: str | None = None) -> Workflow:
     """Reference data by VASP: the segmented AIMD of ``structure`` and DFPT of each dielectric structure."""
     fireworks = aimd_segment_fireworks(structure, settings, name)
     for label, dfpt_structure in (dielectric_structures or {}).items():
-        fireworks.append(dielectric_firework(dfpt_structure, label, f"{name} {label}"))
+        fireworks.append(dielectric_firework(dfpt_structure, label, f"{name} {label}", study))
     return Workflow(fireworks, name=f"{name} reference (vasp)")

@@ -10,7 +10,8 @@ seconds, for tests). Every duration can be overridden.
 
 Output directory: ``trajectory.extxyz`` (production frames every ``sample_interval_fs``, UNWRAPPED positions,
 ``time_fs`` from the start of production, ``temperature_K``, energy and forces), ``md_log.csv`` (all stages:
-stage, step, time_fs, temperature_K, potential_energy_eV, kinetic_energy_eV), ``checkpoint.npz``, ``md_run.json``.
+stage, step, time_fs, temperature_K, potential_energy_eV, kinetic_energy_eV, core_repulsion_eV: the part of the
+energy from a network's wall beneath its training data, empty for other calculators), ``checkpoint.npz``, ``md_run.json``.
 A killed run resumes from its last checkpoint and ends with exactly the frames an uninterrupted run writes.
 """
 
@@ -52,6 +53,7 @@ LOG_FILE = "md_log.csv"
 CHECKPOINT_FILE = "checkpoint.npz"
 RUN_FILE = "md_run.json"
 THERMOSTAT_TOLERANCE = 0.02  # mean production temperature within 2 % of the target
+WALL_CONTACT_LIMIT = 0.10  # warn when a network's core repulsion is active in more production samples than this
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
         sync_nhc_from_atoms(nhc)
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(["stage", "step", "time_fs", "temperature_K", "potential_energy_eV",
-                                    "kinetic_energy_eV"])
+                                    "kinetic_energy_eV", "core_repulsion_eV"])
     run_info = {"code": f"dopant_workflows {__version__}", "protocol": asdict(protocol),
                 "temperature_K": temperature_K, "seed": seed, "formula": atoms.get_chemical_formula(),
                 "n_atoms": len(atoms), "calculator": provenance or {"name": type(calculator).__name__}}
@@ -205,8 +207,10 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
                         {**run_info, "status": "failed", "failure_reason": reason}, indent=1))
                     raise MDBlowUp(f"{out_dir}: {reason}")
                 time_fs = step * protocol.time_step_fs
+                wall = atoms.calc.results.get("core_repulsion_energy")
                 writer.writerow([stage, step, f"{time_fs:.3f}", f"{atoms.get_temperature():.4f}",
-                                 f"{energy:.8f}", f"{atoms.get_kinetic_energy():.8f}"])
+                                 f"{energy:.8f}", f"{atoms.get_kinetic_energy():.8f}",
+                                 "" if wall is None else f"{wall:.8f}"])
                 if stage == "production" and production_step % protocol.sample_every == 0:
                     write(traj_path, snapshot(atoms, energy, time_fs=production_step * protocol.time_step_fs),
                           format="extxyz", append=True)
@@ -229,20 +233,31 @@ def _velocity_verlet_step(atoms: Atoms, dt: float) -> None:
 
 
 def _finish(out_dir: Path, run_info: dict, temperature_K: float, rate: float) -> MDResult:
-    temperatures = []
+    temperatures, walls = [], []
     with open(out_dir / LOG_FILE, newline="") as f:
         for row in csv.DictReader(f):
             if row["stage"] == "production":
                 temperatures.append(float(row["temperature_K"]))
+                if row.get("core_repulsion_eV"):
+                    walls.append(float(row["core_repulsion_eV"]))
     mean_t = float(np.mean(temperatures)) if temperatures else float("nan")
     ok = bool(temperatures) and abs(mean_t - temperature_K) <= THERMOSTAT_TOLERANCE * temperature_K
     notes = [] if ok else [f"mean production temperature {mean_t:.1f} K is not within 2 % of {temperature_K} K"
                            " (run too short to average, or the thermostat is too weak)"]
+    wall_info = {}
+    if walls:
+        contact = float(np.mean(np.asarray(walls) > 0))
+        wall_info = {"core_repulsion_contact_fraction": contact, "core_repulsion_max_eV": float(max(walls))}
+        if contact > WALL_CONTACT_LIMIT:
+            notes.append(f"the network's core repulsion was active in {100 * contact:.0f} % of production samples "
+                         f"(max {max(walls):.2f} eV): atoms often went closer than in the training data, so "
+                         "the run is partly driven by the wall, not the network; add training data near these "
+                         "configurations")
     for note in notes:
         log.warning(note)
     n_frames = sum(1 for line in open(out_dir / TRAJECTORY_FILE) if line.startswith("Lattice=")) if (
         out_dir / TRAJECTORY_FILE).exists() else 0
     write_text_atomically(out_dir / RUN_FILE, json.dumps({
         **run_info, "status": "completed", "n_frames": n_frames, "mean_production_temperature_K": mean_t,
-        "thermostat_ok": ok, "steps_per_s": rate, "warnings": notes}, indent=1))
+        "thermostat_ok": ok, "steps_per_s": rate, **wall_info, "warnings": notes}, indent=1))
     return MDResult(out_dir, temperature_K, n_frames, mean_t, ok, rate, tuple(notes))

@@ -139,6 +139,27 @@ def test_rdf_of_a_simple_cubic_lattice_peaks_at_the_lattice_constant():
         frames.append(frame)
     gas = radial_distribution(frames, ("Li", "Li"), r_max_A=5.0, bin_width_A=0.25)
     assert np.mean(gas.g[8:]) == pytest.approx(1.0, abs=0.08)  # ideal gas: g = 1
+    assert gas.first_peak_A is None  # its fluctuations above 1 are noise, not a coordination shell
+    within = np.abs(gas.g[4:] - 1.0) < 3 * gas.g_stderr[4:]  # the error bars cover g = 1 where pairs exist
+    assert within.mean() > 0.9
+
+
+def test_rdf_peak_of_a_noisy_lattice_is_kept_and_of_random_walkers_is_not():
+    rng = np.random.default_rng(3)
+    lattice = Atoms("Li", positions=[[0, 0, 0]], cell=[3.0, 3.0, 3.0], pbc=True).repeat((4, 4, 4))
+    thermal = []
+    for _ in range(20):  # vibrating about lattice sites: a broadened but real first shell at 3 A
+        frame = lattice.copy()
+        frame.positions += rng.normal(scale=0.25, size=frame.positions.shape)
+        thermal.append(frame)
+    assert radial_distribution(thermal, r_max_A=5.0).first_peak_A == pytest.approx(3.0, abs=0.15)
+    walkers = lattice.copy()  # independent random walkers (no interactions) started on the lattice
+    walkers.positions += rng.normal(scale=3.0, size=walkers.positions.shape)
+    frames = []
+    for _ in range(50):
+        walkers.positions += rng.normal(scale=0.3, size=walkers.positions.shape)
+        frames.append(walkers.copy())
+    assert radial_distribution(frames, r_max_A=5.0).first_peak_A is None
 
 
 def test_fft_msd_equals_the_direct_average():

@@ -20,10 +20,11 @@ def test_replayed_vasp_workflow_runs_end_to_end(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "FW_CONFIG_FILE": str(config.config_file)}
     (tmp_path / "launches").mkdir()
     done = subprocess.run([sys.executable, str(Path(__file__).parent / "fake_vasp_driver.py"), str(REFERENCE),
-                           str(tmp_path / "launches")], env=env, cwd=tmp_path, capture_output=True, text=True,
+                           str(tmp_path / "launches"), str(config.directory / "db.json")], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.split("RESULT ", 1)[1])
+    documents = result.pop("dielectric documents")
     assert {name: fw["state"] for name, fw in result.items()} == {
         "lsips aimd segment 0": "COMPLETED", "lsips aimd segment 1": "COMPLETED",
         "lsips Li20Si3P3S23Cl dielectric": "COMPLETED"}
@@ -32,6 +33,11 @@ def test_replayed_vasp_workflow_runs_end_to_end(tmp_path):
     assert len(result["lsips aimd segment 1"]["spec_frames"]) == 1  # segment 0's frames pushed to its child
     dielectric = result["lsips Li20Si3P3S23Cl dielectric"]["stored_data"]
     assert dielectric["eps_r"] == pytest.approx(5.1363, abs=1e-4)
+    # the DFPT result is also a dielectric document in the results DB, where the Anderson-Stuart builder reads it
+    assert len(documents) == 1
+    assert documents[0]["substitution_id"] == "Li20Si3P3S23Cl" and documents[0]["study"] == "lsips"
+    assert documents[0]["formula"] == "Li20Si3P3S23Cl1" and documents[0]["eps_r"] == pytest.approx(dielectric["eps_r"])
+    assert documents[0]["source"].startswith("VASP DFPT")
 
 
 def test_use_fake_vasp_refuses_unmatched_fireworks(lsips):

@@ -1,0 +1,121 @@
+"""A repulsive wall beneath the closest approach of each element pair in the training data.
+
+A network knows nothing about distances its training data never reached: at 900 K an under-converged network
+can pull two atoms through each other (the MD then stops with "atoms 0.5 A apart"). The reference AIMD never
+visited those distances because they are far uphill, so a wall there is consistent with the data. The wall
+starts ``margin`` (0.1 A) inside the closest approach of that pair in the training images, so it changes nothing
+the network was trained on (training is unaffected, AMP's numbers on the training domain too) and leaves room
+for the slightly closer approaches a larger or longer run finds by chance; below r_on it rises as
+
+    E_pair(r) = A ((r_on - r) / w)^3,   A = 1 eV, w = 0.2 A   (1/8 eV at 0.1 A inside, 1 eV at 0.2 A)
+
+Element pairs never closer than the cutoff in the data get ``r_on`` = sum of ASE's covalent radii (source
+"covalent radii (no data)"). How often MD touches the wall is recorded (md_run.json): a run that lives on the
+wall is not a run of the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers, covalent_radii
+
+from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
+from dopant_workflows.errors import DopwfInputError
+
+DEFAULT_STRENGTH_EV = 1.0
+DEFAULT_WIDTH_A = 0.2
+DEFAULT_MARGIN_A = 0.1
+NO_DATA = "covalent radii (no data)"
+
+
+def pair_key(a: str, b: str) -> str:
+    return "-".join(sorted((a, b)))
+
+
+@dataclass(frozen=True)
+class CoreRepulsion:
+    onset_A: Mapping[str, float]  # "Li-S" (sorted symbols) -> r_on in A
+    source: Mapping[str, str]  # "training data" or NO_DATA, per pair
+    strength_eV: float = DEFAULT_STRENGTH_EV
+    width_A: float = DEFAULT_WIDTH_A
+
+    def __post_init__(self) -> None:
+        if not (self.strength_eV > 0 and self.width_A > 0):
+            raise DopwfInputError(f"core repulsion: strength_eV {self.strength_eV} and width_A {self.width_A} must be > 0")
+        bad = {k: v for k, v in self.onset_A.items() if not (0 < v < 10)}
+        if bad:
+            raise DopwfInputError(f"core repulsion: onsets {bad} outside (0, 10) A")
+
+    @classmethod
+    def from_images(cls, images: Iterable[Atoms], elements: Iterable[str], cutoff_A: float,
+                    margin_A: float = DEFAULT_MARGIN_A) -> CoreRepulsion:
+        """Onsets = closest approach of every element pair over all ``images`` (within ``cutoff_A``) - margin."""
+        elements = sorted(set(elements))
+        closest: dict[str, float] = {}
+        for atoms in images:
+            pairs = neighbor_pairs(atoms, cutoff_A)
+            if pairs.n_pairs == 0:
+                continue
+            symbols = np.asarray(atoms.get_chemical_symbols())
+            r = np.linalg.norm(pairs.vectors, axis=1)
+            a, b = symbols[pairs.centers], symbols[pairs.neighbor]
+            for key in {pair_key(x, y) for x, y in zip(a, b, strict=True)}:
+                x, y = key.split("-")
+                mask = (a == x) & (b == y)
+                closest[key] = min(closest.get(key, np.inf), float(r[mask].min()))
+        onset, source = {}, {}
+        for i, x in enumerate(elements):
+            for y in elements[i:]:
+                key = pair_key(x, y)
+                if key in closest:
+                    onset[key], source[key] = closest[key] - margin_A, f"training data - {margin_A:g} A"
+                else:
+                    onset[key] = float(covalent_radii[atomic_numbers[x]] + covalent_radii[atomic_numbers[y]])
+                    source[key] = NO_DATA
+        return cls(onset, source)
+
+    def _onset_table(self, elements: tuple[str, ...]) -> np.ndarray:
+        table = np.zeros((len(elements), len(elements)))
+        for i, x in enumerate(elements):
+            for j, y in enumerate(elements):
+                key = pair_key(x, y)
+                if key not in self.onset_A:
+                    raise DopwfInputError(f"core repulsion: no onset for the element pair {key}")
+                table[i, j] = self.onset_A[key]
+        return table
+
+    def evaluate(self, species: np.ndarray, elements: tuple[str, ...], pairs: NeighborPairs
+                 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """(energy eV, atomic energies (N,), dE/dR (N, 3), dE/d(strain) (3, 3)) from a full neighbour list."""
+        n_atoms = len(species)
+        energies, gradient, strain = np.zeros(n_atoms), np.zeros((n_atoms, 3)), np.zeros((3, 3))
+        if pairs.n_pairs == 0:
+            return 0.0, energies, gradient, strain
+        onset = self._onset_table(elements)[species[pairs.centers], species[pairs.neighbor]]
+        r = np.linalg.norm(pairs.vectors, axis=1)
+        inside = r < onset
+        if not inside.any():
+            return 0.0, energies, gradient, strain
+        i, j, v, r = pairs.centers[inside], pairs.neighbor[inside], pairs.vectors[inside], r[inside]
+        depth = (onset[inside] - r) / self.width_A
+        half_energy = 0.5 * self.strength_eV * depth**3  # the full list holds each pair twice
+        half_slope = -1.5 * self.strength_eV * depth**2 / self.width_A  # d(half_energy)/dr
+        np.add.at(energies, i, half_energy)
+        dv = (half_slope / r)[:, None] * v  # d(half_energy)/d(vector), vector = R_j - R_i + shift
+        np.add.at(gradient, j, dv)
+        np.add.at(gradient, i, -dv)
+        strain = dv.T @ v
+        return float(energies.sum()), energies, gradient, 0.5 * (strain + strain.T)
+
+    def as_dict(self) -> dict:
+        return {"onset_A": dict(sorted(self.onset_A.items())), "source": dict(sorted(self.source.items())),
+                "strength_eV": self.strength_eV, "width_A": self.width_A}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> CoreRepulsion:
+        return cls({k: float(v) for k, v in d["onset_A"].items()}, dict(d["source"]), float(d["strength_eV"]),
+                   float(d["width_A"]))
