@@ -1,7 +1,7 @@
 """The results database, configured like atomate's ``db_file``: a small JSON file naming where documents go.
 
 ``{"kind": "json", "directory": "/abs/results"}`` (embedded default: one maggma JSONStore file per collection)
-or ``{"kind": "mongodb", "uri": "mongodb://.../dbname"}`` (clusters: maggma MongoURIStore per collection).
+or ``{"kind": "mongodb", "uri": "mongodb://.../dbname"}`` (clusters: maggma MongoStore per collection).
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ class ResultsDB:
             return cls("mongodb", uri=config["uri"])
         raise DopwfInputError(f"db_file {str(path)!r}: expected kind 'json' (with directory) or 'mongodb' (with uri)")
 
-    def store(self, collection: str):
-        """A maggma Store for ``collection`` (not yet connected)."""
+    def store(self, collection: str, server_timeout_ms: int | None = None):
+        """A maggma Store for ``collection`` (not yet connected); MongoDB: ``server_timeout_ms`` bounds the wait
+        for a server (pymongo's default, 30 s, otherwise)."""
         if collection not in COLLECTIONS:
             raise DopwfInputError(f"collection {collection!r}: expected one of {sorted(COLLECTIONS)}")
         key = COLLECTIONS[collection]
@@ -59,14 +60,15 @@ class ResultsDB:
             if not path.exists():
                 path.write_text("[]")
             return JSONStore(str(path), read_only=False, key=key)
-        from maggma.stores import MongoURIStore
+        from maggma.stores import MongoStore
 
-        return MongoURIStore(self.uri, collection_name=collection, key=key)
+        kwargs = {"serverSelectionTimeoutMS": server_timeout_ms} if server_timeout_ms else {}
+        return MongoStore.from_uri(self.uri, collection_name=collection, key=key, mongoclient_kwargs=kwargs)
 
-    def check_reachable(self) -> None:
+    def check_reachable(self, server_timeout_ms: int = 5000) -> None:
         """Connect once to every collection; a clear error before any work starts."""
         for collection in COLLECTIONS:
-            store = self.store(collection)
+            store = self.store(collection, server_timeout_ms)
             try:
                 store.connect()
                 store.count()

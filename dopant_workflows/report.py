@@ -44,6 +44,9 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
     text = ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K)\n\n" + markdown(TABLE2, rows2)
             + "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(TABLE3, rows3))
     warnings = [f"- {c['formula']}: {w}" for c in conductivity for w in c.get("warnings", [])]
+    warnings += [f"- {d['formula']} at {d['temperature_K']:g} K (MD): {w}"
+                 for d in sorted(diffusivity, key=lambda d: (d["formula"], d["temperature_K"]))
+                 for w in d.get("warnings", [])]
     if warnings:
         text += "\n## Warnings\n\n" + "\n".join(warnings) + "\n"
     out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from dopant_workflows import __version__
 from dopant_workflows.db import ResultsDB, insert
 
 FRAMES_KEY = "aimd_frames"  # spec key children read: frame files pushed by AIMD Fireworks (both engines)
+DEVICE_KEY = "dopwf_device"  # spec key set by the use_device powerup; wins over the worker's env device
 
 
 def env_value(value, fw_spec):
@@ -39,6 +40,11 @@ def _run_dir(task: FiretaskBase, fw_spec) -> Path:
     path = Path(base) / task["run_path"]
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def device_of(fw_spec) -> str:
+    """Where ANN-MD and embedded AIMD run: the Firework's own choice (use_device), else the worker's env."""
+    return fw_spec.get(DEVICE_KEY) or env_value(">>device<<", fw_spec) or "cpu"
 
 
 def as_structure(value) -> Structure:
@@ -67,7 +73,7 @@ class RunEmbeddedAIMD(FiretaskBase):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             result = run_embedded_aimd(atoms, AIMDSettings(**self["settings"]), run_dir,
-                                       engine=parse_engine(self["engine"]), device=env_value(">>device<<", fw_spec) or "cpu")
+                                       engine=parse_engine(self["engine"]), device=device_of(fw_spec))
         document = describe_training_set(run_dir)
         insert(results_db(fw_spec), "training_sets", document.model_dump())
         if result.status != "completed":
@@ -137,7 +143,7 @@ class RunANNMD(FiretaskBase):
         run_dir = _run_dir(self, fw_spec)
         atoms = AseAtomsAdaptor.get_atoms(as_structure(self["structure"]))
         temperature = float(self["temperature_K"])
-        calculator = BPNNCalculator(potential, device=env_value(">>device<<", fw_spec) or "cpu")
+        calculator = BPNNCalculator(potential, device=device_of(fw_spec))
         md = run_md(atoms, calculator, MDProtocol(**self["protocol"]), temperature, run_dir, seed=int(self["seed"]),
                     provenance={"engine": "ann", "model_sha256": fw_spec.get("model_sha256")}, progress=True)
         summary = analyze_trajectory(md.trajectory_path, "Li", temperature, seed=int(self["seed"]),
@@ -154,6 +160,7 @@ class RunANNMD(FiretaskBase):
             rdf_first_peak_A=summary["rdf_first_peak_A"], n_carriers=summary["n_carriers"],
             volume_A3=summary["volume_A3"], composition=summary["composition"], n_frames=md.n_frames,
             mean_production_temperature_K=md.mean_production_temperature_K, thermostat_ok=md.thermostat_ok,
+            core_repulsion_contact_fraction=md.core_repulsion_contact_fraction,
             trajectory_path=str(md.trajectory_path), trajectory_sha256=file_sha256(md.trajectory_path),
             model_sha256=fw_spec.get("model_sha256") or "", engine="ann", code_version=__version__,
             fw_id=fw_id_of(fw_spec), warnings=list(md.warnings) + summary["warnings"],

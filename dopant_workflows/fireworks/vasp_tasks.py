@@ -39,7 +39,7 @@ class RunVaspAIMDSegment(FiretaskBase):
     """One walltime-sized segment of the reference AIMD (continues from the parent segment's CONTCAR)."""
 
     required_params = ["structure", "settings", "segment_index"]
-    optional_params = ["vasp_cmd", "walltime_s"]
+    optional_params = ["vasp_cmd", "walltime_s", "user_incar"]
 
     def run_task(self, fw_spec):
         settings = AIMDSettings(**self["settings"])
@@ -47,7 +47,8 @@ class RunVaspAIMDSegment(FiretaskBase):
         structure = as_structure(self["structure"])
         previous = fw_spec.get("previous_segment_dir") if segment.index > 0 else None
         result = run_aimd_segment(os.getcwd(), structure, segment, settings, previous_dir=previous,
-                                  walltime_s=self.get("walltime_s"), **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
+                                  walltime_s=self.get("walltime_s"), user_incar=self.get("user_incar"),
+                                  **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
         frames = os.path.join(os.getcwd(), "frames.extxyz")
         return FWAction(
             stored_data={"n_frames": result.n_frames, "truncated": result.truncated, "corrections": result.corrections},
@@ -64,11 +65,12 @@ class RunVaspDielectric(FiretaskBase):
     goes to the results database, where the Anderson-Stuart builder finds it."""
 
     required_params = ["structure", "label"]
-    optional_params = ["vasp_cmd", "study"]
+    optional_params = ["vasp_cmd", "study", "user_incar"]
 
     def run_task(self, fw_spec):
         structure = as_structure(self["structure"])
-        result, corrections = run_dielectric(os.getcwd(), structure, **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
+        result, corrections = run_dielectric(os.getcwd(), structure, user_incar=self.get("user_incar"),
+                                             **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
         document = {"label": self["label"], "eps_r": result.eps_r, "source": DFPT_SOURCE,
                     "epsilon_electronic": result.epsilon_electronic.tolist(),
                     "epsilon_ionic": result.epsilon_ionic.tolist(), "run_dir": os.getcwd(),

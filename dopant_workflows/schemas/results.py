@@ -27,6 +27,8 @@ class DiffusivityDocument(BaseModel):
     volume_A3: float
     composition: dict[str, int]
     thermostat_ok: bool
+    core_repulsion_contact_fraction: float | None = Field(
+        None, description="production samples in which the network's wall beneath its data was active")
     model_sha256: str
     warnings: list[str] = Field(default_factory=list)
 

@@ -59,6 +59,8 @@ class MDTaskDocument(_Document):
     n_frames: int
     mean_production_temperature_K: float
     thermostat_ok: bool
+    core_repulsion_contact_fraction: float | None = Field(
+        None, description="production samples in which the network's wall beneath its data was active")
     trajectory_path: str
     trajectory_sha256: str
     model_sha256: str

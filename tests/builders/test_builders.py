@@ -84,3 +84,19 @@ def test_rerun_adds_nothing_and_new_data_updates_only_what_it_touches(stores):
     assert after["zero"]["_bt"] == before["zero"]  # untouched
     as_after = {d["substitution_id"]: d["last_updated"] for d in stores["anderson_stuart"].query()}
     assert as_after["zero"] == as_before["zero"] and as_after["one"] != as_before["one"]
+
+
+def test_report_carries_md_warnings_to_the_reader(stores, tmp_path):
+    from dopant_workflows.report import write_report
+
+    warned = _task("one", "Li60Si8P10S71Cl1", 1, 700.0)
+    warned["warnings"] = ["the network's core repulsion was active in 40 % of production samples"]
+    warned["core_repulsion_contact_fraction"] = 0.4
+    stores["md_tasks"].update([warned])
+    _run(stores, tmp_path)
+    diffusivity = list(stores["diffusivity"].query())
+    assert {d["task_id"]: d["core_repulsion_contact_fraction"] for d in diffusivity}["s-one-700K"] == 0.4
+    text = write_report(list(stores["conductivity"].query()), list(stores["anderson_stuart"].query()), diffusivity,
+                        tmp_path / "report")
+    assert ("- Li60Si8P10S71Cl1 at 700 K (MD): the network's core repulsion was active in 40 % of production samples"
+            in text)

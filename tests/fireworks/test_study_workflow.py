@@ -58,6 +58,7 @@ def test_smoke_study_runs_end_to_end(finished_study):
         assert task["n_frames"] == 100 and task["n_carriers"] == 20 and task["diffusivity_std_cm2_s"] > 0
         assert set(task["diffusivity_components_cm2_s"]) == {"a", "b", "c"}
         assert Path(task["trajectory_path"]).is_file()
+        assert 0.0 <= task["core_repulsion_contact_fraction"] <= 1.0  # the network carries a wall; its use is recorded
     dielectric = {d["formula"]: d for d in _collection(config, "dielectric")}
     assert dielectric["Li20Si3P3S23Cl1"]["eps_r"] == 5.0
     assert dielectric["Li20Si2P4S24"]["eps_r"] is None and "missing" in dielectric["Li20Si2P4S24"]["source"]
@@ -136,3 +137,30 @@ def test_bad_study_submits_nothing(tmp_path):
     done = _dopwf(["submit", str(bad), "--dry-run", "-o", str(tmp_path / "wf.yaml")], tmp_path)
     assert done.returncode == 2 and "temperatures_K[0]" in done.stderr
     assert not (tmp_path / "wf.yaml").exists()
+
+
+def test_per_substitution_training_gives_each_substitution_its_own_chain():
+    from pymatgen.core import Structure
+
+    from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
+    from dopant_workflows.study import study_from_dict
+
+    data = yaml.safe_load(SMOKE.read_text())
+    data["training"]["mode"] = "per_substitution"  # each substitution's own cell: AIMD -> network -> its MD
+    study = study_from_dict(data, "smoke per_substitution")
+    wf = get_wf_dopant_study(study)
+    by_name = {fw.name: fw for fw in wf.fws}
+    parents = {fw.name: sorted(wf.id_fw[p].name for p in wf.links.parent_links.get(fw.fw_id, [])) for fw in wf.fws}
+    ids = ["Li20Si2P4S24", "Li20Si3P3S23Cl1"]
+    subs = {name.split()[1] for name in by_name if name.endswith(" aimd")}
+    assert len(subs) == 2 and all(any(s.startswith(i) for s in subs) for i in ids)
+    assert len(wf.fws) == 2 * (1 + 1 + 2 + 1)  # per substitution: AIMD, training, 2 MD, dielectric
+    for sub in subs:
+        aimd, train = by_name[f"smoke {sub} aimd"], by_name[f"smoke {sub} train"]
+        assert parents[train.name] == [aimd.name]
+        for temperature in ("400K", "500K"):
+            assert parents[f"smoke {sub} md {temperature}"] == [train.name]  # its own network, no other
+        formula = sub.split("-")[0]
+        assert Structure.from_dict(aimd.tasks[0]["structure"]).composition.formula.replace(" ", "") == formula
+    run_paths = [fw.tasks[0]["run_path"] for fw in wf.fws if "run_path" in fw.tasks[0]]
+    assert len(run_paths) == len(set(run_paths))  # no two runs share a directory

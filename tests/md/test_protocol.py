@@ -62,21 +62,28 @@ def test_presets_and_bad_input(tmp_path):
 class _EMTOnTheWall(EMT):
     """EMT that reports a network's core-repulsion energy (as BPNNCalculator does): always touching."""
 
+    def __init__(self, wall_eV):
+        super().__init__()
+        self.wall_eV = wall_eV
+
     def calculate(self, *args, **kwargs):
         super().calculate(*args, **kwargs)
-        self.results["core_repulsion_energy"] = 0.25
+        self.results["core_repulsion_energy"] = self.wall_eV
 
 
 def test_time_on_a_networks_wall_is_recorded_and_warned_about(tmp_path):
     import json
 
     protocol = protocol_from_preset("smoke")
-    walled = run_md(_copper(), _EMTOnTheWall(), protocol, 500.0, tmp_path / "wall", seed=1, progress=False)
-    info = json.loads((tmp_path / "wall" / "md_run.json").read_text())
+    grazing = run_md(_copper(), _EMTOnTheWall(0.25), protocol, 500.0, tmp_path / "graze", seed=1, progress=False)
+    info = json.loads((tmp_path / "graze" / "md_run.json").read_text())
     assert info["core_repulsion_contact_fraction"] == 1.0 and info["core_repulsion_max_eV"] == 0.25
-    assert any("core repulsion was active in 100 %" in w for w in walled.warnings)
-    rows = list(csv.DictReader(open(tmp_path / "wall" / "md_log.csv")))
+    assert grazing.core_repulsion_contact_fraction == 1.0  # grazing: recorded, not warned about
+    assert not any("core repulsion" in w for w in grazing.warnings)
+    rows = list(csv.DictReader(open(tmp_path / "graze" / "md_log.csv")))
     assert {r["core_repulsion_eV"] for r in rows} == {"0.25000000"}
+    walled = run_md(_copper(), _EMTOnTheWall(1.5), protocol, 500.0, tmp_path / "wall", seed=1, progress=False)
+    assert any("core repulsion reached 1.50 eV (active in 100 %" in w for w in walled.warnings)
     plain = run_md(_copper(), EMT(), protocol, 500.0, tmp_path / "plain", seed=1, progress=False)
     assert "core_repulsion_contact_fraction" not in json.loads((tmp_path / "plain" / "md_run.json").read_text())
-    assert not any("core repulsion" in w for w in plain.warnings)
+    assert not any("core repulsion" in w for w in plain.warnings) and plain.core_repulsion_contact_fraction is None

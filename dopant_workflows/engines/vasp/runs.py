@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ase.io import write
 from custodian.custodian import Job
@@ -28,10 +30,12 @@ class SegmentResult:
 def run_aimd_segment(run_dir: str | Path, structure: Structure, segment: Segment, settings: AIMDSettings,
                      vasp_cmd: str, previous_dir: str | Path | None = None, job: Job | None = None,
                      walltime_s: int | None = None, potcar_spec: bool = False,
-                     polling_time_step_s: float = 10.0) -> SegmentResult:
-    """Run one segment; its frames (same format as the embedded engine) go to ``run_dir/frames.extxyz``."""
+                     polling_time_step_s: float = 10.0, user_incar: Mapping[str, Any] | None = None) -> SegmentResult:
+    """Run one segment; its frames (same format as the embedded engine) go to ``run_dir/frames.extxyz``.
+    ``user_incar`` overrides the paper's INCAR settings (the ``modify_incar`` powerup)."""
     run_dir = Path(run_dir)
-    write_aimd_segment(run_dir, structure, segment, settings, previous_dir=previous_dir, potcar_spec=potcar_spec)
+    write_aimd_segment(run_dir, structure, segment, settings, previous_dir=previous_dir, potcar_spec=potcar_spec,
+                       user_incar=user_incar)
     corrections = run_vasp(run_dir, vasp_cmd, md_handlers(walltime_s), job=job,
                            polling_time_step_s=polling_time_step_s)
     parsed = read_aimd_frames(run_dir, first_step=segment.start_step)
@@ -45,8 +49,9 @@ def run_aimd_segment(run_dir: str | Path, structure: Structure, segment: Segment
 
 
 def run_dielectric(run_dir: str | Path, structure: Structure, vasp_cmd: str, job: Job | None = None,
-                   potcar_spec: bool = False, polling_time_step_s: float = 10.0) -> tuple[DielectricResult, list[dict]]:
+                   potcar_spec: bool = False, polling_time_step_s: float = 10.0,
+                   user_incar: Mapping[str, Any] | None = None) -> tuple[DielectricResult, list[dict]]:
     run_dir = Path(run_dir)
-    write_dielectric(run_dir, structure, potcar_spec=potcar_spec)
+    write_dielectric(run_dir, structure, potcar_spec=potcar_spec, user_incar=user_incar)
     corrections = run_vasp(run_dir, vasp_cmd, dielectric_handlers(), job=job, polling_time_step_s=polling_time_step_s)
     return read_dielectric(run_dir), corrections
