@@ -34,7 +34,10 @@ class AndersonStuartBuilder(Builder):
                 by_sub[d["substitution_id"]]["conductivity"] = d
         for sub_id, bundle in by_sub.items():
             docs = bundle["diffusivity"] + [x for x in (bundle["dielectric"], bundle["conductivity"]) if x]
-            newest = max(_time(d.get("last_updated")) for d in docs)
+            # a conductivity document keeps its sources' last_updated when rebuilt; its build time (_bt) is when
+            # its Ea changed, so that is what counts here
+            newest = max(_time(d.get("_bt") or d.get("last_updated")) if d is bundle["conductivity"]
+                         else _time(d.get("last_updated")) for d in docs)
             if sub_id not in done or newest > done[sub_id]:
                 yield {"substitution_id": sub_id, **bundle, "last_updated": newest}
 

@@ -19,6 +19,20 @@ class ConductivityBuilder(GroupBuilder):
         self.diffusivity, self.conductivity, self.plots_dir = diffusivity, conductivity, plots_dir
         super().__init__(source=diffusivity, target=conductivity, grouping_keys=["substitution_id"], **kwargs)
 
+    def get_ids_to_process(self) -> list:
+        """maggma's GroupBuilder finds source keys it never processed; a source document updated in place (a run
+        redone with the same task_id) must rebuild its group too: any source newer than its group's target."""
+        ids = set(super().get_ids_to_process())
+        to_dt = self.source._lu_func[0]  # last_updated may come back as an ISO string (JSON files)
+        lu_source, lu_target = self.source.last_updated_field, self.target.last_updated_field
+        built = {d["substitution_id"]: to_dt(d[lu_target]) for d in self.target.query(
+            criteria=self.query, properties=["substitution_id", lu_target]) if d.get(lu_target) is not None}
+        for d in self.source.query(criteria=self.query, properties=[self.source.key, "substitution_id", lu_source]):
+            group_time = built.get(d["substitution_id"])
+            if group_time is None or to_dt(d[lu_source]) > group_time:
+                ids.add(d[self.source.key])
+        return list(ids)
+
     def unary_function(self, items: list[dict]) -> dict:
         items = sorted(items, key=lambda d: d["temperature_K"])
         first = items[0]

@@ -84,6 +84,43 @@ def test_rerun_adds_nothing_and_new_data_updates_only_what_it_touches(stores):
     assert after["zero"]["_bt"] == before["zero"]  # untouched
     as_after = {d["substitution_id"]: d["last_updated"] for d in stores["anderson_stuart"].query()}
     assert as_after["zero"] == as_before["zero"] and as_after["one"] != as_before["one"]
+    # a run redone in place (same task_id, new result, later last_updated) rebuilds its substitution only
+    redone = _task("zero", "Li60Si6P12S72", 0, 600.0, minutes=10)
+    redone["diffusivity_cm2_s"] *= 2.0
+    stores["md_tasks"].update([redone])
+    counts = _run(stores)
+    assert counts["ConductivityBuilder"] == 1
+    rebuilt = {d["substitution_id"]: d for d in stores["conductivity"].query()}
+    assert rebuilt["zero"]["activation_energy_eV"] < EA - 0.01  # the doubled low-T point flattens the line
+    assert rebuilt["one"]["_bt"] == after["one"]["_bt"]
+    a_s = stores["anderson_stuart"].query_one({"substitution_id": "zero"})
+    assert a_s["arrhenius_activation_energy_eV"] == pytest.approx(rebuilt["zero"]["activation_energy_eV"])
+    assert _run(stores)["ConductivityBuilder"] == 0
+
+
+def test_updates_are_found_when_dates_come_back_as_strings(tmp_path):
+    """JSON files (the embedded results DB) give last_updated back as ISO strings in a new process."""
+    from dopant_workflows.db import ResultsDB, insert
+
+    db_file = tmp_path / "db.json"
+    db_file.write_text(__import__("json").dumps({"kind": "json", "directory": str(tmp_path / "results")}))
+    db = ResultsDB.from_file(db_file)
+    from builders import get_builders
+
+    for t in (600.0, 700.0, 800.0):
+        insert(db, "md_tasks", _task("one", "Li60Si8P10S71Cl1", 1, t))
+    run_builders(get_builders(db))
+    redone = _task("one", "Li60Si8P10S71Cl1", 1, 600.0, minutes=10)
+    redone["diffusivity_cm2_s"] *= 2.0
+    insert(db, "md_tasks", redone)
+    counts = run_builders(get_builders(ResultsDB.from_file(db_file)))  # fresh stores, as a new process
+    assert counts == {"DiffusivityBuilder": 1, "ConductivityBuilder": 1, "AndersonStuartBuilder": 1}
+    store, a_s = db.store("conductivity"), db.store("anderson_stuart")
+    store.connect()
+    a_s.connect()
+    ea = store.query_one({"substitution_id": "one"})["activation_energy_eV"]
+    assert ea < EA - 0.01
+    assert a_s.query_one({"substitution_id": "one"})["arrhenius_activation_energy_eV"] == pytest.approx(ea)
 
 
 def test_report_carries_md_warnings_to_the_reader(stores, tmp_path):
