@@ -7,6 +7,7 @@ import fcntl
 import logging
 import os
 import re
+import signal
 from pathlib import Path
 
 from dopant_workflows.errors import DopwfInputError
@@ -132,11 +133,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     if lpad.fw_id_assigner.count_documents({}) == 0:  # a new embedded store: initialise it (it holds nothing)
         lpad.reset("", require_password=False)
     lpad.add_wf(wf)  # dupefinders link repeated AIMD/training/MD to the Fireworks already there
-    for fw_id in lpad.get_fw_ids({"state": {"$in": ["RUNNING", "RESERVED"]}}):
-        lpad.rerun_fw(fw_id)  # left RUNNING by an interrupted dopwf run: rerun from its checkpoints
+    for fw_id in _interrupted(lpad):
+        lpad.rerun_fw(fw_id)  # stopped by an interrupted dopwf run: rerun, continuing from its checkpoints
     launches = Path(worker.env["runs_dir"]) / "launches"
     launches.mkdir(parents=True, exist_ok=True)
-    rapidfire(lpad, worker, m_dir=str(launches), nlaunches=0, sleep_time=0)
+    # The embedded store is written when this process exits normally; SIGTERM (a scheduler, `kill`) is turned
+    # into the same clean exit as Ctrl-C, so what finished is kept and the running Firework resumes next time.
+    # FireWorks records an exception in a Firetask (KeyboardInterrupt included) as FIZZLED and moves on to the
+    # next Firework, so launch one at a time and stop when told.
+    stop = []
+    previous = signal.signal(signal.SIGTERM, _interrupt(stop)), signal.signal(signal.SIGINT, _interrupt(stop))
+    try:
+        while not stop and lpad.run_exists(worker):
+            rapidfire(lpad, worker, m_dir=str(launches), nlaunches=1, sleep_time=0)
+    except KeyboardInterrupt:
+        stop.append(True)
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+    if stop:
+        log.warning("interrupted: finished Fireworks are kept; run the same command again to continue (the "
+                    "interrupted Firework resumes from its checkpoint)")
+        return 130
     states = _states(lpad, study.name)
     print(f"study {study.name}: Fireworks by state {states}; results in {worker.env['db_file']}")
     db = _results_db()
@@ -146,6 +164,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(_report(db, out, study.name))
     print(f"report and plots in {out}")
     return 0 if set(states) <= {"COMPLETED", "linked duplicates"} else 1
+
+
+INTERRUPTED = "dopwf run interrupted"  # in the stack trace FireWorks stores for the Firework it stopped
+
+
+def _interrupt(stop: list):
+    """Signal handler: remember to stop, and stop the running Firetask now."""
+    def handler(signum, frame):
+        stop.append(signum)
+        raise KeyboardInterrupt(f"{INTERRUPTED} (signal {signum})")
+    return handler
+
+
+def _interrupted(lpad) -> list[int]:
+    """Fireworks an earlier dopwf run left behind when it was stopped: RUNNING ones (a process killed outright)
+    and FIZZLED ones whose error is our interruption (FireWorks stores it as the Firework's exception)."""
+    ids = lpad.get_fw_ids({"state": {"$in": ["RUNNING", "RESERVED"]}})
+    for fw in lpad.fireworks.find({"state": "FIZZLED"}, {"fw_id": 1, "launches": 1}):
+        launch = lpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])[-1:]}}, {"action": 1})
+        trace = str(((launch or {}).get("action") or {}).get("stored_data", {}).get("_exception", {}))
+        if INTERRUPTED in trace or "KeyboardInterrupt" in trace:
+            ids.append(fw["fw_id"])
+    return ids
 
 
 def _states(lpad, study_name: str) -> dict[str, int]:

@@ -164,3 +164,31 @@ def test_per_substitution_training_gives_each_substitution_its_own_chain():
         assert Structure.from_dict(aimd.tasks[0]["structure"]).composition.formula.replace(" ", "") == formula
     run_paths = [fw.tasks[0]["run_path"] for fw in wf.fws if "run_path" in fw.tasks[0]]
     assert len(run_paths) == len(set(run_paths))  # no two runs share a directory
+
+
+def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
+    import signal
+    import time
+
+    config = init_fw_config(tmp_path / "cfg")
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env.pop("FW_CONFIG_FILE", None)
+    run = subprocess.Popen([str(DOPWF), "run", str(SMOKE), "--config", str(config.directory)], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while not list((config.directory / "runs" / "smoke" / "aimd").glob("*/checkpoint.npz")):
+        assert run.poll() is None and time.time() < deadline, "the reference AIMD never wrote a checkpoint"
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)  # mid-AIMD, after its first checkpoint (step 50 of 100)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 130, err[-3000:]
+    assert "run the same command again to continue" in err
+    again = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    # the interrupted Firework was rerun; the study added again was linked to it by the dupefinder
+    assert "Fireworks by state {'COMPLETED': 8, 'linked duplicates': 8}" in again.stdout
+    assert re.search(r"resuming \S+aimd\S+ at step 50", again.stderr)  # continued from the checkpoint
+    assert len(list((config.directory / "runs" / "launches").iterdir())) == 9  # 8 runs + the interrupted one
+    training_sets = _collection(config, "training_sets")
+    assert [t["n_frames"] for t in training_sets] == [100] and training_sets[0]["status"] == "completed"
+    assert len(_collection(config, "md_tasks")) == 4
