@@ -113,6 +113,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    cwd = os.getcwd()  # rapidfire changes directory into its launch directories: resolve user paths first
+    out = Path(args.out).resolve() if args.out else None
     config_dir = _use_config(args.config)
     from fireworks import FWorker, LaunchPad
     from fireworks.core.rocket_launcher import rapidfire
@@ -151,6 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])
+        os.chdir(cwd)
     if stop:
         log.warning("interrupted: finished Fireworks are kept; run the same command again to continue (the "
                     "interrupted Firework resumes from its checkpoint)")
@@ -160,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     db = _results_db()
     counts = _run_builders(db)
     print(f"builders: {counts}")
-    out = Path(args.out) if args.out else Path(worker.env["runs_dir"]) / study.name / "report"
+    out = out or Path(worker.env["runs_dir"]) / study.name / "report"
     print(_report(db, out, study.name))
     print(f"report and plots in {out}")
     return 0 if set(states) <= {"COMPLETED", "linked duplicates"} else 1

@@ -183,8 +183,9 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
     out, err = run.communicate(timeout=300)
     assert run.returncode == 130, err[-3000:]
     assert "run the same command again to continue" in err
-    again = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    again = _dopwf(["run", str(SMOKE), "--config", str(config.directory), "--out", "report_here"], tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "report_here" / "report.md").is_file()  # --out is relative to where dopwf was run
     # the interrupted Firework was rerun; the study added again was linked to it by the dupefinder
     assert "Fireworks by state {'COMPLETED': 8, 'linked duplicates': 8}" in again.stdout
     assert re.search(r"resuming \S+aimd\S+ at step 50", again.stderr)  # continued from the checkpoint
