@@ -169,25 +169,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if set(states) <= {"COMPLETED", "linked duplicates"} else 1
 
 
-INTERRUPTED = "dopwf run interrupted"  # in the stack trace FireWorks stores for the Firework it stopped
-
-
 def _interrupt(stop: list):
     """Signal handler: remember to stop, and stop the running Firetask now."""
     def handler(signum, frame):
         stop.append(signum)
-        raise KeyboardInterrupt(f"{INTERRUPTED} (signal {signum})")
+        raise KeyboardInterrupt(f"dopwf run interrupted (signal {signum})")
     return handler
 
 
 def _interrupted(lpad) -> list[int]:
     """Fireworks an earlier dopwf run left behind when it was stopped: RUNNING ones (a process killed outright)
-    and FIZZLED ones whose error is our interruption (FireWorks stores it as the Firework's exception)."""
+    and FIZZLED ones whose error is a KeyboardInterrupt (ours, or Ctrl-C: FireWorks stores it as the exception)."""
     ids = lpad.get_fw_ids({"state": {"$in": ["RUNNING", "RESERVED"]}})
     for fw in lpad.fireworks.find({"state": "FIZZLED"}, {"fw_id": 1, "launches": 1}):
         launch = lpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])[-1:]}}, {"action": 1})
         trace = str(((launch or {}).get("action") or {}).get("stored_data", {}).get("_exception", {}))
-        if INTERRUPTED in trace or "KeyboardInterrupt" in trace:
+        if "KeyboardInterrupt" in trace:
             ids.append(fw["fw_id"])
     return ids
 

@@ -16,8 +16,8 @@ wall is not a run of the network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from ase import Atoms
@@ -36,12 +36,23 @@ def pair_key(a: str, b: str) -> str:
     return "-".join(sorted((a, b)))
 
 
+def closest_approach_A(species: np.ndarray, centers: np.ndarray, neighbor: np.ndarray, vectors: np.ndarray,
+                       n_elements: int) -> np.ndarray:
+    """(n_elements, n_elements) closest distance per element pair in a pair list (inf: no such pair)."""
+    closest = np.full(n_elements * n_elements, np.inf)
+    if len(centers):
+        np.minimum.at(closest, species[centers] * n_elements + species[neighbor], np.linalg.norm(vectors, axis=1))
+    closest = closest.reshape(n_elements, n_elements)
+    return np.minimum(closest, closest.T)
+
+
 @dataclass(frozen=True)
 class CoreRepulsion:
     onset_A: Mapping[str, float]  # "Li-S" (sorted symbols) -> r_on in A
     source: Mapping[str, str]  # "training data" or NO_DATA, per pair
     strength_eV: float = DEFAULT_STRENGTH_EV
     width_A: float = DEFAULT_WIDTH_A
+    _tables: dict = field(default_factory=dict, repr=False, compare=False)  # onset table per element order
 
     def __post_init__(self) -> None:
         if not (self.strength_eV > 0 and self.width_A > 0):
@@ -51,42 +62,47 @@ class CoreRepulsion:
             raise DopwfInputError(f"core repulsion: onsets {bad} outside (0, 10) A")
 
     @classmethod
-    def from_images(cls, images: Iterable[Atoms], elements: Iterable[str], cutoff_A: float,
-                    margin_A: float = DEFAULT_MARGIN_A) -> CoreRepulsion:
-        """Onsets = closest approach of every element pair over all ``images`` (within ``cutoff_A``) - margin."""
-        elements = sorted(set(elements))
-        closest: dict[str, float] = {}
-        for atoms in images:
-            pairs = neighbor_pairs(atoms, cutoff_A)
-            if pairs.n_pairs == 0:
-                continue
-            symbols = np.asarray(atoms.get_chemical_symbols())
-            r = np.linalg.norm(pairs.vectors, axis=1)
-            a, b = symbols[pairs.centers], symbols[pairs.neighbor]
-            for key in {pair_key(x, y) for x, y in zip(a, b, strict=True)}:
-                x, y = key.split("-")
-                mask = (a == x) & (b == y)
-                closest[key] = min(closest.get(key, np.inf), float(r[mask].min()))
+    def from_closest_approach(cls, closest_A: np.ndarray, elements: Sequence[str],
+                              margin_A: float = DEFAULT_MARGIN_A) -> CoreRepulsion:
+        """Onsets = ``closest_A`` (per element pair, in the order of ``elements``) - margin; pairs never seen
+        (inf) get the sum of covalent radii."""
         onset, source = {}, {}
         for i, x in enumerate(elements):
-            for y in elements[i:]:
+            for j, y in enumerate(elements[i:], start=i):
                 key = pair_key(x, y)
-                if key in closest:
-                    onset[key], source[key] = closest[key] - margin_A, f"training data - {margin_A:g} A"
+                if np.isfinite(closest_A[i, j]):
+                    onset[key], source[key] = float(closest_A[i, j]) - margin_A, f"training data - {margin_A:g} A"
                 else:
                     onset[key] = float(covalent_radii[atomic_numbers[x]] + covalent_radii[atomic_numbers[y]])
                     source[key] = NO_DATA
         return cls(onset, source)
 
+    @classmethod
+    def from_images(cls, images: Iterable[Atoms], elements: Iterable[str], cutoff_A: float,
+                    margin_A: float = DEFAULT_MARGIN_A) -> CoreRepulsion:
+        """Onsets = closest approach of every element pair over all ``images`` (within ``cutoff_A``) - margin."""
+        elements = sorted(set(elements))
+        index = {el: i for i, el in enumerate(elements)}
+        closest = np.full((len(elements), len(elements)), np.inf)
+        for atoms in images:
+            pairs = neighbor_pairs(atoms, cutoff_A)
+            species = np.array([index[s] for s in atoms.get_chemical_symbols()])
+            closest = np.minimum(closest, closest_approach_A(species, pairs.centers, pairs.neighbor, pairs.vectors,
+                                                             len(elements)))
+        return cls.from_closest_approach(closest, elements, margin_A)
+
     def _onset_table(self, elements: tuple[str, ...]) -> np.ndarray:
-        table = np.zeros((len(elements), len(elements)))
-        for i, x in enumerate(elements):
-            for j, y in enumerate(elements):
-                key = pair_key(x, y)
-                if key not in self.onset_A:
-                    raise DopwfInputError(f"core repulsion: no onset for the element pair {key}")
-                table[i, j] = self.onset_A[key]
-        return table
+        """Onsets indexed by species (evaluated every MD step: built once per element order)."""
+        if elements not in self._tables:
+            table = np.zeros((len(elements), len(elements)))
+            for i, x in enumerate(elements):
+                for j, y in enumerate(elements):
+                    key = pair_key(x, y)
+                    if key not in self.onset_A:
+                        raise DopwfInputError(f"core repulsion: no onset for the element pair {key}")
+                    table[i, j] = self.onset_A[key]
+            self._tables[elements] = table
+        return self._tables[elements]
 
     def evaluate(self, species: np.ndarray, elements: tuple[str, ...], pairs: NeighborPairs
                  ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:

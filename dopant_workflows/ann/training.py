@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from dopant_workflows import __version__
 from dopant_workflows.ann import kernels
-from dopant_workflows.ann.core_repulsion import CoreRepulsion
+from dopant_workflows.ann.core_repulsion import CoreRepulsion, closest_approach_A
 from dopant_workflows.ann.dataset import PackedImages, ReferenceImage, pack_images, split_indices
 from dopant_workflows.ann.descriptor import DEFAULT_CUTOFF_A, GaussianDescriptor
 from dopant_workflows.ann.evaluation import ErrorMetrics, error_metrics
@@ -291,8 +291,12 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
         "wall_time_s": round(wall, 2),
         "errors": {part: asdict(m) for part, m in metrics.items()},
     }
-    core = (CoreRepulsion.from_images([image.atoms for image in images], descriptor.elements, descriptor.cutoff_A)
-            if settings.core_repulsion else None)
+    core = None
+    if settings.core_repulsion:  # from the pair lists already packed (train, validation and test: all the data)
+        n = len(descriptor.elements)
+        closest = np.minimum.reduce([closest_approach_A(p.species, p.centers, p.neighbor, p.vectors, n)
+                                     for p in parts.values()])
+        core = CoreRepulsion.from_closest_approach(closest, descriptor.elements)
     potential = BPNNPotential(descriptor, network, metadata, core)
     log.info("best step %d; test energy RMSE %.4g eV/atom, force RMSE %s eV/A", best["step"],
              metrics["test"].energy_rmse_eV_atom, metrics["test"].force_rmse_eV_A)

@@ -84,6 +84,12 @@ def test_model_file_round_trip_and_checksum(tmp_path, teacher_images):
     atoms = teacher_images[0].atoms
     assert loaded.evaluate(atoms).energy_eV == result.potential.evaluate(atoms).energy_eV
     assert loaded.metadata["training"]["hidden_layers"] == [5, 5]
+    # the wall comes from every image (train, validation, test), the same as from the structures themselves
+    from dopant_workflows.ann.core_repulsion import CoreRepulsion
+
+    expected = CoreRepulsion.from_images([image.atoms for image in teacher_images], ["Li", "S"], 6.5)
+    assert loaded.core_repulsion.onset_A == pytest.approx(expected.onset_A, abs=1e-12)
+    assert loaded.core_repulsion.source == expected.source
     document = json.loads(path.read_text())
     document["network"]["elements"]["Li"]["slope_eV"] += 1e-9
     path.write_text(json.dumps(document))
