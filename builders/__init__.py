@@ -1,34 +1,49 @@
 """maggma builders: md_tasks -> diffusivity -> conductivity; + dielectric -> anderson_stuart.
 
-Incremental (maggma's last_updated logic: only documents newer than their target are reprocessed) and
-idempotent (keys: task_id, substitution_id). Runnable with ``mrun`` (serialise ``get_builders(...)``) or
-``dopwf build``. No database calls in ``process_item``/``unary_function``.
+Incremental (a result is rebuilt when one of its source documents is newer than the sources it was built
+from) and idempotent (keys: task_id, substitution_id). Runnable with ``mrun`` (serialise ``get_builders(...)``)
+or ``dopwf build``. No database calls in ``process_item``/``unary_function``; builders compute and store, the
+report plots.
 """
 
 from builders.anderson_stuart import AndersonStuartBuilder
 from builders.conductivity import ConductivityBuilder
 from builders.diffusivity import DiffusivityBuilder
 
-__all__ = ["AndersonStuartBuilder", "ConductivityBuilder", "DiffusivityBuilder", "get_builders", "run_builders"]
+__all__ = ["AndersonStuartBuilder", "BuildSummary", "ConductivityBuilder", "DiffusivityBuilder", "get_builders",
+           "run_builders"]
 
 
-def get_builders(db, plots_dir=None) -> list:
+def get_builders(db) -> list:
     """The three builders on a :class:`dopant_workflows.db.ResultsDB`, in dependency order."""
     return [
         DiffusivityBuilder(db.store("md_tasks"), db.store("diffusivity")),
-        ConductivityBuilder(db.store("diffusivity"), db.store("conductivity"), plots_dir=plots_dir),
+        ConductivityBuilder(db.store("diffusivity"), db.store("conductivity")),
         AndersonStuartBuilder(db.store("diffusivity"), db.store("dielectric"), db.store("conductivity"),
                               db.store("anderson_stuart")),
     ]
 
 
-def run_builders(builders: list) -> dict[str, int]:
+class BuildSummary(dict):
+    """Items processed per builder (successes and failures); ``failures`` lists (builder, key, error) of the
+    items that could not be built: they are not stored, and the next build tries them again."""
+
+    def __init__(self):
+        super().__init__()
+        self.failures: list[tuple[str, str, str]] = []
+
+
+def run_builders(builders: list) -> BuildSummary:
     """Run builders in order in this process (what ``mrun`` does serially), leaving their stores open so that
-    in-memory stores shared between builders keep their data. Returns documents processed per builder."""
-    counts = {}
+    in-memory stores shared between builders keep their data."""
+    summary = BuildSummary()
     for builder in builders:
         builder.connect()
         processed = [builder.process_item(item) for item in builder.get_items()]
-        builder.update_targets(processed)
-        counts[type(builder).__name__] = len(processed)
-    return counts
+        failed = [d for d in processed if d.get("state") == "failed"]  # maggma's convention for a failed item
+        name = type(builder).__name__
+        key = builder.targets[0].key
+        summary.failures += [(name, str(d.get(key)), str(d.get("error"))) for d in failed]
+        builder.update_targets([d for d in processed if d.get("state") != "failed"])
+        summary[name] = len(processed)
+    return summary

@@ -2,67 +2,65 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-from maggma.builders import GroupBuilder
+from maggma.core import Builder
 
-from dopant_workflows.analysis.arrhenius import fit_arrhenius
-from dopant_workflows.analysis.conductivity import nernst_einstein_conductivity_mS_cm
+from dopant_workflows.analysis.transport import transport_from_runs
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.schemas.base import as_utc
 from dopant_workflows.schemas.results import ConductivityDocument
 
-AT_K = 300.0
+
+def group_newer(sources, target, key: str = "substitution_id"):
+    """(group key, source documents, newest source time) of every group with a source document newer than the
+    sources its target document was built from (or with no target document yet)."""
+    built = {d[key]: as_utc(d.get("sources_last_updated")) for d in target.query(
+        properties=[key, "sources_last_updated"])}
+    groups: dict[str, list[dict]] = {}
+    for document in sources.query():
+        groups.setdefault(document[key], []).append(document)
+    for group, documents in groups.items():
+        newest = max(as_utc(d.get("last_updated")) for d in documents)
+        if group not in built or newest > built[group]:
+            yield group, documents, newest
 
 
-class ConductivityBuilder(GroupBuilder):
-    def __init__(self, diffusivity, conductivity, plots_dir=None, **kwargs):
-        self.diffusivity, self.conductivity, self.plots_dir = diffusivity, conductivity, plots_dir
-        super().__init__(source=diffusivity, target=conductivity, grouping_keys=["substitution_id"], **kwargs)
+class ConductivityBuilder(Builder):
+    """Rebuilds a substitution whenever one of its diffusivity documents is newer than its conductivity document's
+    sources (a new temperature, or a run redone in place)."""
 
-    def get_ids_to_process(self) -> list:
-        """maggma's GroupBuilder finds source keys it never processed; a source document updated in place (a run
-        redone with the same task_id) must rebuild its group too: any source newer than its group's target."""
-        ids = set(super().get_ids_to_process())
-        to_dt = self.source._lu_func[0]  # last_updated may come back as an ISO string (JSON files)
-        lu_source, lu_target = self.source.last_updated_field, self.target.last_updated_field
-        built = {d["substitution_id"]: to_dt(d[lu_target]) for d in self.target.query(
-            criteria=self.query, properties=["substitution_id", lu_target]) if d.get(lu_target) is not None}
-        for d in self.source.query(criteria=self.query, properties=[self.source.key, "substitution_id", lu_source]):
-            group_time = built.get(d["substitution_id"])
-            if group_time is None or to_dt(d[lu_source]) > group_time:
-                ids.add(d[self.source.key])
-        return list(ids)
+    def __init__(self, diffusivity, conductivity, **kwargs):
+        self.diffusivity, self.conductivity = diffusivity, conductivity
+        super().__init__(sources=[diffusivity], targets=[conductivity], **kwargs)
 
-    def unary_function(self, items: list[dict]) -> dict:
-        items = sorted(items, key=lambda d: d["temperature_K"])
-        first = items[0]
-        temps = [d["temperature_K"] for d in items]
-        diffs = [d["diffusivity_cm2_s"] for d in items]
-        errors = [d.get("diffusivity_std_cm2_s") for d in items]
-        fit = fit_arrhenius(temps, diffs, errors if all(errors) else None)
-        d300, lo, hi = fit.extrapolate(AT_K)
-        sigma = [nernst_einstein_conductivity_mS_cm(x, AT_K, first["n_carriers"], first["volume_A3"])
-                 for x in (d300, lo, hi)]
-        components = {}
-        for axis in "abc":
-            values = [d["diffusivity_components_cm2_s"][axis] for d in items]
-            components[axis] = fit_arrhenius(temps, values).extrapolate(AT_K)[0] if min(values) > 0 else None
-        plot_path = None
-        if self.plots_dir is not None:
-            from dopant_workflows.analysis.plots import plot_arrhenius
+    def get_items(self):
+        for sub_id, runs, newest in group_newer(self.diffusivity, self.conductivity):
+            yield {"substitution_id": sub_id, "runs": runs, "sources_last_updated": newest}
 
-            plot_path = str(plot_arrhenius(fit, errors if all(errors) else None,
-                                           Path(self.plots_dir) / f"arrhenius_{first['substitution_id']}.png",
-                                           AT_K, label=first["formula"]))
+    def process_item(self, item: dict) -> dict:
+        runs = sorted(item["runs"], key=lambda d: d["temperature_K"])
+        try:
+            transport = transport_from_runs(runs)
+        except DopwfInputError as exc:
+            return {"substitution_id": item["substitution_id"], "state": "failed", "error": str(exc)}
+        first, fit = runs[0], transport.fit
         return ConductivityDocument(
             substitution_id=first["substitution_id"], study=first["study"], formula=first["formula"],
-            dopant_fraction=first["dopant_fraction"], temperatures_K=temps,
-            activation_energy_eV=fit.activation_energy_eV, activation_energy_std_eV=_finite(fit.activation_energy_std_eV),
-            prefactor_cm2_s=fit.prefactor_cm2_s, diffusivity_300K_cm2_s=d300, diffusivity_300K_95_cm2_s=[lo, hi],
-            conductivity_300K_mS_cm=sigma[0], conductivity_300K_95_mS_cm=sigma[1:],
-            diffusivity_300K_components_cm2_s=components, linear=fit.linear, warnings=list(fit.warnings),
-            plot_path=plot_path,
+            dopant_fraction=first["dopant_fraction"], temperatures_K=[d["temperature_K"] for d in runs],
+            activation_energy_eV=fit.activation_energy_eV,
+            activation_energy_std_eV=_finite(fit.activation_energy_std_eV), prefactor_cm2_s=fit.prefactor_cm2_s,
+            extrapolation_temperature_K=transport.at_K, diffusivity_300K_cm2_s=transport.diffusivity_cm2_s,
+            diffusivity_300K_95_cm2_s=list(transport.diffusivity_95_cm2_s),
+            conductivity_300K_mS_cm=transport.conductivity_mS_cm,
+            conductivity_300K_95_mS_cm=list(transport.conductivity_95_mS_cm),
+            diffusivity_300K_components_cm2_s=transport.diffusivity_components_cm2_s, linear=fit.linear,
+            warnings=list(fit.warnings), builder=type(self).__name__,
+            sources_last_updated=item["sources_last_updated"],
         ).model_dump()
+
+    def update_targets(self, items: list[dict]) -> None:
+        if items:
+            self.conductivity.update(items)
 
 
 def _finite(value: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from maggma.builders import MapBuilder
 
+from dopant_workflows.schemas.base import as_utc
 from dopant_workflows.schemas.results import DiffusivityDocument
 
 
@@ -14,4 +15,6 @@ class DiffusivityBuilder(MapBuilder):
 
     def unary_function(self, item: dict) -> dict:
         fields = DiffusivityDocument.model_fields
-        return DiffusivityDocument(**{k: v for k, v in item.items() if k in fields}).model_dump()
+        return DiffusivityDocument(**{k: v for k, v in item.items() if k in fields and k not in (
+            "schema_version", "last_updated", "code_version")}, builder=type(self).__name__,
+            sources_last_updated=as_utc(item.get("last_updated"))).model_dump()

@@ -136,8 +136,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         n_md = len(results) * len(study.temperatures_K)
         n_training = 1 if study.training.mode == "shared" else len(results)
         print(f"\nstudy {study.name}: {n_training} reference AIMD + ANN training ({study.engine}, "
-              f"{study.training.aimd_steps} steps, {study.training.aimd_temperatures_K[0]:g}-"
-              f"{study.training.aimd_temperatures_K[1]:g} K), {n_md} ANN-MD runs "
+              f"{study.reference_aimd.n_steps} steps, {study.reference_aimd.temperature_start_K:g}-"
+              f"{study.reference_aimd.temperature_end_K:g} K), {n_md} ANN-MD runs "
               f"(preset {study.protocol.preset}, T = {', '.join(f'{t:g}' for t in study.temperatures_K)} K)")
         for r in results:
             entry = eps.get(r.formula)
@@ -210,15 +210,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """One handler (stderr), INFO by default, DEBUG with -v; FireWorks' own lines are kept apart from it
+    (``fireworks.config.quiet_fireworks``) and libraries' DEBUG chatter stays out unless -v."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def settings_default(model, name: str):
+    """A CLI default taken from a stage's settings model (defined once)."""
+    return model.model_fields[name].default
+
+
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
+    from dopant_workflows.errors import settings_problems
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(args.verbose)
+    command = " ".join(filter(None, [args.command, getattr(args, "ann_command", None)]))
     try:
         return args.func(args)
     except DopwfInputError as exc:
-        command = " ".join(filter(None, [args.command, getattr(args, "ann_command", None)]))
         print(f"dopwf {command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a settings model built from options
+        print(f"dopwf {command}: error: {settings_problems(exc.title + ' settings', exc)}", file=sys.stderr)
         return 2
 
 

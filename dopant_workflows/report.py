@@ -57,7 +57,20 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
         write_text_atomically(out / name, buffer.getvalue())
     if diffusivity:
         _plot_all(diffusivity, conductivity, out / "arrhenius_all.png")
+        _plot_each(diffusivity, conductivity, out)
     return text
+
+
+def _plot_each(diffusivity: list[dict], conductivity: list[dict], out: Path) -> None:
+    """arrhenius_<substitution id>.png with the fit's 95 % band, refitted from the documents the builder used."""
+    from dopant_workflows.analysis.plots import plot_arrhenius
+    from dopant_workflows.analysis.transport import transport_from_runs
+
+    for c in conductivity:
+        runs = [d for d in diffusivity if d["substitution_id"] == c["substitution_id"]]
+        transport = transport_from_runs(runs, c.get("extrapolation_temperature_K", 300.0))
+        plot_arrhenius(transport.fit, transport.diffusivity_errors_cm2_s, out / f"arrhenius_{c['substitution_id']}.png",
+                       transport.at_K, label=c["formula"])
 
 
 def _plot_all(diffusivity: list[dict], conductivity: list[dict], path: Path) -> None:

@@ -6,13 +6,21 @@ first the schema (types, ranges, unknown keys), then the physics that needs the 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.analysis.settings import AnalysisSettings
+from dopant_workflows.ann.settings import TrainingSettings
+from dopant_workflows.engines.schedule import AIMDSettings
+from dopant_workflows.errors import DopwfInputError, validation_problems
+from dopant_workflows.md.settings import MDProtocol
+from dopant_workflows.names import derive_seed
+
+log = logging.getLogger(__name__)
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -73,52 +81,18 @@ class SubstitutionSettings(_Strict):
         return value
 
 
-class ProtocolSettings(_Strict):
-    """MD protocol: a preset (``paper``, ``demo``, ``smoke``) plus optional overrides of its durations."""
-
-    preset: Literal["paper", "demo", "smoke"] = "demo"
-    time_step_fs: PositiveFloat | None = None
-    initial_temperature_K: PositiveFloat | None = None
-    heating_ps: PositiveFloat | None = None
-    equilibration_ps: PositiveFloat | None = None
-    production_ps: PositiveFloat | None = None
-    sample_interval_fs: PositiveFloat | None = None
-
-
-class TrainingSettings(_Strict):
-    """Reference AIMD that produces the training images."""
+class TrainingPlan(_Strict):
+    """Which cell(s) the reference AIMD and the network are made for (the stages' settings: ``reference_aimd``,
+    ``ann``)."""
 
     mode: Literal["shared", "per_substitution"] = Field(
         "shared", description="shared: one AIMD + network for all substitutions (the paper); per_substitution: one each"
     )
     cell: str | None = Field(None, description="training cell (built-in host or file); default: the study host")
-    aimd_steps: int = Field(2000, gt=0, description="MD steps of the reference AIMD")
-    aimd_time_step_fs: PositiveFloat = 2.0
-    aimd_sample_every: int = Field(1, gt=0, description="keep every n-th AIMD step as a training image")
-    aimd_temperatures_K: tuple[PositiveFloat, PositiveFloat] = Field(
-        (300.0, 1000.0), description="temperature schedule: start and end of a linear ramp (wide sampling)"
-    )
 
 
-class ANNSettings(_Strict):
-    """Behler-Parrinello network, AMP conventions (Gaussian descriptor, cosine cutoff, tanh)."""
-
-    descriptor: Literal["gaussian"] = "gaussian"
-    cutoff_A: PositiveFloat = 6.5
-    hidden_layers: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [5, 5], min_length=1)
-    activation: Literal["tanh"] = "tanh"
-    energy_coefficient: float = Field(1.0, ge=0)
-    force_coefficient: float = Field(0.04, ge=0, description="AMP's default weight of the force term")
-    optimizer: Literal["lbfgs", "adam"] = "lbfgs"
-    max_steps: int = Field(5000, gt=0, description="L-BFGS iterations or Adam epochs")
-    learning_rate: float = Field(1e-2, gt=0, description="Adam, first epoch")
-    final_learning_rate: float = Field(1e-4, gt=0, description="Adam, last epoch (exponential decay)")
-    batch_size: int = Field(32, gt=0, description="Adam: images per step")
-    core_repulsion: bool = Field(True, description="wall beneath the closest approach of each element pair in the "
-                                                   "training data (zero where the network was trained)")
-    test_fraction: float = Field(0.2, gt=0, lt=1)
-    validation_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of the training part")
-    seed: int = 0
+#: study files written before the stage settings existed: training.<old key> -> reference_aimd.<new key>
+LEGACY_AIMD_KEYS = {"aimd_steps": "n_steps", "aimd_time_step_fs": "time_step_fs", "aimd_sample_every": "sample_every"}
 
 
 class DielectricEntry(_Strict):
@@ -130,18 +104,43 @@ class DielectricEntry(_Strict):
 
 
 class Study(_Strict):
-    """A whole dopant screening study."""
+    """A whole dopant screening study: what to simulate, and each stage's settings model."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="identifier used in ids and paths")
     host: str = Field(description="built-in host name (LGPS, Li20Si3P3S23Cl) or a structure file path")
     substitutions: SubstitutionSettings
-    temperatures_K: list[PositiveFloat] = Field(min_length=1, description="ANN-MD temperatures")
+    temperatures_K: list[PositiveFloat] = Field(
+        min_length=2, description="ANN-MD temperatures; an Arrhenius fit needs at least two")
     engine: Literal["embedded", "embedded:chgnet", "embedded:sevenn", "vasp"] = "embedded"
-    protocol: ProtocolSettings = Field(default_factory=ProtocolSettings)
-    training: TrainingSettings = Field(default_factory=TrainingSettings)
-    ann: ANNSettings = Field(default_factory=ANNSettings)
+    training: TrainingPlan = Field(default_factory=TrainingPlan)
+    reference_aimd: AIMDSettings = Field(default_factory=AIMDSettings, description="reference AIMD stage")
+    ann: TrainingSettings = Field(default_factory=TrainingSettings, description="network training stage")
+    protocol: MDProtocol = Field(default_factory=lambda: MDProtocol(preset="demo"), description="ANN-MD stage")
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="diffusion analysis stage")
     dielectric: list[DielectricEntry] = Field(default_factory=list)
     seed: int = Field(0, description="master seed; every random step derives its own from it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_training_keys(cls, data: Any) -> Any:
+        """training.aimd_* (before the reference_aimd section existed) are read into reference_aimd, with a warning."""
+        if not isinstance(data, dict) or not isinstance(data.get("training"), dict):
+            return data
+        training = dict(data["training"])
+        moved = {new: training.pop(old) for old, new in LEGACY_AIMD_KEYS.items() if old in training}
+        if "aimd_temperatures_K" in training:
+            temperatures = training.pop("aimd_temperatures_K")
+            if isinstance(temperatures, (list, tuple)) and len(temperatures) == 2:
+                moved["temperature_start_K"], moved["temperature_end_K"] = temperatures
+            else:
+                training["aimd_temperatures_K"] = temperatures  # reported as an unknown field
+        if not moved:
+            return data
+        aimd = data.get("reference_aimd")
+        aimd = {**moved, **aimd} if isinstance(aimd, dict) else (moved if aimd is None else aimd)
+        log.warning("study file: training.aimd_* are read as reference_aimd.%s; please move them there",
+                    ", reference_aimd.".join(moved))
+        return {**data, "training": training, "reference_aimd": aimd}
 
     @field_validator("temperatures_K")
     @classmethod
@@ -159,6 +158,16 @@ class Study(_Strict):
             raise ValueError(f"dielectric: more than one eps_r for {duplicates}")
         return self
 
+    def aimd_settings(self) -> AIMDSettings:
+        """The reference AIMD's settings, seeded from the study's seed unless the file sets reference_aimd.seed."""
+        if "seed" in self.reference_aimd.model_fields_set:
+            return self.reference_aimd
+        return self.reference_aimd.model_copy(update={"seed": self.seed})
+
+    def md_seed(self, substitution_id: str, temperature_K: float) -> int:
+        """The seed of one ANN-MD run: from what the run is, not from its position in the study."""
+        return derive_seed(self.seed, substitution_id, float(temperature_K))
+
 
 class StudyValidationError(DopwfInputError):
     """All problems of a study file; ``problems`` is a list of (field path, message)."""
@@ -168,23 +177,6 @@ class StudyValidationError(DopwfInputError):
         self.problems = problems
         lines = "\n".join(f"  {path}: {message}" for path, message in problems)
         super().__init__(f"study file {source}: {len(problems)} problem(s)\n{lines}")
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
-def _schema_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    problems = []
-    for error in exc.errors():
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field"
-        problems.append((_field_path(error["loc"]), message))
-    return problems
 
 
 def _physics_problems(raw: dict[str, Any], schema_problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -247,7 +239,7 @@ def study_from_dict(raw: dict[str, Any], source: str = "study") -> Study:
         problems: list[tuple[str, str]] = []
     except ValidationError as exc:
         study = None
-        problems = _schema_problems(exc)
+        problems = validation_problems(exc)
     problems += _physics_problems(raw, problems)
     if problems:
         raise StudyValidationError(source, problems)

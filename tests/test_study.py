@@ -12,7 +12,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 @pytest.mark.parametrize("name", ["lsips_cl_study.yaml", "lgps_cl_study.yaml"])
 def test_examples_are_valid(name):
     study = load_study(EXAMPLES / name)
-    assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == [5, 5]
+    assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == (5, 5)
     assert all(t > 0 for t in study.temperatures_K)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,8 @@ RDF_MAX_FRAMES = 200  # the RDF is averaged over at most this many evenly spaced
 
 
 def analyze_trajectory(path: str | Path, species: str = "Li", temperature_K: float | None = None,
-                       time_step_fs: float | None = None, seed: int = 0, plots_dir: str | Path | None = None) -> dict:
+                       time_step_fs: float | None = None, seed: int = 0, plots_dir: str | Path | None = None,
+                       fit_start_fraction: float = 0.1) -> dict:
     """A JSON-ready summary (units in every key) of one trajectory; plots when ``plots_dir`` is given."""
     path = Path(path)
     if not path.is_file():
@@ -28,7 +28,7 @@ def analyze_trajectory(path: str | Path, species: str = "Li", temperature_K: flo
         raise DopwfInputError(f"trajectory {str(path)!r}: could not be read ({exc})") from None
     if temperature_K is None:
         raise DopwfInputError("temperature_K: needed for the conductivity (e.g. --temperature-K 800)")
-    diffusion = analyze_diffusion(frames, species, time_step_fs, temperature_K, seed=seed)
+    diffusion = analyze_diffusion(frames, species, time_step_fs, temperature_K, fit_start_fraction, seed=seed)
     volume = float(frames[0].get_volume())
     n_carriers = diffusion.n_species_atoms
     sigma = sigma_std = None
@@ -61,6 +61,3 @@ def analyze_trajectory(path: str | Path, species: str = "Li", temperature_K: flo
         summary["plots"] = {"msd": str(plot_msd(diffusion, plots_dir / "msd.png")),
                             "rdf": str(plot_rdf(rdf, plots_dir / "rdf.png"))}
     return summary
-
-
-

@@ -8,19 +8,25 @@ Public API::
     train_potential(images, TrainingSettings()) # fit on reference energies and forces
 """
 
-from dopant_workflows.ann.amp_io import load_amp, load_amp_potential, save_amp
-from dopant_workflows.ann.calculator import BPNNCalculator
-from dopant_workflows.ann.descriptor import GaussianDescriptor
-from dopant_workflows.ann.model import BPNNPotential
-from dopant_workflows.ann.model_io import load_potential, save_potential
+from importlib import import_module
 
-__all__ = [
-    "BPNNCalculator",
-    "BPNNPotential",
-    "GaussianDescriptor",
-    "load_amp",
-    "load_amp_potential",
-    "load_potential",
-    "save_amp",
-    "save_potential",
-]
+_PUBLIC = {
+    "BPNNCalculator": "calculator",
+    "BPNNPotential": "model",
+    "GaussianDescriptor": "descriptor",
+    "TrainingSettings": "settings",
+    "load_amp": "amp_io",
+    "load_amp_potential": "amp_io",
+    "load_potential": "model_io",
+    "save_amp": "amp_io",
+    "save_potential": "model_io",
+    "train_potential": "training",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    """Imported on first use: reading a settings model must not load torch and compile kernels."""
+    if name in _PUBLIC:
+        return getattr(import_module(f"dopant_workflows.ann.{_PUBLIC[name]}"), name)
+    raise AttributeError(f"module 'dopant_workflows.ann' has no attribute {name!r}")

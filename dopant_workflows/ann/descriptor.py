@@ -10,12 +10,12 @@ import numpy as np
 from ase import Atoms
 
 from dopant_workflows.ann import kernels
+from dopant_workflows.ann.settings import DEFAULT_CUTOFF_A
 from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
 from dopant_workflows.ann.symmetry_functions import G2, SymmetryFunction, default_symmetry_functions
 from dopant_workflows.errors import DopwfInputError
 
 #: The paper's cutoff radius (A), AMP's default.
-DEFAULT_CUTOFF_A = 6.5
 
 
 @dataclass(frozen=True)

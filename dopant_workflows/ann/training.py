@@ -26,58 +26,15 @@ from dopant_workflows import __version__
 from dopant_workflows.ann import kernels
 from dopant_workflows.ann.core_repulsion import CoreRepulsion, closest_approach_A
 from dopant_workflows.ann.dataset import PackedImages, ReferenceImage, pack_images, split_indices
-from dopant_workflows.ann.descriptor import DEFAULT_CUTOFF_A, GaussianDescriptor
+from dopant_workflows.ann.descriptor import GaussianDescriptor
 from dopant_workflows.ann.evaluation import ErrorMetrics, error_metrics
 from dopant_workflows.ann.model import BPNNPotential
-from dopant_workflows.ann.network import ACTIVATIONS, AtomicNeuralNetwork, ElementNetwork, check_hidden_layers
+from dopant_workflows.ann.settings import TrainingSettings
+from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.torch_network import TorchNetworks
 from dopant_workflows.errors import DopwfInputError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """Everything that decides a training run; defaults follow the paper and AMP."""
-
-    cutoff_A: float = DEFAULT_CUTOFF_A
-    hidden_layers: tuple[int, ...] = (5, 5)
-    activation: str = "tanh"
-    energy_coefficient: float = 1.0
-    force_coefficient: float = 0.04
-    optimizer: str = "lbfgs"  # "lbfgs": full batch (AMP/the paper: BFGS); "adam": minibatches, for large sets
-    max_steps: int = 5000  # L-BFGS iterations, or Adam epochs
-    learning_rate: float = 1e-2  # Adam, first epoch
-    final_learning_rate: float = 1e-4  # Adam, last epoch (exponential decay in between)
-    batch_size: int = 32  # Adam, images per step
-    patience: int = 20  # validation checks without improvement before stopping
-    validate_every: int = 10  # L-BFGS iterations between validation checks (Adam: every epoch)
-    test_fraction: float = 0.2
-    validation_fraction: float = 0.1
-    seed: int = 0
-    core_repulsion: bool = True  # wall beneath the closest approach per element pair in the data (zero on it)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden_layers", check_hidden_layers(self.hidden_layers))
-        problems = []
-        if self.activation not in ACTIVATIONS:
-            problems.append(f"activation {self.activation!r}: expected one of {ACTIVATIONS}")
-        if self.optimizer not in ("lbfgs", "adam"):
-            problems.append(f"optimizer {self.optimizer!r}: expected 'lbfgs' or 'adam'")
-        if not (self.cutoff_A > 0):
-            problems.append(f"cutoff_A {self.cutoff_A}: expected > 0")
-        if self.energy_coefficient < 0 or self.force_coefficient < 0 or (
-                self.energy_coefficient == 0 and self.force_coefficient == 0):
-            problems.append("energy_coefficient and force_coefficient: expected >= 0, not both 0")
-        for name in ("max_steps", "batch_size", "patience", "validate_every"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} {getattr(self, name)}: expected a positive integer")
-        if not (0 < self.final_learning_rate <= self.learning_rate):
-            problems.append("final_learning_rate: expected 0 < final_learning_rate <= learning_rate")
-        if not (0 < self.test_fraction < 1 and 0 < self.validation_fraction < 1):
-            problems.append("test_fraction and validation_fraction: expected between 0 and 1")
-        if problems:
-            raise DopwfInputError("training settings: " + "; ".join(problems))
 
 
 @dataclass
@@ -284,7 +241,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
     wall = time.perf_counter() - t0
     metadata: dict[str, Any] = {
         "code": f"dopant_workflows {__version__}",
-        "training": {**asdict(settings), "hidden_layers": list(settings.hidden_layers)},
+        "training": settings.as_record(),
         "n_images": {part: int(len(idx)) for part, idx in split.items()},
         "best_step": int(best["step"]),
         "stopped_early": bool(stopped),

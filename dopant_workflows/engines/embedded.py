@@ -42,12 +42,11 @@ from dopant_workflows.md.checkpoint import (
 )
 from dopant_workflows.md.frames import snapshot
 from dopant_workflows.md.safety import BlowUpLimits
+from dopant_workflows.names import AIMD_FRAMES_FILE, AIMD_RUN_FILE, CHECKPOINT_FILE
 
 log = logging.getLogger(__name__)
 
-FRAMES_FILE = "frames.extxyz"
-CHECKPOINT_FILE = "checkpoint.npz"
-RUN_FILE = "run.json"
+FRAMES_FILE, RUN_FILE = AIMD_FRAMES_FILE, AIMD_RUN_FILE
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ class AIMDResult:
 
 
 def _fingerprint(atoms: Atoms, settings: AIMDSettings, engine: str) -> str:
-    return json.dumps({"formula": atoms.get_chemical_formula(), "n": len(atoms), "settings": asdict(settings),
+    return json.dumps({"formula": atoms.get_chemical_formula(), "n": len(atoms), "settings": settings.model_dump(),
                        "engine": engine}, sort_keys=True)
 
 
@@ -84,7 +83,7 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
         model_info = asdict(model)
     else:
         model_info = {"engine": engine, "model": type(calculator).__name__, "package_version": "n/a"}
-    provenance = {"code": f"dopant_workflows {__version__}", "model": model_info, "settings": asdict(settings),
+    provenance = {"code": f"dopant_workflows {__version__}", "model": model_info, "settings": settings.model_dump(),
                   "formula": atoms.get_chemical_formula(), "n_atoms": len(atoms)}
     fingerprint = _fingerprint(atoms, settings, engine)
 

@@ -3,39 +3,42 @@
 The paper generated training images with "large temperature fluctuations" (LSiPS: 300 -> 1000 K). The schedule
 is a linear ramp from ``temperature_start_K`` to ``temperature_end_K`` over the whole run, cut into segments
 of at most ``segment_steps`` steps: a segment is one VASP run (TEBEG/TEEND = the ramp at its ends, continued
-from the previous CONTCAR) and one checkpoint of the embedded engine.
+from the previous CONTCAR, within ``walltime_s``) and one checkpoint of the embedded engine.
+
+:class:`AIMDSettings` is the reference-AIMD stage's one settings model: the study file's ``reference_aimd``
+section, the Firetasks' parameters and ``dopwf aimd``'s defaults all come from it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from dopant_workflows.errors import DopwfInputError
 
 
-@dataclass(frozen=True)
-class AIMDSettings:
-    n_steps: int = 2000
-    time_step_fs: float = 2.0
-    temperature_start_K: float = 300.0
-    temperature_end_K: float = 1000.0
-    segment_steps: int = 500
-    sample_every: int = 1  # write a frame every n steps
-    thermostat_damping_fs: float = 50.0  # Nose-Hoover chain damping time (embedded engine)
-    seed: int = 0
+class AIMDSettings(BaseModel):
+    """How the reference AIMD runs (any engine)."""
 
-    def __post_init__(self) -> None:
-        problems = []
-        for name in ("n_steps", "segment_steps", "sample_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                problems.append(f"{name}={getattr(self, name)!r}: expected a positive integer")
-        for name in ("time_step_fs", "thermostat_damping_fs", "temperature_start_K", "temperature_end_K"):
-            if not getattr(self, name) > 0:
-                problems.append(f"{name}={getattr(self, name)!r}: expected > 0")
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_steps: int = Field(2000, gt=0, description="MD steps of the reference AIMD")
+    time_step_fs: float = Field(2.0, gt=0, description="MD time step (fs)")
+    temperature_start_K: float = Field(300.0, gt=0, description="thermostat target at the first step (K)")
+    temperature_end_K: float = Field(1000.0, gt=0, description="thermostat target at the last step (K); linear ramp")
+    segment_steps: int = Field(500, gt=0, description="steps per segment: one VASP run / one embedded checkpoint")
+    sample_every: int = Field(1, gt=0, description="keep every n-th step as a training image")
+    thermostat_damping_fs: float = Field(50.0, gt=0, description="Nose-Hoover chain damping time (fs)")
+    walltime_s: int | None = Field(None, gt=0, description="VASP: wall time of one segment's job (s); custodian's "
+                                                           "WalltimeHandler stops VASP cleanly before it")
+    seed: int = Field(0, description="Maxwell-Boltzmann start (embedded engine); a study derives it from its seed")
+
+    @model_validator(mode="after")
+    def _temperatures_in_kelvin(self) -> AIMDSettings:
         if max(self.temperature_start_K, self.temperature_end_K) < 5:
-            problems.append("temperatures below 5 K: are they in K? (expected e.g. 300:1000)")
-        if problems:
-            raise DopwfInputError("AIMD settings: " + "; ".join(problems))
+            raise ValueError("temperatures below 5 K: are they in K? (expected e.g. 300 and 1000)")
+        return self
 
     def temperature_at_K(self, step: int) -> float:
         """The schedule's target temperature at ``step`` (0 .. n_steps)."""

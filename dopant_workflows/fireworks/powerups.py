@@ -14,8 +14,9 @@ from typing import Any
 
 from fireworks import Firework, Workflow
 
-from dopant_workflows.fireworks.study_tasks import DEVICE_KEY, RunANNMD, RunEmbeddedAIMD
-from dopant_workflows.fireworks.vasp_tasks import FAKE_VASP_KEY, RunVaspAIMDSegment, RunVaspDielectric
+from dopant_workflows.fireworks.study_tasks import RunANNMD, RunEmbeddedAIMD
+from dopant_workflows.fireworks.vasp_tasks import RunVaspAIMDSegment, RunVaspDielectric
+from dopant_workflows.names import DEVICE_KEY, FAKE_VASP_KEY
 
 _VASP_TASKS = (RunVaspAIMDSegment, RunVaspDielectric)
 _DEVICE_TASKS = (RunANNMD, RunEmbeddedAIMD)  # the Firetasks that evaluate a potential on a device

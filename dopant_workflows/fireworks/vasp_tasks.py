@@ -3,7 +3,7 @@
 Each runs in its launch directory. VASP is ``env_chk(">>vasp_cmd<<")`` (my_fworker.yaml env), unless the
 ``use_fake_vasp`` powerup put a reference directory in the spec (``_fake_vasp_dir``): then the run is replayed
 (inputs checked, outputs copied) under the same custodian handlers. Results travel to children through the
-spec: ``aimd_frames`` (pushed frame files), ``previous_segment_dir`` (continuation), ``eps_r`` documents.
+spec: ``aimd_frames`` (pushed frame files), ``previous_segment_dir`` (continuation), ``dielectric`` documents.
 """
 
 from __future__ import annotations
@@ -12,16 +12,13 @@ import os
 
 from fireworks import FiretaskBase, FWAction, explicit_serialize
 
-from dopant_workflows import __version__
 from dopant_workflows.db import insert
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.vasp.replay import ReplayVaspJob
-from dopant_workflows.engines.vasp.runs import run_aimd_segment, run_dielectric
+from dopant_workflows.engines.vasp.runs import run_aimd_segment
 from dopant_workflows.fireworks.study_tasks import as_structure, env_value, fw_id_of, results_db
-from dopant_workflows.schemas.tasks import DielectricDocument
-
-FAKE_VASP_KEY = "_fake_vasp_dir"
-DFPT_SOURCE = "VASP DFPT (LEPSILON, IBRION 8), this workflow"
+from dopant_workflows.jobs.dielectric import DFPT_SOURCE, run_vasp_dielectric  # noqa: F401 - DFPT_SOURCE re-exported
+from dopant_workflows.names import AIMD_FRAMES_FILE, DIELECTRIC_KEY, FAKE_VASP_KEY, FRAMES_KEY, PREVIOUS_SEGMENT_KEY
 
 
 def _engine_args(fw_spec, vasp_cmd) -> dict:
@@ -45,15 +42,16 @@ class RunVaspAIMDSegment(FiretaskBase):
         settings = AIMDSettings(**self["settings"])
         segment = settings.segments()[int(self["segment_index"])]
         structure = as_structure(self["structure"])
-        previous = fw_spec.get("previous_segment_dir") if segment.index > 0 else None
+        previous = fw_spec.get(PREVIOUS_SEGMENT_KEY) if segment.index > 0 else None
         result = run_aimd_segment(os.getcwd(), structure, segment, settings, previous_dir=previous,
-                                  walltime_s=self.get("walltime_s"), user_incar=self.get("user_incar"),
+                                  walltime_s=self.get("walltime_s") or settings.walltime_s,
+                                  user_incar=self.get("user_incar"),
                                   **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
-        frames = os.path.join(os.getcwd(), "frames.extxyz")
+        frames = str(result.run_dir / AIMD_FRAMES_FILE)
         return FWAction(
             stored_data={"n_frames": result.n_frames, "truncated": result.truncated, "corrections": result.corrections},
-            update_spec={"previous_segment_dir": os.getcwd()},
-            mod_spec=[{"_push": {"aimd_frames": frames}}],
+            update_spec={PREVIOUS_SEGMENT_KEY: os.getcwd()},
+            mod_spec=[{"_push": {FRAMES_KEY: frames}}],
         )
 
 
@@ -68,18 +66,14 @@ class RunVaspDielectric(FiretaskBase):
     optional_params = ["vasp_cmd", "study", "user_incar"]
 
     def run_task(self, fw_spec):
-        structure = as_structure(self["structure"])
-        result, corrections = run_dielectric(os.getcwd(), structure, user_incar=self.get("user_incar"),
-                                             **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
-        document = {"label": self["label"], "eps_r": result.eps_r, "source": DFPT_SOURCE,
-                    "epsilon_electronic": result.epsilon_electronic.tolist(),
-                    "epsilon_ionic": result.epsilon_ionic.tolist(), "run_dir": os.getcwd(),
-                    "corrections": corrections}
-        if self.get("study"):
-            record = DielectricDocument(
-                substitution_id=self["label"], study=self["study"],
-                formula=structure.composition.formula.replace(" ", ""), eps_r=result.eps_r, source=DFPT_SOURCE,
-                epsilon_electronic=document["epsilon_electronic"], epsilon_ionic=document["epsilon_ionic"],
-                code_version=__version__, fw_id=fw_id_of(fw_spec))
-            insert(results_db(fw_spec), "dielectric", record.model_dump())
-        return FWAction(stored_data=document, mod_spec=[{"_push": {"dielectric": document}}])
+        db = results_db(fw_spec) if self.get("study") else None
+        document, corrections = run_vasp_dielectric(
+            os.getcwd(), as_structure(self["structure"]), self["label"], study=self.get("study"),
+            user_incar=self.get("user_incar"), fw_id=fw_id_of(fw_spec),
+            **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
+        if db is not None:
+            insert(db, "dielectric", document.model_dump())
+        record = {"label": self["label"], "eps_r": document.eps_r, "source": document.source,
+                  "epsilon_electronic": document.epsilon_electronic, "epsilon_ionic": document.epsilon_ionic,
+                  "run_dir": os.getcwd(), "corrections": corrections}
+        return FWAction(stored_data=record, mod_spec=[{"_push": {DIELECTRIC_KEY: record}}])

@@ -1,34 +1,34 @@
-"""Fireworks and workflows of the VASP engine: a chain of AIMD segments, a dielectric run."""
+"""Fireworks and workflows of the VASP engine: a chain of AIMD segments, a dielectric run. Every Firework carries
+FireWorks' exact dupefinder: the same segment of the same run, submitted twice, runs once."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fireworks import Firework, Workflow
+from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 from pymatgen.core import Structure
 
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.fireworks.vasp_tasks import RunVaspAIMDSegment, RunVaspDielectric
 
 
-def aimd_segment_fireworks(structure: Structure, settings: AIMDSettings, name: str,
-                           walltime_s: int | None = None) -> list[Firework]:
-    """One Firework per segment, each the parent of the next (walltime-limited continuation)."""
+def aimd_segment_fireworks(structure: Structure, settings: AIMDSettings, name: str) -> list[Firework]:
+    """One Firework per segment (``settings.segment_steps`` steps, ``settings.walltime_s`` each), each the parent
+    of the next (walltime-limited continuation)."""
     fireworks: list[Firework] = []
     for segment in settings.segments():
-        task = RunVaspAIMDSegment(structure=structure.as_dict(), settings=asdict(settings),
-                                  segment_index=segment.index, walltime_s=walltime_s)
+        task = RunVaspAIMDSegment(structure=structure.as_dict(), settings=settings.model_dump(),
+                                  segment_index=segment.index)
         fireworks.append(Firework([task], name=f"{name} aimd segment {segment.index}",
                                   parents=fireworks[-1:] or None,
-                                  spec={"_category": "vasp", "segment_index": segment.index}))
+                                  spec={"_category": "vasp", "segment_index": segment.index,
+                                        "_dupefinder": DupeFinderExact()}))
     return fireworks
 
 
 def dielectric_firework(structure: Structure, label: str, name: str, study: str | None = None) -> Firework:
     """DFPT of ``structure``; with ``study`` its eps_r is also recorded as a ``dielectric`` document."""
     task = RunVaspDielectric(structure=structure.as_dict(), label=label, **({"study": study} if study else {}))
-    return Firework([task], name=f"{name} dielectric",
-                    spec={"_category": "vasp"})
+    return Firework([task], name=f"{name} dielectric", spec={"_category": "vasp", "_dupefinder": DupeFinderExact()})
 
 
 def get_wf_vasp_reference(structure: Structure, settings: AIMDSettings, name: str,

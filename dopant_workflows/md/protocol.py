@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,59 +45,14 @@ from dopant_workflows.md.checkpoint import (
 )
 from dopant_workflows.md.frames import snapshot
 from dopant_workflows.md.safety import BlowUpLimits
+from dopant_workflows.md.settings import PRESETS, MDProtocol, protocol_from_preset  # noqa: F401 - re-exported
+from dopant_workflows.names import CHECKPOINT_FILE, MD_LOG_FILE, MD_RUN_FILE, MD_TRAJECTORY_FILE
 
 log = logging.getLogger(__name__)
 
-TRAJECTORY_FILE = "trajectory.extxyz"
-LOG_FILE = "md_log.csv"
-CHECKPOINT_FILE = "checkpoint.npz"
-RUN_FILE = "md_run.json"
+TRAJECTORY_FILE, LOG_FILE, CHECKPOINT_FILE, RUN_FILE = MD_TRAJECTORY_FILE, MD_LOG_FILE, CHECKPOINT_FILE, MD_RUN_FILE
 THERMOSTAT_TOLERANCE = 0.02  # mean production temperature within 2 % of the target
 WALL_ENERGY_LIMIT_EV = 1.0  # warn when a network's core repulsion exceeds this (a pair 0.2 A inside the wall)
-
-
-@dataclass(frozen=True)
-class MDProtocol:
-    time_step_fs: float = 2.0
-    initial_temperature_K: float = 100.0
-    heating_ps: float = 4.0
-    equilibration_ps: float = 1.0
-    production_ps: float = 20.0
-    sample_interval_fs: float = 10.0
-    thermostat_damping_fs: float = 100.0
-
-    def __post_init__(self) -> None:
-        bad = [f"{k}={v!r}" for k, v in asdict(self).items() if not (isinstance(v, (int, float)) and v > 0)]
-        if bad:
-            raise DopwfInputError(f"MD protocol: expected positive values, got {', '.join(bad)}")
-        if self.sample_interval_fs < self.time_step_fs:
-            raise DopwfInputError("MD protocol: sample_interval_fs is shorter than time_step_fs")
-
-    def steps(self, duration_ps: float) -> int:
-        return int(round(duration_ps * 1000.0 / self.time_step_fs))
-
-    @property
-    def sample_every(self) -> int:
-        return max(1, int(round(self.sample_interval_fs / self.time_step_fs)))
-
-    @property
-    def stage_steps(self) -> dict[str, int]:
-        return {"heating": self.steps(self.heating_ps), "equilibration": self.steps(self.equilibration_ps),
-                "production": self.steps(self.production_ps)}
-
-
-PRESETS = {
-    "paper": MDProtocol(),
-    "demo": MDProtocol(heating_ps=1.0, equilibration_ps=0.5, production_ps=4.0),
-    "smoke": MDProtocol(heating_ps=0.04, equilibration_ps=0.04, production_ps=0.4, sample_interval_fs=4.0),
-}
-
-
-def protocol_from_preset(name: str, **overrides) -> MDProtocol:
-    if name not in PRESETS:
-        raise DopwfInputError(f"preset {name!r}: expected one of {sorted(PRESETS)}")
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    return replace(PRESETS[name], **overrides)
 
 
 @dataclass(frozen=True)
@@ -110,6 +65,7 @@ class MDResult:
     steps_per_s: float
     warnings: tuple[str, ...]
     core_repulsion_contact_fraction: float | None = None  # production samples touching a network's wall
+    core_repulsion_max_eV: float | None = None  # the largest wall energy in production
 
     @property
     def trajectory_path(self) -> Path:
@@ -134,7 +90,7 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     traj_path, log_path, ck_path = out_dir / TRAJECTORY_FILE, out_dir / LOG_FILE, out_dir / CHECKPOINT_FILE
-    fingerprint = json.dumps({"protocol": asdict(protocol), "T": temperature_K, "seed": seed,
+    fingerprint = json.dumps({"protocol": protocol.model_dump(exclude={"preset"}), "T": temperature_K, "seed": seed,
                               "formula": atoms.get_chemical_formula()}, sort_keys=True)
     atoms = atoms.copy()
     atoms.calc = calculator
@@ -168,7 +124,7 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(["stage", "step", "time_fs", "temperature_K", "potential_energy_eV",
                                     "kinetic_energy_eV", "core_repulsion_eV"])
-    run_info = {"code": f"dopant_workflows {__version__}", "protocol": asdict(protocol),
+    run_info = {"code": f"dopant_workflows {__version__}", "protocol": protocol.model_dump(),
                 "temperature_K": temperature_K, "seed": seed, "formula": atoms.get_chemical_formula(),
                 "n_atoms": len(atoms), "calculator": provenance or {"name": type(calculator).__name__}}
     write_text_atomically(out_dir / RUN_FILE, json.dumps({**run_info, "status": "running"}, indent=1))
@@ -262,4 +218,4 @@ def _finish(out_dir: Path, run_info: dict, temperature_K: float, rate: float) ->
         **run_info, "status": "completed", "n_frames": n_frames, "mean_production_temperature_K": mean_t,
         "thermostat_ok": ok, "steps_per_s": rate, **wall_info, "warnings": notes}, indent=1))
     return MDResult(out_dir, temperature_K, n_frames, mean_t, ok, rate, tuple(notes),
-                    wall_info.get("core_repulsion_contact_fraction"))
+                    wall_info.get("core_repulsion_contact_fraction"), wall_info.get("core_repulsion_max_eV"))

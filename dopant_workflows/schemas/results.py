@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import Field
 
-from pydantic import BaseModel, Field
+from dopant_workflows.schemas.base import ResultDocument
 
 
-class DiffusivityDocument(BaseModel):
+class DiffusivityDocument(ResultDocument):
     """One substitution at one temperature."""
 
-    schema_version: Literal[1] = 1
     task_id: str = Field(description="key, the md_tasks document it comes from")
     study: str
     substitution_id: str
     formula: str
     dopant: str
     dopant_fraction: float
+    dopant_oxidation_state: float | None = Field(None, description="negative: the dopant is an anion")
     temperature_K: float
     diffusivity_cm2_s: float
     diffusivity_std_cm2_s: float | None
@@ -29,14 +29,13 @@ class DiffusivityDocument(BaseModel):
     thermostat_ok: bool
     core_repulsion_contact_fraction: float | None = Field(
         None, description="production samples in which the network's wall beneath its data was active")
-    model_sha256: str
+    model_sha256: str | None = None
     warnings: list[str] = Field(default_factory=list)
 
 
-class ConductivityDocument(BaseModel):
+class ConductivityDocument(ResultDocument):
     """One substitution: Arrhenius fit, and D and sigma at 300 K with 95 % intervals."""
 
-    schema_version: Literal[1] = 1
     substitution_id: str
     study: str
     formula: str
@@ -45,7 +44,7 @@ class ConductivityDocument(BaseModel):
     activation_energy_eV: float
     activation_energy_std_eV: float
     prefactor_cm2_s: float
-    extrapolation_temperature_K: float = 300.0
+    extrapolation_temperature_K: float = Field(300.0, description="the *_300K_* fields are at this temperature")
     diffusivity_300K_cm2_s: float
     diffusivity_300K_95_cm2_s: list[float]
     conductivity_300K_mS_cm: float
@@ -53,13 +52,11 @@ class ConductivityDocument(BaseModel):
     diffusivity_300K_components_cm2_s: dict[str, float | None] = Field(description="a, b, c from per-axis fits")
     linear: bool = Field(description="False: the data do not follow one Arrhenius line; extrapolation doubtful")
     warnings: list[str] = Field(default_factory=list)
-    plot_path: str | None = None
 
 
-class AndersonStuartDocument(BaseModel):
+class AndersonStuartDocument(ResultDocument):
     """One substitution: the paper's Eq. 4 barrier beside the Arrhenius activation energy."""
 
-    schema_version: Literal[1] = 1
     substitution_id: str
     study: str
     formula: str

@@ -2,51 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Literal
+from pydantic import Field
 
-from pydantic import BaseModel, Field
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+from dopant_workflows.schemas.base import Document
 
 
-class _Document(BaseModel):
-    schema_version: Literal[1] = Field(1, description="version of this document layout")
-    last_updated: datetime = Field(default_factory=_now)
-    code_version: str = Field(description="dopant_workflows version that wrote it")
-
-
-class ModelDocument(_Document):
+class ModelDocument(Document):
     """A trained network (the model file lives on disk; this document points at it)."""
 
     model_sha256: str = Field(description="stable key: sha256 of the model file's canonical content")
-    study: str
-    label: str = Field(description="'shared' or the substitution id it was trained for")
+    study: str | None = Field(None, description="the study it was trained for (none: trained by dopwf ann train)")
+    label: str | None = Field(None, description="'shared' or the substitution id it was trained for")
     model_path: str
     training_frames_sha256: list[str] = Field(description="sha256 of every frame file trained on")
     energy_rmse_eV_atom: dict[str, float] = Field(description="train / validation / test")
     force_rmse_eV_A: dict[str, float | None]
     n_images: dict[str, int]
-    settings: dict
+    settings: dict = Field(description="the training stage's settings (TrainingSettings)")
     seed: int
+    best_step: int | None = Field(None, description="optimizer step whose weights were kept (early stopping)")
+    stopped_early: bool | None = None
+    wall_time_s: float | None = None
     fw_id: int | None = None
 
 
-class MDTaskDocument(_Document):
-    """One ANN-MD run of one substitution at one temperature, analysed."""
+class MDRunDocument(Document):
+    """One MD run of the paper's protocol at one temperature, analysed (``dopwf md``, and inside every MD task)."""
 
-    task_id: str = Field(description="stable key: study-substitution_id-temperature")
-    study: str
-    substitution_id: str
     formula: str
-    dopant: str
-    dopant_count: int
-    dopant_fraction: float = Field(description="dopant atoms / all atoms")
     temperature_K: float
     protocol: dict = Field(description="MD protocol (durations in ps/fs)")
     seed: int
+    engine: str = Field(description="potential that drove the MD: 'ann' (a trained network) or 'embedded:<model>'")
+    model_sha256: str | None = Field(None, description="the network's sha256 (engine 'ann')")
+    run_dir: str
+    n_frames: int
+    mean_production_temperature_K: float
+    thermostat_ok: bool
+    steps_per_s: float | None = Field(None, description="MD throughput of the last (or only) leg of the run")
+    core_repulsion_contact_fraction: float | None = Field(
+        None, description="production samples in which the network's wall beneath its data was active")
+    core_repulsion_max_eV: float | None = Field(None, description="largest wall energy in production")
+    species: str = Field("Li", description="the diffusing species analysed")
     diffusivity_cm2_s: float
     diffusivity_std_cm2_s: float | None
     diffusivity_components_cm2_s: dict[str, float]
@@ -56,20 +53,33 @@ class MDTaskDocument(_Document):
     n_carriers: int
     volume_A3: float
     composition: dict[str, int]
-    n_frames: int
-    mean_production_temperature_K: float
-    thermostat_ok: bool
-    core_repulsion_contact_fraction: float | None = Field(
-        None, description="production samples in which the network's wall beneath its data was active")
     trajectory_path: str
     trajectory_sha256: str
-    model_sha256: str
-    engine: str = Field(description="potential that drove the MD: 'ann' (the trained network)")
-    fw_id: int | None = None
     warnings: list[str] = Field(default_factory=list)
 
 
-class DielectricDocument(_Document):
+class MDTaskDocument(MDRunDocument):
+    """One ANN-MD run of one substitution of a study at one temperature: the builders' input."""
+
+    task_id: str = Field(description="stable key: study-substitution_id-temperature")
+    study: str
+    substitution_id: str
+    dopant: str
+    dopant_count: int
+    dopant_fraction: float = Field(description="dopant atoms / all atoms")
+    dopant_oxidation_state: float | None = Field(None, description="negative: the dopant is an anion")
+    fw_id: int | None = None
+
+    @classmethod
+    def from_run(cls, run: MDRunDocument, study: str, substitution: dict, fw_id: int | None = None) -> MDTaskDocument:
+        """The run's document with the study and substitution it belongs to (``Substitution.meta``)."""
+        return cls(**{**run.model_dump(), "formula": substitution["formula"]}, task_id=f"{study}-{substitution['id']}-{run.temperature_K:g}K", study=study,
+                   substitution_id=substitution["id"], dopant=substitution["dopant"],
+                   dopant_count=substitution["dopant_count"], dopant_fraction=substitution["dopant_fraction"],
+                   dopant_oxidation_state=substitution.get("dopant_oxidation_state"), fw_id=fw_id)
+
+
+class DielectricDocument(Document):
     """eps_r of one substitution with where it came from; eps_r None means missing, and why."""
 
     substitution_id: str

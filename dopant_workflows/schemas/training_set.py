@@ -11,9 +11,10 @@ from typing import Literal
 from ase.io import read
 from pydantic import BaseModel, Field
 
-from dopant_workflows.engines.embedded import FRAMES_FILE, RUN_FILE
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import file_sha256
+from dopant_workflows.names import AIMD_FRAMES_FILE as FRAMES_FILE
+from dopant_workflows.names import AIMD_RUN_FILE as RUN_FILE
 
 
 class TrainingSetDocument(BaseModel):

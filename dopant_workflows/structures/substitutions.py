@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 
@@ -83,6 +83,13 @@ class Substitution:
     enumeration: str  # "exhaustive" or "beam"
     n_candidates: int  # configurations scored (before symmetry reduction)
     id: str
+    dopant_oxidation_state: float | None = None  # e.g. -1 for Cl on S: the dopant is an anion
+
+    @property
+    def meta(self) -> dict:
+        """What a run of this cell records about it (MD documents, builders)."""
+        return {"id": self.id, "formula": self.formula, "dopant": self.dopant, "dopant_count": self.dopant_count,
+                "dopant_fraction": self.dopant_fraction, "dopant_oxidation_state": self.dopant_oxidation_state}
 
     @property
     def formula(self) -> str:
@@ -100,6 +107,7 @@ class Substitution:
             "dopant": self.dopant,
             "dopant_count": self.dopant_count,
             "dopant_fraction": self.dopant_fraction,
+            "dopant_oxidation_state": self.dopant_oxidation_state,
             "dopant_percent": round(100 * self.dopant_fraction, 4),
             "n_sites": self.n_sites,
             "rank": self.rank,
@@ -402,6 +410,8 @@ def enumerate_substitutions(
     )
     model = EwaldSiteModel.from_structure(cell, ox)
     perms = site_permutations(cell)
+    swap = _as_swap(dopant, "dopant rule")
+    q_dopant = dopant_oxidation_state(swap.new, ox[swap.old], ox)
     results: list[Substitution] = []
     for count, plan in plans.items():
         if plan.n_combinations <= max_exhaustive:
@@ -418,7 +428,8 @@ def enumerate_substitutions(
             if key in seen:
                 continue
             seen.add(key)
-            results.append(_build(cell, sites[row], labels, _as_swap(dopant, "dopant rule").new, count, float(energies[row]), len(seen) - 1, method, n_scored))
+            results.append(replace(_build(cell, sites[row], labels, swap.new, count, float(energies[row]),
+                                          len(seen) - 1, method, n_scored), dopant_oxidation_state=q_dopant))
             if len(seen) == max_per_count:
                 break
     return results

@@ -53,7 +53,7 @@ def test_analyze_then_arrhenius(tmp_path, capsys):
     assert "--anion Cl: not in the analysed cell" in capsys.readouterr().err
     # a single temperature cannot give an Arrhenius fit
     assert main(["arrhenius", str(tmp_path / "a600")]) == 2
-    assert "need at least 2" in capsys.readouterr().err
+    assert "needs at least two temperatures" in capsys.readouterr().err
 
 
 def test_analyze_bad_input(tmp_path, capsys):

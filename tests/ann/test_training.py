@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 
@@ -125,9 +126,9 @@ def test_image_files_are_checked(tmp_path, teacher_images):
 
 
 def test_bad_settings_are_named():
-    with pytest.raises(DopwfInputError, match="optimizer 'sgd'"):
+    with pytest.raises(ValidationError, match="optimizer\n  Input should be 'lbfgs' or 'adam'"):
         TrainingSettings(optimizer="sgd")
-    with pytest.raises(DopwfInputError, match="hidden_layers"):
+    with pytest.raises(ValidationError, match="hidden_layers"):
         TrainingSettings(hidden_layers=(5, 0))
-    with pytest.raises(DopwfInputError, match="not both 0"):
+    with pytest.raises(ValidationError, match="not both 0"):
         TrainingSettings(energy_coefficient=0, force_coefficient=0)

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import read
@@ -94,9 +95,9 @@ def test_schedule_segments_and_ramp():
     for bad in ["300-1000", "0:1000", "hot"]:
         with pytest.raises(DopwfInputError, match="--temperatures"):
             parse_temperature_range(bad)
-    with pytest.raises(DopwfInputError, match="are they in K"):
+    with pytest.raises(ValidationError, match="are they in K"):
         AIMDSettings(temperature_start_K=0.3, temperature_end_K=1.0)
-    with pytest.raises(DopwfInputError, match="n_steps"):
+    with pytest.raises(ValidationError, match="n_steps"):
         AIMDSettings(n_steps=0)
 
 

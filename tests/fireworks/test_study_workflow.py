@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dopant_workflows.cli_study import LOCK_FILE
+from dopant_workflows.fireworks.runner import LOCK_FILE
 from dopant_workflows.fw_setup import init_fw_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +73,16 @@ def test_smoke_study_runs_end_to_end(finished_study):
     assert a_s["Li20Si2P4S24"]["barrier_eV"] is None and "missing" in a_s["Li20Si2P4S24"]["missing_reason"]
     report = config.directory / "runs" / "smoke" / "report"
     assert "Table 2" in (report / "report.md").read_text() and (report / "arrhenius_all.png").stat().st_size > 1000
+    assert len(list(report.glob("arrhenius_Li20*.png"))) == 2  # the report plots, the builders only compute
+    # the Firetasks call the same jobs as the CLI: the same files in their run directories
+    model_dir = Path(models[0]["model_path"]).parent
+    assert {"model.json", "model.amp", "training.json", "training_curve.png", "parity_test.png"} <= {
+        p.name for p in model_dir.iterdir()}
+    run_dir = Path(tasks[0]["trajectory_path"]).parent
+    assert (run_dir / "md_traces.png").is_file() and (run_dir / "analysis" / "analysis.json").is_file()
+    # 7. one log handler, FireWorks at WARNING: no DEBUG chatter, no FireWorks progress lines, nothing twice
+    output = result.stdout + result.stderr
+    assert " DEBUG " not in output and "Launching Rocket" not in output and "RUNNING fw_id" not in output
     assert (report / "table3.csv").read_text().count("\n") == 3
 
 

@@ -9,7 +9,7 @@ from ase.calculators.emt import EMT
 from ase.io import read
 
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.md.protocol import PRESETS, protocol_from_preset, run_md
+from dopant_workflows.md.protocol import MDProtocol, protocol_from_preset, run_md
 
 from ..calculators import DyingEMT, Killed
 
@@ -49,14 +49,14 @@ def test_killed_run_resumes_exactly(tmp_path):
 
 
 def test_presets_and_bad_input(tmp_path):
-    assert PRESETS["paper"].stage_steps == {"heating": 2000, "equilibration": 500, "production": 10000}
+    assert MDProtocol(preset="paper").stage_steps == {"heating": 2000, "equilibration": 500, "production": 10000}
     assert protocol_from_preset("demo", production_ps=8.0).production_ps == 8.0
     with pytest.raises(DopwfInputError, match="preset 'fast'"):
         protocol_from_preset("fast")
-    with pytest.raises(DopwfInputError, match="expected positive"):
+    with pytest.raises(DopwfInputError, match="production_ps: Input should be greater than 0"):
         protocol_from_preset("smoke", production_ps=-1.0)
     with pytest.raises(DopwfInputError, match="is it in K"):
-        run_md(_copper(), EMT(), PRESETS["smoke"], 0.3, tmp_path, progress=False)
+        run_md(_copper(), EMT(), MDProtocol(preset="smoke"), 0.3, tmp_path, progress=False)
 
 
 class _EMTOnTheWall(EMT):

@@ -15,8 +15,9 @@ from dopant_workflows.engines.schedule import AIMDSettings, Segment
 from dopant_workflows.engines.vasp.custodian_run import dielectric_handlers, md_handlers, run_vasp
 from dopant_workflows.engines.vasp.inputs import write_aimd_segment, write_dielectric
 from dopant_workflows.engines.vasp.outputs import DielectricResult, read_aimd_frames, read_dielectric
+from dopant_workflows.names import AIMD_FRAMES_FILE
 
-FRAMES_FILE = "frames.extxyz"
+FRAMES_FILE = AIMD_FRAMES_FILE
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,13 @@
+"""The analysis stage's one settings model: which species diffuses and which part of the MSD is fitted."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AnalysisSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    species: str = Field("Li", min_length=1, description="the mobile ion whose D and conductivity are reported")
+    fit_start_fraction: float = Field(0.1, gt=0, lt=0.5, description="the MSD is fitted from this fraction of the "
+                                                                      "run to half of it (ballistic part skipped)")

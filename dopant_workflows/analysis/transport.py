@@ -1,0 +1,92 @@
+"""Transport of one composition from its MD runs at several temperatures: the Arrhenius fit, D and sigma at
+300 K with 95 % intervals, D along a/b/c, lambda, and the Anderson-Stuart barrier. Pure functions on run records
+(``analysis.json`` summaries or diffusivity documents), shared by ``dopwf arrhenius`` and the builders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dopant_workflows.analysis.arrhenius import ArrheniusFit, fit_arrhenius
+from dopant_workflows.analysis.conductivity import (
+    anderson_stuart_barrier_eV,
+    effective_radius_A,
+    nernst_einstein_conductivity_mS_cm,
+)
+from dopant_workflows.errors import DopwfInputError
+
+EXTRAPOLATION_TEMPERATURE_K = 300.0  # the paper's Table 2
+
+
+@dataclass(frozen=True)
+class Transport:
+    fit: ArrheniusFit
+    diffusivity_errors_cm2_s: list[float] | None
+    at_K: float
+    diffusivity_cm2_s: float
+    diffusivity_95_cm2_s: tuple[float, float]
+    conductivity_mS_cm: float
+    conductivity_95_mS_cm: tuple[float, float]
+    diffusivity_components_cm2_s: dict[str, float | None]  # a, b, c from per-axis fits (None: no motion)
+    jump_distance_A: float | None  # lambda: mean Li-Li RDF first peak over the runs
+
+
+def transport_from_runs(runs: Sequence[Mapping], at_K: float = EXTRAPOLATION_TEMPERATURE_K) -> Transport:
+    """The Arrhenius transport of one cell from its runs (temperature_K, diffusivity_cm2_s, diffusivity_std_cm2_s,
+    diffusivity_components_cm2_s, n_carriers, volume_A3, rdf_first_peak_A)."""
+    cells = {(r["n_carriers"], round(r["volume_A3"], 3)) for r in runs}
+    if len(cells) != 1:
+        raise DopwfInputError(f"MD runs: they describe different cells (carriers, volume) {sorted(cells)}; "
+                              "one Arrhenius fit is for one composition")
+    runs = sorted(runs, key=lambda r: r["temperature_K"])
+    temperatures = [r["temperature_K"] for r in runs]
+    if len(set(temperatures)) < 2:
+        raise DopwfInputError(f"MD runs at {sorted(set(temperatures))} K: an Arrhenius fit needs at least two "
+                              "temperatures")
+    diffusivities = [r["diffusivity_cm2_s"] for r in runs]
+    errors = [r.get("diffusivity_std_cm2_s") for r in runs]
+    errors = errors if all(errors) else None
+    fit = fit_arrhenius(temperatures, diffusivities, errors)
+    d_at, lo, hi = fit.extrapolate(at_K)
+    n_carriers, volume = runs[0]["n_carriers"], runs[0]["volume_A3"]
+    sigma = [nernst_einstein_conductivity_mS_cm(x, at_K, n_carriers, volume) for x in (d_at, lo, hi)]
+    components = {}
+    for axis in "abc":
+        values = [r["diffusivity_components_cm2_s"][axis] for r in runs]
+        components[axis] = fit_arrhenius(temperatures, values).extrapolate(at_K)[0] if min(values) > 0 else None
+    peaks = [r["rdf_first_peak_A"] for r in runs if r.get("rdf_first_peak_A")]
+    return Transport(fit, errors, at_K, d_at, (lo, hi), sigma[0], (sigma[1], sigma[2]), components,
+                     float(np.mean(peaks)) if peaks else None)
+
+
+@dataclass(frozen=True)
+class AndersonStuart:
+    r_cation_A: float
+    r_anion_A: float
+    barrier_eV: float | None
+    missing_reason: str | None  # why there is no barrier (eps_r, lambda, a cation dopant, no dopant)
+
+
+def anderson_stuart_from_run(run: Mapping, dopant: str, dopant_oxidation_state: float | None,
+                             jump_distance_A: float | None, eps_r: float | None, eps_r_source: str) -> AndersonStuart:
+    """The paper's Eq. 4 barrier with Eq. 5's effective radii of Li and of the doping anion in ``run``'s cell
+    (composition, volume_A3, n_carriers). The model is the paper's for a doping *anion*; for a cation dopant
+    it says so instead of computing a number that means nothing."""
+    composition = run["composition"]
+    n_total = sum(composition.values())
+    r_cation = effective_radius_A(run["volume_A3"], run["n_carriers"], n_total)
+    r_anion = effective_radius_A(run["volume_A3"], composition.get(dopant, 0), n_total)
+    missing = None
+    if dopant_oxidation_state is not None and dopant_oxidation_state >= 0:
+        missing = (f"the dopant {dopant} ({dopant_oxidation_state:+g}) is not an anion: the modified Anderson-Stuart "
+                   "model (Eqs. 4-5) takes the effective radius of the doping anion")
+    elif eps_r is None:
+        missing = eps_r_source if eps_r_source.startswith("missing") else f"eps_r missing ({eps_r_source})"
+    elif jump_distance_A is None:
+        missing = "no Li-Li RDF first peak (lambda) in the MD runs"
+    elif r_anion == 0:
+        missing = f"no {dopant} in the cell: no anion radius"
+    barrier = None if missing else anderson_stuart_barrier_eV(jump_distance_A, r_cation, r_anion, eps_r)
+    return AndersonStuart(r_cation, r_anion, barrier, missing)

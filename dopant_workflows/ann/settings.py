@@ -1,0 +1,50 @@
+"""The training stage's one settings model. Light on purpose: study files are validated without loading torch."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+DEFAULT_CUTOFF_A = 6.5  # the paper's cosine cutoff
+
+
+class TrainingSettings(BaseModel):
+    """The training stage's one settings model (the study file's ``ann`` section, ``dopwf ann train``'s defaults,
+    the training Firetask's parameters); defaults follow the paper and AMP."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    descriptor: Literal["gaussian"] = Field("gaussian", description="AMP's Gaussian symmetry functions (G2/G4)")
+    cutoff_A: float = Field(DEFAULT_CUTOFF_A, gt=0, description="cosine cutoff radius (A)")
+    hidden_layers: tuple[Annotated[int, Field(gt=0)], ...] = Field(
+        (5, 5), min_length=1, description="nodes per hidden layer, e.g. [5, 5]")
+    activation: Literal["tanh", "sigmoid", "linear"] = "tanh"
+    energy_coefficient: float = Field(1.0, ge=0, description="weight of the energy term of AMP's loss")
+    force_coefficient: float = Field(0.04, ge=0, description="AMP's default weight of the force term (0: energies only)")
+    optimizer: Literal["lbfgs", "adam"] = Field(
+        "lbfgs", description="lbfgs: full batch (AMP/the paper: BFGS); adam: minibatches, for large sets")
+    max_steps: int = Field(5000, gt=0, description="L-BFGS iterations or Adam epochs")
+    learning_rate: float = Field(1e-2, gt=0, description="Adam, first epoch")
+    final_learning_rate: float = Field(1e-4, gt=0, description="Adam, last epoch (exponential decay in between)")
+    batch_size: int = Field(32, gt=0, description="Adam: images per step")
+    patience: int = Field(20, gt=0, description="validation checks without improvement before stopping")
+    validate_every: int = Field(10, gt=0, description="L-BFGS iterations between validation checks (Adam: every epoch)")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="images held out for the final test")
+    validation_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of the non-test images for early stopping")
+    seed: int = Field(0, description="split, initial weights, minibatch order")
+    core_repulsion: bool = Field(True, description="wall beneath the closest approach of each element pair in the "
+                                                   "training data (zero where the network was trained)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainingSettings:
+        if self.energy_coefficient == 0 and self.force_coefficient == 0:
+            raise ValueError("energy_coefficient and force_coefficient: not both 0")
+        if self.final_learning_rate > self.learning_rate:
+            raise ValueError("final_learning_rate: expected <= learning_rate")
+        return self
+
+    def as_record(self) -> dict:
+        """JSON-ready (lists, not tuples): for documents, training.json and Firetask parameters."""
+        return self.model_dump(mode="json")

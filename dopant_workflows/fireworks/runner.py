@@ -1,0 +1,205 @@
+"""Running studies: submit to a LaunchPad, or run every Firework here on the embedded store; build; report.
+
+``run_embedded_study`` is what ``dopwf run`` does: one process at a time on the embedded store (a lock), a new
+store initialised, the study added (dupefinders link what already ran), Fireworks an interrupted run left behind
+rerun from their checkpoints, one Firework launched at a time until none is ready or a signal asks to stop, then
+the builders and the report. Call ``config.use_fw_config`` before this module is imported.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from fireworks import FWorker, LaunchPad
+from fireworks.core.rocket_launcher import rapidfire
+from fireworks.fw_config import LAUNCHPAD_LOC, MONGOMOCK_SERVERSTORE_FILE
+
+from dopant_workflows.db import COLLECTIONS, ResultsDB
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fireworks.config import quiet_fireworks
+from dopant_workflows.fireworks.preflight import check_study, check_worker
+
+log = logging.getLogger(__name__)
+LOCK_FILE = ".dopwf-run.lock"
+
+
+def open_launchpad(verbose: bool = False) -> LaunchPad:
+    """The configured LaunchPad, its console lines at WARNING (DEBUG with ``verbose``)."""
+    level = quiet_fireworks(verbose)
+    if LAUNCHPAD_LOC:
+        from monty.serialization import loadfn
+
+        return LaunchPad.from_dict({**loadfn(LAUNCHPAD_LOC), "strm_lvl": level})
+    return LaunchPad(strm_lvl=level)
+
+
+def _initialised(lpad: LaunchPad) -> LaunchPad:
+    """A new embedded store holds nothing: initialise it. A MongoDB LaunchPad is never reset here."""
+    if lpad.fw_id_assigner.count_documents({}) == 0:
+        if not MONGOMOCK_SERVERSTORE_FILE:
+            raise DopwfInputError("LaunchPad: not initialised; run `lpad reset` once (it holds no workflows yet)")
+        lpad.reset("", require_password=False)
+    return lpad
+
+
+def worker_env() -> dict:
+    return FWorker.auto_load().env or {}
+
+
+def results_db() -> ResultsDB:
+    env = worker_env()
+    if not env.get("db_file"):
+        raise DopwfInputError("my_fworker.yaml: env.db_file is not set (dopwf init writes it)")
+    return ResultsDB.from_file(env["db_file"])
+
+
+def submit_study(study, substitutions, workflow, verbose: bool = False) -> list[int]:
+    """Add the study's workflow to the configured LaunchPad. The workers that will run it check their own env
+    when each Firework starts; this machine's worker file is checked too when it names a results database."""
+    check_study(study, substitutions)
+    env = worker_env()
+    if env.get("db_file"):
+        check_worker(env, study)
+    else:
+        log.info("this machine's my_fworker.yaml names no results database: each worker checks its own at launch")
+    return list(_initialised(open_launchpad(verbose)).add_wf(workflow).values())
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    interrupted: bool
+    states: dict[str, int]
+    builders: dict | None = None  # builders.BuildSummary
+    report_text: str | None = None
+    report_dir: Path | None = None
+    db_file: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (not self.interrupted and set(self.states) <= {"COMPLETED", "linked duplicates"}
+                and not (self.builders and self.builders.failures))
+
+
+def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_dir: Path | None = None,
+                       verbose: bool = False) -> RunOutcome:
+    if not MONGOMOCK_SERVERSTORE_FILE:
+        raise DopwfInputError("dopwf run: the configuration uses a MongoDB server; submit with dopwf submit and "
+                              "launch with rlaunch/qlaunch rapidfire")
+    lock = open(config_dir / LOCK_FILE, "w")  # noqa: SIM115 - held for the whole run, released at exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise DopwfInputError(f"{config_dir}: another dopwf run is using this embedded store (one process at a "
+                              "time); wait for it or use another --config") from None
+    env = worker_env()
+    check_study(study, substitutions)
+    check_worker(env, study)
+    lpad, worker = _initialised(open_launchpad(verbose)), FWorker.auto_load()
+    lpad.add_wf(workflow)  # dupefinders link repeated AIMD/training/MD to the Fireworks already there
+    for fw_id in interrupted_fireworks(lpad):
+        lpad.rerun_fw(fw_id)  # stopped by an interrupted dopwf run: rerun, continuing from its checkpoints
+    if not _launch_all(lpad, worker, Path(env["runs_dir"]) / "launches", verbose):
+        return RunOutcome(interrupted=True, states=study_states(lpad, study.name))
+    states = study_states(lpad, study.name)
+    db = ResultsDB.from_file(env["db_file"])
+    summary = build(db)
+    report_dir = report_dir or Path(env["runs_dir"]) / study.name / "report"
+    return RunOutcome(False, states, summary, report(db, report_dir, study.name), report_dir, env["db_file"])
+
+
+def _launch_all(lpad: LaunchPad, worker: FWorker, launches: Path, verbose: bool) -> bool:
+    """Launch Fireworks one at a time until none is ready (True) or a signal says stop (False).
+
+    The embedded store is written when this process exits normally; SIGTERM (a scheduler, `kill`) is turned into
+    the same clean exit as Ctrl-C, so what finished is kept and the running Firework resumes next time. FireWorks
+    records an exception in a Firetask (KeyboardInterrupt included) as FIZZLED and moves on to the next Firework,
+    so one is launched at a time and the loop stops when told."""
+    launches.mkdir(parents=True, exist_ok=True)
+    cwd, stop = os.getcwd(), []  # rapidfire changes directory into its launch directories
+
+    def interrupt(signum, frame):
+        stop.append(signum)
+        raise KeyboardInterrupt(f"dopwf run interrupted (signal {signum})")
+
+    previous = signal.signal(signal.SIGTERM, interrupt), signal.signal(signal.SIGINT, interrupt)
+    level = quiet_fireworks(verbose)
+    try:
+        while not stop and lpad.run_exists(worker):
+            rapidfire(lpad, worker, m_dir=str(launches), nlaunches=1, sleep_time=0, strm_lvl=level)
+    except KeyboardInterrupt:
+        stop.append(True)
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+        os.chdir(cwd)
+    return not stop
+
+
+def interrupted_fireworks(lpad: LaunchPad) -> list[int]:
+    """Fireworks an earlier dopwf run left behind when it was stopped: RUNNING ones (a process killed outright)
+    and FIZZLED ones whose error is a KeyboardInterrupt (ours, or Ctrl-C: FireWorks stores it as the exception)."""
+    ids = lpad.get_fw_ids({"state": {"$in": ["RUNNING", "RESERVED"]}})
+    for fw in lpad.fireworks.find({"state": "FIZZLED"}, {"fw_id": 1, "launches": 1}):
+        launch = lpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])[-1:]}}, {"action": 1})
+        trace = str(((launch or {}).get("action") or {}).get("stored_data", {}).get("_exception", {}))
+        if "KeyboardInterrupt" in trace:
+            ids.append(fw["fw_id"])
+    return ids
+
+
+def study_states(lpad: LaunchPad, study_name: str) -> dict[str, int]:
+    """Fireworks of a study by state, counting each run once: Fireworks that FireWorks' dupefinder linked to an
+    earlier identical one (a resubmission) share its launch and are counted apart, as 'linked duplicates'."""
+    fireworks = list(lpad.fireworks.find({"name": {"$regex": f"^{re.escape(study_name)} "}},
+                                         {"fw_id": 1, "state": 1, "launches": 1}))
+    launch_ids = [i for fw in fireworks for i in fw.get("launches", [])]
+    owner = {d["launch_id"]: d["fw_id"] for d in lpad.launches.find({"launch_id": {"$in": launch_ids}},
+                                                                    {"launch_id": 1, "fw_id": 1})}
+    states: dict[str, int] = {}
+    linked = 0
+    for fw in fireworks:
+        launches = fw.get("launches", [])
+        if launches and all(owner.get(i, fw["fw_id"]) != fw["fw_id"] for i in launches):
+            linked += 1
+            continue
+        states[fw["state"]] = states.get(fw["state"], 0) + 1
+    if linked:
+        states["linked duplicates"] = linked
+    return states
+
+
+def studies(lpad: LaunchPad) -> list[str]:
+    return sorted({wf["metadata"].get("study") for wf in lpad.workflows.find({}, {"metadata": 1})} - {None})
+
+
+def build(db: ResultsDB):
+    """Run the builders on ``db``; returns their ``BuildSummary`` (failures included)."""
+    from builders import get_builders, run_builders
+
+    return run_builders(get_builders(db))
+
+
+def documents(db: ResultsDB, collection: str, study: str | None = None) -> list[dict]:
+    store = db.store(collection)
+    store.connect()
+    try:
+        return list(store.query({"study": study} if study else {}))
+    finally:
+        store.close()
+
+
+def report(db: ResultsDB, out: Path, study: str | None = None) -> str:
+    from dopant_workflows.report import write_report
+
+    return write_report(documents(db, "conductivity", study), documents(db, "anderson_stuart", study),
+                        documents(db, "diffusivity", study), out)
+
+
+def collection_counts(db: ResultsDB) -> dict[str, int]:
+    return {collection: len(documents(db, collection)) for collection in COLLECTIONS}

@@ -1,0 +1,29 @@
+"""The reference-AIMD stage on an embedded engine (VASP segments run through engines.vasp.runs on clusters)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from ase import Atoms
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from dopant_workflows.engines.schedule import AIMDSettings
+from dopant_workflows.schemas.training_set import TrainingSetDocument, describe_training_set
+
+
+def run_reference_aimd(structure: Structure | Atoms, settings: AIMDSettings, run_dir: str | Path,
+                       engine: str = "embedded", device: str = "cpu", progress: bool = True) -> TrainingSetDocument:
+    """Run (or resume) the AIMD of ``structure`` into ``run_dir``; the training-set document of what it wrote.
+
+    A run stopped as unphysical is not an exception here: the document says ``status: failed`` with the reason,
+    and the caller decides (the Firetask fizzles after recording it, the CLI exits 1)."""
+    from dopant_workflows.engines.embedded import run_embedded_aimd
+    from dopant_workflows.engines.universal import parse_engine
+
+    atoms = structure if isinstance(structure, Atoms) else AseAtomsAdaptor.get_atoms(structure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the universal models warn on every call
+        run_embedded_aimd(atoms, settings, run_dir, engine=parse_engine(engine), device=device, progress=progress)
+    return describe_training_set(run_dir)

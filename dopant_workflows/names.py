@@ -1,0 +1,45 @@
+"""Names shared across layers: run-directory files, FireWorks spec keys, and the seed every random step derives.
+
+Files and spec keys are read by one stage and written by another (often on another machine, by another version):
+they are spelled here once. Pure: no FireWorks, no engines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+# ---------------------------------------------------------------- run-directory files
+AIMD_FRAMES_FILE = "frames.extxyz"  # reference AIMD frames (both engines): energy, forces, stress per frame
+AIMD_RUN_FILE = "run.json"  # embedded reference AIMD: status, provenance, timing
+CHECKPOINT_FILE = "checkpoint.npz"  # exact-resume state of an MD or AIMD run (numbers only)
+MD_TRAJECTORY_FILE = "trajectory.extxyz"  # ANN-MD production frames, unwrapped
+MD_LOG_FILE = "md_log.csv"  # ANN-MD log of all stages
+MD_RUN_FILE = "md_run.json"  # ANN-MD status and summary
+MD_TRACES_PLOT = "md_traces.png"
+ANALYSIS_DIR = "analysis"  # inside an MD run directory: analysis.json, msd.png, rdf.png
+ANALYSIS_FILE = "analysis.json"
+MODEL_FILE = "model.json"  # our checksummed network (with its core repulsion)
+AMP_MODEL_FILE = "model.amp"  # the network alone, readable by AMP
+TRAINING_FILE = "training.json"  # training settings, split, history and errors
+
+# ---------------------------------------------------------------- FireWorks spec keys
+FRAMES_KEY = "aimd_frames"  # frame files pushed by reference-AIMD Fireworks (both engines), read by training
+MODEL_PATH_KEY = "model_path"  # trained network, passed by the training Firework to its MD children
+MODEL_SHA_KEY = "model_sha256"
+PREVIOUS_SEGMENT_KEY = "previous_segment_dir"  # VASP AIMD: the segment a continuation starts from
+DIELECTRIC_KEY = "dielectric"  # VASP DFPT results pushed for children
+DEVICE_KEY = "dopwf_device"  # set by the use_device powerup; wins over the worker's env device
+FAKE_VASP_KEY = "_fake_vasp_dir"  # set by the use_fake_vasp powerup: replay this reference run instead of VASP
+
+
+def derive_seed(*parts) -> int:
+    """A 31-bit seed from what a run is (e.g. study seed, substitution id, temperature), not from where it sits in
+    a list: reordering a study's counts or temperatures gives every run the seed it had before."""
+    text = json.dumps([float(p) if isinstance(p, float) else p for p in parts], sort_keys=True, default=str)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def run_tag(*parts) -> str:
+    """Short hash of what a run depends on: a changed setting gets a new run directory, never a stale one."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:8]

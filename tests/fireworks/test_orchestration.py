@@ -1,0 +1,165 @@
+"""Regression tests of the jobs-layer refactor (issue 10): each failed before the change."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from maggma.stores import MemoryStore
+
+from builders import AndersonStuartBuilder, ConductivityBuilder, DiffusivityBuilder, run_builders
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fireworks.study_tasks import RecordDielectric, device_of
+from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
+from dopant_workflows.fw_setup import init_fw_config
+from dopant_workflows.study import StudyValidationError, study_from_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+SMOKE = ROOT / "tests" / "data" / "studies" / "smoke_study.yaml"
+DOPWF = Path(sys.executable).parent / "dopwf"
+
+
+def _smoke(**changes) -> dict:
+    data = yaml.safe_load(SMOKE.read_text())
+    data.update(changes)
+    return data
+
+
+def _dopwf(args, cwd):
+    env = {**os.environ, "HOME": str(cwd)}  # no ~/.fireworks: only --config can point FireWorks anywhere
+    env.pop("FW_CONFIG_FILE", None)
+    return subprocess.run([str(DOPWF), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_submit_with_config_uses_that_config(tmp_path):
+    """1. FireWorks was imported (reading no configuration) before --config was set: 'env.db_file is not set'."""
+    config = init_fw_config(tmp_path / "cfg")
+    done = _dopwf(["submit", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "submitted study smoke: 8 Fireworks" in done.stdout
+
+
+def test_md_seeds_and_run_directories_follow_the_substitution_not_its_position():
+    """2. Seeds came from the position in the enumeration, directories from the id: reordering counts swapped
+    seeds under the same directories."""
+    def md_tasks(counts):
+        data = _smoke()
+        data["substitutions"]["counts"] = counts
+        wf = get_wf_dopant_study(study_from_dict(data))
+        return {fw.name: (fw.tasks[0]["seed"], fw.tasks[0]["run_path"]) for fw in wf.fws if " md " in fw.name}
+
+    forward, backward = md_tasks([0, 1]), md_tasks([1, 0])
+    assert forward == backward and len(forward) == 4
+    assert len({seed for seed, _ in forward.values()}) == 4  # every run its own seed
+
+
+def test_one_temperature_is_refused_by_name():
+    """3a. A one-temperature study validated, and its conductivity build failed later."""
+    with pytest.raises(StudyValidationError, match="temperatures_K: List should have at least 2 items"):
+        study_from_dict(_smoke(temperatures_K=[600]))
+
+
+def _diffusivity_task(sub, temperature, dopant="Cl", oxidation_state=-1.0):
+    d = 1e-5 * (temperature / 600.0) ** 4
+    return {"task_id": f"s-{sub}-{temperature:g}K", "study": "s", "substitution_id": sub, "formula": "Li60X",
+            "dopant": dopant, "dopant_count": 1, "dopant_fraction": 1 / 150, "dopant_oxidation_state": oxidation_state,
+            "temperature_K": temperature, "diffusivity_cm2_s": d, "diffusivity_std_cm2_s": 0.1 * d,
+            "diffusivity_components_cm2_s": {"a": d, "b": d, "c": d}, "conductivity_mS_cm": 1.0,
+            "rdf_first_peak_A": 3.4, "n_carriers": 60, "volume_A3": 2857.0,
+            "composition": {"Li": 60, "Si": 8, "P": 10, "S": 71, dopant: 1}, "thermostat_ok": True,
+            "model_sha256": "abc", "warnings": [], "last_updated": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+
+
+def _stores():
+    keys = {"md_tasks": "task_id", "diffusivity": "task_id", "conductivity": "substitution_id",
+            "dielectric": "substitution_id", "anderson_stuart": "substitution_id"}
+    stores = {name: MemoryStore(collection_name=name, key=key) for name, key in keys.items()}
+    for store in stores.values():
+        store.connect()
+    return stores
+
+
+def _builders(s):
+    return [DiffusivityBuilder(s["md_tasks"], s["diffusivity"]), ConductivityBuilder(s["diffusivity"], s["conductivity"]),
+            AndersonStuartBuilder(s["diffusivity"], s["dielectric"], s["conductivity"], s["anderson_stuart"])]
+
+
+def test_a_failed_build_is_reported_not_stored_and_the_report_still_reads(tmp_path):
+    """3b. A one-temperature substitution failed silently in maggma (state: failed), was counted as processed,
+    and the report crashed with a KeyError."""
+    from dopant_workflows.report import write_report
+
+    s = _stores()
+    s["md_tasks"].update([_diffusivity_task("one", 600.0)] + [_diffusivity_task("two", t) for t in (600.0, 800.0)])
+    summary = run_builders(_builders(s))
+    assert summary.failures == [("ConductivityBuilder", "one", "MD runs at [600.0] K: an Arrhenius fit needs at "
+                                                             "least two temperatures")]
+    assert [d["substitution_id"] for d in s["conductivity"].query()] == ["two"]
+    text = write_report(list(s["conductivity"].query()), list(s["anderson_stuart"].query()),
+                        list(s["diffusivity"].query()), tmp_path)
+    assert "Li60X" in text and (tmp_path / "arrhenius_two.png").is_file()
+    assert run_builders(_builders(s)).failures == summary.failures  # tried again, reported again
+
+
+def test_dopwf_build_exits_nonzero_naming_the_failure(tmp_path):
+    from dopant_workflows.db import ResultsDB, insert
+
+    config = init_fw_config(tmp_path / "cfg")
+    insert(ResultsDB.from_file(config.directory / "db.json"), "md_tasks", _diffusivity_task("one", 600.0))
+    done = _dopwf(["build", "--config", str(config.directory)], tmp_path)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "FAILED ConductivityBuilder one: MD runs at [600.0] K" in done.stdout
+
+
+def test_vasp_segments_carry_dupefinders_walltime_and_the_study_segment_length():
+    """4. VASP AIMD segment Fireworks had no dupefinder, no walltime, and a hard-coded 500-step segment."""
+    data = _smoke(engine="vasp", reference_aimd={"n_steps": 100, "segment_steps": 40, "walltime_s": 7200})
+    wf = get_wf_dopant_study(study_from_dict(data))
+    segments = sorted((fw for fw in wf.fws if "aimd segment" in fw.name), key=lambda fw: fw.spec["segment_index"])
+    assert len(segments) == 3  # 40 + 40 + 20 steps
+    assert all("_dupefinder" in fw.spec for fw in wf.fws)
+    settings = segments[0].tasks[0]["settings"]
+    assert settings["segment_steps"] == 40 and settings["walltime_s"] == 7200 and settings["seed"] == 3
+
+
+def test_a_worker_without_device_runs_on_cpu_and_one_without_db_file_is_named():
+    """5. device_of raised KeyError for a worker whose env has no 'device'."""
+    assert device_of({"_fw_env": {"db_file": "x"}}) == "cpu"
+    assert device_of({}) == "cpu"
+    task = RecordDielectric(study="s", substitution_id="one", formula="Li60X", eps_r=5.0, source="test")
+    with pytest.raises(DopwfInputError, match="my_fworker.yaml of this worker: env.db_file is not set"):
+        task.run_task({"_fw_env": {"runs_dir": "/tmp"}})
+
+
+def test_anderson_stuart_is_not_computed_for_a_cation_dopant():
+    """6. The Anderson-Stuart builder took any dopant's radius as the anion's."""
+    s = _stores()
+    s["md_tasks"].update([_diffusivity_task("ge", t, dopant="Ge", oxidation_state=4.0) for t in (600.0, 800.0)])
+    s["dielectric"].update([{"substitution_id": "ge", "eps_r": 5.0, "source": "test",
+                             "last_updated": datetime(2026, 1, 1, tzinfo=timezone.utc)}])
+    run_builders(_builders(s))
+    document = s["anderson_stuart"].query_one({"substitution_id": "ge"})
+    assert document["barrier_eV"] is None and "the dopant Ge (+4) is not an anion" in document["missing_reason"]
+
+
+def test_legacy_training_keys_are_read_into_reference_aimd(caplog):
+    data = _smoke(training={"mode": "shared", "aimd_steps": 120, "aimd_temperatures_K": [300, 800]})
+    data.pop("reference_aimd")
+    study = study_from_dict(data)
+    assert (study.reference_aimd.n_steps, study.reference_aimd.temperature_end_K) == (120, 800)
+    assert "please move them there" in caplog.text
+
+
+def test_cli_and_firetask_share_the_stage_settings():
+    """Defaults are declared once: dopwf ann train's options come from TrainingSettings."""
+    from dopant_workflows.ann.settings import TrainingSettings
+    from dopant_workflows.cli import build_parser
+
+    args = build_parser().parse_args(["ann", "train", "x.extxyz", "--out", "m"])
+    settings = TrainingSettings(**{k: getattr(args, k) for k in TrainingSettings.model_fields if hasattr(args, k)})
+    assert settings == TrainingSettings()
+    assert json.loads(json.dumps(settings.as_record())) == TrainingSettings(**settings.as_record()).as_record()
