@@ -210,22 +210,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Formatter(logging.Formatter):
+    """INFO lines are for a person reading progress: time and message; warnings and debug say where from."""
+
+    plain = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
+    detailed = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return (self.plain if record.levelno == logging.INFO else self.detailed).format(record)
+
+
 def configure_logging(verbose: bool) -> None:
     """One handler (stderr), INFO by default, DEBUG with -v; FireWorks' own lines are kept apart from it
     (``fireworks.config.quiet_fireworks``) and libraries' DEBUG chatter stays out unless -v."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.setFormatter(_Formatter())
     handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-
-
-def settings_default(model, name: str):
-    """A CLI default taken from a stage's settings model (defined once)."""
-    return model.model_fields[name].default
 
 
 def main(argv: list[str] | None = None) -> int:

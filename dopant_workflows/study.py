@@ -122,6 +122,14 @@ class Study(_Strict):
 
     @model_validator(mode="before")
     @classmethod
+    def _demo_protocol(cls, data: Any) -> Any:
+        """A study's MD durations default to the demo preset (MDProtocol's own default is the paper's)."""
+        if isinstance(data, dict) and isinstance(data.get("protocol"), dict) and "preset" not in data["protocol"]:
+            return {**data, "protocol": {"preset": "demo", **data["protocol"]}}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _legacy_training_keys(cls, data: Any) -> Any:
         """training.aimd_* (before the reference_aimd section existed) are read into reference_aimd, with a warning."""
         if not isinstance(data, dict) or not isinstance(data.get("training"), dict):

@@ -4,8 +4,7 @@ universal ML potential, with checkpoints, resumption and blow-up detection.
 Output directory:
 - ``frames.extxyz``: one frame every ``sample_every`` steps with energy, forces, stress (eV, eV/A, eV/A^3),
   ``step``, ``time_fs``, ``temperature_K`` (instantaneous), ``target_temperature_K``, ``segment``;
-- ``checkpoint.npz``: step, positions, momenta, thermostat state and the frames file length at that step
-  (numbers only, ``allow_pickle=False``); a killed run restarts from it and truncates frames written after it;
+- ``checkpoint.npz`` (``md.driver.NVTRun``): a killed run restarts from it and truncates frames written after it;
 - ``run.json``: status (running, completed, failed + reason), provenance, timing.
 """
 
@@ -18,31 +17,20 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-from ase import Atoms, units
+from ase import Atoms
 from ase.io import read, write
-from ase.md.nose_hoover_chain import NoseHooverChainNVT
-from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from tqdm import tqdm
 
 from dopant_workflows import __version__
 from dopant_workflows.ann.neighbors import check_atoms
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.universal import check_elements, make_calculator
-from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
-from dopant_workflows.md.checkpoint import (
-    file_size,
-    load_checkpoint,
-    nhc_state,
-    restore_nhc,
-    save_checkpoint,
-    set_nhc_temperature,
-    sync_nhc_from_atoms,
-)
+from dopant_workflows.md.checkpoint import set_nhc_temperature
+from dopant_workflows.md.driver import MDBlowUp, NVTRun
 from dopant_workflows.md.frames import snapshot
 from dopant_workflows.md.safety import BlowUpLimits
-from dopant_workflows.names import AIMD_FRAMES_FILE, AIMD_RUN_FILE, CHECKPOINT_FILE
+from dopant_workflows.names import AIMD_FRAMES_FILE, AIMD_RUN_FILE
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +40,6 @@ FRAMES_FILE, RUN_FILE = AIMD_FRAMES_FILE, AIMD_RUN_FILE
 @dataclass(frozen=True)
 class AIMDResult:
     out_dir: Path
-    status: str  # "completed" or "failed"
-    failure_reason: str | None
     n_frames: int
     steps_done: int
     steps_per_s: float
@@ -73,7 +59,10 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
                       device: str = "cpu", limits: BlowUpLimits = BlowUpLimits(), checkpoint_every: int = 50,
                       progress: bool = True, calculator=None) -> AIMDResult:
     """Run (or resume) the reference AIMD of ``atoms`` into ``out_dir``. ``calculator`` overrides the engine's
-    (tests use a cheap one); its provenance is then recorded as given by ``engine``."""
+    (tests use a cheap one); its provenance is then recorded as given by ``engine``.
+
+    A run that turns unphysical keeps its earlier frames (flagged ``precedes_failure``), records the reason in
+    run.json and raises :class:`MDBlowUp`."""
     check_atoms(atoms, "AIMD structure")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,77 +74,50 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
         model_info = {"engine": engine, "model": type(calculator).__name__, "package_version": "n/a"}
     provenance = {"code": f"dopant_workflows {__version__}", "model": model_info, "settings": settings.model_dump(),
                   "formula": atoms.get_chemical_formula(), "n_atoms": len(atoms)}
-    fingerprint = _fingerprint(atoms, settings, engine)
+    frames_path = out_dir / FRAMES_FILE
+    run = NVTRun(atoms, calculator, out_dir, _fingerprint(atoms, settings, engine), {"frames": frames_path},
+                 settings.time_step_fs, settings.temperature_start_K, settings.thermostat_damping_fs, limits)
+    resumed = run.start(settings.temperature_start_K, settings.seed)
+    n_frames = int(resumed["n_frames"]) if resumed else 0
+    if resumed:
+        log.info("resuming %s at step %d (%d frames kept)", out_dir, run.step, n_frames)
+    _write_run(out_dir, "running", None, provenance, run.step, n_frames)
 
-    atoms = atoms.copy()
-    atoms.calc = calculator
-    dyn = NoseHooverChainNVT(atoms, timestep=settings.time_step_fs * units.fs,
-                             temperature_K=settings.temperature_start_K,
-                             tdamp=settings.thermostat_damping_fs * units.fs)
-    frames_path, checkpoint_path = out_dir / FRAMES_FILE, out_dir / CHECKPOINT_FILE
-    step, n_frames = 0, 0
-    if checkpoint_path.exists():
-        ck = load_checkpoint(checkpoint_path)
-        if str(ck["fingerprint"]) != fingerprint:
-            raise DopwfInputError(f"{out_dir}: holds a checkpoint of a different run (structure, settings or "
-                                  "engine differ); use a new directory")
-        step, n_frames = int(ck["step"]), int(ck["n_frames"])
-        atoms.positions, atoms.cell = ck["positions"], ck["cell"]
-        atoms.set_momenta(ck["momenta"])
-        sync_nhc_from_atoms(dyn)
-        restore_nhc(dyn, ck)
-        frames_bytes = int(ck["frames_bytes"])
-        if frames_path.exists():
-            os.truncate(frames_path, frames_bytes)  # frames written after the checkpoint are redone
-        log.info("resuming %s at step %d (%d frames kept)", out_dir, step, n_frames)
-    else:
-        if frames_path.exists():
-            frames_path.unlink()
-        thermalize_momenta(atoms, settings.temperature_start_K, rng=np.random.default_rng(settings.seed))
-        Stationary(atoms)
-        sync_nhc_from_atoms(dyn)
-    _write_run(out_dir, "running", None, provenance, step, n_frames)
-
-    def checkpoint() -> None:
-        save_checkpoint(checkpoint_path, fingerprint=np.array(fingerprint), step=step, n_frames=n_frames,
-                        positions=atoms.positions, cell=atoms.cell.array, momenta=atoms.get_momenta(),
-                        frames_bytes=file_size(frames_path), **nhc_state(dyn))
-
-    start_step, t0 = step, time.perf_counter()
-    previous_energy = None
+    start_step, t0 = run.step, time.perf_counter()
     failure = None
-    bar = tqdm(total=settings.n_steps, initial=step, desc=f"AIMD ({engine})", unit="step", disable=not progress)
+    bar = tqdm(total=settings.n_steps, initial=run.step, desc=f"AIMD ({engine})", unit="step", disable=not progress)
     segments = settings.segments()
     segment_of = {s: seg.index for seg in segments for s in range(seg.start_step, seg.stop_step + 1)}
     segment_ends = {seg.stop_step for seg in segments}
-    while step < settings.n_steps:
-        set_nhc_temperature(dyn, settings.temperature_at_K(step))
-        dyn.step()
-        step += 1
+    atoms = run.atoms
+    while run.step < settings.n_steps:
+        set_nhc_temperature(run.dyn, settings.temperature_at_K(run.step))
+        run.dyn.step()
+        run.step += 1
         energy = float(atoms.get_potential_energy())
-        failure = limits.check(atoms, energy, previous_energy, step)
+        failure = run.check(energy)
         if failure:
             break
-        previous_energy = energy
+        step = run.step
         if step % settings.sample_every == 0:
             frame = snapshot(atoms, energy, with_stress=True, step=step, time_fs=step * settings.time_step_fs,
                              target_temperature_K=settings.temperature_at_K(step), segment=segment_of[step])
             write(frames_path, frame, format="extxyz", append=True)
             n_frames += 1
         if step % checkpoint_every == 0 or step in segment_ends:
-            checkpoint()
+            run.save(n_frames=n_frames)
         bar.update(1)
         bar.set_postfix(T=f"{atoms.get_temperature():.0f} K")
     bar.close()
-    rate = (step - start_step) / max(time.perf_counter() - t0, 1e-9)
-    status = "failed" if failure else "completed"
+    rate = (run.step - start_step) / max(time.perf_counter() - t0, 1e-9)
     if failure:
         log.error("AIMD stopped: %s; %d earlier frames kept and flagged", failure, n_frames)
         _flag_frames(frames_path, failure)
-    else:
-        checkpoint()
-    _write_run(out_dir, status, failure, provenance, step, n_frames, rate)
-    return AIMDResult(out_dir, status, failure, n_frames, step, rate, provenance)
+        _write_run(out_dir, "failed", failure, provenance, run.step, n_frames, rate)
+        raise MDBlowUp(f"{out_dir}: {failure}")
+    run.save(n_frames=n_frames)
+    _write_run(out_dir, "completed", None, provenance, run.step, n_frames, rate)
+    return AIMDResult(out_dir, n_frames, run.step, rate, provenance)
 
 
 def _flag_frames(frames_path: Path, reason: str) -> None:

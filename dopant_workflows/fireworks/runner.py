@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +132,9 @@ def _launch_all(lpad: LaunchPad, worker: FWorker, launches: Path, verbose: bool)
     level = quiet_fireworks(verbose)
     try:
         while not stop and lpad.run_exists(worker):
+            newest, started = _newest_launch(lpad), time.perf_counter()
             rapidfire(lpad, worker, m_dir=str(launches), nlaunches=1, sleep_time=0, strm_lvl=level)
+            _log_launches(lpad, newest, time.perf_counter() - started)
     except KeyboardInterrupt:
         stop.append(True)
     finally:
@@ -139,6 +142,19 @@ def _launch_all(lpad: LaunchPad, worker: FWorker, launches: Path, verbose: bool)
         signal.signal(signal.SIGINT, previous[1])
         os.chdir(cwd)
     return not stop
+
+
+def _newest_launch(lpad: LaunchPad) -> int:
+    newest = lpad.launches.find_one({}, {"launch_id": 1}, sort=[("launch_id", -1)])
+    return newest["launch_id"] if newest else 0
+
+
+def _log_launches(lpad: LaunchPad, after_launch_id: int, seconds: float) -> None:
+    """One line per Firework just run: its name, final state and wall time (the end of a stage in the output)."""
+    for launch in lpad.launches.find({"launch_id": {"$gt": after_launch_id}}, {"fw_id": 1, "state": 1}):
+        fw = lpad.fireworks.find_one({"fw_id": launch["fw_id"]}, {"name": 1}) or {}
+        log.info("== %s: %s in %.1f min", fw.get("name", f"Firework {launch['fw_id']}"), launch["state"],
+                 seconds / 60)
 
 
 def interrupted_fireworks(lpad: LaunchPad) -> list[int]:

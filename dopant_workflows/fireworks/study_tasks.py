@@ -8,6 +8,7 @@ directory: a relaunched Firework finds its checkpoint there and continues.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fireworks import FiretaskBase, FWAction, explicit_serialize
@@ -16,6 +17,11 @@ from pymatgen.core import Structure
 from dopant_workflows.db import ResultsDB, insert
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.names import DEVICE_KEY, FRAMES_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY
+
+log = logging.getLogger("dopwf")
+#: in the spec of every study Firework: FireWorks then sets the Firework's id (and LaunchPad) on its tasks, for
+#: fw_id in the documents and the name in the log heading
+STUDY_SPEC = {"_add_launchpad_and_fw_id": True}
 
 
 def env_value(value, fw_spec, default=None):
@@ -55,8 +61,16 @@ def as_structure(value) -> Structure:
     return value if isinstance(value, Structure) else Structure.from_dict(value)
 
 
-def fw_id_of(fw_spec) -> int | None:
-    return fw_spec.get("_fw_id") if isinstance(fw_spec.get("_fw_id"), int) else None
+def fw_id_of(task: FiretaskBase) -> int | None:
+    """The running Firework's id (FireWorks sets it on the task when the spec asks: ``_add_launchpad_and_fw_id``)."""
+    return getattr(task, "fw_id", None)
+
+
+def announce(task: FiretaskBase) -> None:
+    """A heading in the log naming the Firework that starts: the stages of a long run, readable in the output."""
+    launchpad, fw_id = getattr(task, "launchpad", None), fw_id_of(task)
+    record = launchpad.fireworks.find_one({"fw_id": fw_id}, {"name": 1}) if launchpad and fw_id is not None else None
+    log.info("== %s", record["name"] if record else type(task).__name__)
 
 
 @explicit_serialize
@@ -70,6 +84,7 @@ class RunEmbeddedAIMD(FiretaskBase):
         from dopant_workflows.jobs.reference import run_reference_aimd
 
         db = results_db(fw_spec)
+        announce(self)
         document = run_reference_aimd(as_structure(self["structure"]), AIMDSettings(**self["settings"]),
                                       run_dir_of(self, fw_spec), self["engine"], device_of(fw_spec))
         insert(db, "training_sets", document.model_dump())
@@ -91,12 +106,13 @@ class TrainNetwork(FiretaskBase):
         from dopant_workflows.jobs.training import train_network
 
         db = results_db(fw_spec)
+        announce(self)
         frames = sorted(set(fw_spec.get(FRAMES_KEY, [])))
         if not frames:
             raise ValueError(f"{FRAMES_KEY}: no training frames were passed by the parent Fireworks")
         document = train_network(frames, TrainingSettings(**self["settings"]), run_dir_of(self, fw_spec),
                                  study=self["study"], label=self["label"], replace=True)
-        insert(db, "models", document.model_copy(update={"fw_id": fw_id_of(fw_spec)}).model_dump())
+        insert(db, "models", document.model_copy(update={"fw_id": fw_id_of(self)}).model_dump())
         return FWAction(stored_data={"model_sha256": document.model_sha256,
                                      "test_force_rmse_eV_A": document.force_rmse_eV_A["test"]},
                         update_spec={MODEL_PATH_KEY: document.model_path, MODEL_SHA_KEY: document.model_sha256})
@@ -116,12 +132,13 @@ class RunANNMD(FiretaskBase):
         from dopant_workflows.schemas.tasks import MDTaskDocument
 
         db = results_db(fw_spec)
+        announce(self)
         if not fw_spec.get(MODEL_PATH_KEY):
             raise ValueError(f"{MODEL_PATH_KEY}: no trained network was passed by the parent Firework")
         run = run_md_stage(as_structure(self["structure"]), fw_spec[MODEL_PATH_KEY], MDProtocol(**self["protocol"]),
                            float(self["temperature_K"]), run_dir_of(self, fw_spec), seed=int(self["seed"]),
                            device=device_of(fw_spec), analysis=AnalysisSettings(**self.get("analysis", {})))
-        document = MDTaskDocument.from_run(run, self["study"], self["substitution"], fw_id_of(fw_spec))
+        document = MDTaskDocument.from_run(run, self["study"], self["substitution"], fw_id_of(self))
         insert(db, "md_tasks", document.model_dump())
         return FWAction(stored_data={"task_id": document.task_id, "diffusivity_cm2_s": document.diffusivity_cm2_s})
 
@@ -135,7 +152,8 @@ class RecordDielectric(FiretaskBase):
     def run_task(self, fw_spec):
         from dopant_workflows.jobs.dielectric import record_dielectric
 
+        announce(self)
         document = record_dielectric(self["study"], self["substitution_id"], self["formula"], self["eps_r"],
-                                     self["source"], fw_id_of(fw_spec))
+                                     self["source"], fw_id_of(self))
         insert(results_db(fw_spec), "dielectric", document.model_dump())
         return FWAction(stored_data={"eps_r": document.eps_r, "source": document.source})

@@ -16,7 +16,13 @@ from fireworks import Firework, Workflow
 from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 from pymatgen.core import Structure
 
-from dopant_workflows.fireworks.study_tasks import RecordDielectric, RunANNMD, RunEmbeddedAIMD, TrainNetwork
+from dopant_workflows.fireworks.study_tasks import (
+    STUDY_SPEC,
+    RecordDielectric,
+    RunANNMD,
+    RunEmbeddedAIMD,
+    TrainNetwork,
+)
 from dopant_workflows.fireworks.vasp_workflows import aimd_segment_fireworks, dielectric_firework
 from dopant_workflows.jobs.dielectric import missing_dielectric_reason
 from dopant_workflows.names import run_tag
@@ -32,7 +38,7 @@ def study_substitutions(study: Study) -> list[Substitution]:
 
 
 def _spec() -> dict:
-    return {"_dupefinder": DupeFinderExact()}
+    return {**STUDY_SPEC, "_dupefinder": DupeFinderExact()}
 
 
 def _reference_and_training(study: Study, cell: Structure, label: str) -> tuple[list[Firework], Firework]:

@@ -16,7 +16,7 @@ from dopant_workflows.db import insert
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.vasp.replay import ReplayVaspJob
 from dopant_workflows.engines.vasp.runs import run_aimd_segment
-from dopant_workflows.fireworks.study_tasks import as_structure, env_value, fw_id_of, results_db
+from dopant_workflows.fireworks.study_tasks import announce, as_structure, env_value, fw_id_of, results_db
 from dopant_workflows.jobs.dielectric import DFPT_SOURCE, run_vasp_dielectric  # noqa: F401 - DFPT_SOURCE re-exported
 from dopant_workflows.names import AIMD_FRAMES_FILE, DIELECTRIC_KEY, FAKE_VASP_KEY, FRAMES_KEY, PREVIOUS_SEGMENT_KEY
 
@@ -39,6 +39,7 @@ class RunVaspAIMDSegment(FiretaskBase):
     optional_params = ["vasp_cmd", "walltime_s", "user_incar"]
 
     def run_task(self, fw_spec):
+        announce(self)
         settings = AIMDSettings(**self["settings"])
         segment = settings.segments()[int(self["segment_index"])]
         structure = as_structure(self["structure"])
@@ -67,9 +68,10 @@ class RunVaspDielectric(FiretaskBase):
 
     def run_task(self, fw_spec):
         db = results_db(fw_spec) if self.get("study") else None
+        announce(self)
         document, corrections = run_vasp_dielectric(
             os.getcwd(), as_structure(self["structure"]), self["label"], study=self.get("study"),
-            user_incar=self.get("user_incar"), fw_id=fw_id_of(fw_spec),
+            user_incar=self.get("user_incar"), fw_id=fw_id_of(self),
             **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
         if db is not None:
             insert(db, "dielectric", document.model_dump())

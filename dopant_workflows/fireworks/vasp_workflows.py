@@ -8,6 +8,7 @@ from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 from pymatgen.core import Structure
 
 from dopant_workflows.engines.schedule import AIMDSettings
+from dopant_workflows.fireworks.study_tasks import STUDY_SPEC
 from dopant_workflows.fireworks.vasp_tasks import RunVaspAIMDSegment, RunVaspDielectric
 
 
@@ -20,7 +21,7 @@ def aimd_segment_fireworks(structure: Structure, settings: AIMDSettings, name: s
                                   segment_index=segment.index)
         fireworks.append(Firework([task], name=f"{name} aimd segment {segment.index}",
                                   parents=fireworks[-1:] or None,
-                                  spec={"_category": "vasp", "segment_index": segment.index,
+                                  spec={**STUDY_SPEC, "_category": "vasp", "segment_index": segment.index,
                                         "_dupefinder": DupeFinderExact()}))
     return fireworks
 
@@ -28,7 +29,8 @@ def aimd_segment_fireworks(structure: Structure, settings: AIMDSettings, name: s
 def dielectric_firework(structure: Structure, label: str, name: str, study: str | None = None) -> Firework:
     """DFPT of ``structure``; with ``study`` its eps_r is also recorded as a ``dielectric`` document."""
     task = RunVaspDielectric(structure=structure.as_dict(), label=label, **({"study": study} if study else {}))
-    return Firework([task], name=f"{name} dielectric", spec={"_category": "vasp", "_dupefinder": DupeFinderExact()})
+    return Firework([task], name=f"{name} dielectric", spec={**STUDY_SPEC, "_category": "vasp",
+                                                               "_dupefinder": DupeFinderExact()})
 
 
 def get_wf_vasp_reference(structure: Structure, settings: AIMDSettings, name: str,

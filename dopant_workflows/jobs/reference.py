@@ -21,9 +21,14 @@ def run_reference_aimd(structure: Structure | Atoms, settings: AIMDSettings, run
     and the caller decides (the Firetask fizzles after recording it, the CLI exits 1)."""
     from dopant_workflows.engines.embedded import run_embedded_aimd
     from dopant_workflows.engines.universal import parse_engine
+    from dopant_workflows.md.driver import MDBlowUp
 
     atoms = structure if isinstance(structure, Atoms) else AseAtomsAdaptor.get_atoms(structure)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the universal models warn on every call
-        run_embedded_aimd(atoms, settings, run_dir, engine=parse_engine(engine), device=device, progress=progress)
+        try:
+            run_embedded_aimd(atoms, settings, run_dir, engine=parse_engine(engine), device=device,
+                              progress=progress)
+        except MDBlowUp:
+            pass  # run.json says why and the earlier frames are flagged: the document reports it
     return describe_training_set(run_dir)

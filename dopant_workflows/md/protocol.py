@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,29 +27,21 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms, units
 from ase.io import write
-from ase.md.nose_hoover_chain import NoseHooverChainNVT
-from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from tqdm import tqdm
 
 from dopant_workflows import __version__
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
-from dopant_workflows.md.checkpoint import (
-    file_size,
-    load_checkpoint,
-    nhc_state,
-    restore_nhc,
-    save_checkpoint,
-    sync_nhc_from_atoms,
-)
+from dopant_workflows.md.checkpoint import sync_nhc_from_atoms
+from dopant_workflows.md.driver import MDBlowUp, NVTRun  # noqa: F401 - MDBlowUp re-exported
 from dopant_workflows.md.frames import snapshot
 from dopant_workflows.md.safety import BlowUpLimits
 from dopant_workflows.md.settings import PRESETS, MDProtocol, protocol_from_preset  # noqa: F401 - re-exported
-from dopant_workflows.names import CHECKPOINT_FILE, MD_LOG_FILE, MD_RUN_FILE, MD_TRAJECTORY_FILE
+from dopant_workflows.names import MD_LOG_FILE, MD_RUN_FILE, MD_TRAJECTORY_FILE
 
 log = logging.getLogger(__name__)
 
-TRAJECTORY_FILE, LOG_FILE, CHECKPOINT_FILE, RUN_FILE = MD_TRAJECTORY_FILE, MD_LOG_FILE, CHECKPOINT_FILE, MD_RUN_FILE
+TRAJECTORY_FILE, LOG_FILE, RUN_FILE = MD_TRAJECTORY_FILE, MD_LOG_FILE, MD_RUN_FILE
 THERMOSTAT_TOLERANCE = 0.02  # mean production temperature within 2 % of the target
 WALL_ENERGY_LIMIT_EV = 1.0  # warn when a network's core repulsion exceeds this (a pair 0.2 A inside the wall)
 
@@ -72,10 +63,6 @@ class MDResult:
         return self.out_dir / TRAJECTORY_FILE
 
 
-class MDBlowUp(RuntimeError):
-    """The run became unphysical (see :class:`BlowUpLimits`); md_run.json records why."""
-
-
 def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float, out_dir: str | Path,
            seed: int = 0, provenance: dict | None = None, checkpoint_every: int = 250,
            progress: bool = True, limits: BlowUpLimits = BlowUpLimits()) -> MDResult:
@@ -89,57 +76,33 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
         raise DopwfInputError(f"temperature_K={temperature_K}: below 5 K; is it in K?")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    traj_path, log_path, ck_path = out_dir / TRAJECTORY_FILE, out_dir / LOG_FILE, out_dir / CHECKPOINT_FILE
+    traj_path, log_path = out_dir / TRAJECTORY_FILE, out_dir / LOG_FILE
     fingerprint = json.dumps({"protocol": protocol.model_dump(exclude={"preset"}), "T": temperature_K, "seed": seed,
                               "formula": atoms.get_chemical_formula()}, sort_keys=True)
-    atoms = atoms.copy()
-    atoms.calc = calculator
     dt = protocol.time_step_fs * units.fs
-    nhc = NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature_K,
-                             tdamp=protocol.thermostat_damping_fs * units.fs)
+    run = NVTRun(atoms, calculator, out_dir, fingerprint, {"trajectory": traj_path, "log": log_path},
+                 protocol.time_step_fs, temperature_K, protocol.thermostat_damping_fs, limits)
     stages = protocol.stage_steps
     n_total = sum(stages.values())
     n_heat, n_eq = stages["heating"], stages["equilibration"]
-    step = 0
-    if ck_path.exists():
-        ck = load_checkpoint(ck_path)
-        if str(ck["fingerprint"]) != fingerprint:
-            raise DopwfInputError(f"{out_dir}: holds a checkpoint of a different MD run; use a new directory")
-        step = int(ck["step"])
-        atoms.positions = ck["positions"]
-        atoms.set_momenta(ck["momenta"])
-        sync_nhc_from_atoms(nhc)
-        restore_nhc(nhc, ck)
-        for path, key in ((traj_path, "trajectory_bytes"), (log_path, "log_bytes")):
-            if path.exists():
-                os.truncate(path, int(ck[key]))
-        log.info("resuming %s at step %d of %d", out_dir, step, n_total)
+    if run.start(protocol.initial_temperature_K, seed) is not None:
+        log.info("resuming %s at step %d of %d", out_dir, run.step, n_total)
     else:
-        for path in (traj_path, log_path):
-            if path.exists():
-                path.unlink()
-        thermalize_momenta(atoms, protocol.initial_temperature_K, rng=np.random.default_rng(seed))
-        Stationary(atoms)
-        sync_nhc_from_atoms(nhc)
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(["stage", "step", "time_fs", "temperature_K", "potential_energy_eV",
                                     "kinetic_energy_eV", "core_repulsion_eV"])
+    atoms = run.atoms
     run_info = {"code": f"dopant_workflows {__version__}", "protocol": protocol.model_dump(),
                 "temperature_K": temperature_K, "seed": seed, "formula": atoms.get_chemical_formula(),
                 "n_atoms": len(atoms), "calculator": provenance or {"name": type(calculator).__name__}}
     write_text_atomically(out_dir / RUN_FILE, json.dumps({**run_info, "status": "running"}, indent=1))
 
-    def checkpoint() -> None:
-        save_checkpoint(ck_path, fingerprint=np.array(fingerprint), step=step, positions=atoms.positions,
-                        momenta=atoms.get_momenta(), trajectory_bytes=file_size(traj_path),
-                        log_bytes=file_size(log_path), **nhc_state(nhc))
-
-    start, t0 = step, time.perf_counter()
-    previous_energy = None
-    bar = tqdm(total=n_total, initial=step, desc=f"MD {temperature_K:g} K", unit="step", disable=not progress)
+    start, t0 = run.step, time.perf_counter()
+    bar = tqdm(total=n_total, initial=run.step, desc=f"MD {temperature_K:g} K", unit="step", disable=not progress)
     with open(log_path, "a", newline="") as log_file:
         writer = csv.writer(log_file)
-        while step < n_total:
+        while run.step < n_total:
+            step = run.step
             if step < n_heat:  # linear velocity scaling from the initial to the target temperature
                 stage = "heating"
                 _velocity_verlet_step(atoms, dt)
@@ -148,16 +111,15 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
                 current = atoms.get_temperature()
                 if current > 0:
                     atoms.set_momenta(atoms.get_momenta() * np.sqrt(target / current))
-                sync_nhc_from_atoms(nhc)
+                sync_nhc_from_atoms(run.dyn)
             else:
                 stage = "equilibration" if step < n_heat + n_eq else "production"
-                nhc.step()
-            step += 1
+                run.dyn.step()
+            step = run.step = step + 1
             production_step = step - n_heat - n_eq
             if step % protocol.sample_every == 0:
                 energy = float(atoms.get_potential_energy())
-                reason = limits.check(atoms, energy, previous_energy, step)
-                previous_energy = energy
+                reason = run.check(energy)
                 if reason:
                     bar.close()
                     write_text_atomically(out_dir / RUN_FILE, json.dumps(
@@ -173,12 +135,12 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
                           format="extxyz", append=True)
             if step % checkpoint_every == 0:
                 log_file.flush()
-                checkpoint()
+                run.save()
             bar.update(1)
         log_file.flush()
     bar.close()
-    checkpoint()
-    rate = (step - start) / max(time.perf_counter() - t0, 1e-9)
+    run.save()
+    rate = (run.step - start) / max(time.perf_counter() - t0, 1e-9)
     return _finish(out_dir, run_info, temperature_K, rate)
 
 

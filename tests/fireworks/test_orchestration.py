@@ -163,3 +163,8 @@ def test_cli_and_firetask_share_the_stage_settings():
     settings = TrainingSettings(**{k: getattr(args, k) for k in TrainingSettings.model_fields if hasattr(args, k)})
     assert settings == TrainingSettings()
     assert json.loads(json.dumps(settings.as_record())) == TrainingSettings(**settings.as_record()).as_record()
+
+
+def test_a_protocol_section_without_preset_overrides_the_demo_preset():
+    study = study_from_dict(_smoke(protocol={"production_ps": 8.0}))
+    assert (study.protocol.preset, study.protocol.heating_ps, study.protocol.production_ps) == ("demo", 1.0, 8.0)

@@ -58,6 +58,7 @@ def test_smoke_study_runs_end_to_end(finished_study):
         assert task["n_frames"] == 100 and task["n_carriers"] == 20 and task["diffusivity_std_cm2_s"] > 0
         assert set(task["diffusivity_components_cm2_s"]) == {"a", "b", "c"}
         assert Path(task["trajectory_path"]).is_file()
+        assert isinstance(task["fw_id"], int)  # FireWorks hands the id to the task (_add_launchpad_and_fw_id)
         assert 0.0 <= task["core_repulsion_contact_fraction"] <= 1.0  # the network carries a wall; its use is recorded
     dielectric = {d["formula"]: d for d in _collection(config, "dielectric")}
     assert dielectric["Li20Si3P3S23Cl1"]["eps_r"] == 5.0
@@ -83,6 +84,7 @@ def test_smoke_study_runs_end_to_end(finished_study):
     # 7. one log handler, FireWorks at WARNING: no DEBUG chatter, no FireWorks progress lines, nothing twice
     output = result.stdout + result.stderr
     assert " DEBUG " not in output and "Launching Rocket" not in output and "RUNNING fw_id" not in output
+    assert "== smoke shared train: COMPLETED in" in result.stderr  # a line per stage instead
     assert (report / "table3.csv").read_text().count("\n") == 3
 
 
@@ -203,3 +205,36 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
     training_sets = _collection(config, "training_sets")
     assert [t["n_frames"] for t in training_sets] == [100] and training_sets[0]["status"] == "completed"
     assert len(_collection(config, "md_tasks")) == 4
+
+
+def test_cli_and_workflow_give_the_same_network_and_the_same_md(finished_study, tmp_path):
+    """One job per stage: `dopwf ann train` and `dopwf md` with the study's settings reproduce its Firetasks'
+    network and trajectory bit for bit, and write the same files."""
+    from dopant_workflows.fireworks.study_workflow import study_substitutions
+    from dopant_workflows.study import load_study
+
+    study_dir, config, _ = finished_study
+    frames = _collection(config, "training_sets")[0]["frames_path"]
+    model = _collection(config, "models")[0]
+    settings = model["settings"]
+    trained = _dopwf(["ann", "train", frames, "--out", str(tmp_path / "model"), "--hidden-layers",
+                      *map(str, settings["hidden_layers"]), "--optimizer", settings["optimizer"],
+                      "--max-steps", str(settings["max_steps"])], tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    workflow_dir = Path(model["model_path"]).parent
+    cli_model, workflow_model = (json.loads((d / "model.json").read_text()) for d in (tmp_path / "model", workflow_dir))
+    for part in ("descriptor", "network", "core_repulsion"):  # the sha256 also covers the training's wall time
+        assert cli_model[part] == workflow_model[part]
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted(p.name for p in workflow_dir.iterdir())
+
+    task = next(t for t in _collection(config, "md_tasks") if t["temperature_K"] == 500.0)
+    sub = next(s for s in study_substitutions(load_study(SMOKE)) if s.id == task["substitution_id"])
+    sub.structure.to(filename=str(tmp_path / "cell.json"))
+    md = _dopwf(["md", str(tmp_path / "cell.json"), "--model", str(tmp_path / "model"), "--temperature-K", "500",
+                 "--preset", "smoke", "--seed", str(task["seed"]), "--out", str(tmp_path / "md")], tmp_path)
+    assert md.returncode == 0, md.stderr[-3000:]
+    analysis = json.loads((tmp_path / "md" / "analysis" / "analysis.json").read_text())
+    assert analysis["diffusivity_cm2_s"] == task["diffusivity_cm2_s"]
+    md_dir = Path(task["trajectory_path"]).parent
+    assert (tmp_path / "md" / "trajectory.extxyz").read_bytes() == (md_dir / "trajectory.extxyz").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "md").rglob("*")) == sorted(p.name for p in md_dir.rglob("*"))
