@@ -194,5 +194,5 @@ def save_amp(calc: BPNNCalculator | BPNNPotential, path: str | Path) -> Path:
     no closer than in the training data (where the wall is zero)."""
     potential = calc.potential if isinstance(calc, BPNNCalculator) else calc
     if potential.core_repulsion is not None:
-        log.info("%s: AMP format holds the network only (the core repulsion stays in model.json)", path)
+        log.debug("%s: AMP format holds the network only (the core repulsion stays in model.json)", path)
     return write_text_atomically(path, amp_text(potential))

@@ -255,6 +255,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
                                      for p in parts.values()])
         core = CoreRepulsion.from_closest_approach(closest, descriptor.elements)
     potential = BPNNPotential(descriptor, network, metadata, core)
+    force = metrics["test"].force_rmse_eV_A
     log.info("best step %d; test energy RMSE %.4g eV/atom, force RMSE %s eV/A", best["step"],
-             metrics["test"].energy_rmse_eV_atom, metrics["test"].force_rmse_eV_A)
+             metrics["test"].energy_rmse_eV_atom, "-" if force is None else f"{force:.4f}")
     return TrainingResult(potential, settings, split, metrics, history, int(best["step"]), bool(stopped), wall)
