@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dopwf {command}: error: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:  # a settings model built from options
-        print(f"dopwf {command}: error: {settings_problems(exc.title + ' settings', exc)}", file=sys.stderr)
+        print(f"dopwf {command}: error: {settings_problems(exc.title, exc)}", file=sys.stderr)
         return 2
 
 

@@ -17,7 +17,7 @@ from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.vasp.replay import ReplayVaspJob
 from dopant_workflows.engines.vasp.runs import run_aimd_segment
 from dopant_workflows.fireworks.study_tasks import announce, as_structure, env_value, fw_id_of, results_db
-from dopant_workflows.jobs.dielectric import DFPT_SOURCE, run_vasp_dielectric  # noqa: F401 - DFPT_SOURCE re-exported
+from dopant_workflows.jobs.dielectric import run_vasp_dielectric
 from dopant_workflows.names import AIMD_FRAMES_FILE, DIELECTRIC_KEY, FAKE_VASP_KEY, FRAMES_KEY, PREVIOUS_SEGMENT_KEY
 
 

@@ -36,7 +36,7 @@ from dopant_workflows.md.checkpoint import sync_nhc_from_atoms
 from dopant_workflows.md.driver import MDBlowUp, NVTRun  # noqa: F401 - MDBlowUp re-exported
 from dopant_workflows.md.frames import snapshot
 from dopant_workflows.md.safety import BlowUpLimits
-from dopant_workflows.md.settings import PRESETS, MDProtocol, protocol_from_preset  # noqa: F401 - re-exported
+from dopant_workflows.md.settings import MDProtocol, protocol_from_preset  # noqa: F401 - re-exported
 from dopant_workflows.names import MD_LOG_FILE, MD_RUN_FILE, MD_TRAJECTORY_FILE
 
 log = logging.getLogger(__name__)
