@@ -98,10 +98,11 @@ def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_
     except BlockingIOError:
         raise DopwfInputError(f"{config_dir}: another dopwf run is using this embedded store (one process at a "
                               "time); wait for it or use another --config") from None
-    env = worker_env()
+    worker = FWorker.auto_load()
+    env = worker.env or {}
     check_study(study, substitutions)
     check_worker(env, study)
-    lpad, worker = _initialised(open_launchpad(verbose)), FWorker.auto_load()
+    lpad = _initialised(open_launchpad(verbose))
     lpad.add_wf(workflow)  # dupefinders link repeated AIMD/training/MD to the Fireworks already there
     for fw_id in interrupted_fireworks(lpad):
         lpad.rerun_fw(fw_id)  # stopped by an interrupted dopwf run: rerun, continuing from its checkpoints
