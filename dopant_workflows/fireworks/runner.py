@@ -23,7 +23,7 @@ from fireworks.fw_config import LAUNCHPAD_LOC, MONGOMOCK_SERVERSTORE_FILE
 
 from dopant_workflows.db import COLLECTIONS, ResultsDB
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.fireworks.config import quiet_fireworks
+from dopant_workflows.fireworks.config import fireworks_stream_level, quiet_fireworks
 from dopant_workflows.fireworks.preflight import check_study, check_worker
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _launch_all(lpad: LaunchPad, worker: FWorker, launches: Path, verbose: bool)
         raise KeyboardInterrupt(f"dopwf run interrupted (signal {signum})")
 
     previous = signal.signal(signal.SIGTERM, interrupt), signal.signal(signal.SIGINT, interrupt)
-    level = quiet_fireworks(verbose)
+    level = fireworks_stream_level(verbose)  # open_launchpad already quietened FireWorks' loggers
     try:
         while not stop and lpad.run_exists(worker):
             newest, started = _newest_launch(lpad), time.perf_counter()
