@@ -1,4 +1,5 @@
-"""maggma builders: md_tasks -> diffusivity -> conductivity; + dielectric -> anderson_stuart.
+"""maggma builders: md_tasks -> diffusivity -> conductivity (+ validation: ``validated``); + dielectric ->
+anderson_stuart.
 
 Incremental (a result is rebuilt when one of its source documents is newer than the sources it was built
 from) and idempotent (keys: task_id, substitution_id). Runnable with ``mrun`` (serialise ``get_builders(...)``)
@@ -18,7 +19,7 @@ def get_builders(db) -> list:
     """The three builders on a :class:`dopant_workflows.db.ResultsDB`, in dependency order."""
     return [
         DiffusivityBuilder(db.store("md_tasks"), db.store("diffusivity")),
-        ConductivityBuilder(db.store("diffusivity"), db.store("conductivity")),
+        ConductivityBuilder(db.store("diffusivity"), db.store("conductivity"), db.store("validation")),
         AndersonStuartBuilder(db.store("diffusivity"), db.store("dielectric"), db.store("conductivity"),
                               db.store("anderson_stuart")),
     ]

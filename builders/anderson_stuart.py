@@ -51,6 +51,7 @@ class AndersonStuartBuilder(Builder):
             epsilon_r=eps, epsilon_r_source=source, barrier_eV=barrier.barrier_eV,
             missing_reason=barrier.missing_reason,
             arrhenius_activation_energy_eV=conductivity.get("activation_energy_eV"),
+            validated=conductivity.get("validated"),
             builder=type(self).__name__, sources_last_updated=item["sources_last_updated"],
         ).model_dump()
 

@@ -18,6 +18,7 @@ COLLECTIONS = {
     "models": "model_sha256",
     "md_tasks": "task_id",
     "dielectric": "substitution_id",
+    "validation": "validation_id",
     "diffusivity": "task_id",
     "conductivity": "substitution_id",
     "anderson_stuart": "substitution_id",

@@ -1,5 +1,6 @@
 """The paper's Table 2 (transport) and Table 3 (Anderson-Stuart) from the builders' documents, as text,
-Markdown and CSV, plus an Arrhenius plot of all substitutions (the paper's Fig. 5c)."""
+Markdown and CSV, plus an Arrhenius plot of all substitutions (the paper's Fig. 5c); before them, the validation
+of every network against its reference engine (the paper's section 3.2: Fig. 5a and Table 2's LGPS rows)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,44 @@ from pathlib import Path
 from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
 from dopant_workflows.fileio import write_text_atomically
 
-TABLE2 = ["material", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "D 300 K (cm2/s)", "linear fit"]
+TABLE2 = ["material", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "D 300 K (cm2/s)", "linear fit",
+          "network validated"]
+VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio", "z", "force RMSE on ANN-MD (eV/A)",
+              "wall max (eV)", "within"]
+VALIDATION_FITS = ["cell", "MD", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "validation"]
+
+
+def _validated(value) -> str:
+    return {True: "yes", False: "NO"}.get(value, "not validated")
+
+
+def _pm(value: float | None, std: float | None, fmt: str = ".3g") -> str:
+    if value is None:
+        return "—"
+    return f"{value:{fmt}}" + (f" ± {std:{fmt}}" if std is not None else "")
+
+
+def validation_tables(validations: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+    """Per temperature (both D, ratio, z, force error where the network is used) and per network (both
+    Arrhenius fits: the paper's Table 2 LGPS rows)."""
+    rows, fits = [], []
+    for v in sorted(validations, key=lambda d: d["validation_id"]):
+        name = f"{v.get('label') or ''} {v['model_sha256'][:8]}".strip()
+        for t in v.get("temperatures", []):
+            rows.append([name, f"{t['temperature_K']:g}", _pm(t["reference"]["diffusivity_cm2_s"], t["reference"]["std_cm2_s"]),
+                         _pm(t["ann"]["diffusivity_cm2_s"], t["ann"]["std_cm2_s"]), f"{t['ratio']:.2f}",
+                         f"{t['z_score']:+.1f}", _pm(t.get("force_rmse_eV_A"), None, ".3f"),
+                         _pm(t.get("core_repulsion_max_eV"), None, ".3g"), "yes" if t["passed"] else "NO"])
+        for role, label in (("reference_fit", f"reference ({v['reference_engine']})"), ("ann_fit", "ANN-MD")):
+            fit = v.get(role)
+            if fit:
+                lo, hi = fit["conductivity_300K_95_mS_cm"]
+                fits.append([v.get("formula") or "—", label, _pm(fit["activation_energy_eV"],
+                                                                 fit["activation_energy_std_eV"], ".3f"),
+                             f"{fit['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]", v["status"].upper()])
+        if not v.get("temperatures"):
+            fits.append([v.get("formula") or "—", name, "—", "—", v["status"].upper()])
+    return rows, fits
 TABLE3 = ["material", "lambda (A)", "r_Li (A)", "r_anion (A)", "eps_r", "eps_r source", "dE_AS (eV)", "Ea Arrhenius (eV)"]
 
 
@@ -21,7 +59,8 @@ def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[
         rows2.append([c["formula"], f"{100 * c['dopant_fraction']:.2f}",
                       f"{c['activation_energy_eV']:.3f} ± {c['activation_energy_std_eV']:.3f}",
                       f"{c['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]",
-                      f"{c['diffusivity_300K_cm2_s']:.3e}", "yes" if c["linear"] else "NO (see warnings)"])
+                      f"{c['diffusivity_300K_cm2_s']:.3e}", "yes" if c["linear"] else "NO (see warnings)",
+                      _validated(c.get("validated"))])
     rows3 = []
     for a in sorted(anderson_stuart, key=lambda d: d["formula"]):
         barrier = f"{a['barrier_eV']:.3f}" if a["barrier_eV"] is not None else "— (see eps_r source)" if (
@@ -39,10 +78,26 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
-def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusivity: list[dict], out: Path) -> str:
+def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusivity: list[dict], out: Path,
+                 validations: list[dict] = ()) -> str:
     rows2, rows3 = tables(conductivity, anderson_stuart)
-    text = ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K)\n\n" + markdown(TABLE2, rows2)
-            + "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(TABLE3, rows3))
+    text = ""
+    if validations:
+        rows_v, fits_v = validation_tables(list(validations))
+        text += ("## Validation: reference MD vs ANN-MD of each network's cell (the paper's Fig. 5a)\n\n"
+                 + markdown(VALIDATION, rows_v) + "\n" + markdown(VALIDATION_FITS, fits_v))
+        for v in sorted(validations, key=lambda d: d["validation_id"]):
+            text += f"\n- {v['validation_id']}: **{v['status'].upper()}**"
+            text += "".join(f"\n  - {reason}" for reason in v.get("reasons", []))
+            text += "".join(f"\n  - note: {w}" for w in v.get("warnings", []))
+        text += "\n\n"
+    text += ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K)\n\n" + markdown(TABLE2, rows2)
+             + "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(TABLE3, rows3))
+    unvalidated = [c for c in conductivity if c.get("validated") is not True]
+    if unvalidated:
+        text += ("\nRows whose network is not validated (NO / not validated) are the network's physics, not "
+                 "necessarily the reference engine's:\n" + "\n".join(
+                     f"- {c['formula']}: {note}" for c in unvalidated for note in c.get("validation_notes", [])) + "\n")
     warnings = [f"- {c['formula']}: {w}" for c in conductivity for w in c.get("warnings", [])]
     warnings += [f"- {d['formula']} at {d['temperature_K']:g} K (MD): {w}"
                  for d in sorted(diffusivity, key=lambda d: (d["formula"], d["temperature_K"]))
@@ -51,7 +106,12 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
         text += "\n## Warnings\n\n" + "\n".join(warnings) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / "report.md", text)
-    for name, header, rows in (("table2.csv", TABLE2, rows2), ("table3.csv", TABLE3, rows3)):
+    tables_out = [("table2.csv", TABLE2, rows2), ("table3.csv", TABLE3, rows3)]
+    if validations:
+        tables_out += [("validation.csv", VALIDATION, rows_v), ("validation_fits.csv", VALIDATION_FITS, fits_v)]
+        for v in validations:
+            _plot_validation(v, out / f"validation_{v['validation_id']}.png")
+    for name, header, rows in tables_out:
         buffer = io.StringIO()
         csv.writer(buffer).writerows([header, *rows])
         write_text_atomically(out / name, buffer.getvalue())
@@ -102,3 +162,26 @@ def _plot_all(diffusivity: list[dict], conductivity: list[dict], path: Path) -> 
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _plot_validation(v: dict, path: Path) -> None:
+    """Fig. 5a from a validation document (both fits redone from its stored points)."""
+    import numpy as np
+
+    from dopant_workflows.analysis.arrhenius import fit_arrhenius
+    from dopant_workflows.validation.plots import plot_validation
+
+    temperatures = v.get("temperatures", [])
+    if not temperatures:
+        return
+    points, fits = {}, {}
+    for role, label in (("reference", f"reference MD ({v['reference_engine']})"), ("ann", "ANN-MD")):
+        t = np.array([r["temperature_K"] for r in temperatures])
+        d = np.array([r[role]["diffusivity_cm2_s"] for r in temperatures])
+        err = np.array([r[role]["std_cm2_s"] if r[role]["std_cm2_s"] is not None else np.nan for r in temperatures])
+        points[label] = (t, d, err)
+        usable = d > 0
+        if usable.sum() >= 2:
+            weighted = bool(np.all(np.isfinite(err[usable]) & (err[usable] > 0)))
+            fits[label] = fit_arrhenius(t[usable], d[usable], err[usable] if weighted else None)
+    plot_validation(points, fits, path, f"{v.get('formula') or ''}: {v['status'].upper()} ({v['validation_id']})")

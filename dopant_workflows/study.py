@@ -19,6 +19,7 @@ from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError, validation_problems
 from dopant_workflows.md.settings import MDProtocol
 from dopant_workflows.names import derive_seed
+from dopant_workflows.validation.settings import ValidationSettings
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ class Study(_Strict):
     ann: TrainingSettings = Field(default_factory=TrainingSettings, description="network training stage")
     protocol: MDProtocol = Field(default_factory=lambda: MDProtocol(preset="demo"), description="ANN-MD stage")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="diffusion analysis stage")
+    validation: ValidationSettings = Field(default_factory=ValidationSettings,
+                                           description="reference MD vs ANN-MD of every network (on by default)")
     dielectric: list[DielectricEntry] = Field(default_factory=list)
     seed: int = Field(0, description="master seed; every random step derives its own from it")
 
@@ -125,7 +128,11 @@ class Study(_Strict):
     def _demo_protocol(cls, data: Any) -> Any:
         """A study's MD durations default to the demo preset (MDProtocol's own default is the paper's)."""
         if isinstance(data, dict) and isinstance(data.get("protocol"), dict) and "preset" not in data["protocol"]:
-            return {**data, "protocol": {"preset": "demo", **data["protocol"]}}
+            data = {**data, "protocol": {"preset": "demo", **data["protocol"]}}
+        validation = data.get("validation") if isinstance(data, dict) else None
+        if isinstance(validation, dict) and isinstance(validation.get("protocol"), dict) and (
+                "preset" not in validation["protocol"]):
+            data = {**data, "validation": {**validation, "protocol": {"preset": "demo", **validation["protocol"]}}}
         return data
 
     @model_validator(mode="before")
@@ -171,6 +178,23 @@ class Study(_Strict):
         if "seed" in self.reference_aimd.model_fields_set:
             return self.reference_aimd
         return self.reference_aimd.model_copy(update={"seed": self.seed})
+
+    def validation_temperatures(self) -> list[float]:
+        """Where every network is compared with its reference: the validation section's, else the study's."""
+        return list(self.validation.temperatures_K or self.temperatures_K)
+
+    def validation_protocol(self) -> MDProtocol:
+        return self.validation.protocol or self.protocol
+
+    def training_temperature_range(self) -> tuple[float, float] | None:
+        """The reference AIMD's temperature range (embedded engines; VASP runs the same schedule)."""
+        aimd = self.reference_aimd
+        return (min(aimd.temperature_start_K, aimd.temperature_end_K),
+                max(aimd.temperature_start_K, aimd.temperature_end_K))
+
+    def validation_seed(self, label: str, role: str, temperature_K: float, k: int) -> int:
+        """Reference and ANN runs get different seeds: the comparison is between independent trajectories."""
+        return derive_seed(self.seed, "validation", label, role, float(temperature_K), k)
 
     def md_seed(self, substitution_id: str, temperature_K: float) -> int:
         """The seed of one ANN-MD run: from what the run is, not from its position in the study."""

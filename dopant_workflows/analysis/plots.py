@@ -16,7 +16,7 @@ from dopant_workflows.analysis.diffusion import A2_PER_FS_TO_CM2_PER_S, Diffusio
 from dopant_workflows.analysis.rdf import RDFResult  # noqa: E402
 
 
-def _save(fig, path) -> Path:
+def save_figure(fig, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -38,7 +38,7 @@ def plot_msd(result: DiffusionResult, path) -> Path:
     title = f"{result.temperature_K:g} K" if result.temperature_K else ""
     ax.set_title(title)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_arrhenius(fit: ArrheniusFit, errors_cm2_s, path, extrapolate_to_K: float = 300.0, label: str = "") -> Path:
@@ -58,7 +58,7 @@ def plot_arrhenius(fit: ArrheniusFit, errors_cm2_s, path, extrapolate_to_K: floa
     if not fit.linear:
         ax.set_title("warning: not one straight line", color="darkred")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_rdf(result: RDFResult, path) -> Path:
@@ -72,7 +72,7 @@ def plot_rdf(result: RDFResult, path) -> Path:
     ax.set_xlabel("r (Å)")
     ax.set_ylabel("g(r)")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_md_log(log_csv, path) -> Path:
@@ -91,4 +91,4 @@ def plot_md_log(log_csv, path) -> Path:
         if starts:
             for ax in (ax_t, ax_e):
                 ax.axvline(starts[0], color="grey", linestyle=":")
-    return _save(fig, path)
+    return save_figure(fig, path)

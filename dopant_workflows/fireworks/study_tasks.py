@@ -16,7 +16,7 @@ from pymatgen.core import Structure
 
 from dopant_workflows.db import ResultsDB, insert
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.names import DEVICE_KEY, FRAMES_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY
+from dopant_workflows.names import DEVICE_KEY, FRAMES_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY, VALIDATION_RUNS_KEY
 
 log = logging.getLogger("dopwf")
 #: in the spec of every study Firework: FireWorks then sets the Firework's id (and LaunchPad) on its tasks, for
@@ -157,3 +157,77 @@ class RecordDielectric(FiretaskBase):
                                      self["source"], fw_id_of(self))
         insert(results_db(fw_spec), "dielectric", document.model_dump())
         return FWAction(stored_data={"eps_r": document.eps_r, "source": document.source})
+
+
+@explicit_serialize
+class RunValidationMD(FiretaskBase):
+    """One validation run: the network (``role: ann``, the parent's model) or the reference engine (``role:
+    reference``) on the network's own cell at one temperature. A run that blows up is a validation result, not a
+    workflow error: its record says why and the Firework completes."""
+
+    required_params = ["structure", "temperature_K", "protocol", "seed", "run_path", "role", "engine"]
+    optional_params = ["analysis"]
+
+    def run_task(self, fw_spec):
+        from dopant_workflows.analysis.settings import AnalysisSettings
+        from dopant_workflows.jobs.md import run_md_stage
+        from dopant_workflows.md.protocol import MDBlowUp
+        from dopant_workflows.md.settings import MDProtocol
+
+        announce(self)
+        role = self["role"]
+        if role == "ann" and not fw_spec.get(MODEL_PATH_KEY):
+            raise ValueError(f"{MODEL_PATH_KEY}: no trained network was passed by the parent Firework")
+        model = fw_spec[MODEL_PATH_KEY] if role == "ann" else self["engine"]
+        run_dir = run_dir_of(self, fw_spec)
+        record = {"role": role, "temperature_K": float(self["temperature_K"]), "seed": int(self["seed"]),
+                  "run_dir": str(run_dir)}
+        try:
+            run = run_md_stage(as_structure(self["structure"]), model, MDProtocol(**self["protocol"]),
+                               float(self["temperature_K"]), run_dir, seed=int(self["seed"]),
+                               device=device_of(fw_spec), analysis=AnalysisSettings(**self.get("analysis", {})))
+            record.update(status="completed", document=run.model_dump(mode="json"))
+        except MDBlowUp as exc:
+            log.warning("validation %s MD at %g K blew up: %s", role, self["temperature_K"], exc)
+            record.update(status="failed", failure_reason=str(exc))
+        update = {MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY], MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)} if (
+            role == "ann") else {}
+        return FWAction(stored_data={k: record.get(k) for k in ("role", "status", "temperature_K")},
+                        mod_spec=[{"_push": {VALIDATION_RUNS_KEY: record}}], update_spec=update)
+
+
+@explicit_serialize
+class ValidateNetwork(FiretaskBase):
+    """Compare the parent network with its reference from the validation runs the parents pushed; one
+    ``validation`` document. ``skip_reason`` (the reference cannot run here): a skipped record, never a pass."""
+
+    required_params = ["settings", "run_path", "study", "label", "reference_engine", "expected_runs"]
+    optional_params = ["training_range_K", "skip_reason"]
+
+    def run_task(self, fw_spec):
+        from dopant_workflows.jobs.validation import skipped_validation, validate_network
+        from dopant_workflows.validation.settings import ValidationSettings
+
+        db = results_db(fw_spec)
+        announce(self)
+        if not fw_spec.get(MODEL_PATH_KEY):
+            raise ValueError(f"{MODEL_PATH_KEY}: no trained network was passed by the parent Firework")
+        settings = ValidationSettings(**self["settings"])
+        common = {"study": self["study"], "label": self["label"], "fw_id": fw_id_of(self)}
+        if self.get("skip_reason"):
+            document = skipped_validation(fw_spec[MODEL_PATH_KEY], self["skip_reason"], self["reference_engine"],
+                                          settings, **common)
+        else:
+            # one record per run directory: a rerun parent pushes its record again
+            runs = list({r["run_dir"]: r for r in fw_spec.get(VALIDATION_RUNS_KEY, [])}.values())
+            document = validate_network(fw_spec[MODEL_PATH_KEY], runs, settings,
+                                        reference_engine=self["reference_engine"], out_dir=run_dir_of(self, fw_spec),
+                                        training_range_K=self.get("training_range_K"), device=device_of(fw_spec),
+                                        **common)
+            if len(runs) < int(self["expected_runs"]):
+                missing = f"{int(self['expected_runs']) - len(runs)} of {self['expected_runs']} validation runs did " \
+                          "not finish (their Fireworks fizzled: see lpad get_fws -s FIZZLED)"
+                document = document.model_copy(update={"status": "failed", "passed": False,
+                                                       "reasons": [*document.reasons, missing]})
+        insert(db, "validation", document.model_dump())
+        return FWAction(stored_data={"validation_id": document.validation_id, "status": document.status})

@@ -1,6 +1,8 @@
 """``get_wf_dopant_study(study)``: the study as one FireWorks workflow (see DESIGN.md for the graph).
 
     reference AIMD (training cell) -> train network -> ANN-MD (one per substitution x temperature)
+                                                    -> validation: ANN-MD + reference MD of the training cell
+                                                       (temperatures x seeds) -> compare (one per network)
     dielectric record / DFPT (one per substitution)
 
 ``training: shared`` (the paper): one AIMD + one network for all substitutions; ``per_substitution``: an AIMD +
@@ -21,7 +23,9 @@ from dopant_workflows.fireworks.study_tasks import (
     RecordDielectric,
     RunANNMD,
     RunEmbeddedAIMD,
+    RunValidationMD,
     TrainNetwork,
+    ValidateNetwork,
 )
 from dopant_workflows.fireworks.vasp_workflows import aimd_segment_fireworks, dielectric_firework
 from dopant_workflows.jobs.dielectric import missing_dielectric_reason
@@ -41,7 +45,8 @@ def _spec() -> dict:
     return {**STUDY_SPEC, "_dupefinder": DupeFinderExact()}
 
 
-def _reference_and_training(study: Study, cell: Structure, label: str) -> tuple[list[Firework], Firework]:
+def _reference_and_training(study: Study, cell: Structure, label: str
+                            ) -> tuple[list[Firework], Firework, list[Firework]]:
     name = study.name
     aimd_settings = study.aimd_settings()
     if study.engine == "vasp":
@@ -55,7 +60,48 @@ def _reference_and_training(study: Study, cell: Structure, label: str) -> tuple[
     train = Firework([TrainNetwork(settings=study.ann.as_record(), run_path=f"{name}/train/{label}-{train_tag}",
                                    study=name, label=label)],
                      name=f"{name} {label} train", parents=aimd[-1:], spec=_spec())
-    return aimd, train
+    return aimd, train, _validation(study, cell, label, train)
+
+
+#: why a VASP study's networks are not validated yet (recorded in their validation documents, never a pass)
+VASP_VALIDATION_MISSING = (
+    "validation against VASP (AIMD at the validation temperatures and VASP relabelling of ANN-MD frames) is not "
+    "built yet: this network is not validated")
+
+
+def _validation(study: Study, cell: Structure, label: str, train: Firework) -> list[Firework]:
+    """Reference MD and ANN-MD of the network's own cell at the validation temperatures (``seeds`` each), then
+    the comparison. The reference runs need no network: they start as soon as a worker is free."""
+    settings = study.validation
+    if not settings.enabled:
+        return []
+    name, engine = study.name, study.engine
+    common = {"settings": settings.as_record(), "study": name, "label": label, "reference_engine": engine,
+              "training_range_K": list(study.training_temperature_range())}
+    compare_tag = run_tag(settings.as_record(), train.name, train.tasks[0].as_dict())
+    compare_path = f"{name}/validation/{label}-{compare_tag}"
+    if engine == "vasp":
+        task = ValidateNetwork(**common, run_path=compare_path, expected_runs=0, skip_reason=VASP_VALIDATION_MISSING)
+        return [Firework([task], name=f"{name} {label} validation", parents=[train], spec=_spec())]
+    cell = cell.copy()
+    cell.make_supercell(list(settings.supercell))
+    protocol, analysis = study.validation_protocol().model_dump(), study.analysis.model_dump()
+    runs = []
+    for temperature in study.validation_temperatures():
+        for k in range(settings.seeds):
+            for role in ("reference", "ann"):
+                seed = study.validation_seed(label, role, temperature, k)
+                depends = (train.name, train.tasks[0].as_dict()) if role == "ann" else (cell.as_dict(), engine)
+                tag = run_tag(protocol, analysis, seed, role, *depends)
+                task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
+                                       seed=seed, analysis=analysis, role=role, engine=engine,
+                                       run_path=f"{name}/validation/{label}/{role}-{temperature:g}K-{tag}")
+                runs.append(Firework([task], name=f"{name} {label} validation {role} md {temperature:g}K #{k + 1}",
+                                     parents=[train] if role == "ann" else [], spec=_spec()))
+    task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(runs))
+    compare = Firework([task], name=f"{name} {label} validation", parents=[train, *runs],
+                       spec={**_spec(), "_allow_fizzled_parents": True})
+    return [*runs, compare]
 
 
 def _dielectric(study: Study, sub: Substitution) -> Firework:
@@ -83,13 +129,14 @@ def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None =
     fireworks: list[Firework] = []
     shared_train = None
     if study.training.mode == "shared":
-        aimd, shared_train = _reference_and_training(study, load_host(study.training.cell or study.host), "shared")
-        fireworks += [*aimd, shared_train]
+        aimd, shared_train, validation = _reference_and_training(
+            study, load_host(study.training.cell or study.host), "shared")
+        fireworks += [*aimd, shared_train, *validation]
     for sub in substitutions:
         train = shared_train
         if train is None:
-            aimd, train = _reference_and_training(study, sub.structure, sub.id)
-            fireworks += [*aimd, train]
+            aimd, train, validation = _reference_and_training(study, sub.structure, sub.id)
+            fireworks += [*aimd, train, *validation]
         fireworks += [_md(study, sub, temperature, train) for temperature in study.temperatures_K]
         fireworks.append(_dielectric(study, sub))
     return Workflow(fireworks, name=f"dopant study {study.name}", metadata={"study": study.name,

@@ -29,6 +29,7 @@ class DiffusivityDocument(ResultDocument):
     thermostat_ok: bool
     core_repulsion_contact_fraction: float | None = Field(
         None, description="production samples in which the network's wall beneath its data was active")
+    core_repulsion_max_eV: float | None = Field(None, description="largest wall energy in production")
     model_sha256: str | None = None
     warnings: list[str] = Field(default_factory=list)
 
@@ -51,6 +52,10 @@ class ConductivityDocument(ResultDocument):
     conductivity_300K_95_mS_cm: list[float]
     diffusivity_300K_components_cm2_s: dict[str, float | None] = Field(description="a, b, c from per-axis fits")
     linear: bool = Field(description="False: the data do not follow one Arrhenius line; extrapolation doubtful")
+    validated: bool | None = Field(None, description="the network passed validation against its reference and kept "
+                                                      "its core repulsion a safety net here; None: not validated")
+    validation_notes: list[str] = Field(default_factory=list, description="why not validated")
+    model_sha256: list[str] = Field(default_factory=list, description="the network(s) behind the MD runs")
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -69,3 +74,4 @@ class AndersonStuartDocument(ResultDocument):
     barrier_eV: float | None = Field(description="None when eps_r or lambda is missing (see missing_reason)")
     missing_reason: str | None = None
     arrhenius_activation_energy_eV: float | None
+    validated: bool | None = Field(None, description="as the conductivity document (the network behind Ea)")

@@ -40,7 +40,7 @@ def test_submit_with_config_uses_that_config(tmp_path):
     config = init_fw_config(tmp_path / "cfg")
     done = _dopwf(["submit", str(SMOKE), "--config", str(config.directory)], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "submitted study smoke: 8 Fireworks" in done.stdout
+    assert "submitted study smoke: 13 Fireworks" in done.stdout
 
 
 def test_md_seeds_and_run_directories_follow_the_substitution_not_its_position():

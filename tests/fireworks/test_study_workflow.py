@@ -45,7 +45,7 @@ def _results(config):
 def test_smoke_study_runs_end_to_end(finished_study):
     tmp_path, config, result = finished_study
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert "Fireworks by state {'COMPLETED': 8}" in result.stdout
+    assert "Fireworks by state {'COMPLETED': 13}" in result.stdout  # 8 + validation: 2 T x (reference, ANN) + 1
     training_sets, models = _collection(config, "training_sets"), _collection(config, "models")
     assert len(training_sets) == 1 and training_sets[0]["engine"] == "embedded:chgnet"
     assert training_sets[0]["n_frames"] == 100
@@ -86,6 +86,37 @@ def test_smoke_study_runs_end_to_end(finished_study):
     assert " DEBUG " not in output and "Launching Rocket" not in output and "RUNNING fw_id" not in output
     assert "== smoke shared train: COMPLETED in" in result.stderr  # a line per stage instead
     assert (report / "table3.csv").read_text().count("\n") == 3
+
+
+def test_smoke_study_validates_its_network(finished_study):
+    """The paper's section 3.2 in every study: reference MD vs ANN-MD of the training cell, one document."""
+    tmp_path, config, result = finished_study
+    (validation,) = _collection(config, "validation")
+    (model,) = _collection(config, "models")
+    assert validation["model_sha256"] == model["model_sha256"] and validation["label"] == "shared"
+    assert validation["reference_engine"] == "embedded" and validation["formula"] == "Li20Si3P3S23Cl1"
+    assert validation["status"] in ("passed", "failed") and validation["passed"] is (validation["status"] == "passed")
+    assert validation["passed"] is (not validation["reasons"])
+    assert [t["temperature_K"] for t in validation["temperatures"]] == [400.0, 500.0]
+    for t in validation["temperatures"]:
+        assert t["n_frames_relabelled"] == 10 and 0 < t["force_rmse_eV_A"] < 5
+        assert t["ratio"] == pytest.approx(t["ann"]["diffusivity_cm2_s"] / t["reference"]["diffusivity_cm2_s"])
+    assert sorted((r["role"], r["temperature_K"], r["status"]) for r in validation["runs"]) == [
+        ("ann", 400.0, "completed"), ("ann", 500.0, "completed"),
+        ("reference", 400.0, "completed"), ("reference", 500.0, "completed")]
+    assert len({r["seed"] for r in validation["runs"]}) == 4  # independent trajectories
+    assert {c["name"] for c in validation["checks"]} == {"diffusivity", "activation_energy", "force_rmse_ann_md",
+                                                         "core_repulsion"}
+    assert Path(validation["plot_path"]).stat().st_size > 1000
+    # every result carries whether its network passed; the report shows the validation first and marks the rows
+    for document in _collection(config, "conductivity") + _collection(config, "anderson_stuart"):
+        assert document["validated"] is (validation["passed"] and all(
+            (t["core_repulsion_max_eV"] or 0) <= 0.05 for t in _collection(config, "diffusivity")))
+    report = config.directory / "runs" / "smoke" / "report"
+    text = (report / "report.md").read_text()
+    assert text.index("## Validation") < text.index("## Table 2")
+    assert (report / f"validation_{validation['validation_id']}.png").stat().st_size > 1000
+    assert ("| yes |" if validation["passed"] else "| NO |") in text.split("## Table 2")[1].split("## Table 3")[0]
 
 
 def test_running_the_same_study_again_redoes_nothing(finished_study):
@@ -166,12 +197,19 @@ def test_per_substitution_training_gives_each_substitution_its_own_chain():
     ids = ["Li20Si2P4S24", "Li20Si3P3S23Cl1"]
     subs = {name.split()[1] for name in by_name if name.endswith(" aimd")}
     assert len(subs) == 2 and all(any(s.startswith(i) for s in subs) for i in ids)
-    assert len(wf.fws) == 2 * (1 + 1 + 2 + 1)  # per substitution: AIMD, training, 2 MD, dielectric
+    # per substitution: AIMD, training, 2 MD, dielectric; validation: 2 T x (reference, ANN) + the comparison
+    assert len(wf.fws) == 2 * (1 + 1 + 2 + 1 + 2 * 2 + 1)
     for sub in subs:
         aimd, train = by_name[f"smoke {sub} aimd"], by_name[f"smoke {sub} train"]
         assert parents[train.name] == [aimd.name]
         for temperature in ("400K", "500K"):
             assert parents[f"smoke {sub} md {temperature}"] == [train.name]  # its own network, no other
+        validation_runs = [f"smoke {sub} validation {role} md {t} #1" for role in ("reference", "ann")
+                           for t in ("400K", "500K")]
+        assert parents[f"smoke {sub} validation"] == sorted([train.name, *validation_runs])
+        assert all(parents[name] == ([train.name] if " ann " in name else []) for name in validation_runs)
+        assert Structure.from_dict(by_name[validation_runs[0]].tasks[0]["structure"]) == Structure.from_dict(
+            aimd.tasks[0]["structure"])  # the network's own cell
         formula = sub.split("-")[0]
         assert Structure.from_dict(aimd.tasks[0]["structure"]).composition.formula.replace(" ", "") == formula
     run_paths = [fw.tasks[0]["run_path"] for fw in wf.fws if "run_path" in fw.tasks[0]]
@@ -199,9 +237,9 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert (tmp_path / "report_here" / "report.md").is_file()  # --out is relative to where dopwf was run
     # the interrupted Firework was rerun; the study added again was linked to it by the dupefinder
-    assert "Fireworks by state {'COMPLETED': 8, 'linked duplicates': 8}" in again.stdout
+    assert "Fireworks by state {'COMPLETED': 13, 'linked duplicates': 13}" in again.stdout
     assert re.search(r"resuming \S+aimd\S+ at step 50", again.stderr)  # continued from the checkpoint
-    assert len(list((config.directory / "runs" / "launches").iterdir())) == 9  # 8 runs + the interrupted one
+    assert len(list((config.directory / "runs" / "launches").iterdir())) == 14  # 13 runs + the interrupted one
     training_sets = _collection(config, "training_sets")
     assert [t["n_frames"] for t in training_sets] == [100] and training_sets[0]["status"] == "completed"
     assert len(_collection(config, "md_tasks")) == 4

@@ -1,0 +1,239 @@
+"""The validation stage: a network against its reference engine on the same cell (the paper's section 3.2).
+
+Inputs are the records of the validation MD runs (reference engine and network, same protocol, same cell, a few
+seeds per temperature), completed or failed. Output: one :class:`ValidationDocument`, ``validation.json`` and
+``validation.png`` (the paper's Fig. 5a) in ``out_dir``. The network's errors are measured where it is used: on
+production frames of its own ANN-MD, relabelled by the reference engine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dopant_workflows.analysis.conductivity import nernst_einstein_conductivity_mS_cm
+from dopant_workflows.analysis.transport import EXTRAPOLATION_TEMPERATURE_K
+from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.schemas.validation import (
+    ArrheniusRecord,
+    CheckRecord,
+    DiffusivityPoint,
+    RunRecord,
+    TemperatureRecord,
+    ValidationDocument,
+)
+from dopant_workflows.validation.compare import Check, compare_diffusivities
+from dopant_workflows.validation.settings import ValidationSettings
+
+log = logging.getLogger(__name__)
+
+VALIDATION_FILE = "validation.json"
+VALIDATION_PLOT = "validation.png"
+
+
+@dataclass(frozen=True)
+class RelabelErrors:
+    """The network against the reference engine on frames of the network's own MD."""
+
+    force_rmse_eV_A: float
+    energy_rmse_eV_atom: float
+    n_frames: int
+
+
+def evenly_spaced(n_total: int, n_wanted: int) -> list[int]:
+    """``n_wanted`` indices spread over ``range(n_total)`` (all of them when there are fewer)."""
+    if n_total <= n_wanted:
+        return list(range(n_total))
+    return sorted({int(round(x)) for x in np.linspace(0, n_total - 1, n_wanted)})
+
+
+def relabel_errors(trajectories: Sequence[str | Path], network, reference, n_frames: int) -> RelabelErrors:
+    """Force and energy RMSE of ``network`` against ``reference`` (ASE calculators) on ``n_frames`` production
+    frames of each trajectory. The network is evaluated as MD used it (with its core repulsion)."""
+    from ase.io import iread
+
+    sq_force, n_force, sq_energy, n_images = 0.0, 0, 0.0, 0
+    for path in trajectories:
+        frames = list(iread(str(path), index=":"))
+        for index in evenly_spaced(len(frames), n_frames):
+            atoms = frames[index].copy()
+            atoms.calc = None
+            results = []
+            for calculator in (network, reference):
+                atoms.calc = calculator
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # the universal models warn on every call
+                    results.append((atoms.get_potential_energy(), atoms.get_forces().copy()))
+            (e_net, f_net), (e_ref, f_ref) = results
+            sq_force += float(((f_net - f_ref) ** 2).sum())
+            n_force += f_net.size
+            sq_energy += ((e_net - e_ref) / len(atoms)) ** 2
+            n_images += 1
+    if n_images == 0:
+        return RelabelErrors(float("nan"), float("nan"), 0)
+    return RelabelErrors(math.sqrt(sq_force / n_force), math.sqrt(sq_energy / n_images), n_images)
+
+
+def _arrhenius_record(fit, documents: Sequence[Mapping]) -> ArrheniusRecord | None:
+    if fit is None:
+        return None
+    d300, lo, hi = fit.extrapolate(EXTRAPOLATION_TEMPERATURE_K)
+    n_carriers, volume = documents[0]["n_carriers"], documents[0]["volume_A3"]
+    sigma = [nernst_einstein_conductivity_mS_cm(x, EXTRAPOLATION_TEMPERATURE_K, n_carriers, volume)
+             for x in (d300, lo, hi)]
+    std = fit.activation_energy_std_eV
+    return ArrheniusRecord(activation_energy_eV=fit.activation_energy_eV,
+                           activation_energy_std_eV=std if math.isfinite(std) else None,
+                           prefactor_cm2_s=fit.prefactor_cm2_s, conductivity_300K_mS_cm=sigma[0],
+                           conductivity_300K_95_mS_cm=sigma[1:], linear=fit.linear)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _check_record(check: Check) -> CheckRecord:
+    return CheckRecord(name=check.name, value=_finite(check.value), threshold=check.threshold, passed=check.passed,
+                       detail=check.detail)
+
+
+def _run_record(run: Mapping) -> RunRecord:
+    document = run.get("document") or {}
+    return RunRecord(role=run["role"], temperature_K=float(run["temperature_K"]), seed=int(run["seed"]),
+                     status=run["status"], run_dir=str(run["run_dir"]),
+                     diffusivity_cm2_s=document.get("diffusivity_cm2_s"),
+                     diffusivity_std_cm2_s=document.get("diffusivity_std_cm2_s"),
+                     core_repulsion_max_eV=document.get("core_repulsion_max_eV"),
+                     failure_reason=run.get("failure_reason"))
+
+
+def validation_id(study: str | None, label: str | None, model_sha256: str) -> str:
+    return "-".join(p for p in (study, label, model_sha256[:12]) if p)
+
+
+def skipped_validation(model_path: str | Path, reason: str, reference_engine: str, settings: ValidationSettings, *,
+                       study: str | None = None, label: str | None = None, fw_id: int | None = None) -> ValidationDocument:
+    """A network whose reference cannot run here: recorded as skipped with the reason, never as passed."""
+    from dopant_workflows.ann.model_io import load_potential, model_sha256
+
+    sha = model_sha256(load_potential(model_path))
+    return ValidationDocument(validation_id=validation_id(study, label, sha), study=study, label=label,
+                              model_sha256=sha, model_path=str(Path(model_path).resolve()),
+                              reference_engine=reference_engine, status="skipped", passed=False, reasons=[reason],
+                              thresholds=settings.thresholds.model_dump(), settings=settings.as_record(), fw_id=fw_id)
+
+
+def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: ValidationSettings, *,
+                     reference_engine: str, out_dir: str | Path, study: str | None = None, label: str | None = None,
+                     training_range_K: Sequence[float] | None = None, device: str = "cpu",
+                     fw_id: int | None = None) -> ValidationDocument:
+    """Compare the network with its reference from the validation runs and write the record and the figure.
+
+    ``runs``: one mapping per MD run, ``role`` ('reference' | 'ann'), ``temperature_K``, ``seed``, ``status``
+    ('completed' | 'failed'), ``run_dir``, and ``document`` (the run's MDRunDocument as a dict) or
+    ``failure_reason``."""
+    from dopant_workflows.jobs.md import potential_calculator
+    from dopant_workflows.validation.plots import plot_validation
+
+    out = Path(out_dir)
+    thresholds = settings.thresholds
+    records = sorted((_run_record(r) for r in runs), key=lambda r: (r.role, r.temperature_K, r.seed))
+    network, provenance = potential_calculator(model_path, device)
+    sha = provenance["model_sha256"]
+    completed = [r for r in runs if r["status"] == "completed"]
+    reasons = [f"{r.role} MD at {r.temperature_K:g} K (seed {r.seed}) failed: {r.failure_reason}"
+               for r in records if r.status == "failed"]
+    ref_docs = [r["document"] for r in completed if r["role"] == "reference"]
+    ann_docs = [r["document"] for r in completed if r["role"] == "ann"]
+    comparison = compare_diffusivities(ref_docs, ann_docs, thresholds)
+    reasons += list(comparison.problems)
+
+    log.info("relabelling %d frames of each ANN-MD run with %s", settings.relabel_frames, reference_engine)
+    reference, _ = potential_calculator(reference_engine, device)
+    errors = {}
+    for t in sorted({float(d["temperature_K"]) for d in ann_docs}):
+        trajectories = [d["trajectory_path"] for d in ann_docs if float(d["temperature_K"]) == t]
+        errors[t] = relabel_errors(trajectories, network, reference, settings.relabel_frames)
+    n_all = sum(e.n_frames for e in errors.values())
+    force_all = math.sqrt(sum(e.force_rmse_eV_A**2 * e.n_frames for e in errors.values()) / n_all) if n_all else None
+    energy_all = math.sqrt(sum(e.energy_rmse_eV_atom**2 * e.n_frames for e in errors.values()) / n_all) if n_all else None
+
+    core = {t: max((d.get("core_repulsion_max_eV") or 0.0 for d in ann_docs if float(d["temperature_K"]) == t),
+                   default=None) for t in errors}
+    temperatures = []
+    for c in comparison.temperatures:
+        e = errors.get(c.temperature_K)
+        temperatures.append(TemperatureRecord(
+            temperature_K=c.temperature_K,
+            reference=DiffusivityPoint(diffusivity_cm2_s=c.reference.diffusivity_cm2_s,
+                                       std_cm2_s=_finite(c.reference.std_cm2_s),
+                                       per_run_cm2_s=list(c.reference.per_run_cm2_s)),
+            ann=DiffusivityPoint(diffusivity_cm2_s=c.ann.diffusivity_cm2_s, std_cm2_s=_finite(c.ann.std_cm2_s),
+                                 per_run_cm2_s=list(c.ann.per_run_cm2_s)),
+            ratio=c.ratio, z_score=c.z_score, passed=c.passed,
+            force_rmse_eV_A=e.force_rmse_eV_A if e else None, energy_rmse_eV_atom=e.energy_rmse_eV_atom if e else None,
+            n_frames_relabelled=e.n_frames if e else 0, core_repulsion_max_eV=core.get(c.temperature_K)))
+
+    worst_force = max((e.force_rmse_eV_A for e in errors.values() if e.n_frames), default=None)
+    worst_t = max(errors, key=lambda t: errors[t].force_rmse_eV_A) if worst_force is not None else None
+    force_check = Check("force_rmse_ann_md", worst_force, thresholds.force_rmse_eV_A,
+                        worst_force is not None and worst_force <= thresholds.force_rmse_eV_A,
+                        f"largest over temperatures (at {worst_t:g} K)" if worst_t is not None else "no ANN-MD frames")
+    worst_core = max((v for v in core.values() if v is not None), default=None)
+    core_check = Check("core_repulsion", worst_core, thresholds.core_repulsion_eV,
+                       worst_core is not None and worst_core <= thresholds.core_repulsion_eV,
+                       "largest wall energy in any production sample of the validation ANN-MD")
+    checks = [*comparison.checks, force_check, core_check]
+    reasons += [f"{c.name}: {c.detail} ({'none' if c.value is None else f'{c.value:.3g}'} vs {c.threshold:g})"
+                for c in checks if not c.passed]
+
+    warnings_ = []
+    if training_range_K is not None:
+        low, high = min(training_range_K), max(training_range_K)
+        outside = [t for t in sorted({float(r.temperature_K) for r in records}) if not low <= t <= high]
+        if outside:
+            warnings_.append(f"validation temperatures {outside} K lie outside the reference AIMD's range "
+                             f"{low:g}-{high:g} K: the network is extrapolating there")
+    for c in comparison.temperatures:
+        relative = c.reference.std_cm2_s / c.reference.diffusivity_cm2_s if c.reference.diffusivity_cm2_s > 0 else math.inf
+        if not relative <= 0.5:
+            warnings_.append(f"{c.temperature_K:g} K: the reference D is uncertain by more than 50 % "
+                             "(more seeds or longer production make the comparison sharper)")
+
+    passed = not reasons
+    cell = (ann_docs or ref_docs or [{}])[0]
+    ref_label = f"reference MD ({reference_engine})"
+    plot_path = None
+    if comparison.temperatures:
+        points = {
+            ref_label: tuple(np.array(v) for v in zip(*[(c.temperature_K, c.reference.diffusivity_cm2_s,
+                                                          c.reference.std_cm2_s) for c in comparison.temperatures],
+                                                       strict=True)),
+            "ANN-MD": tuple(np.array(v) for v in zip(*[(c.temperature_K, c.ann.diffusivity_cm2_s, c.ann.std_cm2_s)
+                                                        for c in comparison.temperatures], strict=True)),
+        }
+        title = f"{cell.get('formula', '')}: {'passed' if passed else 'FAILED'} validation ({study or ''} {label or ''})"
+        plot_path = str(plot_validation(points, {ref_label: comparison.reference_fit, "ANN-MD": comparison.ann_fit},
+                                        out / VALIDATION_PLOT, title).resolve())
+    document = ValidationDocument(
+        validation_id=validation_id(study, label, sha), study=study, label=label, model_sha256=sha,
+        model_path=str(Path(model_path).resolve()), reference_engine=reference_engine, formula=cell.get("formula"),
+        n_atoms=sum(cell["composition"].values()) if cell.get("composition") else None,
+        status="passed" if passed else "failed", passed=passed, reasons=reasons, temperatures=temperatures,
+        reference_fit=_arrhenius_record(comparison.reference_fit, ref_docs),
+        ann_fit=_arrhenius_record(comparison.ann_fit, ann_docs), force_rmse_eV_A=force_all,
+        energy_rmse_eV_atom=energy_all, checks=[_check_record(c) for c in checks],
+        thresholds=thresholds.model_dump(), settings=settings.as_record(),
+        training_temperature_range_K=list(training_range_K) if training_range_K is not None else None,
+        runs=records, plot_path=plot_path, warnings=warnings_, fw_id=fw_id)
+    write_text_atomically(out / VALIDATION_FILE, json.dumps(document.model_dump(mode="json"), indent=1))
+    log.info("validation %s: %s", document.validation_id, document.status.upper() +
+             ("" if passed else " (" + "; ".join(reasons) + ")"))
+    return document

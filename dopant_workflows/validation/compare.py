@@ -1,0 +1,133 @@
+"""Reference MD vs ANN-MD of the same cell: D per temperature (seeds combined), both Arrhenius fits, and the
+checks against the thresholds. Pure functions on run records (MDRunDocument dicts)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dopant_workflows.analysis.arrhenius import ArrheniusFit, fit_arrhenius
+from dopant_workflows.analysis.transport import EXTRAPOLATION_TEMPERATURE_K
+from dopant_workflows.validation.settings import ValidationThresholds
+
+
+@dataclass(frozen=True)
+class CombinedDiffusivity:
+    """D at one temperature from n independent runs: the mean, and its standard error."""
+
+    temperature_K: float
+    diffusivity_cm2_s: float
+    std_cm2_s: float
+    per_run_cm2_s: tuple[float, ...]
+
+
+def combine_runs(runs: Sequence[Mapping]) -> CombinedDiffusivity:
+    """Mean D of runs at one temperature. Its standard error is the larger of the seed-to-seed scatter / sqrt(n)
+    (n >= 2) and the runs' own (kinisi) errors propagated through the mean: neither alone is trusted with few
+    runs, and the larger is the honest one."""
+    temperatures = {float(r["temperature_K"]) for r in runs}
+    if len(temperatures) != 1:
+        raise ValueError(f"combine_runs: runs at several temperatures {sorted(temperatures)}")
+    d = np.array([float(r["diffusivity_cm2_s"]) for r in runs])
+    own = [r.get("diffusivity_std_cm2_s") for r in runs]
+    propagated = math.sqrt(sum(s**2 for s in own)) / len(d) if all(s is not None for s in own) else 0.0
+    scatter = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
+    std = max(propagated, scatter)
+    if std == 0.0:
+        std = float("nan")  # one run without its own error: no uncertainty is known, and none is invented
+    return CombinedDiffusivity(temperatures.pop(), float(d.mean()), std, tuple(d.tolist()))
+
+
+@dataclass(frozen=True)
+class TemperatureComparison:
+    temperature_K: float
+    reference: CombinedDiffusivity
+    ann: CombinedDiffusivity
+    ratio: float  # D_ann / D_ref
+    z_score: float  # (D_ann - D_ref) / combined sigma
+    passed: bool
+
+
+def compare_temperature(reference: CombinedDiffusivity, ann: CombinedDiffusivity,
+                        thresholds: ValidationThresholds) -> TemperatureComparison:
+    """Within a factor ``diffusivity_ratio``, or within ``diffusivity_sigmas`` combined standard errors."""
+    if reference.diffusivity_cm2_s <= 0 or ann.diffusivity_cm2_s <= 0:
+        ratio = float("nan")
+    else:
+        ratio = ann.diffusivity_cm2_s / reference.diffusivity_cm2_s
+    sigma = math.hypot(reference.std_cm2_s, ann.std_cm2_s)
+    z = (ann.diffusivity_cm2_s - reference.diffusivity_cm2_s) / sigma if sigma > 0 else float("nan")
+    within_factor = math.isfinite(ratio) and 1.0 / thresholds.diffusivity_ratio <= ratio <= thresholds.diffusivity_ratio
+    within_sigma = math.isfinite(z) and abs(z) <= thresholds.diffusivity_sigmas
+    return TemperatureComparison(reference.temperature_K, reference, ann, ratio, z, within_factor or within_sigma)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One criterion: its value, the threshold, and whether it holds (None: could not be evaluated)."""
+
+    name: str
+    value: float | None
+    threshold: float
+    passed: bool | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DiffusivityValidation:
+    temperatures: tuple[TemperatureComparison, ...]
+    reference_fit: ArrheniusFit | None
+    ann_fit: ArrheniusFit | None
+    checks: tuple[Check, ...]
+    problems: tuple[str, ...] = field(default=())
+
+
+def _fit(points: Sequence[CombinedDiffusivity]) -> ArrheniusFit | None:
+    usable = [p for p in points if p.diffusivity_cm2_s > 0]
+    if len({p.temperature_K for p in usable}) < 2:
+        return None
+    errors = [p.std_cm2_s for p in usable]
+    weighted = all(math.isfinite(e) and e > 0 for e in errors)
+    return fit_arrhenius([p.temperature_K for p in usable], [p.diffusivity_cm2_s for p in usable],
+                         errors if weighted else None)
+
+
+def compare_diffusivities(reference_runs: Sequence[Mapping], ann_runs: Sequence[Mapping],
+                          thresholds: ValidationThresholds) -> DiffusivityValidation:
+    """Per temperature and for the Arrhenius fits. Temperatures with runs of only one engine are named in
+    ``problems`` (a run that blew up leaves its temperature incomplete) and fail the D check."""
+    by_t: dict[float, tuple[list, list]] = {}
+    for runs, slot in ((reference_runs, 0), (ann_runs, 1)):
+        for run in runs:
+            by_t.setdefault(float(run["temperature_K"]), ([], []))[slot].append(run)
+    problems, comparisons = [], []
+    for t in sorted(by_t):
+        ref, ann = by_t[t]
+        if not ref or not ann:
+            problems.append(f"{t:g} K: no {'reference' if not ref else 'ANN'} MD run to compare with")
+            continue
+        comparisons.append(compare_temperature(combine_runs(ref), combine_runs(ann), thresholds))
+    reference_fit = _fit([c.reference for c in comparisons])
+    ann_fit = _fit([c.ann for c in comparisons])
+    failing = [f"{c.temperature_K:g} K (ratio {c.ratio:.2f}, z {c.z_score:+.1f})" for c in comparisons if not c.passed]
+    factors = [math.exp(abs(math.log(c.ratio))) for c in comparisons if math.isfinite(c.ratio)]
+    detail = ("outside factor and sigma at " + ", ".join(failing) if failing
+              else "every temperature within the factor or the combined sigma")
+    d_check = Check("diffusivity", max(factors) if factors else None, thresholds.diffusivity_ratio,
+                    bool(comparisons) and not failing and not problems, "largest D ratio, either way; " + detail)
+    if reference_fit and ann_fit:
+        delta = ann_fit.activation_energy_eV - reference_fit.activation_energy_eV
+        ea_check = Check("activation_energy", abs(delta), thresholds.activation_energy_eV,
+                         abs(delta) <= thresholds.activation_energy_eV,
+                         f"Ea ref {reference_fit.activation_energy_eV:.3f}, ANN {ann_fit.activation_energy_eV:.3f} eV")
+    else:
+        ea_check = Check("activation_energy", None, thresholds.activation_energy_eV, False,
+                         "no Arrhenius fit: fewer than two temperatures with positive D for both engines")
+    return DiffusivityValidation(tuple(comparisons), reference_fit, ann_fit, (d_check, ea_check), tuple(problems))
+
+
+def extrapolated(fit: ArrheniusFit | None, at_K: float = EXTRAPOLATION_TEMPERATURE_K) -> tuple[float, float, float] | None:
+    return fit.extrapolate(at_K) if fit is not None else None

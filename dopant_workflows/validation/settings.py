@@ -1,0 +1,58 @@
+"""The validation stage's one settings model (the study file's ``validation`` section). Light: no MD imports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dopant_workflows.md.settings import MDProtocol
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class ValidationThresholds(BaseModel):
+    """What a network must reproduce to pass. Defaults: the paper's evidence (Fig. 5a, Table 2 LGPS rows) made
+    into numbers: D within a factor 1.33 or 2 combined sigma at every temperature, Ea within 0.05 eV, forces on
+    its own ANN-MD frames within 0.15 eV/A RMSE, and a core repulsion that stays a safety net (<= 0.05 eV)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    diffusivity_ratio: float = Field(1.33, gt=1, description="D_ann / D_ref (or its inverse) may be at most this")
+    diffusivity_sigmas: float = Field(2.0, gt=0, description="... or |D_ann - D_ref| within this many combined sigma")
+    activation_energy_eV: float = Field(0.05, gt=0, description="|Ea_ann - Ea_ref| at most this (eV)")
+    force_rmse_eV_A: float = Field(0.15, gt=0, description="force RMSE on ANN-MD frames relabelled by the reference, "
+                                                           "at every temperature (eV/A)")
+    core_repulsion_eV: float = Field(0.05, ge=0, description="largest core-repulsion energy allowed in any "
+                                                              "production sample of the network's MD (eV)")
+
+
+class ValidationSettings(BaseModel):
+    """Reference MD and ANN-MD of the network's own training cell (optionally repeated) with the study's protocol,
+    ``seeds`` independent runs of each per temperature; then the comparison. On by default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="false: no validation (the study's documents then say 'not validated')")
+    temperatures_K: list[PositiveFloat] | None = Field(
+        None, min_length=2, description="default: the study's temperatures; at least two (both Arrhenius fits)")
+    seeds: int = Field(2, ge=1, le=32, description="independent runs per temperature and engine (D's uncertainty "
+                                                    "from one short run of a small cell is large)")
+    supercell: tuple[Annotated[int, Field(ge=1, le=8)], ...] = Field(
+        (1, 1, 1), min_length=3, max_length=3, description="repeat of the training cell that is simulated")
+    protocol: MDProtocol | None = Field(None, description="default: the study's protocol")
+    relabel_frames: int = Field(20, ge=1, description="production frames of each ANN-MD run relabelled by the "
+                                                       "reference engine (the network's error where it is used)")
+    thresholds: ValidationThresholds = Field(default_factory=ValidationThresholds)
+
+    @field_validator("temperatures_K")
+    @classmethod
+    def _distinct(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None:
+            duplicates = sorted({t for t in value if value.count(t) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate temperatures {duplicates}")
+        return value
+
+    def as_record(self) -> dict:
+        return self.model_dump(mode="json")
