@@ -1,4 +1,4 @@
-"""`dopwf ann train` and `dopwf ann eval`."""
+"""`dopwf ann train`, `dopwf ann eval` and `dopwf ann validate`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p = ann.add_parser("train", help="train a network on reference images (energies + forces)")
     p.add_argument("images", nargs="+", help="ASE-readable files: extxyz, ASE .traj, vasprun.xml, OUTCAR")
     p.add_argument("--out", required=True, help="model directory (model.json, model.amp, training.json, plots)")
+    option("descriptor", choices=list(TrainingSettings.model_fields["descriptor"].annotation.__args__))
     option("hidden_layers", type=int, nargs="+")
     option("cutoff_A", type=float)
     p.add_argument("--cutoff", dest="cutoff_A", type=float, default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the older spelling
@@ -56,6 +57,53 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label", default="eval", help="name used in plot files")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_ann_eval)
+
+    p = ann.add_parser("scan", help="model selection like the paper's Table 1 and Fig. 3: a grid of descriptor sets "
+                                    "and topologies trained on the same frames, their errors side by side")
+    p.add_argument("images", nargs="+", help="training frames (as dopwf ann train)")
+    p.add_argument("--out", required=True, help="directory: one model per grid point, scan.json, scan.csv, scan.png")
+    p.add_argument("--descriptors", nargs="+", default=["gaussian"],
+                   help="descriptor sets: " + ", ".join(TrainingSettings.model_fields["descriptor"].annotation.__args__))
+    p.add_argument("--topologies", nargs="+", default=["5,5"],
+                   help="hidden layers, comma-separated nodes per layer (e.g. 5,5 10,10 20,20)")
+    p.add_argument("--eval-images", nargs="+", default=[],
+                   help="labelled frames to judge every network on as well (e.g. ANN-MD frames relabelled by the "
+                        "reference: the error where the network is used)")
+    for name in ("cutoff_A", "activation", "optimizer", "max_steps", "force_coefficient", "energy_coefficient",
+                 "learning_rate", "final_learning_rate", "batch_size", "patience", "validate_every", "seed"):
+        field = TrainingSettings.model_fields[name]
+        p.add_argument(f"--{name.replace('_', '-')}", default=field.default, type=type(field.default),
+                       help=f"{field.description or name} (default %(default)s)")
+    p.add_argument("--force", action="store_true", help="retrain grid points whose model directory exists")
+    p.set_defaults(func=cmd_ann_scan)
+
+    from dopant_workflows.cli_md import PROTOCOL_OPTIONS
+    from dopant_workflows.md.settings import PRESETS, MDProtocol
+    from dopant_workflows.validation.settings import ValidationSettings, ValidationThresholds
+
+    p = ann.add_parser("validate", help="the paper's section 3.2 for any network: reference MD vs ANN-MD of one "
+                                        "cell (D(T), both Arrhenius fits, errors on its own ANN-MD frames)")
+    p.add_argument("model", help="model.json, its directory, or an AMP .amp file")
+    p.add_argument("structure", help="the cell to simulate: built-in host name or structure file (the network's own "
+                                     "training cell is the fair test)")
+    p.add_argument("--engine", default="embedded", help="reference engine: embedded (CHGNet 0.3.0) or embedded:sevenn")
+    p.add_argument("--temperatures-K", type=float, nargs="+", required=True, help="at least two")
+    p.add_argument("--seeds", type=int, default=ValidationSettings.model_fields["seeds"].default,
+                   help="independent runs per temperature and engine (default %(default)s)")
+    p.add_argument("--relabel-frames", type=int, default=ValidationSettings.model_fields["relabel_frames"].default,
+                   help="ANN-MD frames per run relabelled by the reference (default %(default)s)")
+    p.add_argument("--preset", default="demo", choices=sorted(PRESETS))
+    for name in PROTOCOL_OPTIONS:
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float,
+                       help=f"{MDProtocol.model_fields[name].description}; overrides the preset")
+    for name, field in ValidationThresholds.model_fields.items():
+        p.add_argument(f"--max-{name.replace('_', '-')}", dest=f"threshold_{name}", type=float, default=field.default,
+                       help=f"threshold: {field.description} (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="every run's seed derives from it")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", required=True, help="directory: one run directory per MD run (interrupted runs resume), "
+                                                "validation.json, validation.png")
+    p.set_defaults(func=cmd_ann_validate)
 
 
 def _print_metrics(rows) -> None:
@@ -94,4 +142,53 @@ def cmd_ann_eval(args: argparse.Namespace) -> int:
     else:
         m = evaluation.metrics
         _print_metrics([(args.label, m.n_images, m.energy_rmse_eV_atom, m.force_rmse_eV_A)])
+    return 0
+
+
+def cmd_ann_validate(args: argparse.Namespace) -> int:
+    """Runs every validation MD here, one after the other (a study runs them as Fireworks), then compares."""
+    from dopant_workflows.jobs.validation import validate_network, validation_run
+    from dopant_workflows.md.protocol import protocol_from_preset
+    from dopant_workflows.names import derive_seed
+    from dopant_workflows.report import VALIDATION, VALIDATION_FITS, markdown, validation_tables
+    from dopant_workflows.structures.hosts import load_host
+    from dopant_workflows.validation.settings import ValidationSettings, ValidationThresholds
+
+    from dopant_workflows.cli_md import PROTOCOL_OPTIONS
+
+    protocol = protocol_from_preset(args.preset, **{name: getattr(args, name) for name in PROTOCOL_OPTIONS})
+    thresholds = ValidationThresholds(**{name: getattr(args, f"threshold_{name}")
+                                         for name in ValidationThresholds.model_fields})
+    settings = ValidationSettings(temperatures_K=args.temperatures_K, seeds=args.seeds, protocol=protocol,
+                                  relabel_frames=args.relabel_frames, thresholds=thresholds)
+    structure = load_host(args.structure)
+    out = Path(args.out)
+    runs = []
+    for temperature in settings.temperatures_K:
+        for k in range(settings.seeds):
+            for role, model in (("reference", args.engine), ("ann", args.model)):
+                seed = derive_seed(args.seed, role, float(temperature), k)
+                log.info("== validation %s MD at %g K, run %d of %d", role, temperature, k + 1, settings.seeds)
+                runs.append(validation_run(structure, model, role, protocol, temperature,
+                                           out / f"{role}-{temperature:g}K-{k + 1}", seed, device=args.device))
+    document = validate_network(args.model, runs, settings, reference_engine=args.engine, out_dir=out,
+                                device=args.device)
+    rows, fits = validation_tables([document.model_dump()])
+    print(markdown(VALIDATION, rows) + "\n" + markdown(VALIDATION_FITS, fits))
+    print(f"{document.status.upper()}" + "".join(f"\n  - {reason}" for reason in document.reasons))
+    print(f"written: {out / 'validation.json'}, {out / 'validation.png'}")
+    return 0 if document.passed else 1
+
+
+def cmd_ann_scan(args: argparse.Namespace) -> int:
+    from dopant_workflows.jobs.scan import scan_grid
+
+    grid = [(d, t) for d in args.descriptors for t in args.topologies]
+    common = {name: getattr(args, name) for name in ("cutoff_A", "activation", "optimizer", "max_steps",
+                                                     "force_coefficient", "energy_coefficient", "learning_rate",
+                                                     "final_learning_rate", "batch_size", "patience",
+                                                     "validate_every", "seed")}
+    result = scan_grid(args.images, grid, common, args.out, eval_images=args.eval_images, replace=args.force)
+    print(result.table)
+    print(f"written: {Path(args.out) / 'scan.json'}, scan.csv, scan.png")
     return 0

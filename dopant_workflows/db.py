@@ -19,6 +19,7 @@ COLLECTIONS = {
     "md_tasks": "task_id",
     "dielectric": "substitution_id",
     "validation": "validation_id",
+    "active_learning": "al_id",
     "diffusivity": "task_id",
     "conductivity": "substitution_id",
     "anderson_stuart": "substitution_id",

@@ -15,6 +15,9 @@ TABLE2 = ["material", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "D 30
           "network validated"]
 VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio", "z", "force RMSE on ANN-MD (eV/A)",
               "wall max (eV)", "within"]
+ACTIVE_LEARNING = ["network", "round", "training images", "explored frames", "above trust_lo (%)", "candidates",
+                   "beyond trust_hi", "labelled", "true force RMSE, random explored (eV/A)",
+                   "test force RMSE (eV/A)", "hands on"]
 VALIDATION_FITS = ["cell", "MD", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "validation"]
 
 
@@ -78,10 +81,26 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
+def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
+    rows = []
+    for r in sorted(rounds, key=lambda d: (d.get("label") or "", d["round"])):
+        tests = [v for v in r["test_force_rmse_eV_A"] if v is not None]
+        rows.append([r.get("label") or "—", str(r["round"]), str(r["n_training_images"]), str(r["n_explored"]),
+                     f"{100 * r['fraction_above_lo']:.1f}", str(r["n_candidates"]), str(r["n_failed"]),
+                     str(r["n_labelled"]), _pm(r["true_error"].get("random_force_rmse_eV_A"), None, ".3f"),
+                     f"{sum(tests) / len(tests):.3f}" if tests else "—",
+                     ("yes (converged)" if r["converged"] else "yes (last round)") if r["final"] else "no"])
+    return rows
+
+
 def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusivity: list[dict], out: Path,
-                 validations: list[dict] = ()) -> str:
+                 validations: list[dict] = (), active_learning: list[dict] = ()) -> str:
     rows2, rows3 = tables(conductivity, anderson_stuart)
     text = ""
+    if active_learning:
+        rows_al = active_learning_rows(list(active_learning))
+        text += ("## Active learning: committee exploration, labelling, retraining (DP-GEN's scheme)\n\n"
+                 + markdown(ACTIVE_LEARNING, rows_al) + "\n")
     if validations:
         rows_v, fits_v = validation_tables(list(validations))
         text += ("## Validation: reference MD vs ANN-MD of each network's cell (the paper's Fig. 5a)\n\n"
@@ -107,6 +126,13 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / "report.md", text)
     tables_out = [("table2.csv", TABLE2, rows2), ("table3.csv", TABLE3, rows3)]
+    if active_learning:
+        from dopant_workflows.active_learning.plots import plot_rounds
+
+        tables_out.append(("active_learning.csv", ACTIVE_LEARNING, rows_al))
+        for name in sorted({r.get("label") or "network" for r in active_learning}):
+            plot_rounds([r for r in active_learning if (r.get("label") or "network") == name],
+                        out / f"active_learning_{name}.png", f"active learning: {name}")
     if validations:
         tables_out += [("validation.csv", VALIDATION, rows_v), ("validation_fits.csv", VALIDATION_FITS, fits_v)]
         for v in validations:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.analysis.settings import AnalysisSettings
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.engines.schedule import AIMDSettings
@@ -118,6 +119,8 @@ class Study(_Strict):
     ann: TrainingSettings = Field(default_factory=TrainingSettings, description="network training stage")
     protocol: MDProtocol = Field(default_factory=lambda: MDProtocol(preset="demo"), description="ANN-MD stage")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="diffusion analysis stage")
+    active_learning: ActiveLearningSettings = Field(
+        default_factory=ActiveLearningSettings, description="committee exploration, labelling and retraining")
     validation: ValidationSettings = Field(default_factory=ValidationSettings,
                                            description="reference MD vs ANN-MD of every network (on by default)")
     dielectric: list[DielectricEntry] = Field(default_factory=list)
@@ -172,6 +175,16 @@ class Study(_Strict):
         if duplicates:
             raise ValueError(f"dielectric: more than one eps_r for {duplicates}")
         return self
+
+    @model_validator(mode="after")
+    def _active_learning_engine(self) -> Study:
+        if self.active_learning.enabled and self.engine == "vasp":
+            raise ValueError("active_learning.enabled with engine vasp: labelling explored frames by VASP (static "
+                             "Fireworks added as detours) is not built yet; use an embedded engine or disable it")
+        return self
+
+    def active_learning_temperatures(self) -> list[float]:
+        return list(self.active_learning.temperatures_K or self.temperatures_K)
 
     def aimd_settings(self) -> AIMDSettings:
         """The reference AIMD's settings, seeded from the study's seed unless the file sets reference_aimd.seed."""

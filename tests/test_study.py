@@ -9,7 +9,7 @@ from dopant_workflows.study import StudyValidationError, load_study
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.mark.parametrize("name", ["lsips_cl_study.yaml", "lgps_cl_study.yaml"])
+@pytest.mark.parametrize("name", ["lsips_cl_study.yaml", "lgps_cl_study.yaml", "lgps_validation.yaml"])
 def test_examples_are_valid(name):
     study = load_study(EXAMPLES / name)
     assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == (5, 5)
@@ -90,3 +90,23 @@ def test_dielectric_needs_a_source_and_unique_formulas(tmp_path):
     with pytest.raises(StudyValidationError) as info:
         load_study(_write(tmp_path, data))
     assert ("dielectric[0].source", "Field required") in info.value.problems
+
+
+def test_validation_is_on_by_default_and_its_section_is_checked(tmp_path):
+    from dopant_workflows.study import StudyValidationError, study_from_dict
+
+    study = load_study(EXAMPLES / "lgps_validation.yaml")
+    assert study.validation.enabled and study.validation_temperatures() == study.temperatures_K
+    assert study.validation.seeds == 2 and study.validation_protocol() == study.protocol
+    raw = yaml.safe_load((EXAMPLES / "lgps_validation.yaml").read_text())
+    raw["validation"] = {"temperatures_K": [800], "seeds": 0, "protocol": {"production_ps": 2},
+                         "thresholds": {"activation_energy_eV": -1}}
+    with pytest.raises(StudyValidationError) as error:
+        study_from_dict(raw)
+    assert {path for path, _ in error.value.problems} == {
+        "validation.temperatures_K", "validation.seeds", "validation.thresholds.activation_energy_eV"}
+    raw["validation"] = {"temperatures_K": [700, 900], "protocol": {"production_ps": 2}}
+    study = study_from_dict(raw)
+    # a protocol without a preset overrides the demo preset, as the study's own protocol section does
+    assert study.validation_protocol().preset == "demo" and study.validation_protocol().production_ps == 2
+    assert study.validation_temperatures() == [700, 900]

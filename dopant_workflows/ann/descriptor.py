@@ -66,6 +66,15 @@ class GaussianDescriptor:
         """AMP's default set (56 per element for 4 elements)."""
         return cls(tuple(elements), default_symmetry_functions(elements), cutoff_A)
 
+    @classmethod
+    def from_set(cls, name: str, elements: Sequence[str], cutoff_A: float = DEFAULT_CUTOFF_A) -> GaussianDescriptor:
+        """A named set of ``symmetry_functions.DESCRIPTOR_SETS`` (TrainingSettings.descriptor)."""
+        from dopant_workflows.ann.symmetry_functions import DESCRIPTOR_SETS
+
+        if name not in DESCRIPTOR_SETS:
+            raise DopwfInputError(f"descriptor {name!r}: expected one of {sorted(DESCRIPTOR_SETS)}")
+        return cls(tuple(elements), DESCRIPTOR_SETS[name](elements), cutoff_A)
+
     @cached_property
     def n_functions(self) -> dict[str, int]:
         return {el: len(self.functions[el]) for el in self.elements}

@@ -16,7 +16,9 @@ class TrainingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    descriptor: Literal["gaussian"] = Field("gaussian", description="AMP's Gaussian symmetry functions (G2/G4)")
+    descriptor: Literal["gaussian", "gaussian-radial8", "gaussian-g2"] = Field(
+        "gaussian", description="symmetry-function set: gaussian (AMP's default G2/G4, the paper's), "
+                                "gaussian-radial8 (8 G2 widths + AMP's G4), gaussian-g2 (AMP's G2 only)")
     cutoff_A: float = Field(DEFAULT_CUTOFF_A, gt=0, description="cosine cutoff radius (A)")
     hidden_layers: tuple[Annotated[int, Field(gt=0)], ...] = Field(
         (5, 5), min_length=1, description="nodes per hidden layer, e.g. [5, 5]")

@@ -76,6 +76,29 @@ def default_symmetry_functions(elements: Sequence[str]) -> dict[str, tuple[Symme
     return {el: tuple(functions) for el in elements}
 
 
+def radial8_symmetry_functions(elements: Sequence[str]) -> dict[str, tuple[SymmetryFunction, ...]]:
+    """AMP's angular set with twice the radial resolution: 8 centred G2 widths (eta 0.05-20) per neighbour."""
+    elements = sorted(elements)
+    functions = make_g2(elements, np.logspace(np.log10(0.05), np.log10(20.0), num=8))
+    functions += make_g4(elements, [0.005], [1.0, 4.0], [1.0, -1.0])
+    return {el: tuple(functions) for el in elements}
+
+
+def radial_only_symmetry_functions(elements: Sequence[str]) -> dict[str, tuple[SymmetryFunction, ...]]:
+    """AMP's 4 G2 widths and no angular terms: the cheapest set, a lower bound in a scan."""
+    elements = sorted(elements)
+    return {el: tuple(make_g2(elements, np.logspace(np.log10(0.05), np.log10(5.0), num=4))) for el in elements}
+
+
+#: named descriptor sets (TrainingSettings.descriptor): "gaussian" is AMP's default, the paper's Gaussian-56
+#: for four elements (80 functions for five)
+DESCRIPTOR_SETS = {
+    "gaussian": default_symmetry_functions,
+    "gaussian-radial8": radial8_symmetry_functions,
+    "gaussian-g2": radial_only_symmetry_functions,
+}
+
+
 def symmetry_functions_from_amp(gs: Mapping[str, Sequence[Mapping]]) -> dict[str, tuple[SymmetryFunction, ...]]:
     """Convert AMP's ``Gs`` dictionary ({element: [{'type': 'G2', ...}, ...]}) to our dataclasses."""
     out = {}

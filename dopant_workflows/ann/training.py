@@ -158,7 +158,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     elements = sorted({s for image in images for s in image.atoms.get_chemical_symbols()})
-    descriptor = descriptor or GaussianDescriptor.default(elements, settings.cutoff_A)
+    descriptor = descriptor or GaussianDescriptor.from_set(settings.descriptor, elements, settings.cutoff_A)
     split = split_indices(len(images), settings.test_fraction, settings.validation_fraction, rng)
     log.info("%d images (%d train, %d validation, %d test), elements %s, %s symmetry functions",
              len(images), len(split["train"]), len(split["validation"]), len(split["test"]), elements,

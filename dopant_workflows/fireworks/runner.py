@@ -215,7 +215,8 @@ def report(db: ResultsDB, out: Path, study: str | None = None) -> str:
     from dopant_workflows.report import write_report
 
     return write_report(documents(db, "conductivity", study), documents(db, "anderson_stuart", study),
-                        documents(db, "diffusivity", study), out, documents(db, "validation", study))
+                        documents(db, "diffusivity", study), out, documents(db, "validation", study),
+                        documents(db, "active_learning", study))
 
 
 def collection_counts(db: ResultsDB) -> dict[str, int]:

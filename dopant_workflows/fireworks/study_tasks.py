@@ -170,26 +170,17 @@ class RunValidationMD(FiretaskBase):
 
     def run_task(self, fw_spec):
         from dopant_workflows.analysis.settings import AnalysisSettings
-        from dopant_workflows.jobs.md import run_md_stage
-        from dopant_workflows.md.protocol import MDBlowUp
+        from dopant_workflows.jobs.validation import validation_run
         from dopant_workflows.md.settings import MDProtocol
 
         announce(self)
         role = self["role"]
         if role == "ann" and not fw_spec.get(MODEL_PATH_KEY):
             raise ValueError(f"{MODEL_PATH_KEY}: no trained network was passed by the parent Firework")
-        model = fw_spec[MODEL_PATH_KEY] if role == "ann" else self["engine"]
-        run_dir = run_dir_of(self, fw_spec)
-        record = {"role": role, "temperature_K": float(self["temperature_K"]), "seed": int(self["seed"]),
-                  "run_dir": str(run_dir)}
-        try:
-            run = run_md_stage(as_structure(self["structure"]), model, MDProtocol(**self["protocol"]),
-                               float(self["temperature_K"]), run_dir, seed=int(self["seed"]),
-                               device=device_of(fw_spec), analysis=AnalysisSettings(**self.get("analysis", {})))
-            record.update(status="completed", document=run.model_dump(mode="json"))
-        except MDBlowUp as exc:
-            log.warning("validation %s MD at %g K blew up: %s", role, self["temperature_K"], exc)
-            record.update(status="failed", failure_reason=str(exc))
+        record = validation_run(as_structure(self["structure"]), fw_spec[MODEL_PATH_KEY] if role == "ann" else
+                                self["engine"], role, MDProtocol(**self["protocol"]), float(self["temperature_K"]),
+                                run_dir_of(self, fw_spec), int(self["seed"]),
+                                AnalysisSettings(**self.get("analysis", {})), device_of(fw_spec))
         update = {MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY], MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)} if (
             role == "ann") else {}
         return FWAction(stored_data={k: record.get(k) for k in ("role", "status", "temperature_K")},
@@ -231,3 +222,49 @@ class ValidateNetwork(FiretaskBase):
                                                        "reasons": [*document.reasons, missing]})
         insert(db, "validation", document.model_dump())
         return FWAction(stored_data={"validation_id": document.validation_id, "status": document.status})
+
+
+@explicit_serialize
+class ActiveLearningRound(FiretaskBase):
+    """One round of active learning (train a committee on every frame so far, explore, select, label). Not done:
+    the next round is added as a detour (its Firework comes between this one and the MD that waits for the
+    network). Done: member 0 is handed to the children as the study's network."""
+
+    required_params = ["round", "training", "settings", "engine", "cells", "temperatures_K", "run_path", "study",
+                       "label", "seed", "frames"]
+
+    def run_task(self, fw_spec):
+        from fireworks import Firework
+        from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
+
+        from dopant_workflows.active_learning.settings import ActiveLearningSettings
+        from dopant_workflows.ann.settings import TrainingSettings
+        from dopant_workflows.jobs.active_learning import run_round
+
+        db = results_db(fw_spec)
+        announce(self)
+        frames = [*sorted(set(fw_spec.get(FRAMES_KEY, []))), *self["frames"]]
+        if not frames:
+            raise ValueError(f"{FRAMES_KEY}: no training frames were passed by the parent Fireworks")
+        cells = [(name, as_structure(cell)) for name, cell in self["cells"]]
+        document, committee = run_round(
+            int(self["round"]), frames, cells, self["temperatures_K"], TrainingSettings(**self["training"]),
+            ActiveLearningSettings(**self["settings"]), self["engine"], run_dir_of(self, fw_spec),
+            study=self["study"], label_name=self["label"], seed=int(self["seed"]), device=device_of(fw_spec),
+            fw_id=fw_id_of(self))
+        for member in committee:
+            insert(db, "models", member.model_copy(update={"fw_id": fw_id_of(self)}).model_dump())
+        insert(db, "active_learning", document.model_dump())
+        stored = {"al_id": document.al_id, "fraction_above_lo": document.fraction_above_lo,
+                  "n_labelled": document.n_labelled}
+        if document.final:
+            return FWAction(stored_data=stored, update_spec={MODEL_PATH_KEY: document.model_path,
+                                                             MODEL_SHA_KEY: document.committee_sha256[0]})
+        following = int(self["round"]) + 1
+        task = ActiveLearningRound({**self, "round": following,
+                                    "frames": [*self["frames"], document.labelled_frames_path],
+                                    "run_path": str(Path(self["run_path"]).parent / f"round{following}")})
+        name = f"{self['study']} {self['label']} active learning round {following}"
+        detour = Firework([task], name=name, spec={**STUDY_SPEC, "_dupefinder": DupeFinderExact(),
+                                                   FRAMES_KEY: fw_spec.get(FRAMES_KEY, [])})
+        return FWAction(stored_data=stored, detours=[detour])

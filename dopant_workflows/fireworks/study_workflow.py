@@ -20,6 +20,7 @@ from pymatgen.core import Structure
 
 from dopant_workflows.fireworks.study_tasks import (
     STUDY_SPEC,
+    ActiveLearningRound,
     RecordDielectric,
     RunANNMD,
     RunEmbeddedAIMD,
@@ -29,7 +30,7 @@ from dopant_workflows.fireworks.study_tasks import (
 )
 from dopant_workflows.fireworks.vasp_workflows import aimd_segment_fireworks, dielectric_firework
 from dopant_workflows.jobs.dielectric import missing_dielectric_reason
-from dopant_workflows.names import run_tag
+from dopant_workflows.names import derive_seed, run_tag
 from dopant_workflows.study import Study
 from dopant_workflows.structures.hosts import load_host
 from dopant_workflows.structures.substitutions import Substitution, enumerate_substitutions
@@ -57,10 +58,32 @@ def _reference_and_training(study: Study, cell: Structure, label: str
                                run_path=f"{name}/aimd/{label}-{tag}")
         aimd = [Firework([task], name=f"{name} {label} aimd", spec=_spec())]
     train_tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine, study.ann.as_record())
-    train = Firework([TrainNetwork(settings=study.ann.as_record(), run_path=f"{name}/train/{label}-{train_tag}",
-                                   study=name, label=label)],
-                     name=f"{name} {label} train", parents=aimd[-1:], spec=_spec())
+    if study.active_learning.enabled:
+        train = _active_learning(study, cell, label, aimd[-1:], train_tag)
+    else:
+        train = Firework([TrainNetwork(settings=study.ann.as_record(), run_path=f"{name}/train/{label}-{train_tag}",
+                                       study=name, label=label)],
+                         name=f"{name} {label} train", parents=aimd[-1:], spec=_spec())
     return aimd, train, _validation(study, cell, label, train)
+
+
+def _active_learning(study: Study, cell: Structure, label: str, parents: list[Firework], train_tag: str) -> Firework:
+    """Round 1 of active learning in place of the training Firework: it trains the committee, explores the cells
+    the study simulates (and the network's own cell, which validation simulates), and adds the next rounds as
+    detours until the committee agrees; the last round hands its network to the MD Fireworks."""
+    settings = study.active_learning
+    cells = [("training", cell)]
+    if label == "shared":
+        cells += [(sub.id, sub.structure) for sub in study_substitutions(study)]
+    else:
+        cells = [(label, cell)]
+    tag = run_tag(train_tag, settings.as_record(), study.active_learning_temperatures(), [c.as_dict() for _, c in cells])
+    task = ActiveLearningRound(round=1, training=study.ann.as_record(), settings=settings.as_record(),
+                               engine=study.engine, cells=[[n, c.as_dict()] for n, c in cells],
+                               temperatures_K=study.active_learning_temperatures(),
+                               run_path=f"{study.name}/active_learning/{label}-{tag}/round1", study=study.name,
+                               label=label, seed=derive_seed(study.seed, "active learning", label), frames=[])
+    return Firework([task], name=f"{study.name} {label} active learning round 1", parents=parents, spec=_spec())
 
 
 #: why a VASP study's networks are not validated yet (recorded in their validation documents, never a pass)

@@ -114,6 +114,25 @@ def _run_record(run: Mapping) -> RunRecord:
                      failure_reason=run.get("failure_reason"))
 
 
+def validation_run(structure, model: str | Path, role: str, protocol, temperature_K: float, run_dir: str | Path,
+                   seed: int, analysis=None, device: str = "cpu") -> dict:
+    """One validation MD run (``role`` 'ann': ``model`` is the network; 'reference': the engine's name) as the
+    record :func:`validate_network` reads. A run that blows up is a result, not an error: its record says why."""
+    from dopant_workflows.analysis.settings import AnalysisSettings
+    from dopant_workflows.jobs.md import run_md_stage
+    from dopant_workflows.md.protocol import MDBlowUp
+
+    record = {"role": role, "temperature_K": float(temperature_K), "seed": int(seed), "run_dir": str(run_dir)}
+    try:
+        run = run_md_stage(structure, model, protocol, float(temperature_K), run_dir, seed=int(seed), device=device,
+                           analysis=analysis or AnalysisSettings())
+        record.update(status="completed", document=run.model_dump(mode="json"))
+    except MDBlowUp as exc:
+        log.warning("validation %s MD at %g K blew up: %s", role, temperature_K, exc)
+        record.update(status="failed", failure_reason=str(exc))
+    return record
+
+
 def validation_id(study: str | None, label: str | None, model_sha256: str) -> str:
     return "-".join(p for p in (study, label, model_sha256[:12]) if p)
 

@@ -276,3 +276,57 @@ def test_cli_and_workflow_give_the_same_network_and_the_same_md(finished_study, 
     md_dir = Path(task["trajectory_path"]).parent
     assert (tmp_path / "md" / "trajectory.extxyz").read_bytes() == (md_dir / "trajectory.extxyz").read_bytes()
     assert sorted(p.name for p in (tmp_path / "md").rglob("*")) == sorted(p.name for p in md_dir.rglob("*"))
+
+
+def test_dopwf_ann_validate_compares_any_network_with_its_reference(finished_study, tmp_path):
+    """`dopwf ann validate`: the validation stage outside a study, same job, same document; exit 1 when it fails."""
+    _, config, _ = finished_study
+    model = _collection(config, "models")[0]["model_path"]
+    args = ["ann", "validate", model, "Li20Si3P3S23Cl", "--temperatures-K", "400", "500", "--seeds", "1",
+            "--preset", "smoke", "--heating-ps", "0.02", "--equilibration-ps", "0.02", "--production-ps", "0.2",
+            "--relabel-frames", "3", "--out", "val"]
+    done = _dopwf(args, tmp_path)
+    document = json.loads((tmp_path / "val" / "validation.json").read_text())
+    assert done.returncode == (0 if document["passed"] else 1), done.stderr[-3000:]
+    assert f"{document['status'].upper()}" in done.stdout and "| D reference (cm2/s) |" in done.stdout
+    assert [t["n_frames_relabelled"] for t in document["temperatures"]] == [3, 3]
+    assert sorted(p.name for p in (tmp_path / "val").iterdir()) == [
+        "ann-400K-1", "ann-500K-1", "reference-400K-1", "reference-500K-1", "validation.json", "validation.png"]
+    # bad input is refused before any MD, naming the field
+    refused = _dopwf([*args[:5], "400", "--out", "val2"], tmp_path)
+    assert refused.returncode == 2 and "temperatures_K" in refused.stderr and not (tmp_path / "val2").exists()
+    refused = _dopwf([*args[:-1], "val3", "--max-diffusivity-ratio", "0.5"], tmp_path)
+    assert refused.returncode == 2 and "diffusivity_ratio" in refused.stderr
+
+
+def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tmp_path):
+    """Round 1 (committee of 2) finds every explored frame above trust_lo, labels 3, and adds round 2 as a detour;
+    round 2 trains on the AIMD frames plus those labels and, being the last, hands its network to the MD."""
+    data = yaml.safe_load(SMOKE.read_text())
+    data["validation"] = {"enabled": False}
+    data["active_learning"] = {"enabled": True, "committee_size": 2, "trust_lo_eV_A": 0.001, "trust_hi_eV_A": 100,
+                               "max_rounds": 2, "explore_ps": 0.06, "max_labels_per_round": 3, "true_error_frames": 2,
+                               "temperatures_K": [500]}
+    study_file = tmp_path / "al_study.yaml"
+    study_file.write_text(yaml.safe_dump(data))
+    config = init_fw_config(tmp_path / "cfg")
+    result = _dopwf(["run", str(study_file), "--config", str(config.directory)], tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "Fireworks by state {'COMPLETED': 9}" in result.stdout  # 8 + the round added at run time
+    assert "== smoke shared active learning round 2: COMPLETED in" in result.stderr
+    rounds = sorted(_collection(config, "active_learning"), key=lambda d: d["round"])
+    assert [(r["round"], r["final"], r["converged"], r["n_labelled"]) for r in rounds] == [
+        (1, False, False, 3), (2, True, False, 0)]
+    first, second = rounds
+    assert first["n_explored"] == 3 * 3 and first["fraction_above_lo"] == 1.0  # 3 cells x 1 T x 3 frames
+    assert {e["cell"] for e in first["explored"]} == {"training", "Li20Si2P4S24-7fc8dacdae",
+                                                      "Li20Si3P3S23Cl1-2b787bcb96"}
+    assert second["training_frame_files"][-1] == first["labelled_frames_path"]
+    assert second["n_training_images"] == first["n_training_images"] + 3
+    assert first["true_error"]["random_n_frames"] == 2 and first["true_error"]["random_force_rmse_eV_A"] > 0
+    assert len(_collection(config, "models")) == 4 and len(set(first["committee_sha256"])) == 2
+    assert {t["model_sha256"] for t in _collection(config, "md_tasks")} == {second["committee_sha256"][0]}
+    assert Path(first["plot_path"]).stat().st_size > 1000
+    report = config.directory / "runs" / "smoke" / "report"
+    assert "## Active learning" in (report / "report.md").read_text()
+    assert (report / "active_learning_shared.png").stat().st_size > 1000

@@ -1,0 +1,49 @@
+"""The active-learning stage's one settings model (the study file's ``active_learning`` section). Light."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class ActiveLearningSettings(BaseModel):
+    """DP-GEN's scheme with its usual numbers: trust levels on the maximum committee force deviation (eV/A),
+    a cap on frames labelled per round, convergence when few explored frames exceed the lower level."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(False, description="explore, label and retrain before the production MD")
+    committee_size: int = Field(4, ge=2, le=16, description="networks trained with different seeds and splits")
+    trust_lo_eV_A: float = Field(0.10, gt=0, description="below: the committee agrees, the frame is not needed")
+    trust_hi_eV_A: float = Field(0.35, gt=0, description="above: too far off for a useful label (often an "
+                                                          "unphysical frame); not labelled")
+    max_rounds: int = Field(3, ge=1, le=50, description="explore -> label -> retrain cycles at most")
+    converged_fraction: float = Field(0.05, gt=0, lt=1, description="stop when fewer explored frames than this "
+                                                                     "exceed trust_lo")
+    temperatures_K: list[PositiveFloat] | None = Field(None, min_length=1, description="exploration temperatures; "
+                                                                                        "default: the study's")
+    explore_ps: float = Field(2.0, gt=0, description="ANN-MD per cell and temperature per round (ps)")
+    explore_interval_fs: float = Field(20.0, gt=0, description="time between explored frames (fs)")
+    max_labels_per_round: int = Field(100, ge=1, description="candidates labelled per round at most (evenly "
+                                                             "spread over the candidates)")
+    true_error_frames: int = Field(10, ge=0, description="explored frames labelled at random per round to measure "
+                                                         "the true error (embedded reference only)")
+
+    @model_validator(mode="after")
+    def _levels(self) -> ActiveLearningSettings:
+        if self.trust_lo_eV_A >= self.trust_hi_eV_A:
+            raise ValueError(f"trust_lo_eV_A ({self.trust_lo_eV_A}) must be below trust_hi_eV_A ({self.trust_hi_eV_A})")
+        return self
+
+    @field_validator("temperatures_K")
+    @classmethod
+    def _distinct(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("duplicate temperatures")
+        return value
+
+    def as_record(self) -> dict:
+        return self.model_dump(mode="json")

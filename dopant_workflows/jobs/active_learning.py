@@ -1,0 +1,239 @@
+"""The active-learning stage, one round at a time (DP-GEN's train -> explore -> label cycle).
+
+Round r: train a committee (different seeds: different splits and initial weights) on every frame so far;
+explore with member 0 by ANN-MD of the cells the study will simulate, at its temperatures; compute the maximum
+committee force deviation of every explored frame; if fewer than ``converged_fraction`` of them exceed
+``trust_lo`` (or this is the last round), member 0 is the study's network; otherwise label the selected frames
+with the reference engine for round r + 1. A sample of explored frames is labelled too, to measure the true error
+(cheap with an embedded reference). Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories),
+labelled.extxyz, true_error.extxyz, round.json, deviation.png.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.io import iread, write
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from dopant_workflows.active_learning.deviation import max_force_deviation, select_frames
+from dopant_workflows.active_learning.settings import ActiveLearningSettings
+from dopant_workflows.ann.settings import TrainingSettings
+from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.md.settings import MDProtocol
+from dopant_workflows.names import derive_seed
+from dopant_workflows.schemas.active_learning import ActiveLearningDocument
+from dopant_workflows.schemas.tasks import ModelDocument
+
+log = logging.getLogger(__name__)
+
+LABELLED_FILE = "labelled.extxyz"
+TRUE_ERROR_FILE = "true_error.extxyz"
+ROUND_FILE = "round.json"
+DEVIATION_PLOT = "deviation.png"
+
+
+def train_committee(frame_files: Sequence[str | Path], settings: TrainingSettings, size: int, out_dir: str | Path,
+                    study: str | None = None, label: str | None = None) -> list[ModelDocument]:
+    """``size`` networks on the same frames, member k with seed ``settings.seed + k`` (its own split and start).
+    A member already trained in ``out_dir`` (model.json present) is reused: an interrupted round resumes."""
+    from dopant_workflows.ann.model_io import load_potential, model_sha256
+    from dopant_workflows.jobs.training import train_network
+    from dopant_workflows.names import MODEL_FILE, TRAINING_FILE
+
+    documents = []
+    for k in range(size):
+        member = settings.model_copy(update={"seed": settings.seed + k})
+        directory = Path(out_dir) / f"member-{k}"
+        if (directory / MODEL_FILE).is_file() and (directory / TRAINING_FILE).is_file():
+            report = json.loads((directory / TRAINING_FILE).read_text())
+            if report.get("settings") == member.as_record():
+                log.info("committee member %d: already trained in %s", k, directory)
+                metrics = report["metrics"]
+                documents.append(ModelDocument(
+                    model_sha256=model_sha256(load_potential(directory)), study=study, label=label,
+                    model_path=str((directory / MODEL_FILE).resolve()), training_frames_sha256=[],
+                    energy_rmse_eV_atom={p: m["energy_rmse_eV_atom"] for p, m in metrics.items()},
+                    force_rmse_eV_A={p: m["force_rmse_eV_A"] for p, m in metrics.items()},
+                    n_images={p: m["n_images"] for p, m in metrics.items()}, settings=member.as_record(),
+                    seed=member.seed, best_step=report.get("best_step"), stopped_early=report.get("stopped_early"),
+                    wall_time_s=report.get("wall_time_s")))
+                continue
+        log.info("committee member %d of %d (seed %d)", k + 1, size, member.seed)
+        documents.append(train_network(frame_files, member, directory, study=study, label=label, replace=True))
+    return documents
+
+
+def exploration_protocol(settings: ActiveLearningSettings) -> MDProtocol:
+    """Short heating from 100 K, a brief equilibration, then ``explore_ps`` sampled every ``explore_interval_fs``."""
+    return MDProtocol(preset="demo", heating_ps=0.3, equilibration_ps=0.1, production_ps=settings.explore_ps,
+                      sample_interval_fs=settings.explore_interval_fs)
+
+
+def explore(model_path: str | Path, cells: Sequence[tuple[str, Structure]], temperatures_K: Sequence[float],
+            settings: ActiveLearningSettings, out_dir: str | Path, seed: int, device: str = "cpu"
+            ) -> tuple[list[Atoms], list[dict]]:
+    """ANN-MD of every cell at every temperature with the network; the production frames of all runs (a run that
+    blows up keeps the frames it had: the committee will disagree on them) and a record per run."""
+    from dopant_workflows.jobs.md import potential_calculator
+    from dopant_workflows.md.protocol import MDBlowUp, run_md
+
+    calculator, provenance = potential_calculator(model_path, device)
+    protocol = exploration_protocol(settings)
+    frames, records = [], []
+    for name, cell in cells:
+        for temperature in temperatures_K:
+            run_dir = Path(out_dir) / f"{name}-{temperature:g}K"
+            status = "completed"
+            try:
+                run_md(AseAtomsAdaptor.get_atoms(cell), calculator, protocol, float(temperature), run_dir,
+                       seed=derive_seed(seed, name, float(temperature)), provenance=provenance, progress=False)
+            except MDBlowUp as exc:
+                status = f"blew up: {exc}"
+            trajectory = run_dir / "trajectory.extxyz"
+            these = list(iread(str(trajectory), index=":")) if trajectory.is_file() else []
+            frames += these
+            records.append({"cell": name, "formula": cell.composition.formula.replace(" ", ""),
+                            "temperature_K": float(temperature), "n_frames": len(these), "status": status})
+            log.info("explored %s at %g K: %d frames (%s)", name, temperature, len(these), status)
+    return frames, records
+
+
+def committee_deviations(frames: Sequence[Atoms], model_paths: Sequence[str | Path]) -> np.ndarray:
+    """DP-GEN's maximum force deviation of every frame under the committee."""
+    from dopant_workflows.ann.model_io import load_potential
+
+    potentials = [load_potential(p) for p in model_paths]
+    deviations = np.empty(len(frames))
+    for i, frame in enumerate(frames):
+        forces = np.stack([p.evaluate(frame, forces=True).forces_eV_A for p in potentials])
+        deviations[i] = max_force_deviation(forces)
+    return deviations
+
+
+def label(frames: Sequence[Atoms], engine: str, device: str = "cpu") -> list[Atoms]:
+    """Reference energies and forces for ``frames`` (an embedded engine), as frames training reads."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from dopant_workflows.jobs.md import potential_calculator
+
+    calculator, _ = potential_calculator(engine, device)
+    labelled = []
+    for frame in frames:
+        atoms = Atoms(frame.get_chemical_symbols(), positions=frame.positions, cell=frame.cell, pbc=True)
+        atoms.calc = calculator
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            energy, forces = float(atoms.get_potential_energy()), atoms.get_forces().copy()
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+        labelled.append(atoms)
+    return labelled
+
+
+def _force_rmse(network_path: str | Path, labelled: Sequence[Atoms]) -> tuple[float | None, list[float]]:
+    """Member 0 against the reference: overall RMSE and per-frame RMSE."""
+    from dopant_workflows.ann.model_io import load_potential
+
+    if not labelled:
+        return None, []
+    potential = load_potential(network_path)
+    per_frame = [float(np.sqrt(((potential.evaluate(a, forces=True).forces_eV_A - a.get_forces()) ** 2).mean()))
+                 for a in labelled]
+    return float(np.sqrt(np.mean(np.square(per_frame)))), per_frame
+
+
+def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Sequence[tuple[str, Structure]],
+              temperatures_K: Sequence[float], training: TrainingSettings, settings: ActiveLearningSettings,
+              engine: str, out_dir: str | Path, *, study: str | None = None, label_name: str | None = None,
+              seed: int = 0, device: str = "cpu", fw_id: int | None = None) -> tuple[ActiveLearningDocument,
+                                                                                      list[ModelDocument]]:
+    """One round (see the module docstring); returns its document and the committee's model documents."""
+    from dopant_workflows.active_learning.plots import plot_deviations
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    timing = {}
+    t0 = time.perf_counter()
+    committee = train_committee(frame_files, training, settings.committee_size, out, study, label_name)
+    timing["train"] = time.perf_counter() - t0
+    paths = [m.model_path for m in committee]
+
+    t0 = time.perf_counter()
+    frames, explored = explore(paths[0], cells, temperatures_K, settings, out / "explore",
+                               derive_seed(seed, "explore", round_number), device)
+    timing["explore"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    deviations = committee_deviations(frames, paths)
+    timing["deviation"] = time.perf_counter() - t0
+    selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
+                              settings.max_labels_per_round)
+    converged = selection.fraction_above_lo < settings.converged_fraction
+    final = converged or round_number >= settings.max_rounds
+    note = None
+    chosen = selection.chosen
+    if not final and len(chosen) == 0 and len(selection.failed):
+        # nothing inside the trust window, everything beyond it: DP-GEN would stall; the least-deviating frames
+        # above trust_hi are the closest to the data, and an embedded reference labels any geometry
+        order = selection.failed[np.argsort(deviations[selection.failed])]
+        chosen = np.sort(order[: settings.max_labels_per_round])
+        note = (f"no frame in [{settings.trust_lo_eV_A}, {settings.trust_hi_eV_A}) eV/A; labelled the {len(chosen)} "
+                "least-deviating frames above trust_hi instead")
+
+    t0 = time.perf_counter()
+    labelled_path = None
+    labelled = []
+    if not final and len(chosen):
+        labelled = label([frames[i] for i in chosen], engine, device)
+        labelled_path = out / LABELLED_FILE
+        write(str(labelled_path), labelled, format="extxyz")
+    rng = np.random.default_rng(derive_seed(seed, "true error", round_number))
+    sample = np.sort(rng.choice(len(frames), size=min(settings.true_error_frames, len(frames)), replace=False)) if (
+        frames) else np.array([], dtype=int)
+    reference_sample = label([frames[i] for i in sample], engine, device) if len(sample) else []
+    if reference_sample:
+        write(str(out / TRUE_ERROR_FILE), reference_sample, format="extxyz")
+    timing["label"] = time.perf_counter() - t0
+    random_rmse, random_per_frame = _force_rmse(paths[0], reference_sample)
+    selected_rmse, selected_per_frame = _force_rmse(paths[0], labelled)
+    true_error = {
+        "random_force_rmse_eV_A": random_rmse, "random_n_frames": len(reference_sample),
+        "random_deviation_eV_A": deviations[sample].tolist(), "random_per_frame_rmse_eV_A": random_per_frame,
+        "selected_force_rmse_eV_A": selected_rmse, "selected_n_frames": len(labelled),
+        "selected_deviation_eV_A": deviations[chosen].tolist() if len(labelled) else [],
+        "selected_per_frame_rmse_eV_A": selected_per_frame,
+    }
+    finite = deviations[np.isfinite(deviations)]
+    top = max(settings.trust_hi_eV_A * 2, float(finite.max()) if len(finite) else 0.0)
+    counts, edges = np.histogram(np.clip(finite, 0, top), bins=40, range=(0, top))
+    document = ActiveLearningDocument(
+        al_id="-".join(str(p) for p in (study, label_name, f"round{round_number}") if p), study=study,
+        label=label_name, round=round_number, reference_engine=engine,
+        committee_sha256=[m.model_sha256 for m in committee], model_path=paths[0],
+        training_frame_files=[str(f) for f in frame_files], n_training_images=sum(committee[0].n_images.values()),
+        test_force_rmse_eV_A=[m.force_rmse_eV_A.get("test") for m in committee], explored=explored,
+        n_explored=selection.n_explored, n_accurate=len(selection.accurate), n_candidates=len(selection.candidates),
+        n_failed=len(selection.failed), fraction_above_lo=selection.fraction_above_lo,
+        deviation_histogram={"bin_edges_eV_A": edges.tolist(), "counts": counts.tolist()},
+        n_selected=len(chosen), n_labelled=len(labelled),
+        labelled_frames_path=str(labelled_path.resolve()) if labelled_path else None, selection_note=note,
+        true_error=true_error, converged=converged, final=final, settings=settings.as_record(),
+        wall_time_s={k: round(v, 1) for k, v in timing.items()}, fw_id=fw_id)
+    plot = plot_deviations(deviations, settings, true_error, out / DEVIATION_PLOT,
+                           f"{label_name or ''} round {round_number}: {100 * selection.fraction_above_lo:.1f} % "
+                           f"above trust_lo")
+    document = document.model_copy(update={"plot_path": str(plot.resolve())})
+    write_text_atomically(out / ROUND_FILE, json.dumps(document.model_dump(mode="json"), indent=1))
+    log.info("active learning round %d: %d frames explored, %.1f %% above trust_lo (%d candidates, %d beyond "
+             "trust_hi), %d labelled; true force RMSE on random explored frames %s eV/A%s", round_number,
+             selection.n_explored, 100 * selection.fraction_above_lo, len(selection.candidates),
+             len(selection.failed), len(labelled), "-" if random_rmse is None else f"{random_rmse:.3f}",
+             "; converged" if converged else ("; last round" if final else ""))
+    return document, committee

@@ -1,0 +1,59 @@
+"""DP-GEN's model deviation and frame selection: analytic cases; the settings refuse what cannot work."""
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from dopant_workflows.active_learning.deviation import max_force_deviation, select_frames
+from dopant_workflows.active_learning.settings import ActiveLearningSettings
+
+
+def test_deviation_of_an_agreeing_committee_is_zero_and_of_a_split_one_its_half_spread():
+    forces = np.random.default_rng(0).normal(size=(1, 7, 3))
+    assert max_force_deviation(np.repeat(forces, 4, axis=0)) == pytest.approx(0.0, abs=1e-15)
+    split = np.zeros((2, 5, 3))
+    split[0, 3] = [0.3, 0.0, 0.4]  # members disagree on atom 3 only: +-(0.15, 0, 0.2) about the mean
+    split[1, 3] = [0.0, 0.0, 0.0]
+    assert max_force_deviation(split) == pytest.approx(0.25)  # |(0.15, 0, 0.2)| = 0.25, the worst atom
+
+
+def test_deviation_needs_a_committee():
+    with pytest.raises(ValueError, match="K >= 2"):
+        max_force_deviation(np.zeros((1, 5, 3)))
+
+
+def test_frames_are_split_by_the_trust_levels_and_the_chosen_spread_evenly():
+    deviations = np.array([0.01, 0.2, 0.5, 0.12, np.nan, 0.15, 0.3, 0.04, 0.11, 0.13])
+    selection = select_frames(deviations, 0.1, 0.35, max_labels=3)
+    assert selection.accurate.tolist() == [0, 7]
+    assert selection.candidates.tolist() == [1, 3, 5, 6, 8, 9]
+    assert selection.failed.tolist() == [2, 4]  # NaN: a frame nobody can trust
+    assert selection.chosen.tolist() == [1, 5, 9]  # first, middle (index 2.5 rounds to 2), last
+    assert selection.fraction_above_lo == pytest.approx(0.8)
+    assert select_frames(deviations, 0.1, 0.35, max_labels=100).chosen.tolist() == selection.candidates.tolist()
+
+
+@pytest.mark.parametrize("values, field", [
+    ({"committee_size": 1}, "committee_size"),
+    ({"trust_lo_eV_A": 0.3, "trust_hi_eV_A": 0.2}, "must be below trust_hi_eV_A"),
+    ({"trust_lo_eV_A": 0.2, "trust_hi_eV_A": 0.2}, "must be below trust_hi_eV_A"),
+    ({"converged_fraction": 1.5}, "converged_fraction"),
+    ({"explore_ps": 0}, "explore_ps"),
+    ({"temperatures_K": [600, 600]}, "duplicate temperatures"),
+])
+def test_bad_active_learning_settings_are_refused(values, field):
+    with pytest.raises(ValidationError, match=field):
+        ActiveLearningSettings(**values)
+
+
+def test_active_learning_with_vasp_is_refused_at_the_door():
+    from pathlib import Path
+
+    import yaml
+
+    from dopant_workflows.study import StudyValidationError, study_from_dict
+
+    raw = yaml.safe_load((Path(__file__).parents[1] / "data" / "studies" / "smoke_study.yaml").read_text())
+    raw.update(engine="vasp", active_learning={"enabled": True})
+    with pytest.raises(StudyValidationError, match="active_learning.enabled with engine vasp"):
+        study_from_dict(raw)
