@@ -139,6 +139,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
               f"{study.reference_aimd.n_steps} steps, {study.reference_aimd.temperature_start_K:g}-"
               f"{study.reference_aimd.temperature_end_K:g} K), {n_md} ANN-MD runs "
               f"(preset {study.protocol.preset}, T = {', '.join(f'{t:g}' for t in study.temperatures_K)} K)")
+        al = study.active_learning
+        if al.enabled:
+            print(f"  active learning: committee of {al.committee_size}, up to {al.max_rounds} rounds, exploring "
+                  f"{al.explore_ps:g} ps per cell at {', '.join(f'{t:g}' for t in study.active_learning_temperatures())} K,"
+                  f" trust levels {al.trust_lo_eV_A:g}-{al.trust_hi_eV_A:g} eV/A")
+        v = study.validation
+        if v.enabled:
+            print(f"  validation of each network: {study.engine} MD vs ANN-MD of its own cell at "
+                  f"{', '.join(f'{t:g}' for t in study.validation_temperatures())} K, {v.seeds} run(s) each "
+                  f"(preset {study.validation_protocol().preset})")
+        else:
+            print("  validation: OFF (validation.enabled: false): results will say 'not validated'")
         for r in results:
             entry = eps.get(r.formula)
             print(f"  {r.formula:22s} eps_r = " + (f"{entry.eps_r:g} ({entry.source})" if entry

@@ -83,6 +83,23 @@ class SubstitutionSettings(_Strict):
         return value
 
 
+class SimulatedCellSampling(_Strict):
+    """Reference MD of every cell the study will simulate, at fixed temperatures, added to the training frames:
+    the shared network then sees the doped supercells' own environments (a dopant next to its neighbours), not
+    only the training cell's."""
+
+    temperatures_K: list[PositiveFloat] = Field(min_length=1, description="one reference run per cell and temperature")
+    n_steps: int = Field(500, gt=0, description="MD steps per run (time step: reference_aimd.time_step_fs)")
+    sample_every: int = Field(10, gt=0, description="keep every n-th step as a training image")
+
+    @field_validator("temperatures_K")
+    @classmethod
+    def _distinct(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            raise ValueError("duplicate temperatures")
+        return value
+
+
 class TrainingPlan(_Strict):
     """Which cell(s) the reference AIMD and the network are made for (the stages' settings: ``reference_aimd``,
     ``ann``)."""
@@ -91,6 +108,8 @@ class TrainingPlan(_Strict):
         "shared", description="shared: one AIMD + network for all substitutions (the paper); per_substitution: one each"
     )
     cell: str | None = Field(None, description="training cell (built-in host or file); default: the study host")
+    simulated_cells: SimulatedCellSampling | None = Field(
+        None, description="shared mode: reference MD of the simulated cells added to the training data (off if absent)")
 
 
 #: study files written before the stage settings existed: training.<old key> -> reference_aimd.<new key>
@@ -182,6 +201,14 @@ class Study(_Strict):
             raise ValueError("active_learning.enabled with engine vasp: labelling explored frames by VASP (static "
                              "Fireworks added as detours) is not built yet; use an embedded engine or disable it")
         return self
+
+    def simulated_cell_settings(self, substitution_id: str, temperature_K: float) -> AIMDSettings:
+        """Reference MD of one simulated cell at one temperature (the reference AIMD's engine and time step)."""
+        sampling = self.training.simulated_cells
+        return self.reference_aimd.model_copy(update={
+            "n_steps": sampling.n_steps, "sample_every": sampling.sample_every, "temperature_start_K": temperature_K,
+            "temperature_end_K": temperature_K, "seed": derive_seed(self.seed, "simulated cell", substitution_id,
+                                                                    float(temperature_K))})
 
     def active_learning_temperatures(self) -> list[float]:
         return list(self.active_learning.temperatures_K or self.temperatures_K)

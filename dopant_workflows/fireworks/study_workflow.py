@@ -46,24 +46,43 @@ def _spec() -> dict:
     return {**STUDY_SPEC, "_dupefinder": DupeFinderExact()}
 
 
-def _reference_and_training(study: Study, cell: Structure, label: str
+def _reference_run(study: Study, cell: Structure, settings, label: str) -> list[Firework]:
+    """Reference MD of one cell on the study's engine (VASP: a chain of segment Fireworks); its frames are pushed
+    to the training Firework."""
+    if study.engine == "vasp":
+        return aimd_segment_fireworks(cell, settings, f"{study.name} {label}")
+    tag = run_tag(cell.as_dict(), settings.model_dump(), study.engine)
+    task = RunEmbeddedAIMD(structure=cell.as_dict(), settings=settings.model_dump(), engine=study.engine,
+                           run_path=f"{study.name}/aimd/{label}-{tag}")
+    return [Firework([task], name=f"{study.name} {label} aimd", spec=_spec())]
+
+
+def _reference_and_training(study: Study, cell: Structure, label: str, simulated: list[Substitution] = ()
                             ) -> tuple[list[Firework], Firework, list[Firework]]:
+    """Reference data (the training cell's AIMD, and reference MD of the ``simulated`` cells when the study asks
+    for it), then the network (training, or active-learning rounds), then its validation."""
     name = study.name
     aimd_settings = study.aimd_settings()
-    if study.engine == "vasp":
-        aimd = aimd_segment_fireworks(cell, aimd_settings, f"{name} {label}")
-    else:
-        tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine)
-        task = RunEmbeddedAIMD(structure=cell.as_dict(), settings=aimd_settings.model_dump(), engine=study.engine,
-                               run_path=f"{name}/aimd/{label}-{tag}")
-        aimd = [Firework([task], name=f"{name} {label} aimd", spec=_spec())]
-    train_tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine, study.ann.as_record())
+    aimd = _reference_run(study, cell, aimd_settings, label)
+    parents = aimd[-1:]
+    sampling = study.training.simulated_cells
+    extra_records = []
+    if sampling is not None:
+        for sub in simulated:
+            for temperature in sampling.temperatures_K:
+                settings = study.simulated_cell_settings(sub.id, temperature)
+                chain = _reference_run(study, sub.structure, settings, f"{sub.id} {temperature:g}K")
+                aimd += chain
+                parents.append(chain[-1])
+                extra_records.append(settings.model_dump())
+    train_tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine, study.ann.as_record(),
+                        *extra_records)
     if study.active_learning.enabled:
-        train = _active_learning(study, cell, label, aimd[-1:], train_tag)
+        train = _active_learning(study, cell, label, parents, train_tag)
     else:
         train = Firework([TrainNetwork(settings=study.ann.as_record(), run_path=f"{name}/train/{label}-{train_tag}",
                                        study=name, label=label)],
-                         name=f"{name} {label} train", parents=aimd[-1:], spec=_spec())
+                         name=f"{name} {label} train", parents=parents, spec=_spec())
     return aimd, train, _validation(study, cell, label, train)
 
 
@@ -153,7 +172,7 @@ def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None =
     shared_train = None
     if study.training.mode == "shared":
         aimd, shared_train, validation = _reference_and_training(
-            study, load_host(study.training.cell or study.host), "shared")
+            study, load_host(study.training.cell or study.host), "shared", substitutions)
         fireworks += [*aimd, shared_train, *validation]
     for sub in substitutions:
         train = shared_train

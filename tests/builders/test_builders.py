@@ -136,3 +136,44 @@ def test_report_carries_md_warnings_to_the_reader(stores, tmp_path):
                         tmp_path / "report")
     assert ("- Li60Si8P10S71Cl1 at 700 K (MD): the network's core repulsion was active in 40 % of production samples"
             in text)
+
+
+def _validation(status, minutes=0, limit=0.05):
+    return {"validation_id": f"s-shared-abc-{status}", "study": "s", "model_sha256": "abc", "status": status,
+            "passed": status == "passed", "reasons": [] if status == "passed" else ["force_rmse_ann_md: too large"],
+            "thresholds": {"core_repulsion_eV": limit}, "last_updated": T0 + timedelta(minutes=minutes)}
+
+
+def _run_with_validation(s):
+    return run_builders([DiffusivityBuilder(s["md_tasks"], s["diffusivity"]),
+                         ConductivityBuilder(s["diffusivity"], s["conductivity"], s["validation"]),
+                         AndersonStuartBuilder(s["diffusivity"], s["dielectric"], s["conductivity"],
+                                               s["anderson_stuart"])])
+
+
+def test_results_carry_whether_their_network_was_validated(stores):
+    stores["validation"] = MemoryStore(collection_name="validation", key="validation_id")
+    stores["validation"].connect()
+    _run_with_validation(stores)  # no validation document yet: not validated, and said why
+    one = stores["conductivity"].query_one({"substitution_id": "one"})
+    assert one["validated"] is None and one["validation_notes"] == ["network abc: no validation document"]
+    assert one["model_sha256"] == ["abc"]
+
+    stores["validation"].update([_validation("passed", minutes=5)])  # a newer source: both rebuilt
+    _run_with_validation(stores)
+    assert {d["validated"] for d in stores["conductivity"].query()} == {True}
+    assert {d["validated"] for d in stores["anderson_stuart"].query()} == {True}
+
+    # the same network passed, but one production run of "zero" leaned on the core repulsion beyond the limit
+    hot = _task("zero", "Li60Si6P12S72", 0, 800.0, minutes=10)
+    stores["md_tasks"].update([{**hot, "core_repulsion_max_eV": 0.4}])
+    _run_with_validation(stores)
+    zero = stores["conductivity"].query_one({"substitution_id": "zero"})
+    assert zero["validated"] is False and "core repulsion reached 0.4 eV" in zero["validation_notes"][0]
+    assert stores["conductivity"].query_one({"substitution_id": "one"})["validated"] is True
+
+    stores["validation"].remove_docs({})
+    stores["validation"].update([_validation("failed", minutes=20)])
+    _run_with_validation(stores)
+    one = stores["conductivity"].query_one({"substitution_id": "one"})
+    assert one["validated"] is False and "validation failed: force_rmse_ann_md" in one["validation_notes"][0]

@@ -330,3 +330,31 @@ def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tm
     report = config.directory / "runs" / "smoke" / "report"
     assert "## Active learning" in (report / "report.md").read_text()
     assert (report / "active_learning_shared.png").stat().st_size > 1000
+
+
+def test_reference_md_of_the_simulated_cells_feeds_the_shared_network():
+    """training.simulated_cells: one reference run per simulated cell and temperature, each a parent of training."""
+    from pymatgen.core import Structure
+
+    from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study, study_substitutions
+    from dopant_workflows.study import study_from_dict
+
+    data = yaml.safe_load(SMOKE.read_text())
+    data["training"]["simulated_cells"] = {"temperatures_K": [400, 600], "n_steps": 40, "sample_every": 4}
+    study = study_from_dict(data)
+    wf = get_wf_dopant_study(study)
+    parents = {fw.name: sorted(wf.id_fw[p].name for p in wf.links.parent_links.get(fw.fw_id, [])) for fw in wf.fws}
+    subs = study_substitutions(study)
+    runs = sorted(f"smoke {s.id} {t}K aimd" for s in subs for t in (400, 600))
+    assert parents["smoke shared train"] == sorted(["smoke shared aimd", *runs])
+    by_name = {fw.name: fw for fw in wf.fws}
+    for sub in subs:
+        task = by_name[f"smoke {sub.id} 600K aimd"].tasks[0]
+        assert Structure.from_dict(task["structure"]) == sub.structure  # the cell the study simulates
+        settings = task["settings"]
+        assert (settings["temperature_start_K"], settings["temperature_end_K"], settings["n_steps"]) == (600, 600, 40)
+    seeds = {by_name[name].tasks[0]["settings"]["seed"] for name in runs}
+    assert len(seeds) == 4
+    data["training"]["simulated_cells"] = {"temperatures_K": [400, 400]}
+    with pytest.raises(Exception, match="training.simulated_cells.temperatures_K"):
+        study_from_dict(data)
