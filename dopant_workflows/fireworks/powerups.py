@@ -14,12 +14,19 @@ from typing import Any
 
 from fireworks import Firework, Workflow
 
-from dopant_workflows.fireworks.study_tasks import RunANNMD, RunEmbeddedAIMD
+from dopant_workflows.fireworks.study_tasks import (
+    ActiveLearningRound,
+    RunANNMD,
+    RunEmbeddedAIMD,
+    RunValidationMD,
+    ValidateNetwork,
+)
 from dopant_workflows.fireworks.vasp_tasks import RunVaspAIMDSegment, RunVaspDielectric
 from dopant_workflows.names import DEVICE_KEY, FAKE_VASP_KEY
 
 _VASP_TASKS = (RunVaspAIMDSegment, RunVaspDielectric)
-_DEVICE_TASKS = (RunANNMD, RunEmbeddedAIMD)  # the Firetasks that evaluate a potential on a device
+#: the Firetasks that evaluate a potential on a device
+_DEVICE_TASKS = (RunANNMD, RunEmbeddedAIMD, RunValidationMD, ValidateNetwork, ActiveLearningRound)
 
 
 def _matching(workflow: Workflow, powerup: str, task_types: tuple[type, ...] | None = None,

@@ -53,8 +53,8 @@ def test_md_seeds_and_run_directories_follow_the_substitution_not_its_position()
         return {fw.name: (fw.tasks[0]["seed"], fw.tasks[0]["run_path"]) for fw in wf.fws if " md " in fw.name}
 
     forward, backward = md_tasks([0, 1]), md_tasks([1, 0])
-    assert forward == backward and len(forward) == 4
-    assert len({seed for seed, _ in forward.values()}) == 4  # every run its own seed
+    assert forward == backward and len(forward) == 4 + 4  # production MD, and validation MD (2 T x 2 engines)
+    assert len({seed for seed, _ in forward.values()}) == 8  # every run its own seed
 
 
 def test_one_temperature_is_refused_by_name():

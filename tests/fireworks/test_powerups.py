@@ -37,14 +37,14 @@ def test_device_and_execution_options_reach_only_the_md_fireworks(study_wf):
     wf = set_execution_options(use_device(study_wf, "cuda:1", fw_name_constraint=" md "), category="gpu",
                                fw_name_constraint=" md ")
     md = [fw for fw in wf.fws if " md " in fw.name]
-    assert len(md) == 4 and all(fw.spec[DEVICE_KEY] == "cuda:1" and fw.spec["_category"] == "gpu" for fw in md)
+    assert len(md) == 4 + 4 and all(fw.spec[DEVICE_KEY] == "cuda:1" and fw.spec["_category"] == "gpu" for fw in md)
     assert all(DEVICE_KEY not in fw.spec and "_category" not in fw.spec for fw in wf.fws if fw not in md)
     assert device_of(md[0].spec) == "cuda:1"
     again = {fw.name: fw.spec for fw in Workflow.from_dict(wf.to_dict()).fws}  # serialisable (lpad add)
     assert all(again[fw.name][DEVICE_KEY] == "cuda:1" and again[fw.name]["_category"] == "gpu" for fw in md)
     with pytest.raises(ValueError, match="device 'tpu'"):
         use_device(study_wf, "tpu")
-    with pytest.raises(ValueError, match="no Firework with RunANNMD/RunEmbeddedAIMD whose name contains 'nope'"):
+    with pytest.raises(ValueError, match="no Firework with RunANNMD/RunEmbeddedAIMD/RunValidationMD/ValidateNetwork/ActiveLearningRound whose name contains 'nope'"):
         use_device(study_wf, "cuda", fw_name_constraint="nope")
 
 
@@ -55,7 +55,7 @@ def test_priority_and_queue_options(study_wf):
     assert {fw.spec["_priority"] for fw in wf.fws if fw.fw_id in roots} == {100}
     assert {fw.spec["_priority"] for fw in wf.fws if fw.fw_id not in roots} == {50}
     queued = [fw for fw in wf.fws if "_queueadapter" in fw.spec]
-    assert len(queued) == 4 and queued[0].spec["_queueadapter"] == {"walltime": "02:00:00", "gres": "gpu:1"}
+    assert len(queued) == 4 + 4 and queued[0].spec["_queueadapter"] == {"walltime": "02:00:00", "gres": "gpu:1"}
     with pytest.raises(ValueError, match="no option given"):
         set_queue_options(study_wf)
 

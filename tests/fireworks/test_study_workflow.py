@@ -136,7 +136,7 @@ def test_status_build_report_commands(finished_study):
     status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
     # the resubmission's Fireworks were linked by the dupefinder to the finished ones: each run counted once
     assert status.returncode == 0, status.stderr[-2000:]
-    assert "study smoke: {'COMPLETED': 8, 'linked duplicates': 8}" in status.stdout
+    assert "study smoke: {'COMPLETED': 13, 'linked duplicates': 13}" in status.stdout
     assert "md_tasks 4" in status.stdout and "anderson_stuart 2" in status.stdout
     build = _dopwf(["build", "--config", str(config.directory)], tmp_path)
     assert "'ConductivityBuilder': 0" in build.stdout  # nothing new: nothing rebuilt
@@ -159,7 +159,8 @@ def test_dry_run_file_is_accepted_by_lpad_add(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     workflow = yaml.safe_load(out.read_text())
     names = sorted(fw["name"] for fw in workflow["fws"])
-    assert len(names) == 8 and "smoke shared aimd" in names and "smoke shared train" in names
+    assert len(names) == 13 and "smoke shared aimd" in names and "smoke shared train" in names
+    assert "smoke shared validation" in names
     config = init_fw_config(tmp_path / "cfg")
     env = {"FW_CONFIG_FILE": str(config.config_file)}
     lpad = Path(sys.executable).parent / "lpad"
@@ -169,7 +170,7 @@ def test_dry_run_file_is_accepted_by_lpad_add(tmp_path):
         assert result.returncode == 0, result.stderr[-2000:]
     listing = subprocess.run([str(lpad), "get_fws", "-d", "count"], cwd=tmp_path,
                              env={**os.environ, "HOME": str(tmp_path), **env}, capture_output=True, text=True)
-    assert listing.stdout.strip().endswith("8")
+    assert listing.stdout.strip().endswith("13")
 
 
 def test_bad_study_submits_nothing(tmp_path):
