@@ -31,3 +31,17 @@ def validation_problems(exc) -> list[tuple[str, str]]:
 def settings_problems(what: str, exc) -> str:
     """One line naming every bad field of a settings model, e.g. ``training settings: max_steps: ...``."""
     return f"{what}: " + "; ".join(f"{path}: {message}" for path, message in validation_problems(exc))
+
+
+def duplicates(values) -> list:
+    """The values that occur more than once, sorted (for validators that refuse repeated entries)."""
+    values = list(values)
+    return sorted({v for v in values if values.count(v) > 1})
+
+
+def distinct_temperatures(value: list[float] | None) -> list[float] | None:
+    """A pydantic field validator's body: temperatures must not repeat."""
+    repeated = duplicates(value or [])
+    if repeated:
+        raise ValueError(f"duplicate temperatures {repeated}")
+    return value

@@ -17,7 +17,7 @@ from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.analysis.settings import AnalysisSettings
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.engines.schedule import AIMDSettings
-from dopant_workflows.errors import DopwfInputError, validation_problems
+from dopant_workflows.errors import DopwfInputError, distinct_temperatures, duplicates, validation_problems
 from dopant_workflows.md.settings import MDProtocol
 from dopant_workflows.names import derive_seed
 from dopant_workflows.validation.settings import ValidationSettings
@@ -64,9 +64,9 @@ class SubstitutionSettings(_Strict):
         negative = [c for c in value if c < 0]
         if negative:
             issues.append(f"counts must be non-negative, got {negative}")
-        duplicates = sorted({c for c in value if value.count(c) > 1})
-        if duplicates:
-            issues.append(f"duplicate counts {duplicates}")
+        repeated = duplicates(value)
+        if repeated:
+            issues.append(f"duplicate counts {repeated}")
         if issues:
             raise ValueError("; ".join(issues))
         return value
@@ -94,10 +94,8 @@ class SimulatedCellSampling(_Strict):
 
     @field_validator("temperatures_K")
     @classmethod
-    def _distinct(cls, value: list[float]) -> list[float]:
-        if len(set(value)) != len(value):
-            raise ValueError("duplicate temperatures")
-        return value
+    def _distinct(cls, value: list[float] | None) -> list[float] | None:
+        return distinct_temperatures(value)
 
 
 class TrainingPlan(_Strict):
@@ -181,18 +179,15 @@ class Study(_Strict):
 
     @field_validator("temperatures_K")
     @classmethod
-    def _temperatures(cls, value: list[float]) -> list[float]:
-        duplicates = sorted({t for t in value if value.count(t) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate temperatures {duplicates}")
-        return value
+    def _temperatures(cls, value: list[float] | None) -> list[float] | None:
+        return distinct_temperatures(value)
 
     @model_validator(mode="after")
     def _dielectric_unique(self) -> Study:
         formulas = [entry.formula for entry in self.dielectric]
-        duplicates = sorted({f for f in formulas if formulas.count(f) > 1})
-        if duplicates:
-            raise ValueError(f"dielectric: more than one eps_r for {duplicates}")
+        repeated = duplicates(formulas)
+        if repeated:
+            raise ValueError(f"dielectric: more than one eps_r for {repeated}")
         return self
 
     @model_validator(mode="after")

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dopant_workflows.errors import distinct_temperatures
+
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
@@ -41,9 +43,7 @@ class ActiveLearningSettings(BaseModel):
     @field_validator("temperatures_K")
     @classmethod
     def _distinct(cls, value: list[float] | None) -> list[float] | None:
-        if value is not None and len(set(value)) != len(value):
-            raise ValueError("duplicate temperatures")
-        return value
+        return distinct_temperatures(value)
 
     def as_record(self) -> dict:
         return self.model_dump(mode="json")

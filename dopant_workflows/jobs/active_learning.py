@@ -46,6 +46,7 @@ def train_committee(frame_files: Sequence[str | Path], settings: TrainingSetting
     """``size`` networks on the same frames, member k with seed ``settings.seed + k`` (its own split and start).
     A member already trained in ``out_dir`` (model.json present) is reused: an interrupted round resumes."""
     from dopant_workflows.ann.model_io import load_potential, model_sha256
+    from dopant_workflows.fileio import file_sha256
     from dopant_workflows.jobs.training import train_network
     from dopant_workflows.names import MODEL_FILE, TRAINING_FILE
 
@@ -60,7 +61,8 @@ def train_committee(frame_files: Sequence[str | Path], settings: TrainingSetting
                 metrics = report["metrics"]
                 documents.append(ModelDocument(
                     model_sha256=model_sha256(load_potential(directory)), study=study, label=label,
-                    model_path=str((directory / MODEL_FILE).resolve()), training_frames_sha256=[],
+                    model_path=str((directory / MODEL_FILE).resolve()),
+                    training_frames_sha256=[file_sha256(f) for f in frame_files],
                     energy_rmse_eV_atom={p: m["energy_rmse_eV_atom"] for p, m in metrics.items()},
                     force_rmse_eV_A={p: m["force_rmse_eV_A"] for p, m in metrics.items()},
                     n_images={p: m["n_images"] for p, m in metrics.items()}, settings=member.as_record(),

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dopant_workflows.errors import distinct_temperatures
 from dopant_workflows.md.settings import MDProtocol
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -48,11 +49,7 @@ class ValidationSettings(BaseModel):
     @field_validator("temperatures_K")
     @classmethod
     def _distinct(cls, value: list[float] | None) -> list[float] | None:
-        if value is not None:
-            duplicates = sorted({t for t in value if value.count(t) > 1})
-            if duplicates:
-                raise ValueError(f"duplicate temperatures {duplicates}")
-        return value
+        return distinct_temperatures(value)
 
     def as_record(self) -> dict:
         return self.model_dump(mode="json")
