@@ -194,7 +194,7 @@ def _plot_validation(v: dict, path: Path) -> None:
     """Fig. 5a from a validation document (both fits redone from its stored points)."""
     import numpy as np
 
-    from dopant_workflows.analysis.arrhenius import fit_arrhenius
+    from dopant_workflows.validation.compare import fit_points
     from dopant_workflows.validation.plots import plot_validation
 
     temperatures = v.get("temperatures", [])
@@ -202,12 +202,9 @@ def _plot_validation(v: dict, path: Path) -> None:
         return
     points, fits = {}, {}
     for role, label in (("reference", f"reference MD ({v['reference_engine']})"), ("ann", "ANN-MD")):
-        t = np.array([r["temperature_K"] for r in temperatures])
-        d = np.array([r[role]["diffusivity_cm2_s"] for r in temperatures])
-        err = np.array([r[role]["std_cm2_s"] if r[role]["std_cm2_s"] is not None else np.nan for r in temperatures])
-        points[label] = (t, d, err)
-        usable = d > 0
-        if usable.sum() >= 2:
-            weighted = bool(np.all(np.isfinite(err[usable]) & (err[usable] > 0)))
-            fits[label] = fit_arrhenius(t[usable], d[usable], err[usable] if weighted else None)
+        t = [r["temperature_K"] for r in temperatures]
+        d = [r[role]["diffusivity_cm2_s"] for r in temperatures]
+        err = [r[role]["std_cm2_s"] for r in temperatures]
+        points[label] = (np.array(t), np.array(d), np.array([np.nan if e is None else e for e in err]))
+        fits[label] = fit_points(t, d, err)
     plot_validation(points, fits, path, f"{v.get('formula') or ''}: {v['status'].upper()} ({v['validation_id']})")

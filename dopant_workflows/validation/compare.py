@@ -85,14 +85,21 @@ class DiffusivityValidation:
     problems: tuple[str, ...] = field(default=())
 
 
-def _fit(points: Sequence[CombinedDiffusivity]) -> ArrheniusFit | None:
-    usable = [p for p in points if p.diffusivity_cm2_s > 0]
-    if len({p.temperature_K for p in usable}) < 2:
+def fit_points(temperatures_K: Sequence[float], diffusivities_cm2_s: Sequence[float],
+               errors_cm2_s: Sequence[float | None]) -> ArrheniusFit | None:
+    """Arrhenius fit of the points with positive D, weighted when every one of them has a finite positive error;
+    None with fewer than two temperatures left."""
+    usable = [(t, d, e) for t, d, e in zip(temperatures_K, diffusivities_cm2_s, errors_cm2_s, strict=True) if d > 0]
+    if len({t for t, _, _ in usable}) < 2:
         return None
-    errors = [p.std_cm2_s for p in usable]
-    weighted = all(math.isfinite(e) and e > 0 for e in errors)
-    return fit_arrhenius([p.temperature_K for p in usable], [p.diffusivity_cm2_s for p in usable],
-                         errors if weighted else None)
+    t, d, e = (list(column) for column in zip(*usable, strict=True))
+    weighted = all(x is not None and math.isfinite(x) and x > 0 for x in e)
+    return fit_arrhenius(t, d, e if weighted else None)
+
+
+def _fit(points: Sequence[CombinedDiffusivity]) -> ArrheniusFit | None:
+    return fit_points([p.temperature_K for p in points], [p.diffusivity_cm2_s for p in points],
+                      [p.std_cm2_s for p in points])
 
 
 def compare_diffusivities(reference_runs: Sequence[Mapping], ann_runs: Sequence[Mapping],
