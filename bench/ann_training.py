@@ -80,6 +80,31 @@ def amp_fingerprint_seconds(images: list[ReferenceImage], k: int) -> float | Non
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def step_seconds(images: list[ReferenceImage], repeats: int = 5) -> dict[str, float]:
+    """One force-training loss + gradient over ``images``: recomputing the descriptor Jacobian (two passes over
+    triplets) vs contracting the stored one; plus the one-off cost of storing it."""
+    from dopant_workflows.ann import training
+    from dopant_workflows.ann.torch_network import TorchNetworks
+
+    settings = TrainingSettings(force_coefficient=1.0)
+    descriptor = GaussianDescriptor.default(["Ge", "Li", "P", "S"])
+    packed = pack_images(descriptor, images)
+    model = TorchNetworks(_initial_network(descriptor, packed, settings, np.random.default_rng(0)), descriptor.elements)
+    t0 = time.perf_counter()
+    stored = training.with_stored_jacobian(descriptor, {"train": packed}, settings, names=("train",))["train"]
+    out = {"store_jacobian_s": time.perf_counter() - t0, "jacobian_GB": packed.jacobian_bytes() / 1e9}
+    for name, batch in (("recomputed", packed), ("stored", stored)):
+        times = []
+        for _ in range(repeats + 1):  # the first call compiles
+            model.zero_grad()
+            t0 = time.perf_counter()
+            loss, _, _ = training._loss(model, descriptor, batch, settings)
+            loss.backward()
+            times.append(time.perf_counter() - t0)
+        out[f"{name}_step_s"] = float(np.median(times[1:]))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=10000)
@@ -88,11 +113,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--amp-images", type=int, default=0)
+    parser.add_argument("--step-images", type=int, default=200,
+                        help="images for the per-step comparison of recomputed vs stored Jacobian")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     images = make_images(args.images)
     labelling_s = time.perf_counter() - t0
+    steps = step_seconds(images[: args.step_images])
+    print(f"force-training step on {args.step_images} images: recomputed Jacobian {steps['recomputed_step_s']:.3f} s, "
+          f"stored {steps['stored_step_s']:.3f} s -> {steps['recomputed_step_s'] / steps['stored_step_s']:.1f}x "
+          f"(storing it: {steps['store_jacobian_s']:.1f} s once, {steps['jacobian_GB']:.2f} GB)")
     settings = TrainingSettings(optimizer=args.optimizer, max_steps=args.max_epochs, batch_size=args.batch_size,
                                 patience=args.patience, learning_rate=5e-3, validate_every=10)
     t0 = time.perf_counter()

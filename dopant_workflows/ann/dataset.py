@@ -103,6 +103,7 @@ class PackedImages:
     forces_eV_A: np.ndarray | None  # (n_atoms, 3)
     n_atoms_per_image: np.ndarray
     pair_start: np.ndarray  # (n_images + 1,)
+    jacobian: np.ndarray | None = None  # (n_pairs, K, 3) float32 dG/d(pair vector), when stored for training
 
     @property
     def n_images(self) -> int:
@@ -132,7 +133,12 @@ class PackedImages:
             forces_eV_A=None if self.forces_eV_A is None else np.concatenate([self.forces_eV_A[s] for s in atom_slices]),
             n_atoms_per_image=counts,
             pair_start=np.concatenate([[0], np.cumsum(n_pairs)]),
+            jacobian=None if self.jacobian is None else np.concatenate([self.jacobian[s] for s in pair_slices]),
         )
+
+    def jacobian_bytes(self) -> int:
+        """Memory a stored Jacobian of these images takes (float32, 3 per pair and fingerprint column)."""
+        return 12 * len(self.neighbor) * self.fingerprints.shape[1]
 
 
 def pack_images(descriptor: GaussianDescriptor, images: Sequence[ReferenceImage], progress: bool = False) -> PackedImages:

@@ -13,8 +13,10 @@ Layout shared by all kernels (built by :mod:`dopant_workflows.ann.descriptor`):
 Three passes over pairs and triplets (j < k), each parallel over centres:
 ``fingerprints`` (G), ``fingerprints_vjp`` (dE/d vectors for given dE/dG: forces and virial) and
 ``fingerprints_jvp`` (dG along a displacement field: what force training needs). Triplet terms are
-recomputed in each pass rather than stored: at 10,000 atoms there are ~10^7 triplets. The VJP and JVP loops
-mirror each other on purpose: numba compiles each into a tight loop, a shared mode switch would not be.
+recomputed in each pass rather than stored: at 10,000 atoms there are ~10^7 triplets. Training can instead
+store the Jacobian per pair once (``fingerprints_jacobian``, 12 K bytes per pair) and contract it
+(``jacobian_vjp``/``jacobian_jvp``): no triplet pass per step. The VJP, JVP and Jacobian loops mirror each other
+on purpose: numba compiles each into a tight loop, a shared mode switch would not be.
 """
 
 from __future__ import annotations
@@ -296,3 +298,96 @@ def scatter_pair_gradient(n_atoms, first, neighbor, pair_gradient):
                 grad[j, c] += pair_gradient[p, c]
                 grad[i, c] -= pair_gradient[p, c]
     return grad
+
+
+@njit(parallel=True, cache=True)
+def fingerprints_jacobian(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset, gamma,
+                          zeta):
+    """dG[centre(p), k]/d vectors[p] for every pair p and column k: shape (P, K, 3), float32.
+
+    The stored Jacobian of the training images: with it the forces of one training step are a contraction
+    (J^T dE/dG) instead of two passes over all triplets; it costs 12 K bytes per pair."""
+    n_atoms = species.shape[0]
+    n_columns = eta.shape[1]
+    out = np.zeros((vectors.shape[0], n_columns, 3), dtype=np.float32)
+    rc2 = rc * rc
+    for i in prange(n_atoms):
+        a = species[i]
+        start, stop = first[i], first[i + 1]
+        for p in range(start, stop):
+            px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+            rp, fcp, dfcp = dist[p], fc[p], dfc[p]
+            e = species[neighbor[p]]
+            for s in range(g2_slots.shape[2]):
+                k = g2_slots[a, e, s]
+                if k < 0:
+                    break
+                radial = _g2_radial_derivative(rp, fcp, dfcp, eta[a, k], offset[a, k], rc2) / rp
+                out[p, k, 0] += radial * px
+                out[p, k, 1] += radial * py
+                out[p, k, 2] += radial * pz
+        for p in range(start, stop):
+            px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+            ep = species[neighbor[p]]
+            for q in range(p + 1, stop):
+                eq = species[neighbor[q]]
+                if g4_slots[a, ep, eq, 0] < 0:
+                    continue
+                qx, qy, qz = vectors[q, 0], vectors[q, 1], vectors[q, 2]
+                jx, jy, jz = qx - px, qy - py, qz - pz
+                if jx * jx + jy * jy + jz * jz >= rc2:
+                    continue
+                geo = _triplet_geometry(px, py, pz, qx, qy, qz, dist[p], dist[q], fc[p], fc[q], dfc[p], dfc[q], rc)
+                cos, rsum, cut = geo[0], geo[1], geo[2]
+                last_eta = -1.0
+                gauss = 0.0
+                for s in range(g4_slots.shape[3]):
+                    k = g4_slots[a, ep, eq, s]
+                    if k < 0:
+                        break
+                    if eta[a, k] != last_eta:
+                        last_eta = eta[a, k]
+                        gauss = math.exp(-last_eta * rsum / rc2)
+                    value, slope = _angular(cos, gamma[a, k], zeta[a, k])
+                    c_cos = gauss * cut * slope
+                    c_rsum = -gauss * cut * value * last_eta / rc2
+                    c_cut = gauss * value
+                    out[p, k, 0] += c_cos * geo[3] + c_rsum * geo[9] + c_cut * geo[15]
+                    out[p, k, 1] += c_cos * geo[4] + c_rsum * geo[10] + c_cut * geo[16]
+                    out[p, k, 2] += c_cos * geo[5] + c_rsum * geo[11] + c_cut * geo[17]
+                    out[q, k, 0] += c_cos * geo[6] + c_rsum * geo[12] + c_cut * geo[18]
+                    out[q, k, 1] += c_cos * geo[7] + c_rsum * geo[13] + c_cut * geo[19]
+                    out[q, k, 2] += c_cos * geo[8] + c_rsum * geo[14] + c_cut * geo[20]
+    return out
+
+
+@njit(parallel=True, cache=True)
+def jacobian_vjp(first, jacobian, weights):
+    """``fingerprints_vjp`` from a stored Jacobian: sum_k weights[i, k] J[p, k, :] for every pair p of centre i."""
+    n_atoms = first.shape[0] - 1
+    n_columns = jacobian.shape[1]
+    out = np.zeros((jacobian.shape[0], 3))
+    for i in prange(n_atoms):
+        for p in range(first[i], first[i + 1]):
+            x = y = z = 0.0
+            for k in range(n_columns):
+                w = weights[i, k]
+                x += w * jacobian[p, k, 0]
+                y += w * jacobian[p, k, 1]
+                z += w * jacobian[p, k, 2]
+            out[p, 0], out[p, 1], out[p, 2] = x, y, z
+    return out
+
+
+@njit(parallel=True, cache=True)
+def jacobian_jvp(first, jacobian, pair_displacements):
+    """``fingerprints_jvp`` from a stored Jacobian: sum_p J[p, k, :] . pair_displacements[p] for every centre."""
+    n_atoms = first.shape[0] - 1
+    n_columns = jacobian.shape[1]
+    out = np.zeros((n_atoms, n_columns))
+    for i in prange(n_atoms):
+        for p in range(first[i], first[i + 1]):
+            ux, uy, uz = pair_displacements[p, 0], pair_displacements[p, 1], pair_displacements[p, 2]
+            for k in range(n_columns):
+                out[i, k] += jacobian[p, k, 0] * ux + jacobian[p, k, 1] * uy + jacobian[p, k, 2] * uz
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -59,13 +59,17 @@ class TrainingResult:
 
 
 class _DescriptorForces(torch.autograd.Function):
-    """F = -J^T (dE/dG) with the VJP kernel; its backward is -J v with the JVP kernel."""
+    """F = -J^T (dE/dG) with the VJP kernel; its backward is -J v with the JVP kernel. Both contract a stored
+    Jacobian instead when the batch holds one (ten times faster: no pass over triplets)."""
 
     @staticmethod
     def forward(ctx, dE_dG: torch.Tensor, descriptor: GaussianDescriptor, batch: PackedImages) -> torch.Tensor:
         ctx.descriptor, ctx.batch = descriptor, batch
-        args = _kernel_args(descriptor, batch)
-        pair_gradient = kernels.fingerprints_vjp(*args, np.ascontiguousarray(dE_dG.detach().numpy()))
+        weights = np.ascontiguousarray(dE_dG.detach().numpy())
+        if batch.jacobian is not None:
+            pair_gradient = kernels.jacobian_vjp(batch.first, batch.jacobian, weights)
+        else:
+            pair_gradient = kernels.fingerprints_vjp(*_kernel_args(descriptor, batch), weights)
         gradient = kernels.scatter_pair_gradient(len(batch.species), batch.first, batch.neighbor, pair_gradient)
         return torch.from_numpy(-gradient)
 
@@ -74,12 +78,33 @@ class _DescriptorForces(torch.autograd.Function):
         batch = ctx.batch
         u = grad_forces.detach().numpy()
         pair_displacements = np.ascontiguousarray(u[batch.neighbor] - u[batch.centers])
-        jvp = kernels.fingerprints_jvp(*_kernel_args(ctx.descriptor, batch), pair_displacements)
+        if batch.jacobian is not None:
+            jvp = kernels.jacobian_jvp(batch.first, batch.jacobian, pair_displacements)
+        else:
+            jvp = kernels.fingerprints_jvp(*_kernel_args(ctx.descriptor, batch), pair_displacements)
         return torch.from_numpy(-jvp), None, None
 
 
 def _kernel_args(descriptor: GaussianDescriptor, batch: PackedImages) -> tuple:
     return descriptor.kernel_args(batch.species, batch.first, batch.neighbor, batch.vectors, batch.pair_terms)
+
+
+def with_stored_jacobian(descriptor: GaussianDescriptor, parts: dict[str, PackedImages], settings: TrainingSettings,
+                         names: tuple[str, ...] = ("train", "validation")) -> dict[str, PackedImages]:
+    """Store the descriptor Jacobian of the parts that training evaluates at every step, when force training
+    is on and it fits in ``settings.jacobian_memory_GB``; otherwise every step recomputes it (same numbers)."""
+    if settings.force_coefficient == 0 or parts[names[0]].forces_eV_A is None:
+        return parts
+    need = sum(parts[n].jacobian_bytes() for n in names)
+    if need > settings.jacobian_memory_GB * 1e9:
+        log.info("descriptor Jacobian: %.2f GB > jacobian_memory_GB %.2f: recomputed at every step (slower, "
+                 "same result)", need / 1e9, settings.jacobian_memory_GB)
+        return parts
+    log.info("descriptor Jacobian stored for %s: %.2f GB", " and ".join(names), need / 1e9)
+    out = dict(parts)
+    for n in names:
+        out[n] = replace(parts[n], jacobian=kernels.fingerprints_jacobian(*_kernel_args(descriptor, parts[n])))
+    return out
 
 
 def _initial_network(descriptor: GaussianDescriptor, train_set: PackedImages, settings: TrainingSettings,
@@ -167,6 +192,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
     parts = {part: packed.subset(idx) for part, idx in split.items()}
     model = TorchNetworks(_initial_network(descriptor, parts["train"], settings, rng), descriptor.elements)
     del packed  # the three parts hold everything from here on: do not keep two copies of the pair data
+    parts = with_stored_jacobian(descriptor, parts, settings)
     train, validation = parts["train"], parts["validation"]
     history = TrainingHistory()
     best = {"loss": math.inf, "state": None, "step": 0}

@@ -98,3 +98,22 @@ def test_jvp_and_vjp_are_adjoint_and_match_finite_differences(lgps_potential, lg
     minus.positions -= h * displacement
     numeric = (descriptor.fingerprints(plus)[0] - descriptor.fingerprints(minus)[0]) / (2 * h)
     assert jvp == pytest.approx(numeric, abs=1e-6)
+
+
+def test_stored_jacobian_contracts_like_the_triplet_kernels(lgps_potential, lgps):
+    """Training's stored Jacobian (float32) gives the VJP/JVP kernels' numbers to single precision."""
+    from dopant_workflows.ann import kernels
+
+    descriptor = lgps_potential.descriptor
+    rng = np.random.default_rng(2)
+    fingerprints, species, pairs = descriptor.fingerprints(lgps)
+    args = descriptor.kernel_args(species, pairs.first, pairs.neighbor, pairs.vectors, pairs.terms(descriptor.cutoff_A))
+    jacobian = kernels.fingerprints_jacobian(*args)
+    assert jacobian.dtype == np.float32 and jacobian.shape == (pairs.n_pairs, fingerprints.shape[1], 3)
+    weights = rng.normal(size=fingerprints.shape)
+    pair_displacements = rng.normal(size=(pairs.n_pairs, 3))
+    vjp = kernels.fingerprints_vjp(*args, weights)
+    jvp = kernels.fingerprints_jvp(*args, pair_displacements)
+    assert kernels.jacobian_vjp(pairs.first, jacobian, weights) == pytest.approx(vjp, rel=1e-5, abs=1e-5 * np.abs(vjp).max())
+    assert kernels.jacobian_jvp(pairs.first, jacobian, pair_displacements) == pytest.approx(
+        jvp, rel=1e-5, abs=1e-5 * np.abs(jvp).max())

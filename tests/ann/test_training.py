@@ -64,6 +64,15 @@ def test_training_is_reproducible_with_a_seed(teacher_images):
             assert np.array_equal(wa, wb)
 
 
+def test_stored_jacobian_trains_like_recomputing_it(teacher_images):
+    """The stored-Jacobian fast path is an implementation detail: same losses, same network."""
+    settings = TrainingSettings(max_steps=20, validate_every=5, seed=3, force_coefficient=1.0)
+    fast = train_potential(teacher_images, settings, progress=False)
+    slow = train_potential(teacher_images, settings.model_copy(update={"jacobian_memory_GB": 0.0}), progress=False)
+    assert fast.history.validation_loss == pytest.approx(slow.history.validation_loss, rel=1e-4)
+    assert fast.metrics["test"].force_rmse_eV_A == pytest.approx(slow.metrics["test"].force_rmse_eV_A, rel=1e-4)
+
+
 def test_early_stopping_stops(teacher_images):
     settings = TrainingSettings(optimizer="adam", learning_rate=0.5, max_steps=200, patience=2, batch_size=4, seed=2)
     result = train_potential(teacher_images, settings, progress=False)
