@@ -37,6 +37,8 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     option("max_steps", type=int)
     option("force_coefficient", type=float)
     option("energy_coefficient", type=float)
+    option("overfit", type=float)
+    option("jacobian_memory_GB", type=float)
     option("learning_rate", type=float)
     option("final_learning_rate", type=float)
     option("batch_size", type=int)

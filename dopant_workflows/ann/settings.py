@@ -25,6 +25,9 @@ class TrainingSettings(BaseModel):
     activation: Literal["tanh", "sigmoid", "linear"] = "tanh"
     energy_coefficient: float = Field(1.0, ge=0, description="weight of the energy term of AMP's loss")
     force_coefficient: float = Field(0.04, ge=0, description="AMP's default weight of the force term (0: energies only)")
+    overfit: float = Field(
+        0.0, ge=0, description="AMP's overfit penalty: + overfit x sum of squared network weights and biases (not the "
+                               "output scaling); larger weights extrapolate more wildly outside the training data")
     optimizer: Literal["lbfgs", "adam"] = Field(
         "lbfgs", description="lbfgs: full batch (AMP/the paper: BFGS); adam: minibatches, for large sets")
     max_steps: int = Field(5000, gt=0, description="L-BFGS iterations or Adam epochs")

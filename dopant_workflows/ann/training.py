@@ -3,11 +3,14 @@
 Loss per batch of images (AMP's ``LossFunction``, averaged instead of summed over images):
 
     L = c_E mean_img ((E_pred - E_ref) / N)^2 + c_F mean_img (1 / 3N) sum_atoms,xyz (F_pred - F_ref)^2
+        [+ overfit sum w^2]
 
-with c_E = 1 and c_F = 0.04 by default. Energies come from the per-element networks (PyTorch); forces are
-F = -J^T dE/dG with J = dG/dR applied by the compiled descriptor kernels, and their gradient with respect to
-the weights uses the Jacobian-vector product kernel, so J is never stored (AMP keeps it on disk: 2.65 GB per
-100 images). Fingerprints are computed once. Early stopping keeps the weights with the lowest validation loss.
+with c_E = 1 and c_F = 0.04 by default (AMP's overfit penalty is off by default, as in AMP). Energies come from
+the per-element networks (PyTorch); forces are F = -J^T dE/dG with J = dG/dR, and their gradient with respect to
+the weights is J v. J is stored per pair when it fits in ``jacobian_memory_GB`` (a step is then a contraction),
+else applied by the compiled vector-Jacobian and Jacobian-vector kernels at every step (AMP keeps J on disk:
+2.65 GB per 100 images). Fingerprints are computed once. Early stopping keeps the weights with the lowest
+validation loss (data terms only).
 """
 
 from __future__ import annotations
@@ -162,6 +165,13 @@ def _loss(model, descriptor, batch: PackedImages, settings: TrainingSettings):
     return loss, energy_term, force_term
 
 
+def _weight_penalty(model: TorchNetworks, settings: TrainingSettings) -> torch.Tensor | float:
+    """AMP's ``overfit`` term, added to the training loss only (early stopping watches the data terms)."""
+    if settings.overfit == 0:
+        return 0.0
+    return settings.overfit * sum((w**2).sum() for layers in model.weights for w in layers)
+
+
 def _packed_errors(model: TorchNetworks, descriptor: GaussianDescriptor, packed: PackedImages,
                    batch_images: int = 256) -> ErrorMetrics:
     """AMP's RMSEs of the model on packed images, evaluated in batches."""
@@ -228,6 +238,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
             def closure():
                 optimizer.zero_grad()
                 loss, _, _ = _loss(model, descriptor, train, settings)
+                loss = loss + _weight_penalty(model, settings)
                 loss.backward()
                 return loss
             loss = float(optimizer.step(closure).detach())
@@ -250,6 +261,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
                                             max(1, train.n_images // settings.batch_size)):
                 optimizer.zero_grad()
                 loss, _, _ = _loss(model, descriptor, train.subset(np.sort(batch_ids)), settings)
+                loss = loss + _weight_penalty(model, settings)
                 loss.backward()
                 optimizer.step()
                 losses.append(float(loss.detach()))

@@ -73,6 +73,18 @@ def test_stored_jacobian_trains_like_recomputing_it(teacher_images):
     assert fast.metrics["test"].force_rmse_eV_A == pytest.approx(slow.metrics["test"].force_rmse_eV_A, rel=1e-4)
 
 
+def test_overfit_penalty_shrinks_the_weights(teacher_images):
+    """AMP's overfit term: same data and seed, smaller weights; the history records the data loss alone."""
+    settings = TrainingSettings(max_steps=20, validate_every=10, seed=5, force_coefficient=1.0)
+
+    def norm(result):
+        return sum(float((w**2).sum()) for n in result.potential.network.networks.values() for w in n.weights)
+    free = train_potential(teacher_images, settings, progress=False)
+    penalised = train_potential(teacher_images, settings.model_copy(update={"overfit": 0.1}), progress=False)
+    assert norm(penalised) < 0.9 * norm(free)
+    assert penalised.history.validation_loss[0] != free.history.validation_loss[0]
+
+
 def test_early_stopping_stops(teacher_images):
     settings = TrainingSettings(optimizer="adam", learning_rate=0.5, max_steps=200, patience=2, batch_size=4, seed=2)
     result = train_potential(teacher_images, settings, progress=False)
