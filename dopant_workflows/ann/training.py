@@ -165,11 +165,14 @@ def _loss(model, descriptor, batch: PackedImages, settings: TrainingSettings):
     return loss, energy_term, force_term
 
 
-def _weight_penalty(model: TorchNetworks, settings: TrainingSettings) -> torch.Tensor | float:
-    """AMP's ``overfit`` term, added to the training loss only (early stopping watches the data terms)."""
+def _training_loss(model: TorchNetworks, descriptor: GaussianDescriptor, batch: PackedImages,
+                   settings: TrainingSettings) -> torch.Tensor:
+    """What the optimizer minimises: the data terms plus AMP's ``overfit`` penalty on the weights (early stopping
+    watches the data terms alone)."""
+    loss, _, _ = _loss(model, descriptor, batch, settings)
     if settings.overfit == 0:
-        return 0.0
-    return settings.overfit * sum((w**2).sum() for layers in model.weights for w in layers)
+        return loss
+    return loss + settings.overfit * sum((w**2).sum() for layers in model.weights for w in layers)
 
 
 def _packed_errors(model: TorchNetworks, descriptor: GaussianDescriptor, packed: PackedImages,
@@ -237,8 +240,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
 
             def closure():
                 optimizer.zero_grad()
-                loss, _, _ = _loss(model, descriptor, train, settings)
-                loss = loss + _weight_penalty(model, settings)
+                loss = _training_loss(model, descriptor, train, settings)
                 loss.backward()
                 return loss
             loss = float(optimizer.step(closure).detach())
@@ -260,8 +262,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
             for batch_ids in np.array_split(order_rng.permutation(train.n_images),
                                             max(1, train.n_images // settings.batch_size)):
                 optimizer.zero_grad()
-                loss, _, _ = _loss(model, descriptor, train.subset(np.sort(batch_ids)), settings)
-                loss = loss + _weight_penalty(model, settings)
+                loss = _training_loss(model, descriptor, train.subset(np.sort(batch_ids)), settings)
                 loss.backward()
                 optimizer.step()
                 losses.append(float(loss.detach()))
