@@ -15,9 +15,9 @@ TABLE2 = ["material", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "D 30
           "network validated"]
 VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio", "z", "force RMSE on ANN-MD (eV/A)",
               "wall max (eV)", "within"]
-ACTIVE_LEARNING = ["network", "round", "training images", "explored frames", "above trust_lo (%)", "candidates",
-                   "beyond trust_hi", "labelled", "true force RMSE, random explored (eV/A)",
-                   "test force RMSE (eV/A)", "hands on"]
+ACTIVE_LEARNING = ["network", "round", "selection", "training images", "explored frames", "above trust_lo (%)",
+                   "candidates", "beyond trust_hi", "labelled", "true force RMSE, random explored (eV/A)",
+                   "worst run (eV/A)", "test force RMSE (eV/A)", "hands on"]
 VALIDATION_FITS = ["cell", "MD", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "validation"]
 
 
@@ -85,9 +85,13 @@ def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
     rows = []
     for r in sorted(rounds, key=lambda d: (d.get("label") or "", d["round"])):
         tests = [v for v in r["test_force_rmse_eV_A"] if v is not None]
-        rows.append([r.get("label") or "—", str(r["round"]), str(r["n_training_images"]), str(r["n_explored"]),
-                     f"{100 * r['fraction_above_lo']:.1f}", str(r["n_candidates"]), str(r["n_failed"]),
+        above = r.get("fraction_above_lo")
+        rows.append([r.get("label") or "—", str(r["round"]), r.get("selection", "deviation"),
+                     str(r["n_training_images"]), str(r["n_explored"]), "—" if above is None else f"{100 * above:.1f}",
+                     str(r.get("n_candidates") if r.get("n_candidates") is not None else "—"),
+                     str(r.get("n_failed") if r.get("n_failed") is not None else "—"),
                      str(r["n_labelled"]), _pm(r["true_error"].get("random_force_rmse_eV_A"), None, ".3f"),
+                     _pm(r["true_error"].get("worst_run_force_rmse_eV_A"), None, ".3f"),
                      f"{sum(tests) / len(tests):.3f}" if tests else "—",
                      ("yes (converged)" if r["converged"] else "yes (last round)") if r["final"] else "no"])
     return rows

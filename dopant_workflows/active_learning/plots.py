@@ -44,15 +44,23 @@ def plot_deviations(deviations: np.ndarray, settings: ActiveLearningSettings, tr
 
 
 def plot_rounds(rounds: Sequence[dict], path, title: str = "") -> Path:
-    """Per round: fraction of explored frames above trust_lo, true error on random explored frames, training set."""
+    """Per round: fraction of explored frames above trust_lo (uniform selection: the worst run's true error), true
+    error on random explored frames, training set."""
     rounds = sorted(rounds, key=lambda d: d["round"])
     x = [d["round"] for d in rounds]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(x, [100 * d["fraction_above_lo"] for d in rounds], "o-", label="explored frames above trust_lo (%)")
-    converged = rounds[0]["settings"]["converged_fraction"] * 100 if rounds else 5
-    left.axhline(converged, color="tab:green", linestyle="--", label="converged below")
+    if all(d.get("fraction_above_lo") is not None for d in rounds):
+        left.plot(x, [100 * d["fraction_above_lo"] for d in rounds], "o-", label="explored frames above trust_lo (%)")
+        converged = rounds[0]["settings"]["converged_fraction"] * 100 if rounds else 5
+        left.axhline(converged, color="tab:green", linestyle="--", label="converged below")
+        left.set_ylabel("%")
+    else:  # uniform selection: the worst run's true error is what decides convergence
+        left.plot(x, [d["true_error"].get("worst_run_force_rmse_eV_A") or np.nan for d in rounds], "o-",
+                  label="worst exploration run")
+        left.axhline(rounds[0]["settings"]["converged_force_rmse_eV_A"], color="tab:green", linestyle="--",
+                     label="converged at or below")
+        left.set_ylabel("force RMSE vs reference (eV/Å)")
     left.set_xlabel("round")
-    left.set_ylabel("%")
     left.legend(fontsize=8)
     right.plot(x, [d["true_error"].get("random_force_rmse_eV_A") or np.nan for d in rounds], "o-",
                label="random explored frames")
@@ -65,4 +73,30 @@ def plot_rounds(rounds: Sequence[dict], path, title: str = "") -> Path:
     twin.set_ylabel("training images")
     right.legend(fontsize=8)
     fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_uniform_round(explored: Sequence[dict], per_frame_rmse: Sequence[float], deviations: Sequence[float],
+                       settings: ActiveLearningSettings, path, title: str = "") -> Path:
+    """Uniform selection: the network's true force error per exploration run against the convergence level, and
+    per frame (against the committee deviation when there is a committee)."""
+    fig, (runs, frames) = plt.subplots(1, 2, figsize=(10, 4))
+    names = [f"{r['cell']}\n{r['temperature_K']:g} K" for r in explored]
+    values = [r.get("force_rmse_eV_A") or np.nan for r in explored]
+    colours = ["tab:red" if r["status"] != "completed" else "tab:blue" for r in explored]
+    runs.bar(range(len(names)), values, color=colours)
+    runs.set_xticks(range(len(names)), names, fontsize=7, rotation=45, ha="right")
+    runs.axhline(settings.converged_force_rmse_eV_A, color="tab:green", linestyle="--", label="converged at or below")
+    runs.set_ylabel("force RMSE vs reference (eV/Å)")
+    runs.set_title(title, fontsize=9)
+    runs.legend(fontsize=8)
+    if len(deviations) == len(per_frame_rmse) and len(deviations):
+        frames.scatter(deviations, per_frame_rmse, s=12)
+        frames.set_xlabel("max committee force deviation (eV/Å)")
+    else:
+        frames.plot(range(len(per_frame_rmse)), per_frame_rmse, "o", ms=3)
+        frames.set_xlabel("labelled frame (in exploration order)")
+    frames.axhline(settings.converged_force_rmse_eV_A, color="tab:green", linestyle="--")
+    frames.set_ylabel("true force RMSE of the network (eV/Å)")
+    fig.tight_layout()
     return save_figure(fig, path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,12 +13,24 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 
 class ActiveLearningSettings(BaseModel):
     """DP-GEN's scheme with its usual numbers: trust levels on the maximum committee force deviation (eV/A),
-    a cap on frames labelled per round, convergence when few explored frames exceed the lower level."""
+    a cap on frames labelled per round, convergence when few explored frames exceed the lower level.
+
+    ``selection: uniform`` is for a cheap reference (the embedded engines): explored frames are labelled evenly
+    along every run and the network's true force error on them decides convergence; no committee is needed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(False, description="explore, label and retrain before the production MD")
-    committee_size: int = Field(4, ge=2, le=16, description="networks trained with different seeds and splits")
+    selection: Literal["deviation", "uniform"] = Field(
+        "deviation", description="deviation: DP-GEN's committee trust window (any reference, VASP included); "
+                                 "uniform: label frames evenly along every exploration run and converge on the "
+                                 "network's true force error there (a cheap reference: labels cost less than a "
+                                 "second committee member's training)")
+    committee_size: int = Field(4, ge=1, le=16, description="networks trained with different seeds and splits "
+                                                            "(deviation selection: at least 2)")
+    converged_force_rmse_eV_A: float = Field(
+        0.15, gt=0, description="uniform selection: converged when the network's force RMSE on the labelled frames "
+                                "of every exploration run is at most this (validation's default threshold)")
     trust_lo_eV_A: float = Field(0.10, gt=0, description="below: the committee agrees, the frame is not needed")
     trust_hi_eV_A: float = Field(0.35, gt=0, description="above: too far off for a useful label (often an "
                                                           "unphysical frame); not labelled")
@@ -36,6 +48,9 @@ class ActiveLearningSettings(BaseModel):
 
     @model_validator(mode="after")
     def _levels(self) -> ActiveLearningSettings:
+        if self.selection == "deviation" and self.committee_size < 2:
+            raise ValueError(f"committee_size ({self.committee_size}): the deviation selection needs a committee of "
+                             "at least 2 (selection: uniform needs none)")
         if self.trust_lo_eV_A >= self.trust_hi_eV_A:
             raise ValueError(f"trust_lo_eV_A ({self.trust_lo_eV_A}) must be below trust_hi_eV_A ({self.trust_hi_eV_A})")
         return self

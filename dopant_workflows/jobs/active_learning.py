@@ -5,7 +5,8 @@ explore with member 0 by ANN-MD of the cells the study will simulate, at its tem
 committee force deviation of every explored frame; if fewer than ``converged_fraction`` of them exceed
 ``trust_lo`` (or this is the last round), member 0 is the study's network; otherwise label the selected frames
 with the reference engine for round r + 1. A sample of explored frames is labelled too, to measure the true error
-(cheap with an embedded reference). Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories),
+(cheap with an embedded reference). ``selection: uniform`` labels frames evenly along every run instead and stops
+when member 0's true force error is within ``converged_force_rmse_eV_A`` in every run (no committee needed). Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories),
 labelled.extxyz, true_error.extxyz, round.json, deviation.png.
 """
 
@@ -24,7 +25,7 @@ from ase.io import iread, write
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from dopant_workflows.active_learning.deviation import max_force_deviation, select_frames
+from dopant_workflows.active_learning.deviation import evenly_spread, max_force_deviation, select_frames
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.fileio import write_text_atomically
@@ -152,13 +153,35 @@ def _force_rmse(network_path: str | Path, labelled: Sequence[Atoms]) -> tuple[fl
     return float(np.sqrt(np.mean(np.square(per_frame)))), per_frame
 
 
+def _uniform_choice(explored: Sequence[dict], max_labels: int) -> np.ndarray:
+    """Frames evenly spread along every exploration run, the same number from each (a run that blew up gives
+    what it has): indices into the concatenated frames."""
+    per_run = max(1, max_labels // max(1, len(explored)))
+    chosen, start = [], 0
+    for record in explored:
+        chosen += (start + evenly_spread(record["n_frames"], per_run)).tolist()
+        start += record["n_frames"]
+    return np.asarray(chosen, dtype=int)
+
+
+def _per_run_errors(explored: list[dict], chosen: np.ndarray, per_frame: Sequence[float]) -> list[dict]:
+    """Each exploration record with its labelled frames and the network's force RMSE on them."""
+    bounds = np.cumsum([0, *[r["n_frames"] for r in explored]])
+    out = []
+    for k, record in enumerate(explored):
+        mine = [e for i, e in zip(chosen, per_frame, strict=True) if bounds[k] <= i < bounds[k + 1]]
+        rmse = float(np.sqrt(np.mean(np.square(mine)))) if mine else None
+        out.append({**record, "n_labelled": len(mine), "force_rmse_eV_A": rmse})
+    return out
+
+
 def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Sequence[tuple[str, Structure]],
               temperatures_K: Sequence[float], training: TrainingSettings, settings: ActiveLearningSettings,
               engine: str, out_dir: str | Path, *, study: str | None = None, label_name: str | None = None,
               seed: int = 0, device: str = "cpu", fw_id: int | None = None) -> tuple[ActiveLearningDocument,
                                                                                       list[ModelDocument]]:
     """One round (see the module docstring); returns its document and the committee's model documents."""
-    from dopant_workflows.active_learning.plots import plot_deviations
+    from dopant_workflows.active_learning.plots import plot_deviations, plot_uniform_round
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,69 +196,107 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
                                derive_seed(seed, "explore", round_number), device)
     timing["explore"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    deviations = committee_deviations(frames, paths)
+    deviations = committee_deviations(frames, paths) if len(paths) >= 2 else None
     timing["deviation"] = time.perf_counter() - t0
-    selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
-                              settings.max_labels_per_round)
-    converged = selection.fraction_above_lo < settings.converged_fraction
-    final = converged or round_number >= settings.max_rounds
+    last = round_number >= settings.max_rounds
     note = None
-    chosen = selection.chosen
-    if not final and len(chosen) == 0 and len(selection.failed):
-        # nothing inside the trust window, everything beyond it: DP-GEN would stall; the least-deviating frames
-        # above trust_hi are the closest to the data, and an embedded reference labels any geometry
-        order = selection.failed[np.argsort(deviations[selection.failed])]
-        chosen = np.sort(order[: settings.max_labels_per_round])
-        note = (f"no frame in [{settings.trust_lo_eV_A}, {settings.trust_hi_eV_A}) eV/A; labelled the {len(chosen)} "
-                "least-deviating frames above trust_hi instead")
+    if settings.selection == "deviation":
+        selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
+                                  settings.max_labels_per_round)
+        converged = selection.fraction_above_lo < settings.converged_fraction
+        final = converged or last
+        chosen = selection.chosen
+        if not final and len(chosen) == 0 and len(selection.failed):
+            # nothing inside the trust window, everything beyond it: DP-GEN would stall; the least-deviating frames
+            # above trust_hi are the closest to the data, and an embedded reference labels any geometry
+            order = selection.failed[np.argsort(deviations[selection.failed])]
+            chosen = np.sort(order[: settings.max_labels_per_round])
+            note = (f"no frame in [{settings.trust_lo_eV_A}, {settings.trust_hi_eV_A}) eV/A; labelled the "
+                    f"{len(chosen)} least-deviating frames above trust_hi instead")
+        to_label = chosen if not final else np.array([], dtype=int)
+    else:  # uniform: label evenly along every run, always (the labels measure the error that decides convergence)
+        selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
+                                  settings.max_labels_per_round) if deviations is not None else None
+        chosen = to_label = _uniform_choice(explored, settings.max_labels_per_round)
 
     t0 = time.perf_counter()
+    labelled = label([frames[i] for i in to_label], engine, device) if len(to_label) else []
     labelled_path = None
-    labelled = []
-    if not final and len(chosen):
-        labelled = label([frames[i] for i in chosen], engine, device)
+    if labelled:
         labelled_path = out / LABELLED_FILE
         write(str(labelled_path), labelled, format="extxyz")
     rng = np.random.default_rng(derive_seed(seed, "true error", round_number))
-    sample = np.sort(rng.choice(len(frames), size=min(settings.true_error_frames, len(frames)), replace=False)) if (
-        frames) else np.array([], dtype=int)
+    n_random = min(settings.true_error_frames, len(frames)) if settings.selection == "deviation" else 0
+    sample = np.sort(rng.choice(len(frames), size=n_random, replace=False)) if n_random else np.array([], dtype=int)
     reference_sample = label([frames[i] for i in sample], engine, device) if len(sample) else []
     if reference_sample:
         write(str(out / TRUE_ERROR_FILE), reference_sample, format="extxyz")
     timing["label"] = time.perf_counter() - t0
-    random_rmse, random_per_frame = _force_rmse(paths[0], reference_sample)
     selected_rmse, selected_per_frame = _force_rmse(paths[0], labelled)
-    true_error = {
-        "random_force_rmse_eV_A": random_rmse, "random_n_frames": len(reference_sample),
-        "random_deviation_eV_A": deviations[sample].tolist(), "random_per_frame_rmse_eV_A": random_per_frame,
-        "selected_force_rmse_eV_A": selected_rmse, "selected_n_frames": len(labelled),
-        "selected_deviation_eV_A": deviations[chosen].tolist() if len(labelled) else [],
-        "selected_per_frame_rmse_eV_A": selected_per_frame,
-    }
-    finite = deviations[np.isfinite(deviations)]
-    top = max(settings.trust_hi_eV_A * 2, float(finite.max()) if len(finite) else 0.0)
-    counts, edges = np.histogram(np.clip(finite, 0, top), bins=40, range=(0, top))
+
+    def deviation_of(indices):
+        return deviations[indices].tolist() if deviations is not None and len(indices) else []
+
+    if settings.selection == "uniform":
+        # the uniform labels are an unbiased sample of the explored frames: they are the true error
+        explored = _per_run_errors(explored, chosen, selected_per_frame)
+        worst = max((r["force_rmse_eV_A"] for r in explored if r["force_rmse_eV_A"] is not None), default=None)
+        converged = bool(explored) and all(r["status"] == "completed" for r in explored) and (
+            worst is not None and worst <= settings.converged_force_rmse_eV_A)
+        final = converged or last
+        true_error = {"random_force_rmse_eV_A": selected_rmse, "random_n_frames": len(labelled),
+                      "random_deviation_eV_A": deviation_of(chosen), "random_per_frame_rmse_eV_A": selected_per_frame,
+                      "worst_run_force_rmse_eV_A": worst, "selected_force_rmse_eV_A": None, "selected_n_frames": 0,
+                      "selected_deviation_eV_A": [], "selected_per_frame_rmse_eV_A": []}
+    else:
+        random_rmse, random_per_frame = _force_rmse(paths[0], reference_sample)
+        true_error = {
+            "random_force_rmse_eV_A": random_rmse, "random_n_frames": len(reference_sample),
+            "random_deviation_eV_A": deviation_of(sample), "random_per_frame_rmse_eV_A": random_per_frame,
+            "selected_force_rmse_eV_A": selected_rmse, "selected_n_frames": len(labelled),
+            "selected_deviation_eV_A": deviation_of(chosen) if labelled else [],
+            "selected_per_frame_rmse_eV_A": selected_per_frame,
+        }
+    histogram = None
+    if deviations is not None:
+        finite = deviations[np.isfinite(deviations)]
+        top = max(settings.trust_hi_eV_A * 2, float(finite.max()) if len(finite) else 0.0)
+        counts, edges = np.histogram(np.clip(finite, 0, top), bins=40, range=(0, top))
+        histogram = {"bin_edges_eV_A": edges.tolist(), "counts": counts.tolist()}
     document = ActiveLearningDocument(
         al_id="-".join(str(p) for p in (study, label_name, f"round{round_number}") if p), study=study,
-        label=label_name, round=round_number, reference_engine=engine,
+        label=label_name, round=round_number, reference_engine=engine, selection=settings.selection,
         committee_sha256=[m.model_sha256 for m in committee], model_path=paths[0],
         training_frame_files=[str(f) for f in frame_files], n_training_images=sum(committee[0].n_images.values()),
         test_force_rmse_eV_A=[m.force_rmse_eV_A.get("test") for m in committee], explored=explored,
-        n_explored=selection.n_explored, n_accurate=len(selection.accurate), n_candidates=len(selection.candidates),
-        n_failed=len(selection.failed), fraction_above_lo=selection.fraction_above_lo,
-        deviation_histogram={"bin_edges_eV_A": edges.tolist(), "counts": counts.tolist()},
+        n_explored=len(frames), n_accurate=len(selection.accurate) if selection else None,
+        n_candidates=len(selection.candidates) if selection else None,
+        n_failed=len(selection.failed) if selection else None,
+        fraction_above_lo=selection.fraction_above_lo if selection else None, deviation_histogram=histogram,
         n_selected=len(chosen), n_labelled=len(labelled),
         labelled_frames_path=str(labelled_path.resolve()) if labelled_path else None, selection_note=note,
         true_error=true_error, converged=converged, final=final, settings=settings.as_record(),
         wall_time_s={k: round(v, 1) for k, v in timing.items()}, fw_id=fw_id)
-    plot = plot_deviations(deviations, settings, true_error, out / DEVIATION_PLOT,
-                           f"{label_name or ''} round {round_number}: {100 * selection.fraction_above_lo:.1f} % "
-                           f"above trust_lo")
+    title = f"{label_name or ''} round {round_number}"
+    if settings.selection == "uniform":
+        plot = plot_uniform_round(explored, selected_per_frame, deviation_of(chosen), settings, out / DEVIATION_PLOT,
+                                  f"{title}: worst run {'-' if worst is None else f'{worst:.3f}'} eV/Å")
+    else:
+        plot = plot_deviations(deviations, settings, true_error, out / DEVIATION_PLOT,
+                               f"{title}: {100 * selection.fraction_above_lo:.1f} % above trust_lo")
     document = document.model_copy(update={"plot_path": str(plot.resolve())})
     write_text_atomically(out / ROUND_FILE, json.dumps(document.model_dump(mode="json"), indent=1))
-    log.info("active learning round %d: %d frames explored, %.1f %% above trust_lo (%d candidates, %d beyond "
-             "trust_hi), %d labelled; true force RMSE on random explored frames %s eV/A%s", round_number,
-             selection.n_explored, 100 * selection.fraction_above_lo, len(selection.candidates),
-             len(selection.failed), len(labelled), "-" if random_rmse is None else f"{random_rmse:.3f}",
-             "; converged" if converged else ("; last round" if final else ""))
+    status = "; converged" if converged else ("; last round" if final else "")
+    if settings.selection == "uniform":
+        log.info("active learning round %d: %d frames explored in %d runs, %d labelled; force RMSE %s eV/A "
+                 "(worst run %s)%s", round_number, len(frames), len(explored), len(labelled),
+                 "-" if selected_rmse is None else f"{selected_rmse:.3f}", "-" if worst is None else f"{worst:.3f}",
+                 status)
+    else:
+        log.info("active learning round %d: %d frames explored, %.1f %% above trust_lo (%d candidates, %d beyond "
+                 "trust_hi), %d labelled; true force RMSE on random explored frames %s eV/A%s", round_number,
+                 selection.n_explored, 100 * selection.fraction_above_lo, len(selection.candidates),
+                 len(selection.failed), len(labelled),
+                 "-" if true_error["random_force_rmse_eV_A"] is None else f"{true_error['random_force_rmse_eV_A']:.3f}",
+                 status)
     return document, committee

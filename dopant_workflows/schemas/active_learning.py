@@ -9,25 +9,29 @@ from dopant_workflows.schemas.base import Document
 
 class ActiveLearningDocument(Document):
     """Round r: the committee trained on every frame so far explored the study's cells; frames whose maximum
-    committee force deviation lies in [trust_lo, trust_hi) were labelled by the reference for round r + 1."""
+    committee force deviation lies in [trust_lo, trust_hi) were labelled by the reference for round r + 1
+    (``selection: uniform``: frames evenly along every run, whose true error decides convergence; the deviation
+    fields are None without a committee)."""
 
     al_id: str = Field(description="stable key: study-label-round")
     study: str | None = None
     label: str | None = None
     round: int = Field(ge=1)
     reference_engine: str
+    selection: str = Field("deviation", description="deviation (committee trust window) or uniform")
     committee_sha256: list[str] = Field(description="member 0 first: the network this round hands on")
     model_path: str = Field(description="member 0's model.json")
     training_frame_files: list[str]
     n_training_images: int
     test_force_rmse_eV_A: list[float | None] = Field(description="each member's held-out test error")
-    explored: list[dict] = Field(description="per cell and temperature: formula, temperature_K, n_frames, status")
+    explored: list[dict] = Field(description="per cell and temperature: formula, temperature_K, n_frames, status "
+                                             "(uniform selection: n_labelled, force_rmse_eV_A)")
     n_explored: int
-    n_accurate: int = Field(description="deviation < trust_lo")
-    n_candidates: int = Field(description="trust_lo <= deviation < trust_hi")
-    n_failed: int = Field(description="deviation >= trust_hi")
-    fraction_above_lo: float
-    deviation_histogram: dict = Field(description="bin_edges (eV/A) and counts of the maximum force deviation")
+    n_accurate: int | None = Field(description="deviation < trust_lo")
+    n_candidates: int | None = Field(description="trust_lo <= deviation < trust_hi")
+    n_failed: int | None = Field(description="deviation >= trust_hi")
+    fraction_above_lo: float | None
+    deviation_histogram: dict | None = Field(description="bin_edges (eV/A) and counts of the maximum force deviation")
     n_selected: int
     n_labelled: int
     labelled_frames_path: str | None = None

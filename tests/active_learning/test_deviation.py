@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from dopant_workflows.active_learning.deviation import max_force_deviation, select_frames
+from dopant_workflows.active_learning.deviation import evenly_spread, max_force_deviation, select_frames
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 
 
@@ -33,8 +33,37 @@ def test_frames_are_split_by_the_trust_levels_and_the_chosen_spread_evenly():
     assert select_frames(deviations, 0.1, 0.35, max_labels=100).chosen.tolist() == selection.candidates.tolist()
 
 
+def test_even_spread_keeps_both_ends_and_never_repeats():
+    assert evenly_spread(11, 3).tolist() == [0, 5, 10]
+    assert evenly_spread(4, 10).tolist() == [0, 1, 2, 3]  # fewer frames than asked: all of them
+    assert evenly_spread(0, 5).tolist() == []
+    assert evenly_spread(5, 4).tolist() == [0, 1, 3, 4]  # 0, 1.33, 2.67, 4 rounded
+
+
+def test_uniform_choice_takes_the_same_number_from_every_run_and_what_a_short_run_has():
+    from dopant_workflows.jobs.active_learning import _per_run_errors, _uniform_choice
+
+    explored = [{"cell": "a", "n_frames": 10}, {"cell": "b", "n_frames": 2}, {"cell": "c", "n_frames": 5}]
+    chosen = _uniform_choice(explored, 9)  # 3 per run
+    assert chosen.tolist() == [0, 4, 9, 10, 11, 12, 14, 16]  # run b blew up after 2 frames: both are taken
+    errors = [0.1, 0.1, 0.1, 0.3, 0.4, 0.2, 0.2, 0.2]
+    runs = _per_run_errors(explored, chosen, errors)
+    assert [r["n_labelled"] for r in runs] == [3, 2, 3]
+    assert runs[1]["force_rmse_eV_A"] == pytest.approx(np.sqrt((0.09 + 0.16) / 2))
+    assert runs[0]["force_rmse_eV_A"] == pytest.approx(0.1) and runs[2]["force_rmse_eV_A"] == pytest.approx(0.2)
+
+
+def test_a_committee_of_one_is_only_for_the_uniform_selection():
+    with pytest.raises(ValidationError, match="needs a committee of at least 2"):
+        ActiveLearningSettings(committee_size=1)
+    assert ActiveLearningSettings(selection="uniform", committee_size=1).committee_size == 1
+
+
 @pytest.mark.parametrize("values, field", [
     ({"committee_size": 1}, "committee_size"),
+    ({"committee_size": 0, "selection": "uniform"}, "committee_size"),
+    ({"selection": "random"}, "selection"),
+    ({"converged_force_rmse_eV_A": 0, "selection": "uniform"}, "converged_force_rmse_eV_A"),
     ({"trust_lo_eV_A": 0.3, "trust_hi_eV_A": 0.2}, "must be below trust_hi_eV_A"),
     ({"trust_lo_eV_A": 0.2, "trust_hi_eV_A": 0.2}, "must be below trust_hi_eV_A"),
     ({"converged_fraction": 1.5}, "converged_fraction"),

@@ -300,19 +300,25 @@ def test_dopwf_ann_validate_compares_any_network_with_its_reference(finished_stu
     assert refused.returncode == 2 and "diffusivity_ratio" in refused.stderr
 
 
-def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tmp_path):
-    """Round 1 (committee of 2) finds every explored frame above trust_lo, labels 3, and adds round 2 as a detour;
-    round 2 trains on the AIMD frames plus those labels and, being the last, hands its network to the MD."""
+def _run_active_learning_study(tmp_path, active_learning: dict):
+    """The smoke study without validation, with these active-learning settings, run to the end."""
     data = yaml.safe_load(SMOKE.read_text())
     data["validation"] = {"enabled": False}
-    data["active_learning"] = {"enabled": True, "committee_size": 2, "trust_lo_eV_A": 0.001, "trust_hi_eV_A": 100,
-                               "max_rounds": 2, "explore_ps": 0.06, "max_labels_per_round": 3, "true_error_frames": 2,
-                               "temperatures_K": [500]}
+    data["active_learning"] = {"enabled": True, **active_learning}
     study_file = tmp_path / "al_study.yaml"
     study_file.write_text(yaml.safe_dump(data))
     config = init_fw_config(tmp_path / "cfg")
     result = _dopwf(["run", str(study_file), "--config", str(config.directory)], tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return config, result
+
+
+def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tmp_path):
+    """Round 1 (committee of 2) finds every explored frame above trust_lo, labels 3, and adds round 2 as a detour;
+    round 2 trains on the AIMD frames plus those labels and, being the last, hands its network to the MD."""
+    config, result = _run_active_learning_study(tmp_path, {
+        "committee_size": 2, "trust_lo_eV_A": 0.001, "trust_hi_eV_A": 100, "max_rounds": 2, "explore_ps": 0.06,
+        "max_labels_per_round": 3, "true_error_frames": 2, "temperatures_K": [500]})
     assert "Fireworks by state {'COMPLETED': 9}" in result.stdout  # 8 + the round added at run time
     assert "== smoke shared active learning round 2: COMPLETED in" in result.stderr
     rounds = sorted(_collection(config, "active_learning"), key=lambda d: d["round"])
@@ -331,6 +337,30 @@ def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tm
     report = config.directory / "runs" / "smoke" / "report"
     assert "## Active learning" in (report / "report.md").read_text()
     assert (report / "active_learning_shared.png").stat().st_size > 1000
+
+
+def test_uniform_active_learning_labels_every_run_evenly_and_stops_on_the_true_error(tmp_path):
+    """selection: uniform, no committee. Round 1's network misses the (unreachable) 1e-4 eV/A level in every run, so
+    its evenly spread labels go to round 2, which is the last and hands on its network; each round records the
+    true error per exploration run, and the deviation fields are empty."""
+    config, result = _run_active_learning_study(tmp_path, {
+        "selection": "uniform", "committee_size": 1, "max_rounds": 2, "converged_force_rmse_eV_A": 1e-4,
+        "explore_ps": 0.06, "max_labels_per_round": 6, "temperatures_K": [500]})
+    assert "Fireworks by state {'COMPLETED': 9}" in result.stdout
+    rounds = sorted(_collection(config, "active_learning"), key=lambda d: d["round"])
+    assert [(r["round"], r["final"], r["converged"], r["n_labelled"]) for r in rounds] == [
+        (1, False, False, 6), (2, True, False, 6)]  # 3 runs x 2 frames each round
+    first, second = rounds
+    assert first["selection"] == "uniform" and first["fraction_above_lo"] is None and first["n_candidates"] is None
+    assert [r["n_labelled"] for r in first["explored"]] == [2, 2, 2]
+    worst = max(r["force_rmse_eV_A"] for r in first["explored"])
+    assert first["true_error"]["worst_run_force_rmse_eV_A"] == pytest.approx(worst) and worst > 1e-4
+    assert second["training_frame_files"][-1] == first["labelled_frames_path"]
+    assert second["n_training_images"] == first["n_training_images"] + 6
+    assert len(_collection(config, "models")) == 2  # one network per round
+    assert {t["model_sha256"] for t in _collection(config, "md_tasks")} == {second["committee_sha256"][0]}
+    report = (config.directory / "runs" / "smoke" / "report" / "report.md").read_text()
+    assert "| shared | 1 | uniform |" in report
 
 
 def test_reference_md_of_the_simulated_cells_feeds_the_shared_network():
