@@ -152,7 +152,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         v = study.validation
         if v.enabled:
             print(f"  validation of each network: {study.engine} MD vs ANN-MD of its own cell at "
-                  f"{', '.join(f'{t:g}' for t in study.validation_temperatures())} K, {v.seeds} run(s) each "
+                  f"{', '.join(f'{t:g}' for t in study.validation_temperatures())} K, {v.seeds} reference and "
+                  f"{v.runs_per_temperature('ann')} ANN run(s) each "
                   f"(preset {study.validation_protocol().preset})")
         else:
             print("  validation: OFF (validation.enabled: false): results will say 'not validated'")

@@ -92,6 +92,8 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--temperatures-K", type=float, nargs="+", required=True, help="at least two")
     p.add_argument("--seeds", type=int, default=ValidationSettings.model_fields["seeds"].default,
                    help="independent runs per temperature and engine (default %(default)s)")
+    p.add_argument("--ann-seeds", type=int, default=None,
+                   help="ANN-MD runs per temperature, if not --seeds (ANN-MD is cheap: more runs sharpen D)")
     p.add_argument("--relabel-frames", type=int, default=ValidationSettings.model_fields["relabel_frames"].default,
                    help="ANN-MD frames per run relabelled by the reference (default %(default)s)")
     p.add_argument("--preset", default="demo", choices=sorted(PRESETS))
@@ -161,18 +163,20 @@ def cmd_ann_validate(args: argparse.Namespace) -> int:
     protocol = protocol_from_preset(args.preset, **{name: getattr(args, name) for name in PROTOCOL_OPTIONS})
     thresholds = ValidationThresholds(**{name: getattr(args, f"threshold_{name}")
                                          for name in ValidationThresholds.model_fields})
-    settings = ValidationSettings(temperatures_K=args.temperatures_K, seeds=args.seeds, protocol=protocol,
+    settings = ValidationSettings(temperatures_K=args.temperatures_K, seeds=args.seeds, ann_seeds=args.ann_seeds,
+                                  protocol=protocol,
                                   relabel_frames=args.relabel_frames, thresholds=thresholds)
     structure = load_host(args.structure)
     out = Path(args.out)
     runs = []
+    models = {"reference": args.engine, "ann": args.model}
     for temperature in settings.temperatures_K:
-        for k in range(settings.seeds):
-            for role, model in (("reference", args.engine), ("ann", args.model)):
-                seed = derive_seed(args.seed, role, float(temperature), k)
-                log.info("== validation %s MD at %g K, run %d of %d", role, temperature, k + 1, settings.seeds)
-                runs.append(validation_run(structure, model, role, protocol, temperature,
-                                           out / f"{role}-{temperature:g}K-{k + 1}", seed, device=args.device))
+        for role, k in settings.run_keys():
+            seed = derive_seed(args.seed, role, float(temperature), k)
+            log.info("== validation %s MD at %g K, run %d of %d", role, temperature, k + 1,
+                     settings.runs_per_temperature(role))
+            runs.append(validation_run(structure, models[role], role, protocol, temperature,
+                                       out / f"{role}-{temperature:g}K-{k + 1}", seed, device=args.device))
     document = validate_network(args.model, runs, settings, reference_engine=args.engine, out_dir=out,
                                 device=args.device)
     rows, fits = validation_tables([document.model_dump()])

@@ -112,7 +112,8 @@ VASP_VALIDATION_MISSING = (
 
 
 def _validation(study: Study, cell: Structure, label: str, train: Firework) -> list[Firework]:
-    """Reference MD and ANN-MD of the network's own cell at the validation temperatures (``seeds`` each), then
+    """Reference MD and ANN-MD of the network's own cell at the validation temperatures (``seeds`` each,
+    ``ann_seeds`` ANN runs when set), then
     the comparison. The reference runs need no network: they start as soon as a worker is free."""
     settings = study.validation
     if not settings.enabled:
@@ -130,16 +131,15 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
     protocol, analysis = study.validation_protocol().model_dump(), study.analysis.model_dump()
     runs = []
     for temperature in study.validation_temperatures():
-        for k in range(settings.seeds):
-            for role in ("reference", "ann"):
-                seed = study.validation_seed(label, role, temperature, k)
-                depends = (train.name, train.tasks[0].as_dict()) if role == "ann" else (cell.as_dict(), engine)
-                tag = run_tag(protocol, analysis, seed, role, *depends)
-                task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
-                                       seed=seed, analysis=analysis, role=role, engine=engine,
-                                       run_path=f"{name}/validation/{label}/{role}-{temperature:g}K-{tag}")
-                runs.append(Firework([task], name=f"{name} {label} validation {role} md {temperature:g}K #{k + 1}",
-                                     parents=[train] if role == "ann" else [], spec=_spec()))
+        for role, k in settings.run_keys():
+            seed = study.validation_seed(label, role, temperature, k)
+            depends = (train.name, train.tasks[0].as_dict()) if role == "ann" else (cell.as_dict(), engine)
+            tag = run_tag(protocol, analysis, seed, role, *depends)
+            task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
+                                   seed=seed, analysis=analysis, role=role, engine=engine,
+                                   run_path=f"{name}/validation/{label}/{role}-{temperature:g}K-{tag}")
+            runs.append(Firework([task], name=f"{name} {label} validation {role} md {temperature:g}K #{k + 1}",
+                                 parents=[train] if role == "ann" else [], spec=_spec()))
     task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(runs))
     compare = Firework([task], name=f"{name} {label} validation", parents=[train, *runs],
                        spec={**_spec(), "_allow_fizzled_parents": True})

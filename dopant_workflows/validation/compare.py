@@ -102,6 +102,37 @@ def _fit(points: Sequence[CombinedDiffusivity]) -> ArrheniusFit | None:
                       [p.std_cm2_s for p in points])
 
 
+def _runs_per_temperature(by_t: Mapping[float, tuple[list, list]]) -> int:
+    """The fewest runs of either engine at any temperature: what one more run per temperature adds to."""
+    return min((min(len(ref), len(ann)) for ref, ann in by_t.values() if ref and ann), default=1)
+
+
+def _activation_energy_check(reference: ArrheniusFit, ann: ArrheniusFit, thresholds: ValidationThresholds,
+                             runs: int) -> Check:
+    """|Ea_ann - Ea_ref| within the threshold, and measured precisely enough to say so: with two short runs the
+    combined error of the difference is often larger than the threshold, and then neither a small nor a large
+    difference means anything. The detail says which case it is and roughly how many runs would settle it."""
+    delta = ann.activation_energy_eV - reference.activation_energy_eV
+    sigma = math.hypot(reference.activation_energy_std_eV, ann.activation_energy_std_eV)
+    within = abs(delta) <= thresholds.activation_energy_eV
+    resolved = math.isfinite(sigma) and sigma <= thresholds.activation_energy_sigma_eV
+    detail = (f"Ea ref {reference.activation_energy_eV:.3f} ± {reference.activation_energy_std_eV:.3f}, ANN "
+              f"{ann.activation_energy_eV:.3f} ± {ann.activation_energy_std_eV:.3f} eV; difference {delta:+.3f} ± "
+              f"{sigma:.3f}")
+    significant = math.isfinite(sigma) and abs(delta) - 2 * sigma > thresholds.activation_energy_eV
+    if significant:
+        detail += "; beyond the threshold by more than 2 sigma"
+    elif not resolved:
+        needed = (f"about {math.ceil(runs * (sigma / thresholds.activation_energy_sigma_eV) ** 2)} runs per "
+                  "temperature and engine would (the error falls as 1/sqrt(runs))" if math.isfinite(sigma)
+                  else "the fits have no error bars")
+        detail += (f"; inconclusive: the error of the difference exceeds {thresholds.activation_energy_sigma_eV:g} "
+                   f"eV; {needed}")
+    elif not within:
+        detail += "; within 2 sigma of the threshold"
+    return Check("activation_energy", abs(delta), thresholds.activation_energy_eV, within and resolved, detail)
+
+
 def compare_diffusivities(reference_runs: Sequence[Mapping], ann_runs: Sequence[Mapping],
                           thresholds: ValidationThresholds) -> DiffusivityValidation:
     """Per temperature and for the Arrhenius fits. Temperatures with runs of only one engine are named in
@@ -126,10 +157,7 @@ def compare_diffusivities(reference_runs: Sequence[Mapping], ann_runs: Sequence[
     d_check = Check("diffusivity", max(factors) if factors else None, thresholds.diffusivity_ratio,
                     bool(comparisons) and not failing and not problems, "largest D ratio, either way; " + detail)
     if reference_fit and ann_fit:
-        delta = ann_fit.activation_energy_eV - reference_fit.activation_energy_eV
-        ea_check = Check("activation_energy", abs(delta), thresholds.activation_energy_eV,
-                         abs(delta) <= thresholds.activation_energy_eV,
-                         f"Ea ref {reference_fit.activation_energy_eV:.3f}, ANN {ann_fit.activation_energy_eV:.3f} eV")
+        ea_check = _activation_energy_check(reference_fit, ann_fit, thresholds, _runs_per_temperature(by_t))
     else:
         ea_check = Check("activation_energy", None, thresholds.activation_energy_eV, False,
                          "no Arrhenius fit: fewer than two temperatures with positive D for both engines")

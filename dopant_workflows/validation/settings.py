@@ -22,6 +22,9 @@ class ValidationThresholds(BaseModel):
     diffusivity_ratio: float = Field(1.33, gt=1, description="D_ann / D_ref (or its inverse) may be at most this")
     diffusivity_sigmas: float = Field(2.0, gt=0, description="... or |D_ann - D_ref| within this many combined sigma")
     activation_energy_eV: float = Field(0.05, gt=0, description="|Ea_ann - Ea_ref| at most this (eV)")
+    activation_energy_sigma_eV: float = Field(
+        0.05, gt=0, description="... measured to a combined standard error of at most this (eV): a difference known "
+                                "less precisely than the threshold proves nothing either way (more runs sharpen it)")
     force_rmse_eV_A: float = Field(0.15, gt=0, description="force RMSE on ANN-MD frames relabelled by the reference, "
                                                            "at every temperature (eV/A)")
     core_repulsion_eV: float = Field(0.05, ge=0, description="largest core-repulsion energy allowed in any "
@@ -39,6 +42,9 @@ class ValidationSettings(BaseModel):
         None, min_length=2, description="default: the study's temperatures; at least two (both Arrhenius fits)")
     seeds: int = Field(2, ge=1, le=32, description="independent runs per temperature and engine (D's uncertainty "
                                                     "from one short run of a small cell is large)")
+    ann_seeds: int | None = Field(None, ge=1, le=64, description="ANN-MD runs per temperature, if not ``seeds``: "
+                                                                  "ANN-MD costs a fraction of the reference MD, so "
+                                                                  "extra ANN runs sharpen the comparison cheaply")
     supercell: tuple[Annotated[int, Field(ge=1, le=8)], ...] = Field(
         (1, 1, 1), min_length=3, max_length=3, description="repeat of the training cell that is simulated")
     protocol: MDProtocol | None = Field(None, description="default: the study's protocol")
@@ -50,6 +56,15 @@ class ValidationSettings(BaseModel):
     @classmethod
     def _distinct(cls, value: list[float] | None) -> list[float] | None:
         return distinct_temperatures(value)
+
+    def runs_per_temperature(self, role: str) -> int:
+        """Independent runs per temperature of ``role`` (reference or ann)."""
+        return self.ann_seeds or self.seeds if role == "ann" else self.seeds
+
+    def run_keys(self) -> list[tuple[str, int]]:
+        """(role, k) of the runs at one temperature: run k of each engine side by side, extra ANN runs last."""
+        most = max(self.runs_per_temperature("reference"), self.runs_per_temperature("ann"))
+        return [(role, k) for k in range(most) for role in ("reference", "ann") if k < self.runs_per_temperature(role)]
 
     def as_record(self) -> dict:
         return self.model_dump(mode="json")

@@ -65,6 +65,42 @@ def test_identical_arrhenius_laws_pass_and_a_shifted_barrier_fails():
     assert not ea_check.passed and ea_check.value == pytest.approx(0.10, abs=1e-6)
 
 
+def _two_point_fit_error(relative_error):
+    """sigma(Ea) of a two-point Arrhenius fit at 600 and 900 K with relative D errors ``relative_error``."""
+    return BOLTZMANN_EV_K * math.sqrt(2) * relative_error / (1 / 600 - 1 / 900)
+
+
+def test_an_activation_energy_difference_measured_too_coarsely_is_not_a_pass():
+    """The same law for both engines, but D known to 30 %: each Ea to 0.066 eV, the difference to 0.093 eV, more
+    than the 0.05 eV threshold. Equal Ea then proves nothing: the check fails as inconclusive and says how many
+    runs would resolve it (1 x (0.093 / 0.05)^2 -> 4)."""
+    ref = [_run(t, _arrhenius(0.20, t), 0.3 * _arrhenius(0.20, t)) for t in (600, 900)]
+    result = compare_diffusivities(ref, [dict(r) for r in ref], THRESHOLDS)
+    d_check, ea_check = result.checks
+    assert d_check.passed and ea_check.value == pytest.approx(0.0, abs=1e-9)
+    assert result.reference_fit.activation_energy_std_eV == pytest.approx(_two_point_fit_error(0.3), rel=1e-6)
+    assert ea_check.passed is False
+    assert "inconclusive" in ea_check.detail and "about 4 runs per temperature" in ea_check.detail
+    sharp = [_run(t, _arrhenius(0.20, t), 0.1 * _arrhenius(0.20, t)) for t in (600, 900)]  # sigma 0.031: resolved
+    assert compare_diffusivities(sharp, [dict(r) for r in sharp], THRESHOLDS).checks[1].passed is True
+    relaxed = ValidationThresholds(activation_energy_sigma_eV=0.1)
+    assert compare_diffusivities(ref, [dict(r) for r in ref], relaxed).checks[1].passed is True
+
+
+def test_a_difference_beyond_the_threshold_by_more_than_two_sigma_is_named_as_such():
+    ref = [_run(t, _arrhenius(0.20, t), 0.05 * _arrhenius(0.20, t)) for t in (600, 900)]
+    ann = [_run(t, _arrhenius(0.40, t), 0.05 * _arrhenius(0.40, t)) for t in (600, 900)]
+    check = compare_diffusivities(ref, ann, THRESHOLDS).checks[1]
+    assert check.passed is False and check.value == pytest.approx(0.20, abs=1e-9)
+    assert "beyond the threshold by more than 2 sigma" in check.detail
+
+
+def test_extra_ann_runs_sit_beside_the_reference_runs():
+    settings = ValidationSettings(seeds=2, ann_seeds=4)
+    assert settings.run_keys() == [("reference", 0), ("ann", 0), ("reference", 1), ("ann", 1), ("ann", 2), ("ann", 3)]
+    assert ValidationSettings(seeds=2).run_keys() == [("reference", 0), ("ann", 0), ("reference", 1), ("ann", 1)]
+
+
 def test_a_temperature_without_ann_runs_fails_and_is_named():
     ref = [_run(t, _arrhenius(0.2, t), 1e-7) for t in (600, 700, 800)]
     ann = [_run(t, _arrhenius(0.2, t), 1e-7) for t in (600, 800)]  # the 700 K network run blew up
@@ -85,6 +121,8 @@ def test_no_fit_with_one_usable_temperature():
     ({"temperatures_K": [700, 700]}, "temperatures_K"),
     ({"temperatures_K": [700, -800]}, "temperatures_K.1"),
     ({"seeds": 0}, "seeds"),
+    ({"ann_seeds": 0}, "ann_seeds"),
+    ({"thresholds": {"activation_energy_sigma_eV": 0}}, "thresholds.activation_energy_sigma_eV"),
     ({"supercell": [1, 1]}, "supercell"),
     ({"thresholds": {"diffusivity_ratio": 0.9}}, "thresholds.diffusivity_ratio"),
     ({"thresholds": {"force_rmse": 0.1}}, "thresholds.force_rmse"),
