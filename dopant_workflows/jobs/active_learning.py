@@ -6,8 +6,9 @@ committee force deviation of every explored frame; if fewer than ``converged_fra
 ``trust_lo`` (or this is the last round), member 0 is the study's network; otherwise label the selected frames
 with the reference engine for round r + 1. A sample of explored frames is labelled too, to measure the true error
 (cheap with an embedded reference). ``selection: uniform`` labels frames evenly along every run instead and stops
-when member 0's true force error is within ``converged_force_rmse_eV_A`` in every run (no committee needed). Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories),
-labelled.extxyz, true_error.extxyz, round.json, deviation.png.
+when member 0's true force error is within ``converged_force_rmse_eV_A`` in every run (no committee needed).
+Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories), labelled.extxyz,
+true_error.extxyz, round.json, deviation.png.
 """
 
 from __future__ import annotations
