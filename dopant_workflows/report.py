@@ -88,8 +88,7 @@ def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
         above = r.get("fraction_above_lo")
         rows.append([r.get("label") or "—", str(r["round"]), r.get("selection", "deviation"),
                      str(r["n_training_images"]), str(r["n_explored"]), "—" if above is None else f"{100 * above:.1f}",
-                     str(r.get("n_candidates") if r.get("n_candidates") is not None else "—"),
-                     str(r.get("n_failed") if r.get("n_failed") is not None else "—"),
+                     *("—" if r.get(k) is None else str(r[k]) for k in ("n_candidates", "n_failed")),
                      str(r["n_labelled"]), _pm(r["true_error"].get("random_force_rmse_eV_A"), None, ".3f"),
                      _pm(r["true_error"].get("worst_run_force_rmse_eV_A"), None, ".3f"),
                      f"{sum(tests) / len(tests):.3f}" if tests else "—",

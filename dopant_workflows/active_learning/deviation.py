@@ -33,13 +33,6 @@ class Selection:
         return (len(self.candidates) + len(self.failed)) / self.n_explored if self.n_explored else 0.0
 
 
-def evenly_spread(n: int, k: int) -> np.ndarray:
-    """At most ``k`` of the indices 0..n-1, first and last included, as evenly spaced as integers allow."""
-    if n <= k:
-        return np.arange(n)
-    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(int))
-
-
 def select_frames(deviations: np.ndarray, lo: float, hi: float, max_labels: int) -> Selection:
     """Split frames by the trust levels; choose at most ``max_labels`` candidates spread evenly over them (in
     exploration order: neighbours in time are alike, so an even spread covers the most ground)."""
@@ -47,4 +40,8 @@ def select_frames(deviations: np.ndarray, lo: float, hi: float, max_labels: int)
     accurate = np.flatnonzero(d < lo)
     candidates = np.flatnonzero((d >= lo) & (d < hi))
     failed = np.flatnonzero(~(d < hi))  # NaN counts as failed
-    return Selection(accurate, candidates, failed, candidates[evenly_spread(len(candidates), max_labels)])
+    if len(candidates) > max_labels:
+        chosen = candidates[np.unique(np.round(np.linspace(0, len(candidates) - 1, max_labels)).astype(int))]
+    else:
+        chosen = candidates
+    return Selection(accurate, candidates, failed, chosen)

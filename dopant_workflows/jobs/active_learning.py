@@ -26,7 +26,7 @@ from ase.io import iread, write
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from dopant_workflows.active_learning.deviation import evenly_spread, max_force_deviation, select_frames
+from dopant_workflows.active_learning.deviation import max_force_deviation, select_frames
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.fileio import write_text_atomically
@@ -157,10 +157,12 @@ def _force_rmse(network_path: str | Path, labelled: Sequence[Atoms]) -> tuple[fl
 def _uniform_choice(explored: Sequence[dict], max_labels: int) -> np.ndarray:
     """Frames evenly spread along every exploration run, the same number from each (a run that blew up gives
     what it has): indices into the concatenated frames."""
+    from dopant_workflows.jobs.validation import evenly_spaced
+
     per_run = max(1, max_labels // max(1, len(explored)))
     chosen, start = [], 0
     for record in explored:
-        chosen += (start + evenly_spread(record["n_frames"], per_run)).tolist()
+        chosen += [start + i for i in evenly_spaced(record["n_frames"], per_run)]
         start += record["n_frames"]
     return np.asarray(chosen, dtype=int)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from dopant_workflows.active_learning.deviation import evenly_spread, max_force_deviation, select_frames
+from dopant_workflows.active_learning.deviation import max_force_deviation, select_frames
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 
 
@@ -34,10 +34,12 @@ def test_frames_are_split_by_the_trust_levels_and_the_chosen_spread_evenly():
 
 
 def test_even_spread_keeps_both_ends_and_never_repeats():
-    assert evenly_spread(11, 3).tolist() == [0, 5, 10]
-    assert evenly_spread(4, 10).tolist() == [0, 1, 2, 3]  # fewer frames than asked: all of them
-    assert evenly_spread(0, 5).tolist() == []
-    assert evenly_spread(5, 4).tolist() == [0, 1, 3, 4]  # 0, 1.33, 2.67, 4 rounded
+    from dopant_workflows.jobs.validation import evenly_spaced
+
+    assert evenly_spaced(11, 3) == [0, 5, 10]
+    assert evenly_spaced(4, 10) == [0, 1, 2, 3]  # fewer frames than asked: all of them
+    assert evenly_spaced(0, 5) == []
+    assert evenly_spaced(5, 4) == [0, 1, 3, 4]  # 0, 1.33, 2.67, 4 rounded
 
 
 def test_uniform_choice_takes_the_same_number_from_every_run_and_what_a_short_run_has():
