@@ -17,7 +17,8 @@ VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio
               "wall max (eV)", "within"]
 ACTIVE_LEARNING = ["network", "round", "selection", "training images", "explored frames", "above trust_lo (%)",
                    "candidates", "beyond trust_hi", "labelled", "true force RMSE, random explored (eV/A)",
-                   "worst run (eV/A)", "test force RMSE (eV/A)", "hands on"]
+                   "worst run (eV/A)", "frames beyond the data (wall max, eV)", "test force RMSE (eV/A)",
+                   "hands on"]
 VALIDATION_FITS = ["cell", "MD", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "validation"]
 
 
@@ -81,6 +82,13 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
+def _beyond(round_doc: dict) -> str:
+    n = round_doc.get("n_beyond_data")
+    if n is None:
+        return "—"
+    return f"{n} ({round_doc.get('beyond_data_max_eV') or 0:.3f})" if n else "0"
+
+
 def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
     rows = []
     for r in sorted(rounds, key=lambda d: (d.get("label") or "", d["round"])):
@@ -90,7 +98,7 @@ def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
                      str(r["n_training_images"]), str(r["n_explored"]), "—" if above is None else f"{100 * above:.1f}",
                      *("—" if r.get(k) is None else str(r[k]) for k in ("n_candidates", "n_failed")),
                      str(r["n_labelled"]), _pm(r["true_error"].get("random_force_rmse_eV_A"), None, ".3f"),
-                     _pm(r["true_error"].get("worst_run_force_rmse_eV_A"), None, ".3f"),
+                     _pm(r["true_error"].get("worst_run_force_rmse_eV_A"), None, ".3f"), _beyond(r),
                      f"{sum(tests) / len(tests):.3f}" if tests else "—",
                      ("yes (converged)" if r["converged"] else "yes (last round)") if r["final"] else "no"])
     return rows

@@ -43,6 +43,10 @@ class ActiveLearningSettings(BaseModel):
     explore_interval_fs: float = Field(20.0, gt=0, description="time between explored frames (fs)")
     max_labels_per_round: int = Field(100, ge=1, description="candidates labelled per round at most (evenly "
                                                              "spread over the candidates)")
+    label_beyond_data: bool = Field(
+        True, description="explored frames in which the network's core repulsion is active (a pair closer than any "
+                          "in its training data: extrapolation by definition) are labelled too, and a round in "
+                          "which any explored frame touched it has not converged (no effect without core_repulsion)")
     true_error_frames: int = Field(10, ge=0, description="explored frames labelled at random per round to measure "
                                                          "the true error (embedded reference only)")
 

@@ -96,17 +96,20 @@ def explore(model_path: str | Path, cells: Sequence[tuple[str, Structure]], temp
     for name, cell in cells:
         for temperature in temperatures_K:
             run_dir = Path(out_dir) / f"{name}-{temperature:g}K"
-            status = "completed"
+            status, wall = "completed", None
             try:
-                run_md(AseAtomsAdaptor.get_atoms(cell), calculator, protocol, float(temperature), run_dir,
-                       seed=derive_seed(seed, name, float(temperature)), provenance=provenance, progress=False)
+                result = run_md(AseAtomsAdaptor.get_atoms(cell), calculator, protocol, float(temperature), run_dir,
+                                seed=derive_seed(seed, name, float(temperature)), provenance=provenance,
+                                progress=False)
+                wall = result.core_repulsion_max_eV
             except MDBlowUp as exc:
                 status = f"blew up: {exc}"
             trajectory = run_dir / "trajectory.extxyz"
             these = list(iread(str(trajectory), index=":")) if trajectory.is_file() else []
             frames += these
             records.append({"cell": name, "formula": cell.composition.formula.replace(" ", ""),
-                            "temperature_K": float(temperature), "n_frames": len(these), "status": status})
+                            "temperature_K": float(temperature), "n_frames": len(these), "status": status,
+                            "core_repulsion_max_eV": wall})
             log.info("explored %s at %g K: %d frames (%s)", name, temperature, len(these), status)
     return frames, records
 
@@ -121,6 +124,27 @@ def committee_deviations(frames: Sequence[Atoms], model_paths: Sequence[str | Pa
         forces = np.stack([p.evaluate(frame, forces=True).forces_eV_A for p in potentials])
         deviations[i] = max_force_deviation(forces)
     return deviations
+
+
+def core_repulsion_energies(frames: Sequence[Atoms], model_path: str | Path) -> np.ndarray | None:
+    """The network's wall energy in every frame (eV; > 0: a pair closer than any in its training data), None for
+    a network without a wall."""
+    from dopant_workflows.ann.model_io import load_potential
+
+    potential = load_potential(model_path)
+    if potential.core_repulsion is None:
+        return None
+    return np.array([potential.evaluate(frame, forces=False).core_repulsion_eV for frame in frames])
+
+
+def _beyond_data_choice(walls: np.ndarray | None, already: np.ndarray, cap: int) -> np.ndarray:
+    """Frames with the wall active that are not chosen already, evenly spread over them, at most ``cap``."""
+    from dopant_workflows.jobs.validation import evenly_spaced
+
+    if walls is None:
+        return np.array([], dtype=int)
+    touched = np.setdiff1d(np.flatnonzero(walls > 0), already)
+    return touched[evenly_spaced(len(touched), cap)] if len(touched) else np.array([], dtype=int)
 
 
 def label(frames: Sequence[Atoms], engine: str, device: str = "cpu") -> list[Atoms]:
@@ -201,12 +225,14 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     t0 = time.perf_counter()
     deviations = committee_deviations(frames, paths) if len(paths) >= 2 else None
     timing["deviation"] = time.perf_counter() - t0
+    walls = core_repulsion_energies(frames, paths[0]) if settings.label_beyond_data and frames else None
+    n_beyond = None if walls is None else int((walls > 0).sum())
     last = round_number >= settings.max_rounds
     note = None
     if settings.selection == "deviation":
         selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
                                   settings.max_labels_per_round)
-        converged = selection.fraction_above_lo < settings.converged_fraction
+        converged = selection.fraction_above_lo < settings.converged_fraction and not n_beyond
         final = converged or last
         chosen = selection.chosen
         if not final and len(chosen) == 0 and len(selection.failed):
@@ -221,6 +247,12 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
                                   settings.max_labels_per_round) if deviations is not None else None
         chosen = to_label = _uniform_choice(explored, settings.max_labels_per_round)
+    # frames beyond the data are labelled on top (unless this round is final: its labels would train nothing);
+    # they come after the selection's own so that the uniform error sample stays unbiased
+    known_final = final if settings.selection == "deviation" else last
+    beyond = np.array([], dtype=int) if known_final else _beyond_data_choice(walls, chosen,
+                                                                             settings.max_labels_per_round)
+    to_label = np.concatenate([to_label, beyond]).astype(int)
 
     t0 = time.perf_counter()
     labelled = label([frames[i] for i in to_label], engine, device) if len(to_label) else []
@@ -235,7 +267,9 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     if reference_sample:
         write(str(out / TRUE_ERROR_FILE), reference_sample, format="extxyz")
     timing["label"] = time.perf_counter() - t0
-    selected_rmse, selected_per_frame = _force_rmse(paths[0], labelled)
+    n_own = len(labelled) - len(beyond)
+    selected_rmse, selected_per_frame = _force_rmse(paths[0], labelled[:n_own])
+    beyond_rmse, _ = _force_rmse(paths[0], labelled[n_own:])
 
     def deviation_of(indices):
         return deviations[indices].tolist() if deviations is not None and len(indices) else []
@@ -245,9 +279,9 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         explored = _per_run_errors(explored, chosen, selected_per_frame)
         worst = max((r["force_rmse_eV_A"] for r in explored if r["force_rmse_eV_A"] is not None), default=None)
         converged = bool(explored) and all(r["status"] == "completed" for r in explored) and (
-            worst is not None and worst <= settings.converged_force_rmse_eV_A)
+            worst is not None and worst <= settings.converged_force_rmse_eV_A) and not n_beyond
         final = converged or last
-        true_error = {"random_force_rmse_eV_A": selected_rmse, "random_n_frames": len(labelled),
+        true_error = {"random_force_rmse_eV_A": selected_rmse, "random_n_frames": n_own,
                       "random_deviation_eV_A": deviation_of(chosen), "random_per_frame_rmse_eV_A": selected_per_frame,
                       "worst_run_force_rmse_eV_A": worst, "selected_force_rmse_eV_A": None, "selected_n_frames": 0,
                       "selected_deviation_eV_A": [], "selected_per_frame_rmse_eV_A": []}
@@ -256,10 +290,11 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         true_error = {
             "random_force_rmse_eV_A": random_rmse, "random_n_frames": len(reference_sample),
             "random_deviation_eV_A": deviation_of(sample), "random_per_frame_rmse_eV_A": random_per_frame,
-            "selected_force_rmse_eV_A": selected_rmse, "selected_n_frames": len(labelled),
+            "selected_force_rmse_eV_A": selected_rmse, "selected_n_frames": n_own,
             "selected_deviation_eV_A": deviation_of(chosen) if labelled else [],
             "selected_per_frame_rmse_eV_A": selected_per_frame,
         }
+    true_error["beyond_data_force_rmse_eV_A"] = beyond_rmse
     histogram = None
     if deviations is not None:
         finite = deviations[np.isfinite(deviations)]
@@ -276,7 +311,9 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         n_candidates=len(selection.candidates) if selection else None,
         n_failed=len(selection.failed) if selection else None,
         fraction_above_lo=selection.fraction_above_lo if selection else None, deviation_histogram=histogram,
-        n_selected=len(chosen), n_labelled=len(labelled),
+        n_selected=len(chosen), n_labelled=len(labelled), n_beyond_data=n_beyond,
+        beyond_data_max_eV=None if walls is None or not len(walls) else float(walls.max()),
+        n_labelled_beyond_data=len(beyond),
         labelled_frames_path=str(labelled_path.resolve()) if labelled_path else None, selection_note=note,
         true_error=true_error, converged=converged, final=final, settings=settings.as_record(),
         wall_time_s={k: round(v, 1) for k, v in timing.items()}, fw_id=fw_id)
@@ -290,6 +327,9 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     document = document.model_copy(update={"plot_path": str(plot.resolve())})
     write_text_atomically(out / ROUND_FILE, json.dumps(document.model_dump(mode="json"), indent=1))
     status = "; converged" if converged else ("; last round" if final else "")
+    if n_beyond:
+        status = (f"; {n_beyond} explored frames beyond the data (wall up to {float(walls.max()):.3f} eV), "
+                  f"{len(beyond)} of them labelled{status}")
     if settings.selection == "uniform":
         log.info("active learning round %d: %d frames explored in %d runs, %d labelled; force RMSE %s eV/A "
                  "(worst run %s)%s", round_number, len(frames), len(explored), len(labelled),

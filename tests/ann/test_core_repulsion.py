@@ -111,3 +111,21 @@ def test_bad_parameters_are_refused():
         CoreRepulsion({"Li-Li": 2.0}, {"Li-Li": "training data"}, strength_eV=0.0)
     with pytest.raises(DopwfInputError, match="outside"):
         CoreRepulsion({"Li-Li": -1.0}, {"Li-Li": "training data"})
+
+
+def test_active_learning_finds_the_frames_beyond_the_data(walled, tmp_path):
+    """Frames with a pair inside the wall are found (their wall energy > 0) and chosen for labelling on top of
+    frames chosen already, evenly and within the cap; a network without a wall reports nothing."""
+    from dopant_workflows.jobs.active_learning import _beyond_data_choice, core_repulsion_energies
+
+    potential, images = walled
+    onset = potential.core_repulsion.onset_A["Li-S"]
+    frames = [images[0], _squeezed(images[0], onset), images[1], _squeezed(images[1], onset)]
+    save_potential(potential, tmp_path / "walled")
+    walls = core_repulsion_energies(frames, tmp_path / "walled")
+    assert walls[0] == 0 and walls[2] == 0 and walls[1] > 0 and walls[3] > 0
+    assert _beyond_data_choice(walls, np.array([0, 1]), 10).tolist() == [3]  # frame 1 is labelled already
+    assert _beyond_data_choice(walls, np.array([], dtype=int), 1).tolist() == [1]  # cap
+    assert _beyond_data_choice(None, np.array([0]), 10).tolist() == []
+    save_potential(dataclasses.replace(potential, core_repulsion=None), tmp_path / "plain")
+    assert core_repulsion_energies(frames, tmp_path / "plain") is None

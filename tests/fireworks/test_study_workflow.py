@@ -322,14 +322,18 @@ def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tm
     assert "Fireworks by state {'COMPLETED': 9}" in result.stdout  # 8 + the round added at run time
     assert "== smoke shared active learning round 2: COMPLETED in" in result.stderr
     rounds = sorted(_collection(config, "active_learning"), key=lambda d: d["round"])
-    assert [(r["round"], r["final"], r["converged"], r["n_labelled"]) for r in rounds] == [
-        (1, False, False, 3), (2, True, False, 0)]
+    assert [(r["round"], r["final"], r["converged"]) for r in rounds] == [(1, False, False), (2, True, False)]
     first, second = rounds
+    # the smoke network (0.1 ps of AIMD) explores beyond its data: such frames are labelled on top, up to the cap
+    assert first["n_beyond_data"] > 0 and first["beyond_data_max_eV"] > 0
+    assert 1 <= first["n_labelled_beyond_data"] <= 3 and first["n_labelled"] == 3 + first["n_labelled_beyond_data"]
+    assert first["true_error"]["beyond_data_force_rmse_eV_A"] > 0
+    assert second["n_labelled"] == 0 and second["n_labelled_beyond_data"] == 0  # the last round labels nothing
     assert first["n_explored"] == 3 * 3 and first["fraction_above_lo"] == 1.0  # 3 cells x 1 T x 3 frames
     assert {e["cell"] for e in first["explored"]} == {"training", "Li20Si2P4S24-7fc8dacdae",
                                                       "Li20Si3P3S23Cl1-2b787bcb96"}
     assert second["training_frame_files"][-1] == first["labelled_frames_path"]
-    assert second["n_training_images"] == first["n_training_images"] + 3
+    assert second["n_training_images"] == first["n_training_images"] + first["n_labelled"]
     assert first["true_error"]["random_n_frames"] == 2 and first["true_error"]["random_force_rmse_eV_A"] > 0
     assert len(_collection(config, "models")) == 4 and len(set(first["committee_sha256"])) == 2
     assert {t["model_sha256"] for t in _collection(config, "md_tasks")} == {second["committee_sha256"][0]}
@@ -348,15 +352,17 @@ def test_uniform_active_learning_labels_every_run_evenly_and_stops_on_the_true_e
         "explore_ps": 0.06, "max_labels_per_round": 6, "temperatures_K": [500]})
     assert "Fireworks by state {'COMPLETED': 9}" in result.stdout
     rounds = sorted(_collection(config, "active_learning"), key=lambda d: d["round"])
-    assert [(r["round"], r["final"], r["converged"], r["n_labelled"]) for r in rounds] == [
+    assert [(r["round"], r["final"], r["converged"], r["n_selected"]) for r in rounds] == [
         (1, False, False, 6), (2, True, False, 6)]  # 3 runs x 2 frames each round
     first, second = rounds
+    # frames beyond the data come on top in round 1, not in the last round (they would train nothing)
+    assert first["n_labelled"] == 6 + first["n_labelled_beyond_data"] and second["n_labelled"] == 6
     assert first["selection"] == "uniform" and first["fraction_above_lo"] is None and first["n_candidates"] is None
     assert [r["n_labelled"] for r in first["explored"]] == [2, 2, 2]
     worst = max(r["force_rmse_eV_A"] for r in first["explored"])
     assert first["true_error"]["worst_run_force_rmse_eV_A"] == pytest.approx(worst) and worst > 1e-4
     assert second["training_frame_files"][-1] == first["labelled_frames_path"]
-    assert second["n_training_images"] == first["n_training_images"] + 6
+    assert second["n_training_images"] == first["n_training_images"] + first["n_labelled"]
     assert len(_collection(config, "models")) == 2  # one network per round
     assert {t["model_sha256"] for t in _collection(config, "md_tasks")} == {second["committee_sha256"][0]}
     report = (config.directory / "runs" / "smoke" / "report" / "report.md").read_text()
