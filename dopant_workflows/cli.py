@@ -143,12 +143,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if al.enabled:
             where = (f"up to {al.max_rounds} rounds, exploring {al.explore_ps:g} ps per cell at "
                      f"{', '.join(f'{t:g}' for t in study.active_learning_temperatures())} K")
+            beyond = (" plus frames beyond the data (core repulsion active), until an exploration meets none"
+                      if al.label_beyond_data and study.ann.core_repulsion else "")
             if al.selection == "uniform":
-                print(f"  active learning: {where}, {al.max_labels_per_round} frames labelled evenly per round, "
-                      f"converged at force RMSE <= {al.converged_force_rmse_eV_A:g} eV/A in every run")
+                print(f"  active learning: {where}, {al.max_labels_per_round} frames labelled evenly per round"
+                      f"{beyond}, converged at force RMSE <= {al.converged_force_rmse_eV_A:g} eV/A in every run")
             else:
                 print(f"  active learning: committee of {al.committee_size}, {where}, trust levels "
-                      f"{al.trust_lo_eV_A:g}-{al.trust_hi_eV_A:g} eV/A")
+                      f"{al.trust_lo_eV_A:g}-{al.trust_hi_eV_A:g} eV/A{beyond}")
         v = study.validation
         if v.enabled:
             print(f"  validation of each network: {study.engine} MD vs ANN-MD of its own cell at "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
@@ -104,9 +105,32 @@ def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
     return rows
 
 
+def split_superseded(conductivity: list[dict], validations: list[dict], active_learning: list[dict]
+                     ) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """(current validations, current rounds, superseded validations, superseded rounds). Once the study has
+    results, a validation is current when its network is behind one of them, and an active-learning chain (the
+    rounds of one label run with one set of settings) when its final network is; the rest are earlier attempts
+    kept in the database (a study re-run with other settings), reported by name only. Before any result,
+    everything is current."""
+    used = {sha for c in conductivity for sha in c.get("model_sha256") or []}
+    if not used:
+        return list(validations), list(active_learning), [], []
+    chains: dict[tuple, list[dict]] = {}
+    for r in active_learning:
+        chains.setdefault((r.get("label"), json.dumps(r.get("settings"), sort_keys=True)), []).append(r)
+    live = {key for key, rounds in chains.items() if any(r["final"] and r["committee_sha256"][0] in used
+                                                         for r in rounds)}
+    current_rounds = [r for key, rounds in chains.items() if key in live for r in rounds]
+    old_rounds = [r for key, rounds in chains.items() if key not in live for r in rounds]
+    return ([v for v in validations if v["model_sha256"] in used], current_rounds,
+            [v for v in validations if v["model_sha256"] not in used], old_rounds)
+
+
 def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusivity: list[dict], out: Path,
                  validations: list[dict] = (), active_learning: list[dict] = ()) -> str:
     rows2, rows3 = tables(conductivity, anderson_stuart)
+    validations, active_learning, old_validations, old_rounds = split_superseded(
+        conductivity, list(validations), list(active_learning))
     text = ""
     if active_learning:
         rows_al = active_learning_rows(list(active_learning))
@@ -121,6 +145,12 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
             text += "".join(f"\n  - {reason}" for reason in v.get("reasons", []))
             text += "".join(f"\n  - note: {w}" for w in v.get("warnings", []))
         text += "\n\n"
+    if old_validations or old_rounds:
+        text += ("Superseded (earlier networks of this study, behind none of its results; kept in the database, "
+                 "not shown):\n" + "".join(f"- validation {v['validation_id']}: {v['status']}\n"
+                                           for v in sorted(old_validations, key=lambda d: d["validation_id"]))
+                 + (f"- {len(old_rounds)} active-learning rounds run with other settings\n" if old_rounds else "")
+                 + "\n")
     text += ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K)\n\n" + markdown(TABLE2, rows2)
              + "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(TABLE3, rows3))
     unvalidated = [c for c in conductivity if c.get("validated") is not True]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from ase import Atoms
 
@@ -38,9 +39,10 @@ def _triplets(first: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class TorchPotential:
     """A :class:`BPNNPotential` evaluated with torch on ``device``."""
 
-    def __init__(self, potential: BPNNPotential, device: str = "cpu"):
+    def __init__(self, potential: BPNNPotential, device: str = "cpu", max_triplets: int = 30_000_000):
         self.potential = potential
         self.device = torch.device(device)
+        self.max_triplets = max_triplets  # ~0.2 kB each in flight: 30 M is ~6 GB, a 10,000-atom cell in one block
         desc = potential.descriptor
         tables = desc._tables
         to = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
@@ -49,14 +51,16 @@ class TorchPotential:
         self.networks = TorchNetworks(potential.network, desc.elements).to(self.device)
         self.width = desc.max_functions
 
-    def fingerprints(self, species: torch.Tensor, first: torch.Tensor, centers: torch.Tensor,
-                     neighbor: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    def fingerprints(self, centre_species: torch.Tensor, first: torch.Tensor, centers: torch.Tensor,
+                     neighbour_species: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+        """(n_centres, width) fingerprints of the centres ``centre_species`` from their pairs (``centers``:
+        index into the centres, sorted; ``first``: CSR offsets of each centre's pairs)."""
         rc = float(self.potential.descriptor.cutoff_A)
-        n_atoms = len(species)
+        n_atoms = len(centre_species)
         out = torch.zeros(n_atoms * self.width, dtype=vectors.dtype, device=vectors.device)
         r = torch.linalg.norm(vectors, dim=1)
         fc = _cutoff(r, rc)
-        a, e = species[centers], species[neighbor]
+        a, e = centre_species[centers], neighbour_species
         for slot in range(self.g2_slots.shape[2]):  # G2: one gather per slot of the (centre, neighbour) table
             k = self.g2_slots[a, e, slot]
             ok = k >= 0
@@ -85,33 +89,57 @@ class TorchPotential:
             out = out.index_add(0, centre[ok] * self.width + k, value)
         return out.reshape(n_atoms, self.width)
 
+    def blocks(self, first: np.ndarray) -> list[tuple[int, int]]:
+        """Consecutive centre ranges whose triplets (the memory that grows as neighbours squared) fit
+        ``max_triplets``: one range for a small cell, several for 100,000 atoms."""
+        counts = np.diff(first)
+        cost = np.cumsum(counts * (counts - 1) // 2 + counts)
+        n_atoms, bounds, start = len(counts), [], 0
+        while start < n_atoms:
+            base = cost[start - 1] if start else 0
+            stop = max(start + 1, int(np.searchsorted(cost, base + self.max_triplets, side="right")))
+            bounds.append((start, min(stop, n_atoms)))
+            start = stop
+        return bounds
+
     def evaluate(self, atoms: Atoms, forces: bool = True, stress: bool = False) -> PotentialResult:
+        """Energy, forces (autograd) and stress; the centres are taken in blocks (:meth:`blocks`), each block's
+        energy differentiated on its own and the gradients summed: the same numbers as one pass."""
         desc = self.potential.descriptor
         species_np = desc.species_indices(atoms)
         pairs = neighbor_pairs(atoms, desc.cutoff_A)
-        dev = self.device
-        positions = torch.as_tensor(atoms.positions, dtype=torch.float64, device=dev)
-        cell = torch.as_tensor(atoms.cell.array, dtype=torch.float64, device=dev)
-        strain = torch.zeros((3, 3), dtype=torch.float64, device=dev, requires_grad=stress)
-        positions = positions.requires_grad_(forces)
-        deformation = torch.eye(3, dtype=torch.float64, device=dev) + strain
-        pos, cell = positions @ deformation.T, cell @ deformation.T
-        centers = torch.as_tensor(pairs.centers, device=dev)
-        neighbor = torch.as_tensor(pairs.neighbor, device=dev)
-        shifts = torch.as_tensor(pairs.shifts, dtype=torch.float64, device=dev)
-        vectors = pos[neighbor] - pos[centers] + shifts @ cell
+        dev, f64 = self.device, torch.float64
+        positions = torch.as_tensor(atoms.positions, dtype=f64, device=dev).requires_grad_(forces)
+        cell0 = torch.as_tensor(atoms.cell.array, dtype=f64, device=dev)
+        strain = torch.zeros((3, 3), dtype=f64, device=dev, requires_grad=stress)
         species = torch.as_tensor(species_np, device=dev)
-        g = self.fingerprints(species, torch.as_tensor(pairs.first, device=dev), centers, neighbor, vectors)
-        atomic = self.networks(g, species)
-        energy = atomic.sum()
+        first = np.asarray(pairs.first)
         inputs = [t for t, want in ((positions, forces), (strain, stress)) if want]
-        grads = torch.autograd.grad(energy, inputs) if inputs else ()
+        totals = [torch.zeros_like(t) for t in inputs]
+        energy_eV, atomic_parts = 0.0, []
+        for i0, i1 in self.blocks(first):
+            p0, p1 = int(first[i0]), int(first[i1])
+            deformation = torch.eye(3, dtype=f64, device=dev) + strain
+            pos, cell = positions @ deformation.T, cell0 @ deformation.T
+            centers = torch.as_tensor(pairs.centers[p0:p1], device=dev)
+            neighbor = torch.as_tensor(pairs.neighbor[p0:p1], device=dev)
+            shifts = torch.as_tensor(pairs.shifts[p0:p1], dtype=f64, device=dev)
+            vectors = pos[neighbor] - pos[centers] + shifts @ cell
+            g = self.fingerprints(species[i0:i1], torch.as_tensor(first[i0:i1 + 1] - p0, device=dev), centers - i0,
+                                  species[neighbor], vectors)
+            atomic = self.networks(g, species[i0:i1])
+            energy = atomic.sum()
+            if inputs:
+                for total, grad in zip(totals, torch.autograd.grad(energy, inputs, allow_unused=True), strict=True):
+                    if grad is not None:
+                        total += grad
+            energy_eV += float(energy.detach())
+            atomic_parts.append(atomic.detach())
         force_array = stress_array = None
         if forces:
-            force_array = -grads[0].detach().cpu().numpy()
+            force_array = -totals[0].cpu().numpy()
         if stress:
-            stress_array = grads[-1].detach().cpu().numpy() / atoms.get_volume()
+            stress_array = totals[-1].cpu().numpy() / atoms.get_volume()
             stress_array = 0.5 * (stress_array + stress_array.T)
-        result = PotentialResult(float(energy.detach()), atomic.detach().cpu().numpy(), force_array, stress_array)
+        result = PotentialResult(energy_eV, torch.cat(atomic_parts).cpu().numpy(), force_array, stress_array)
         return self.potential.with_core_repulsion(result, atoms, species_np, pairs)  # pairwise, numpy: cheap
-

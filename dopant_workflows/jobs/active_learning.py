@@ -7,6 +7,9 @@ committee force deviation of every explored frame; if fewer than ``converged_fra
 with the reference engine for round r + 1. A sample of explored frames is labelled too, to measure the true error
 (cheap with an embedded reference). ``selection: uniform`` labels frames evenly along every run instead and stops
 when member 0's true force error is within ``converged_force_rmse_eV_A`` in every run (no committee needed).
+Either way (``label_beyond_data``), explored frames in which member 0's core repulsion is active -- a pair closer
+than any in its training data, extrapolation by definition -- are labelled on top, and a round that met one has not
+converged.
 Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories), labelled.extxyz,
 true_error.extxyz, round.json, deviation.png.
 """
@@ -202,6 +205,68 @@ def _per_run_errors(explored: list[dict], chosen: np.ndarray, per_frame: Sequenc
     return out
 
 
+def _deviation_choice(deviations: np.ndarray, settings: ActiveLearningSettings, n_beyond: int | None, last: bool
+                      ) -> tuple[object, np.ndarray, bool, bool, str | None]:
+    """DP-GEN's decision before labelling: (selection, frames to label, converged, final, note)."""
+    selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
+                              settings.max_labels_per_round)
+    converged = selection.fraction_above_lo < settings.converged_fraction and not n_beyond
+    final = converged or last
+    chosen, note = selection.chosen, None
+    if not final and len(chosen) == 0 and len(selection.failed):
+        # nothing inside the trust window, everything beyond it: DP-GEN would stall; the least-deviating frames
+        # above trust_hi are the closest to the data, and an embedded reference labels any geometry
+        order = selection.failed[np.argsort(deviations[selection.failed])]
+        chosen = np.sort(order[: settings.max_labels_per_round])
+        note = (f"no frame in [{settings.trust_lo_eV_A}, {settings.trust_hi_eV_A}) eV/A; labelled the "
+                f"{len(chosen)} least-deviating frames above trust_hi instead")
+    return selection, chosen, converged, final, note
+
+
+def _uniform_verdict(explored: list[dict], chosen: np.ndarray, per_frame: list[float], rmse: float | None,
+                     settings: ActiveLearningSettings, n_beyond: int | None, last: bool
+                     ) -> tuple[list[dict], dict, bool, bool]:
+    """The uniform selection's decision after labelling (its labels are an unbiased sample of the explored
+    frames: they are the true error): (runs with their errors, true_error, converged, final)."""
+    explored = _per_run_errors(explored, chosen, per_frame)
+    worst = max((r["force_rmse_eV_A"] for r in explored if r["force_rmse_eV_A"] is not None), default=None)
+    converged = bool(explored) and all(r["status"] == "completed" for r in explored) and (
+        worst is not None and worst <= settings.converged_force_rmse_eV_A) and not n_beyond
+    true_error = {"random_force_rmse_eV_A": rmse, "random_n_frames": len(per_frame), "random_deviation_eV_A": [],
+                  "random_per_frame_rmse_eV_A": per_frame, "worst_run_force_rmse_eV_A": worst,
+                  "selected_force_rmse_eV_A": None, "selected_n_frames": 0, "selected_deviation_eV_A": [],
+                  "selected_per_frame_rmse_eV_A": []}
+    return explored, true_error, converged, converged or last
+
+
+def _deviation_histogram(deviations: np.ndarray | None, settings: ActiveLearningSettings) -> dict | None:
+    if deviations is None:
+        return None
+    finite = deviations[np.isfinite(deviations)]
+    top = max(settings.trust_hi_eV_A * 2, float(finite.max()) if len(finite) else 0.0)
+    counts, edges = np.histogram(np.clip(finite, 0, top), bins=40, range=(0, top))
+    return {"bin_edges_eV_A": edges.tolist(), "counts": counts.tolist()}
+
+
+def _log_round(document: ActiveLearningDocument) -> None:
+    d, error = document, document.true_error
+    status = "; converged" if d.converged else ("; last round" if d.final else "")
+    if d.n_beyond_data:
+        status = (f"; {d.n_beyond_data} explored frames beyond the data (wall up to {d.beyond_data_max_eV:.3f} eV), "
+                  f"{d.n_labelled_beyond_data} of them labelled{status}")
+    rmse = error.get("random_force_rmse_eV_A")
+    rmse = "-" if rmse is None else f"{rmse:.3f}"
+    if d.selection == "uniform":
+        worst = error.get("worst_run_force_rmse_eV_A")
+        log.info("active learning round %d: %d frames explored in %d runs, %d labelled; force RMSE %s eV/A "
+                 "(worst run %s)%s", d.round, d.n_explored, len(d.explored), d.n_labelled, rmse,
+                 "-" if worst is None else f"{worst:.3f}", status)
+    else:
+        log.info("active learning round %d: %d frames explored, %.1f %% above trust_lo (%d candidates, %d beyond "
+                 "trust_hi), %d labelled; true force RMSE on random explored frames %s eV/A%s", d.round,
+                 d.n_explored, 100 * d.fraction_above_lo, d.n_candidates, d.n_failed, d.n_labelled, rmse, status)
+
+
 def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Sequence[tuple[str, Structure]],
               temperatures_K: Sequence[float], training: TrainingSettings, settings: ActiveLearningSettings,
               engine: str, out_dir: str | Path, *, study: str | None = None, label_name: str | None = None,
@@ -212,6 +277,7 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    uniform = settings.selection == "uniform"
     timing = {}
     t0 = time.perf_counter()
     committee = train_committee(frame_files, training, settings.committee_size, out, study, label_name)
@@ -224,32 +290,22 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     timing["explore"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     deviations = committee_deviations(frames, paths) if len(paths) >= 2 else None
-    timing["deviation"] = time.perf_counter() - t0
     walls = core_repulsion_energies(frames, paths[0]) if settings.label_beyond_data and frames else None
     n_beyond = None if walls is None else int((walls > 0).sum())
+    timing["deviation"] = time.perf_counter() - t0
     last = round_number >= settings.max_rounds
-    note = None
-    if settings.selection == "deviation":
-        selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
-                                  settings.max_labels_per_round)
-        converged = selection.fraction_above_lo < settings.converged_fraction and not n_beyond
-        final = converged or last
-        chosen = selection.chosen
-        if not final and len(chosen) == 0 and len(selection.failed):
-            # nothing inside the trust window, everything beyond it: DP-GEN would stall; the least-deviating frames
-            # above trust_hi are the closest to the data, and an embedded reference labels any geometry
-            order = selection.failed[np.argsort(deviations[selection.failed])]
-            chosen = np.sort(order[: settings.max_labels_per_round])
-            note = (f"no frame in [{settings.trust_lo_eV_A}, {settings.trust_hi_eV_A}) eV/A; labelled the "
-                    f"{len(chosen)} least-deviating frames above trust_hi instead")
-        to_label = chosen if not final else np.array([], dtype=int)
-    else:  # uniform: label evenly along every run, always (the labels measure the error that decides convergence)
+
+    # the selection's own frames (uniform: always labelled, they measure the error that decides convergence)
+    if uniform:
         selection = select_frames(deviations, settings.trust_lo_eV_A, settings.trust_hi_eV_A,
                                   settings.max_labels_per_round) if deviations is not None else None
-        chosen = to_label = _uniform_choice(explored, settings.max_labels_per_round)
-    # frames beyond the data are labelled on top (unless this round is final: its labels would train nothing);
+        chosen, note, known_final = _uniform_choice(explored, settings.max_labels_per_round), None, last
+        to_label = chosen
+    else:
+        selection, chosen, converged, final, note = _deviation_choice(deviations, settings, n_beyond, last)
+        to_label, known_final = (np.array([], dtype=int) if final else chosen), final
+    # frames beyond the data on top, unless this round is known to be final (its labels would train nothing);
     # they come after the selection's own so that the uniform error sample stays unbiased
-    known_final = final if settings.selection == "deviation" else last
     beyond = np.array([], dtype=int) if known_final else _beyond_data_choice(walls, chosen,
                                                                              settings.max_labels_per_round)
     to_label = np.concatenate([to_label, beyond]).astype(int)
@@ -261,7 +317,7 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         labelled_path = out / LABELLED_FILE
         write(str(labelled_path), labelled, format="extxyz")
     rng = np.random.default_rng(derive_seed(seed, "true error", round_number))
-    n_random = min(settings.true_error_frames, len(frames)) if settings.selection == "deviation" else 0
+    n_random = 0 if uniform else min(settings.true_error_frames, len(frames))
     sample = np.sort(rng.choice(len(frames), size=n_random, replace=False)) if n_random else np.array([], dtype=int)
     reference_sample = label([frames[i] for i in sample], engine, device) if len(sample) else []
     if reference_sample:
@@ -274,33 +330,20 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     def deviation_of(indices):
         return deviations[indices].tolist() if deviations is not None and len(indices) else []
 
-    if settings.selection == "uniform":
-        # the uniform labels are an unbiased sample of the explored frames: they are the true error
-        explored = _per_run_errors(explored, chosen, selected_per_frame)
-        worst = max((r["force_rmse_eV_A"] for r in explored if r["force_rmse_eV_A"] is not None), default=None)
-        converged = bool(explored) and all(r["status"] == "completed" for r in explored) and (
-            worst is not None and worst <= settings.converged_force_rmse_eV_A) and not n_beyond
-        final = converged or last
-        true_error = {"random_force_rmse_eV_A": selected_rmse, "random_n_frames": n_own,
-                      "random_deviation_eV_A": deviation_of(chosen), "random_per_frame_rmse_eV_A": selected_per_frame,
-                      "worst_run_force_rmse_eV_A": worst, "selected_force_rmse_eV_A": None, "selected_n_frames": 0,
-                      "selected_deviation_eV_A": [], "selected_per_frame_rmse_eV_A": []}
+    if uniform:
+        explored, true_error, converged, final = _uniform_verdict(explored, chosen, selected_per_frame, selected_rmse,
+                                                                  settings, n_beyond, last)
+        true_error["random_deviation_eV_A"] = deviation_of(chosen)
     else:
         random_rmse, random_per_frame = _force_rmse(paths[0], reference_sample)
         true_error = {
             "random_force_rmse_eV_A": random_rmse, "random_n_frames": len(reference_sample),
             "random_deviation_eV_A": deviation_of(sample), "random_per_frame_rmse_eV_A": random_per_frame,
             "selected_force_rmse_eV_A": selected_rmse, "selected_n_frames": n_own,
-            "selected_deviation_eV_A": deviation_of(chosen) if labelled else [],
+            "selected_deviation_eV_A": deviation_of(chosen) if n_own else [],
             "selected_per_frame_rmse_eV_A": selected_per_frame,
         }
     true_error["beyond_data_force_rmse_eV_A"] = beyond_rmse
-    histogram = None
-    if deviations is not None:
-        finite = deviations[np.isfinite(deviations)]
-        top = max(settings.trust_hi_eV_A * 2, float(finite.max()) if len(finite) else 0.0)
-        counts, edges = np.histogram(np.clip(finite, 0, top), bins=40, range=(0, top))
-        histogram = {"bin_edges_eV_A": edges.tolist(), "counts": counts.tolist()}
     document = ActiveLearningDocument(
         al_id="-".join(str(p) for p in (study, label_name, f"round{round_number}") if p), study=study,
         label=label_name, round=round_number, reference_engine=engine, selection=settings.selection,
@@ -310,15 +353,17 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         n_explored=len(frames), n_accurate=len(selection.accurate) if selection else None,
         n_candidates=len(selection.candidates) if selection else None,
         n_failed=len(selection.failed) if selection else None,
-        fraction_above_lo=selection.fraction_above_lo if selection else None, deviation_histogram=histogram,
-        n_selected=len(chosen), n_labelled=len(labelled), n_beyond_data=n_beyond,
+        fraction_above_lo=selection.fraction_above_lo if selection else None,
+        deviation_histogram=_deviation_histogram(deviations, settings), n_selected=len(chosen),
+        n_labelled=len(labelled), n_beyond_data=n_beyond,
         beyond_data_max_eV=None if walls is None or not len(walls) else float(walls.max()),
         n_labelled_beyond_data=len(beyond),
         labelled_frames_path=str(labelled_path.resolve()) if labelled_path else None, selection_note=note,
         true_error=true_error, converged=converged, final=final, settings=settings.as_record(),
         wall_time_s={k: round(v, 1) for k, v in timing.items()}, fw_id=fw_id)
     title = f"{label_name or ''} round {round_number}"
-    if settings.selection == "uniform":
+    if uniform:
+        worst = true_error["worst_run_force_rmse_eV_A"]
         plot = plot_uniform_round(explored, selected_per_frame, deviation_of(chosen), settings, out / DEVIATION_PLOT,
                                   f"{title}: worst run {'-' if worst is None else f'{worst:.3f}'} eV/Å")
     else:
@@ -326,20 +371,5 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
                                f"{title}: {100 * selection.fraction_above_lo:.1f} % above trust_lo")
     document = document.model_copy(update={"plot_path": str(plot.resolve())})
     write_text_atomically(out / ROUND_FILE, json.dumps(document.model_dump(mode="json"), indent=1))
-    status = "; converged" if converged else ("; last round" if final else "")
-    if n_beyond:
-        status = (f"; {n_beyond} explored frames beyond the data (wall up to {float(walls.max()):.3f} eV), "
-                  f"{len(beyond)} of them labelled{status}")
-    if settings.selection == "uniform":
-        log.info("active learning round %d: %d frames explored in %d runs, %d labelled; force RMSE %s eV/A "
-                 "(worst run %s)%s", round_number, len(frames), len(explored), len(labelled),
-                 "-" if selected_rmse is None else f"{selected_rmse:.3f}", "-" if worst is None else f"{worst:.3f}",
-                 status)
-    else:
-        log.info("active learning round %d: %d frames explored, %.1f %% above trust_lo (%d candidates, %d beyond "
-                 "trust_hi), %d labelled; true force RMSE on random explored frames %s eV/A%s", round_number,
-                 selection.n_explored, 100 * selection.fraction_above_lo, len(selection.candidates),
-                 len(selection.failed), len(labelled),
-                 "-" if true_error["random_force_rmse_eV_A"] is None else f"{true_error['random_force_rmse_eV_A']:.3f}",
-                 status)
+    _log_round(document)
     return document, committee

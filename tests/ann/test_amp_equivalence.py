@@ -57,3 +57,23 @@ def test_torch_backend_stress_matches_kernels(amp_images):
     atoms.calc = BPNNCalculator(potential, backend="torch")
     kernels = potential.evaluate(atoms, forces=False, stress=True).stress_eV_A3
     assert voigt_6_to_full_3x3_stress(atoms.get_stress()) == pytest.approx(kernels, abs=1e-9)
+
+
+def test_torch_backend_in_blocks_gives_the_numbers_of_one_pass(amp_images):
+    """Centres taken in blocks (how 100,000 atoms fit a GPU): energy, atomic energies, forces and stress equal
+    one pass to round-off, whatever the block size (one centre per block at the extreme)."""
+    from dopant_workflows.ann.torch_backend import TorchPotential
+
+    potential = load_amp_potential(REFERENCE_DIR / "lsips_custom.amp")
+    atoms = amp_images[2]
+    whole = TorchPotential(potential).evaluate(atoms, stress=True)
+    for budget in (5_000, 1):
+        backend = TorchPotential(potential, max_triplets=budget)
+        blocks = backend.blocks(potential.descriptor.fingerprints(atoms)[2].first)
+        assert len(blocks) > 1 and blocks[0][0] == 0 and blocks[-1][1] == len(atoms)
+        assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))  # contiguous, no centre twice
+        parts = backend.evaluate(atoms, stress=True)
+        assert parts.energy_eV == pytest.approx(whole.energy_eV, abs=1e-9)
+        np.testing.assert_allclose(parts.energies_eV, whole.energies_eV, atol=1e-10)
+        np.testing.assert_allclose(parts.forces_eV_A, whole.forces_eV_A, atol=1e-10)
+        np.testing.assert_allclose(parts.stress_eV_A3, whole.stress_eV_A3, atol=1e-12)
