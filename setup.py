@@ -52,6 +52,8 @@ setup(
         "numba>=0.60,<1",
         "vesin>=0.3,<1",
     ],
-    extras_require={"test": ["pytest>=8,<10"]},
+    # gpu: the neighbour list built on the GPU (vesin-torch), half of a 100,000-atom force call otherwise;
+    # test installs it so that its equivalence with the host list is checked on every run (it works on CPU too)
+    extras_require={"test": ["pytest>=8,<10", "vesin-torch>=0.6,<0.7"], "gpu": ["vesin-torch>=0.6,<0.7"]},
     entry_points={"console_scripts": ["dopwf = dopant_workflows.cli:main"]},
 )

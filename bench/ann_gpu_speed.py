@@ -4,9 +4,9 @@
 
 Model: tests/data/amp_reference/lgps_default.amp (AMP's Gaussian-56, 6.5 A cosine cutoff, (5, 5) tanh). Cells: the
 ordered 50-atom LGPS host repeated, rattled by 0.05 A. For each size, in the same run: the neighbour list alone
-(vesin, on the CPU: the torch backend builds it there too), one energy + forces call of the torch backend on the
-device (best of several calls on fresh positions after a warm-up; float64), the numba kernels on this machine's
-CPU threads, their agreement (max |dF|, |dE| per atom), the GPU memory peak and the number of centre blocks the
+(vesin, on the CPU), one energy + forces call of the torch backend on the device with that host list and with
+vesin-torch's list built on the device (when installed: extra "gpu"), each the best of several calls on fresh
+positions after a warm-up (float64), the numba kernels on this machine's CPU threads, their agreement (max |dF|, |dE| per atom), the GPU memory peak and the number of centre blocks the
 call was cut into, and ANN-MD steps/s (ASE velocity Verlet, 2 fs) with the torch backend. The device machine is
 not the 2-core laptop: its CPU figures are its own.
 """
@@ -90,9 +90,14 @@ def main() -> int:
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     name = torch.cuda.get_device_name() if cuda else "cpu"
     potential = load_amp_potential(MODEL)
-    backend = TorchPotential(potential, args.device)
-    print(f"model {MODEL.name}; torch {torch.__version__} on {name}; numba on {numba.get_num_threads()} CPU threads")
-    header = (f"{'atoms':>7s} {'pairs':>9s} {'blocks':>6s} {'nbr list (ms)':>13s} {'torch (ms)':>10s} "
+    from dopant_workflows.ann.torch_backend import _vesin_torch
+
+    host = TorchPotential(potential, args.device, device_neighbour_list=False)
+    backend = TorchPotential(potential, args.device, device_neighbour_list=_vesin_torch() is not None)
+    print(f"model {MODEL.name}; torch {torch.__version__} on {name}; numba on {numba.get_num_threads()} CPU threads; "
+          f"'torch' column: neighbour list {'on the device (vesin-torch)' if backend._device_list else 'on the host'}")
+    header = (f"{'atoms':>7s} {'pairs':>9s} {'blocks':>6s} {'nbr list (ms)':>13s} {'host list (ms)':>14s} "
+              f"{'torch (ms)':>10s} "
               f"{'us/atom':>8s} {'numba (ms)':>10s} {'GPU peak (GB)':>13s} {'max|dF| (eV/A)':>14s} "
               f"{'|dE|/atom (eV)':>14s} {'MD steps/s':>10s} {'ns/day':>7s}")
     print(header)
@@ -101,6 +106,7 @@ def main() -> int:
         atoms = cell(n)
         calls = 5 if n <= 10000 else 2
         t_nbr, pairs = best_of(lambda a: neighbor_pairs(a, potential.descriptor.cutoff_A), atoms, calls)
+        t_host, _ = best_of(lambda a: host.evaluate(a, forces=True), atoms, calls, sync)
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         t_torch, ours = best_of(lambda a: backend.evaluate(a, forces=True), atoms, calls, sync)
@@ -109,13 +115,15 @@ def main() -> int:
         steps = args.md_steps if n <= 10000 else max(2, args.md_steps // 10)
         rate = md_rate(potential, atoms, args.device, steps)
         row = {"atoms": n, "pairs": int(pairs.n_pairs), "blocks": len(backend.blocks(np.asarray(pairs.first))),
-               "neighbour_list_ms": 1e3 * t_nbr, "torch_ms": 1e3 * t_torch, "torch_us_per_atom": 1e6 * t_torch / n,
+               "neighbour_list_ms": 1e3 * t_nbr, "torch_host_list_ms": 1e3 * t_host,
+               "device_neighbour_list": backend._device_list is not None, "torch_ms": 1e3 * t_torch, "torch_us_per_atom": 1e6 * t_torch / n,
                "numba_ms": 1e3 * t_numba, "gpu_peak_GB": peak,
                "max_force_difference_eV_A": float(np.abs(ours.forces_eV_A - reference.forces_eV_A).max()),
                "energy_difference_eV_atom": abs(ours.energy_eV - reference.energy_eV) / n,
                "md_steps_per_s": rate, "ns_per_day": rate * 2e-6 * 86400}
         rows.append(row)
-        print(f"{n:7d} {row['pairs']:9d} {row['blocks']:6d} {row['neighbour_list_ms']:13.1f} {row['torch_ms']:10.1f} "
+        print(f"{n:7d} {row['pairs']:9d} {row['blocks']:6d} {row['neighbour_list_ms']:13.1f} {1e3 * t_host:14.1f} "
+              f"{row['torch_ms']:10.1f} "
               f"{row['torch_us_per_atom']:8.2f} {row['numba_ms']:10.1f} {peak:13.2f} "
               f"{row['max_force_difference_eV_A']:14.1e} {row['energy_difference_eV_atom']:14.1e} "
               f"{rate:10.2f} {row['ns_per_day']:7.2f}", flush=True)

@@ -15,8 +15,9 @@ import torch
 from ase import Atoms
 
 from dopant_workflows.ann.model import BPNNPotential, PotentialResult
-from dopant_workflows.ann.neighbors import neighbor_pairs
+from dopant_workflows.ann.neighbors import NeighborPairs, check_atoms, neighbor_pairs
 from dopant_workflows.ann.torch_network import TorchNetworks
+from dopant_workflows.errors import DopwfInputError
 
 
 def _cutoff(r: torch.Tensor, rc: float) -> torch.Tensor:
@@ -39,10 +40,18 @@ def _triplets(first: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class TorchPotential:
     """A :class:`BPNNPotential` evaluated with torch on ``device``."""
 
-    def __init__(self, potential: BPNNPotential, device: str = "cpu", max_triplets: int = 30_000_000):
+    def __init__(self, potential: BPNNPotential, device: str = "cpu", max_triplets: int = 30_000_000,
+                 device_neighbour_list: bool | None = None):
         self.potential = potential
         self.device = torch.device(device)
         self.max_triplets = max_triplets  # ~0.2 kB each in flight: 30 M is ~6 GB, a 10,000-atom cell in one block
+        # the neighbour list on the device (vesin-torch, extra "gpu"): on the CPU it is half of a 100,000-atom call
+        if device_neighbour_list is None:
+            device_neighbour_list = self.device.type == "cuda" and _vesin_torch() is not None
+        if device_neighbour_list and _vesin_torch() is None:
+            raise DopwfInputError("device_neighbour_list: needs the vesin-torch package (pip install vesin-torch)")
+        self._device_list = (_vesin_torch().NeighborList(cutoff=float(potential.descriptor.cutoff_A), full_list=True,
+                                                         sorted=True) if device_neighbour_list else None)
         desc = potential.descriptor
         tables = desc._tables
         to = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
@@ -107,13 +116,12 @@ class TorchPotential:
         energy differentiated on its own and the gradients summed: the same numbers as one pass."""
         desc = self.potential.descriptor
         species_np = desc.species_indices(atoms)
-        pairs = neighbor_pairs(atoms, desc.cutoff_A)
         dev, f64 = self.device, torch.float64
         positions = torch.as_tensor(atoms.positions, dtype=f64, device=dev).requires_grad_(forces)
         cell0 = torch.as_tensor(atoms.cell.array, dtype=f64, device=dev)
+        first, all_centers, all_neighbor, all_shifts = self._pairs(atoms, positions.detach(), cell0)
         strain = torch.zeros((3, 3), dtype=f64, device=dev, requires_grad=stress)
         species = torch.as_tensor(species_np, device=dev)
-        first = np.asarray(pairs.first)
         inputs = [t for t, want in ((positions, forces), (strain, stress)) if want]
         totals = [torch.zeros_like(t) for t in inputs]
         energy_eV, atomic_parts = 0.0, []
@@ -121,9 +129,7 @@ class TorchPotential:
             p0, p1 = int(first[i0]), int(first[i1])
             deformation = torch.eye(3, dtype=f64, device=dev) + strain
             pos, cell = positions @ deformation.T, cell0 @ deformation.T
-            centers = torch.as_tensor(pairs.centers[p0:p1], device=dev)
-            neighbor = torch.as_tensor(pairs.neighbor[p0:p1], device=dev)
-            shifts = torch.as_tensor(pairs.shifts[p0:p1], dtype=f64, device=dev)
+            centers, neighbor, shifts = all_centers[p0:p1], all_neighbor[p0:p1], all_shifts[p0:p1]
             vectors = pos[neighbor] - pos[centers] + shifts @ cell
             g = self.fingerprints(species[i0:i1], torch.as_tensor(first[i0:i1 + 1] - p0, device=dev), centers - i0,
                                   species[neighbor], vectors)
@@ -142,4 +148,40 @@ class TorchPotential:
             stress_array = totals[-1].cpu().numpy() / atoms.get_volume()
             stress_array = 0.5 * (stress_array + stress_array.T)
         result = PotentialResult(energy_eV, torch.cat(atomic_parts).cpu().numpy(), force_array, stress_array)
-        return self.potential.with_core_repulsion(result, atoms, species_np, pairs)  # pairwise, numpy: cheap
+        if self.potential.core_repulsion is None:
+            return result
+        short = self._short_pairs(atoms, species_np, positions.detach(), cell0, all_centers, all_neighbor, all_shifts)
+        return self.potential.with_core_repulsion(result, atoms, species_np, short)  # pairwise, numpy: cheap
+
+    def _pairs(self, atoms: Atoms, positions: torch.Tensor, cell: torch.Tensor
+               ) -> tuple[np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(CSR offsets on the host, centres, neighbours, shifts on the device), pairs sorted by centre."""
+        if self._device_list is None:
+            pairs = neighbor_pairs(atoms, self.potential.descriptor.cutoff_A)
+            to = lambda a, dtype=None: torch.as_tensor(a, dtype=dtype, device=self.device)  # noqa: E731
+            return np.asarray(pairs.first), to(pairs.centers), to(pairs.neighbor), to(pairs.shifts, torch.float64)
+        check_atoms(atoms)
+        centers, neighbor, shifts = self._device_list.compute(points=positions, box=cell, periodic=True,
+                                                              quantities="ijS")
+        counts = torch.bincount(centers, minlength=len(atoms)).cpu().numpy()
+        first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return first, centers.long(), neighbor.long(), shifts.to(torch.float64)
+
+    def _short_pairs(self, atoms: Atoms, species_np: np.ndarray, positions: torch.Tensor, cell: torch.Tensor,
+                     centers: torch.Tensor, neighbor: torch.Tensor, shifts: torch.Tensor) -> NeighborPairs:
+        """The pairs close enough for the core repulsion, on the host (a few, not millions, cross the bus)."""
+        reach = float(self.potential.core_repulsion._onset_table(self.potential.descriptor.elements).max())
+        vectors = positions[neighbor] - positions[centers] + shifts @ cell
+        keep = torch.linalg.norm(vectors, dim=1) < reach
+        c = centers[keep].cpu().numpy()
+        return NeighborPairs(first=np.searchsorted(c, np.arange(len(atoms) + 1)).astype(np.int64), centers=c,
+                             neighbor=neighbor[keep].cpu().numpy(), shifts=shifts[keep].cpu().numpy().astype(np.int64),
+                             vectors=vectors[keep].cpu().numpy())
+
+
+def _vesin_torch():
+    try:
+        import vesin_torch
+    except ImportError:
+        return None
+    return vesin_torch

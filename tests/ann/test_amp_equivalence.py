@@ -77,3 +77,29 @@ def test_torch_backend_in_blocks_gives_the_numbers_of_one_pass(amp_images):
         np.testing.assert_allclose(parts.energies_eV, whole.energies_eV, atol=1e-10)
         np.testing.assert_allclose(parts.forces_eV_A, whole.forces_eV_A, atol=1e-10)
         np.testing.assert_allclose(parts.stress_eV_A3, whole.stress_eV_A3, atol=1e-12)
+
+
+def test_torch_backend_with_its_neighbour_list_on_the_device_gives_the_same_numbers(amp_images, tmp_path):
+    """vesin-torch's list (what a GPU uses; here on the CPU) against vesin's on the host: same energy, forces,
+    stress, core repulsion included."""
+    pytest.importorskip("vesin_torch", reason="vesin-torch (extra 'gpu') is not installed")
+    import dataclasses
+
+    from dopant_workflows.ann.core_repulsion import CoreRepulsion
+    from dopant_workflows.ann.torch_backend import TorchPotential
+
+    potential = load_amp_potential(REFERENCE_DIR / "lsips_custom.amp")
+    atoms = amp_images[2].copy()
+    wall = CoreRepulsion.from_images([atoms], potential.elements, 6.5)
+    potential = dataclasses.replace(potential, core_repulsion=wall)
+    symbols = np.array(atoms.get_chemical_symbols())
+    li, s = np.flatnonzero(symbols == "Li"), np.flatnonzero(symbols == "S")
+    d = atoms.get_all_distances(mic=True)[np.ix_(li, s)]
+    i, j = np.unravel_index(d.argmin(), d.shape)  # the closest Li-S pair, 0.2 A inside the wall (0.1 A below it)
+    atoms.positions[li[i]] += 0.3 * atoms.get_distance(li[i], s[j], mic=True, vector=True) / d[i, j]
+    host = TorchPotential(potential, device_neighbour_list=False).evaluate(atoms, stress=True)
+    device = TorchPotential(potential, device_neighbour_list=True, max_triplets=20_000).evaluate(atoms, stress=True)
+    assert host.core_repulsion_eV > 0 and device.core_repulsion_eV == pytest.approx(host.core_repulsion_eV, abs=1e-12)
+    assert device.energy_eV == pytest.approx(host.energy_eV, abs=1e-9)
+    np.testing.assert_allclose(device.forces_eV_A, host.forces_eV_A, atol=1e-10)
+    np.testing.assert_allclose(device.stress_eV_A3, host.stress_eV_A3, atol=1e-12)
