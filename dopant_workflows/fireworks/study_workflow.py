@@ -93,7 +93,8 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
     settings = study.active_learning
     cells = [("training", cell)]
     if label == "shared":
-        cells += [(sub.id, sub.structure) for sub in study_substitutions(study)]
+        cells += [(sub.id, sub.structure) for sub in study_substitutions(study) if sub.structure != cell]  # a host
+        # kept undoped (count 0) is the training cell itself: explored once
     else:
         cells = [(label, cell)]
     tag = run_tag(train_tag, settings.as_record(), study.active_learning_temperatures(), [c.as_dict() for _, c in cells])
