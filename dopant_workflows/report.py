@@ -90,6 +90,17 @@ def _beyond(round_doc: dict) -> str:
     return f"{n} ({round_doc.get('beyond_data_max_eV') or 0:.3f})" if n else "0"
 
 
+def _hands_on(round_doc: dict, rounds: list[dict]) -> str:
+    """'yes (...)' on the row of the network the study uses, whichever round named it."""
+    for final in (r for r in rounds if r["final"] and r.get("label") == round_doc.get("label")):
+        chosen = final.get("handed_on_round") or final["round"]  # documents from before hand_on: the last round
+        if chosen == round_doc["round"]:
+            why = "converged" if final["converged"] else (
+                "last round" if chosen == final["round"] else f"best of {final['round']} rounds")
+            return f"yes ({why})"
+    return "no"
+
+
 def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
     rows = []
     for r in sorted(rounds, key=lambda d: (d.get("label") or "", d["round"])):
@@ -101,7 +112,7 @@ def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
                      str(r["n_labelled"]), _pm(r["true_error"].get("random_force_rmse_eV_A"), None, ".3f"),
                      _pm(r["true_error"].get("worst_run_force_rmse_eV_A"), None, ".3f"), _beyond(r),
                      f"{sum(tests) / len(tests):.3f}" if tests else "—",
-                     ("yes (converged)" if r["converged"] else "yes (last round)") if r["final"] else "no"])
+                     _hands_on(r, rounds)])
     return rows
 
 
@@ -118,8 +129,8 @@ def split_superseded(conductivity: list[dict], validations: list[dict], active_l
     chains: dict[tuple, list[dict]] = {}
     for r in active_learning:
         chains.setdefault((r.get("label"), json.dumps(r.get("settings"), sort_keys=True)), []).append(r)
-    live = {key for key, rounds in chains.items() if any(r["final"] and r["committee_sha256"][0] in used
-                                                         for r in rounds)}
+    live = {key for key, rounds in chains.items()
+            if any(r["final"] and (r.get("handed_on_sha256") or r["committee_sha256"][0]) in used for r in rounds)}
     current_rounds = [r for key, rounds in chains.items() if key in live for r in rounds]
     old_rounds = [r for key, rounds in chains.items() if key not in live for r in rounds]
     return ([v for v in validations if v["model_sha256"] in used], current_rounds,

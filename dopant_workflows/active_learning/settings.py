@@ -47,6 +47,12 @@ class ActiveLearningSettings(BaseModel):
         True, description="explored frames in which the network's core repulsion is active (a pair closer than any "
                           "in its training data: extrapolation by definition) are labelled too, and a round in "
                           "which any explored frame touched it has not converged (no effect without core_repulsion)")
+    hand_on: Literal["best", "last"] = Field(
+        "best", description="which round's network the study uses when the rounds end: best = the one measured "
+                            "best where it was used (uniform: smallest worst-run force RMSE on its own exploration, "
+                            "no run blown up; deviation: fewest explored frames above trust_lo), last = the last "
+                            "round's (DP-GEN). More data does not always give a better network: the demo's round 4 "
+                            "was far worse than its round 2")
     true_error_frames: int = Field(10, ge=0, description="explored frames labelled at random per round to measure "
                                                          "the true error (embedded reference only)")
 

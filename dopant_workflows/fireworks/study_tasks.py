@@ -258,8 +258,9 @@ class ActiveLearningRound(FiretaskBase):
         stored = {"al_id": document.al_id, "fraction_above_lo": document.fraction_above_lo,
                   "n_labelled": document.n_labelled}
         if document.final:
-            return FWAction(stored_data=stored, update_spec={MODEL_PATH_KEY: document.model_path,
-                                                             MODEL_SHA_KEY: document.committee_sha256[0]})
+            stored["handed_on_round"] = document.handed_on_round
+            return FWAction(stored_data=stored, update_spec={MODEL_PATH_KEY: document.handed_on_model_path,
+                                                             MODEL_SHA_KEY: document.handed_on_sha256})
         following = int(self["round"]) + 1
         task = ActiveLearningRound({**self, "round": following,
                                     "frames": [*self["frames"], document.labelled_frames_path],

@@ -97,7 +97,10 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
         # kept undoped (count 0) is the training cell itself: explored once
     else:
         cells = [(label, cell)]
-    tag = run_tag(train_tag, settings.as_record(), study.active_learning_temperatures(), [c.as_dict() for _, c in cells])
+    # the run directory is named by what the rounds compute; hand_on only picks among them at the end, so changing
+    # it re-runs no training (members found in place are reused) and no finished exploration
+    work = {k: v for k, v in settings.as_record().items() if k != "hand_on"}
+    tag = run_tag(train_tag, work, study.active_learning_temperatures(), [c.as_dict() for _, c in cells])
     task = ActiveLearningRound(round=1, training=study.ann.as_record(), settings=settings.as_record(),
                                engine=study.engine, cells=[[n, c.as_dict()] for n, c in cells],
                                temperatures_K=study.active_learning_temperatures(),

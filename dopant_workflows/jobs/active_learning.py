@@ -10,7 +10,8 @@ when member 0's true force error is within ``converged_force_rmse_eV_A`` in ever
 Either way (``label_beyond_data``), explored frames in which member 0's core repulsion is active -- a pair closer
 than any in its training data, extrapolation by definition -- are labelled on top, and a round that met one has not
 converged.
-Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories), labelled.extxyz,
+When the rounds end, the network the study uses is the best-measured round's (``hand_on: best``) or the last
+round's (``hand_on: last``, DP-GEN). Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories), labelled.extxyz,
 true_error.extxyz, round.json, deviation.png.
 """
 
@@ -248,9 +249,45 @@ def _deviation_histogram(deviations: np.ndarray | None, settings: ActiveLearning
     return {"bin_edges_eV_A": edges.tolist(), "counts": counts.tolist()}
 
 
+def round_score(document: ActiveLearningDocument) -> tuple:
+    """Smaller is better: the round's network judged where it was used. A converged round first; then, uniform:
+    a blown-up run, the worst run's true force RMSE, the frames beyond the data; deviation: the fraction above
+    trust_lo, the true error on random explored frames."""
+    inf = float("inf")
+    error = document.true_error
+    if document.selection == "uniform":
+        worst = error.get("worst_run_force_rmse_eV_A")
+        return (not document.converged, any(r.get("status") != "completed" for r in document.explored),
+                inf if worst is None else worst, document.n_beyond_data or 0)
+    random = error.get("random_force_rmse_eV_A")
+    return (not document.converged, inf if document.fraction_above_lo is None else document.fraction_above_lo,
+            inf if random is None else random)
+
+
+def earlier_rounds(out_dir: str | Path, round_number: int) -> list[ActiveLearningDocument]:
+    """The documents of rounds 1 .. round_number - 1 of this chain (siblings ``round<k>/round.json``)."""
+    documents = []
+    for k in range(1, round_number):
+        path = Path(out_dir).parent / f"round{k}" / ROUND_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: round {k} of this active-learning chain left no document")
+        documents.append(ActiveLearningDocument(**json.loads(path.read_text())))
+    return documents
+
+
+def hand_on(document: ActiveLearningDocument, earlier: Sequence[ActiveLearningDocument], rule: str
+            ) -> ActiveLearningDocument:
+    """The final round's document naming the network the study uses (``rule``: best or last)."""
+    chosen = document if rule == "last" else min([*earlier, document], key=lambda d: (round_score(d), -d.round))
+    return document.model_copy(update={"handed_on_round": chosen.round, "handed_on_sha256": chosen.committee_sha256[0],
+                                       "handed_on_model_path": chosen.model_path})
+
+
 def _log_round(document: ActiveLearningDocument) -> None:
     d, error = document, document.true_error
     status = "; converged" if d.converged else ("; last round" if d.final else "")
+    if d.final:
+        status += f"; the study uses round {d.handed_on_round}'s network"
     if d.n_beyond_data:
         status = (f"; {d.n_beyond_data} explored frames beyond the data (wall up to {d.beyond_data_max_eV:.3f} eV), "
                   f"{d.n_labelled_beyond_data} of them labelled{status}")
@@ -370,6 +407,8 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         plot = plot_deviations(deviations, settings, true_error, out / DEVIATION_PLOT,
                                f"{title}: {100 * selection.fraction_above_lo:.1f} % above trust_lo")
     document = document.model_copy(update={"plot_path": str(plot.resolve())})
+    if final:
+        document = hand_on(document, earlier_rounds(out, round_number), settings.hand_on)
     write_text_atomically(out / ROUND_FILE, json.dumps(document.model_dump(mode="json"), indent=1))
     _log_round(document)
     return document, committee

@@ -43,7 +43,11 @@ class ActiveLearningDocument(Document):
     true_error: dict = Field(default_factory=dict, description="member 0 vs the reference on labelled frames: "
                              "random explored frames (unbiased) and the selected ones, with their deviations")
     converged: bool
-    final: bool = Field(description="this round's network is the one the study's MD uses")
+    final: bool = Field(description="the rounds end here; this document names the network the study's MD uses")
+    handed_on_round: int | None = Field(None, description="final round: the round whose network the study uses "
+                                                          "(settings.hand_on)")
+    handed_on_sha256: str | None = Field(None, description="final round: that network's model_sha256")
+    handed_on_model_path: str | None = Field(None, description="final round: that network's model.json")
     settings: dict
     wall_time_s: dict = Field(default_factory=dict, description="train, explore, deviation, label")
     plot_path: str | None = None

@@ -88,3 +88,32 @@ def test_active_learning_with_vasp_is_refused_at_the_door():
     raw.update(engine="vasp", active_learning={"enabled": True})
     with pytest.raises(StudyValidationError, match="active_learning.enabled with engine vasp"):
         study_from_dict(raw)
+
+
+def _round_document(number, worst, beyond=0, converged=False, blew_up=False):
+    from dopant_workflows.schemas.active_learning import ActiveLearningDocument
+
+    status = "blew up: energy" if blew_up else "completed"
+    return ActiveLearningDocument(
+        al_id=f"s-shared-round{number}", round=number, reference_engine="chgnet", selection="uniform",
+        committee_sha256=[f"sha{number}"], model_path=f"/r{number}/model.json", training_frame_files=[],
+        n_training_images=100, test_force_rmse_eV_A=[0.1], explored=[{"status": status}], n_explored=50,
+        n_accurate=None, n_candidates=None, n_failed=None, fraction_above_lo=None, deviation_histogram=None,
+        n_selected=8, n_labelled=8, n_beyond_data=beyond, true_error={"worst_run_force_rmse_eV_A": worst},
+        converged=converged, final=False, settings={})
+
+
+def test_the_study_gets_the_best_measured_round_unless_it_asks_for_the_last():
+    """The demo's rounds (worst-run force RMSE 0.264, 0.115, 0.198, 1.319 eV/A): 'best' hands on round 2, 'last'
+    round 4; a converged round beats a lower error with frames beyond the data; a blown-up run loses."""
+    from dopant_workflows.jobs.active_learning import hand_on
+
+    rounds = [_round_document(1, 0.264, 89), _round_document(2, 0.115, 3), _round_document(3, 0.198, 41)]
+    last = _round_document(4, 1.319, 118).model_copy(update={"final": True})
+    best = hand_on(last, rounds, "best")
+    assert (best.handed_on_round, best.handed_on_sha256, best.handed_on_model_path) == (2, "sha2", "/r2/model.json")
+    assert hand_on(last, rounds, "last").handed_on_round == 4
+    converged = _round_document(3, 0.14, 0, converged=True).model_copy(update={"final": True})
+    assert hand_on(converged, [_round_document(1, 0.2, 5), _round_document(2, 0.10, 2)], "best").handed_on_round == 3
+    blown = [_round_document(1, 0.05, blew_up=True)]
+    assert hand_on(_round_document(2, 0.3).model_copy(update={"final": True}), blown, "best").handed_on_round == 2

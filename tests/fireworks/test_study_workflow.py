@@ -313,6 +313,19 @@ def _run_active_learning_study(tmp_path, active_learning: dict):
     return config, result
 
 
+def _assert_md_uses_the_handed_on_network(config, rounds):
+    """hand_on: best (default): the final round names the best-scored round's member 0; every MD run uses it."""
+    from dopant_workflows.jobs.active_learning import round_score
+    from dopant_workflows.schemas.active_learning import ActiveLearningDocument
+
+    final = rounds[-1]
+    fields = ActiveLearningDocument.model_fields
+    best = min(rounds, key=lambda d: (round_score(ActiveLearningDocument(**{k: v for k, v in d.items() if k in fields})),
+                                      -d["round"]))
+    assert final["handed_on_round"] == best["round"] and final["handed_on_sha256"] == best["committee_sha256"][0]
+    assert {t["model_sha256"] for t in _collection(config, "md_tasks")} == {final["handed_on_sha256"]}
+
+
 def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tmp_path):
     """Round 1 (committee of 2) finds every explored frame above trust_lo, labels 3, and adds round 2 as a detour;
     round 2 trains on the AIMD frames plus those labels and, being the last, hands its network to the MD."""
@@ -336,7 +349,7 @@ def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tm
     assert second["n_training_images"] == first["n_training_images"] + first["n_labelled"]
     assert first["true_error"]["random_n_frames"] == 2 and first["true_error"]["random_force_rmse_eV_A"] > 0
     assert len(_collection(config, "models")) == 4 and len(set(first["committee_sha256"])) == 2
-    assert {t["model_sha256"] for t in _collection(config, "md_tasks")} == {second["committee_sha256"][0]}
+    _assert_md_uses_the_handed_on_network(config, rounds)
     assert Path(first["plot_path"]).stat().st_size > 1000
     report = config.directory / "runs" / "smoke" / "report"
     assert "## Active learning" in (report / "report.md").read_text()
@@ -364,7 +377,7 @@ def test_uniform_active_learning_labels_every_run_evenly_and_stops_on_the_true_e
     assert second["training_frame_files"][-1] == first["labelled_frames_path"]
     assert second["n_training_images"] == first["n_training_images"] + first["n_labelled"]
     assert len(_collection(config, "models")) == 2  # one network per round
-    assert {t["model_sha256"] for t in _collection(config, "md_tasks")} == {second["committee_sha256"][0]}
+    _assert_md_uses_the_handed_on_network(config, rounds)
     report = (config.directory / "runs" / "smoke" / "report" / "report.md").read_text()
     assert "| shared | 1 | uniform |" in report
 
