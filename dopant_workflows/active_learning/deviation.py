@@ -17,6 +17,14 @@ def max_force_deviation(forces: np.ndarray) -> float:
     return float(np.sqrt((spread**2).sum(axis=2).mean(axis=0)).max())
 
 
+def evenly_spaced(n_total: int, n_wanted: int) -> list[int]:
+    """``n_wanted`` indices spread over ``range(n_total)``, both ends included (all of them when there are fewer):
+    neighbouring MD frames are alike, so an even spread covers the most ground."""
+    if n_total <= n_wanted:
+        return list(range(n_total))
+    return sorted({int(round(x)) for x in np.linspace(0, n_total - 1, n_wanted)})
+
+
 @dataclass(frozen=True)
 class Selection:
     accurate: np.ndarray  # indices with deviation < lo
@@ -40,8 +48,5 @@ def select_frames(deviations: np.ndarray, lo: float, hi: float, max_labels: int)
     accurate = np.flatnonzero(d < lo)
     candidates = np.flatnonzero((d >= lo) & (d < hi))
     failed = np.flatnonzero(~(d < hi))  # NaN counts as failed
-    if len(candidates) > max_labels:
-        chosen = candidates[np.unique(np.round(np.linspace(0, len(candidates) - 1, max_labels)).astype(int))]
-    else:
-        chosen = candidates
-    return Selection(accurate, candidates, failed, chosen)
+    return Selection(accurate, candidates, failed,
+                     candidates[np.asarray(evenly_spaced(len(candidates), max_labels), dtype=int)])

@@ -130,7 +130,7 @@ class TorchPotential:
             deformation = torch.eye(3, dtype=f64, device=dev) + strain
             pos, cell = positions @ deformation.T, cell0 @ deformation.T
             centers, neighbor, shifts = all_centers[p0:p1], all_neighbor[p0:p1], all_shifts[p0:p1]
-            vectors = pos[neighbor] - pos[centers] + shifts @ cell
+            vectors = _pair_vectors(pos, cell, centers, neighbor, shifts)
             g = self.fingerprints(species[i0:i1], torch.as_tensor(first[i0:i1 + 1] - p0, device=dev), centers - i0,
                                   species[neighbor], vectors)
             atomic = self.networks(g, species[i0:i1])
@@ -150,7 +150,7 @@ class TorchPotential:
         result = PotentialResult(energy_eV, torch.cat(atomic_parts).cpu().numpy(), force_array, stress_array)
         if self.potential.core_repulsion is None:
             return result
-        short = self._short_pairs(atoms, species_np, positions.detach(), cell0, all_centers, all_neighbor, all_shifts)
+        short = self._short_pairs(atoms, positions.detach(), cell0, all_centers, all_neighbor, all_shifts)
         return self.potential.with_core_repulsion(result, atoms, species_np, short)  # pairwise, numpy: cheap
 
     def _pairs(self, atoms: Atoms, positions: torch.Tensor, cell: torch.Tensor
@@ -167,16 +167,22 @@ class TorchPotential:
         first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return first, centers.long(), neighbor.long(), shifts.to(torch.float64)
 
-    def _short_pairs(self, atoms: Atoms, species_np: np.ndarray, positions: torch.Tensor, cell: torch.Tensor,
-                     centers: torch.Tensor, neighbor: torch.Tensor, shifts: torch.Tensor) -> NeighborPairs:
+    def _short_pairs(self, atoms: Atoms, positions: torch.Tensor, cell: torch.Tensor, centers: torch.Tensor,
+                     neighbor: torch.Tensor, shifts: torch.Tensor) -> NeighborPairs:
         """The pairs close enough for the core repulsion, on the host (a few, not millions, cross the bus)."""
         reach = float(self.potential.core_repulsion._onset_table(self.potential.descriptor.elements).max())
-        vectors = positions[neighbor] - positions[centers] + shifts @ cell
+        vectors = _pair_vectors(positions, cell, centers, neighbor, shifts)
         keep = torch.linalg.norm(vectors, dim=1) < reach
         c = centers[keep].cpu().numpy()
         return NeighborPairs(first=np.searchsorted(c, np.arange(len(atoms) + 1)).astype(np.int64), centers=c,
                              neighbor=neighbor[keep].cpu().numpy(), shifts=shifts[keep].cpu().numpy().astype(np.int64),
                              vectors=vectors[keep].cpu().numpy())
+
+
+def _pair_vectors(positions: torch.Tensor, cell: torch.Tensor, centers: torch.Tensor, neighbor: torch.Tensor,
+                  shifts: torch.Tensor) -> torch.Tensor:
+    """R_j + shift . cell - R_i per pair (A), the convention of :class:`NeighborPairs`."""
+    return positions[neighbor] - positions[centers] + shifts @ cell
 
 
 def _vesin_torch():

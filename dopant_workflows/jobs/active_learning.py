@@ -30,7 +30,7 @@ from ase.io import iread, write
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from dopant_workflows.active_learning.deviation import max_force_deviation, select_frames
+from dopant_workflows.active_learning.deviation import evenly_spaced, max_force_deviation, select_frames
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.fileio import write_text_atomically
@@ -143,8 +143,6 @@ def core_repulsion_energies(frames: Sequence[Atoms], model_path: str | Path) -> 
 
 def _beyond_data_choice(walls: np.ndarray | None, already: np.ndarray, cap: int) -> np.ndarray:
     """Frames with the wall active that are not chosen already, evenly spread over them, at most ``cap``."""
-    from dopant_workflows.jobs.validation import evenly_spaced
-
     if walls is None:
         return np.array([], dtype=int)
     touched = np.setdiff1d(np.flatnonzero(walls > 0), already)
@@ -185,8 +183,6 @@ def _force_rmse(network_path: str | Path, labelled: Sequence[Atoms]) -> tuple[fl
 def _uniform_choice(explored: Sequence[dict], max_labels: int) -> np.ndarray:
     """Frames evenly spread along every exploration run, the same number from each (a run that blew up gives
     what it has): indices into the concatenated frames."""
-    from dopant_workflows.jobs.validation import evenly_spaced
-
     per_run = max(1, max_labels // max(1, len(explored)))
     chosen, start = [], 0
     for record in explored:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dopant_workflows.active_learning.deviation import evenly_spaced
 from dopant_workflows.analysis.conductivity import nernst_einstein_conductivity_mS_cm
 from dopant_workflows.analysis.transport import EXTRAPOLATION_TEMPERATURE_K
 from dopant_workflows.fileio import write_text_atomically
@@ -45,13 +46,6 @@ class RelabelErrors:
     force_rmse_eV_A: float
     energy_rmse_eV_atom: float
     n_frames: int
-
-
-def evenly_spaced(n_total: int, n_wanted: int) -> list[int]:
-    """``n_wanted`` indices spread over ``range(n_total)`` (all of them when there are fewer)."""
-    if n_total <= n_wanted:
-        return list(range(n_total))
-    return sorted({int(round(x)) for x in np.linspace(0, n_total - 1, n_wanted)})
 
 
 def relabel_errors(trajectories: Sequence[str | Path], network, reference, n_frames: int) -> RelabelErrors:

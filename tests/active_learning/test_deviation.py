@@ -34,7 +34,7 @@ def test_frames_are_split_by_the_trust_levels_and_the_chosen_spread_evenly():
 
 
 def test_even_spread_keeps_both_ends_and_never_repeats():
-    from dopant_workflows.jobs.validation import evenly_spaced
+    from dopant_workflows.active_learning.deviation import evenly_spaced
 
     assert evenly_spaced(11, 3) == [0, 5, 10]
     assert evenly_spaced(4, 10) == [0, 1, 2, 3]  # fewer frames than asked: all of them
