@@ -53,6 +53,13 @@ class ActiveLearningSettings(BaseModel):
                             "no run blown up; deviation: fewest explored frames above trust_lo), last = the last "
                             "round's (DP-GEN). More data does not always give a better network: the demo's round 4 "
                             "was far worse than its round 2")
+    warm_start: bool = Field(
+        False, description="round r > 1 continues from round r - 1's networks (their weights, scaling and split; "
+                           "DP-GEN's training_init_model) instead of a fresh random start: the new frames refine "
+                           "the fit rather than re-roll it, and training is shorter")
+    warm_start_max_steps: int | None = Field(
+        None, gt=0, description="warm-started rounds: L-BFGS iterations or Adam epochs at most (DP-GEN's "
+                                "training_reuse_numb_steps); default the ann section's max_steps")
     true_error_frames: int = Field(10, ge=0, description="explored frames labelled at random per round to measure "
                                                          "the true error (embedded reference only)")
 

@@ -83,6 +83,22 @@ def split_indices(n_images: int, test_fraction: float, validation_fraction: floa
     }
 
 
+def extend_split(previous: dict[str, np.ndarray], n_images: int, test_fraction: float, validation_fraction: float,
+                 rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A warm-started network's split: the first images keep the parts ``previous`` gave them (no image its
+    parent trained on becomes a test image), the images added since are split by the same fractions."""
+    n_previous = sum(len(v) for v in previous.values())
+    if n_previous > n_images:
+        raise DopwfInputError(f"images: {n_images}, fewer than the {n_previous} the warm-start network was "
+                              "split over (its frames must come first, unchanged)")
+    added = n_previous + rng.permutation(n_images - n_previous)
+    n_test = round(test_fraction * len(added))
+    n_validation = round(validation_fraction * (len(added) - n_test))
+    parts = {"test": added[:n_test], "validation": added[n_test : n_test + n_validation],
+             "train": added[n_test + n_validation :]}
+    return {k: np.sort(np.concatenate([np.asarray(previous[k], dtype=int), parts[k]])) for k in parts}
+
+
 @dataclass(frozen=True)
 class PackedImages:
     """Images packed as one disjoint structure: atom and pair arrays concatenated, indices offset.

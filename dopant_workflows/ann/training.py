@@ -28,7 +28,7 @@ from tqdm import tqdm
 from dopant_workflows import __version__
 from dopant_workflows.ann import kernels
 from dopant_workflows.ann.core_repulsion import CoreRepulsion, closest_approach_A
-from dopant_workflows.ann.dataset import PackedImages, ReferenceImage, pack_images, split_indices
+from dopant_workflows.ann.dataset import PackedImages, ReferenceImage, extend_split, pack_images, split_indices
 from dopant_workflows.ann.descriptor import GaussianDescriptor
 from dopant_workflows.ann.evaluation import ErrorMetrics, error_metrics
 from dopant_workflows.ann.model import BPNNPotential
@@ -59,6 +59,35 @@ class TrainingResult:
     best_step: int
     stopped_early: bool
     wall_time_s: float
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """A trained network to continue from (DP-GEN's ``training_init_model``): its weights and its input and
+    output scaling are the starting point, and its split over the images it saw (the first ones) is kept, so
+    that no image it trained on is a test image of its successor."""
+
+    potential: BPNNPotential
+    split: dict[str, np.ndarray]
+    sha256: str | None = None  # the start network's identity, recorded in the new one's metadata
+
+    def checked_descriptor(self, elements: list[str], settings: TrainingSettings) -> GaussianDescriptor:
+        """Its descriptor, when it is the one ``settings`` asks for on these elements and its network has the
+        asked topology; otherwise an error naming the difference."""
+        descriptor, network = self.potential.descriptor, self.potential.network
+        wanted = GaussianDescriptor.from_set(settings.descriptor, elements, settings.cutoff_A)
+        if descriptor.elements != wanted.elements:
+            raise DopwfInputError(f"warm start: the network knows elements {list(descriptor.elements)}, the images "
+                                  f"hold {elements}; train it anew")
+        if dict(descriptor.functions) != dict(wanted.functions) or descriptor.cutoff_A != wanted.cutoff_A:
+            raise DopwfInputError(f"warm start: the network's symmetry functions are not the {settings.descriptor!r} "
+                                  f"set with a {settings.cutoff_A} A cutoff")
+        hidden = {el: tuple(w.shape[1] for w in n.weights[:-1]) for el, n in network.networks.items()}
+        if set(hidden.values()) != {tuple(settings.hidden_layers)} or network.activation != settings.activation:
+            raise DopwfInputError(f"warm start: the network has hidden layers {sorted(set(hidden.values()))} "
+                                  f"({network.activation}), the settings ask for {list(settings.hidden_layers)} "
+                                  f"({settings.activation})")
+        return descriptor
 
 
 class _DescriptorForces(torch.autograd.Function):
@@ -190,20 +219,28 @@ def _packed_errors(model: TorchNetworks, descriptor: GaussianDescriptor, packed:
 
 
 def train_potential(images: list[ReferenceImage], settings: TrainingSettings = TrainingSettings(),
-                    descriptor: GaussianDescriptor | None = None, progress: bool = True) -> TrainingResult:
-    """Split, fingerprint, fit with early stopping on validation, report errors on all three parts."""
+                    descriptor: GaussianDescriptor | None = None, progress: bool = True,
+                    start: WarmStart | None = None) -> TrainingResult:
+    """Split, fingerprint, fit with early stopping on validation, report errors on all three parts. From AMP's
+    random start, or from ``start`` (its images first in ``images``, unchanged)."""
     t0 = time.perf_counter()
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     elements = sorted({s for image in images for s in image.atoms.get_chemical_symbols()})
-    descriptor = descriptor or GaussianDescriptor.from_set(settings.descriptor, elements, settings.cutoff_A)
-    split = split_indices(len(images), settings.test_fraction, settings.validation_fraction, rng)
+    if start is not None:
+        descriptor = start.checked_descriptor(elements, settings)
+        split = extend_split(start.split, len(images), settings.test_fraction, settings.validation_fraction, rng)
+    else:
+        descriptor = descriptor or GaussianDescriptor.from_set(settings.descriptor, elements, settings.cutoff_A)
+        split = split_indices(len(images), settings.test_fraction, settings.validation_fraction, rng)
     log.info("%d images (%d train, %d validation, %d test), elements %s, %s symmetry functions",
              len(images), len(split["train"]), len(split["validation"]), len(split["test"]), elements,
              descriptor.n_functions)
     packed = pack_images(descriptor, images, progress=progress)
     parts = {part: packed.subset(idx) for part, idx in split.items()}
-    model = TorchNetworks(_initial_network(descriptor, parts["train"], settings, rng), descriptor.elements)
+    network = start.potential.network if start is not None else _initial_network(descriptor, parts["train"],
+                                                                                  settings, rng)
+    model = TorchNetworks(network, descriptor.elements)
     del packed  # the three parts hold everything from here on: do not keep two copies of the pair data
     parts = with_stored_jacobian(descriptor, parts, settings)
     train, validation = parts["train"], parts["validation"]
@@ -229,6 +266,8 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
         return checks_without_improvement >= settings.patience
 
     stopped = False
+    if start is not None:  # the start network is a candidate too: training that only worsens it keeps it
+        validate(0, math.nan)
     bar = tqdm(total=settings.max_steps, desc=f"training ({settings.optimizer})", unit="step", disable=not progress)
     if settings.optimizer == "lbfgs":
         optimizer = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=settings.validate_every,
@@ -287,6 +326,8 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
         "wall_time_s": round(wall, 2),
         "errors": {part: asdict(m) for part, m in metrics.items()},
     }
+    if start is not None:
+        metadata["warm_start_sha256"] = start.sha256
     core = None
     if settings.core_repulsion:  # from the pair lists already packed (train, validation and test: all the data)
         n = len(descriptor.elements)

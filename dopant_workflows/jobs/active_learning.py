@@ -10,7 +10,8 @@ when member 0's true force error is within ``converged_force_rmse_eV_A`` in ever
 Either way (``label_beyond_data``), explored frames in which member 0's core repulsion is active -- a pair closer
 than any in its training data, extrapolation by definition -- are labelled on top, and a round that met one has not
 converged.
-When the rounds end, the network the study uses is the best-measured round's (``hand_on: best``) or the last
+With ``warm_start``, round r's committee continues from round r - 1's (DP-GEN's init-model) instead of a fresh
+random start. When the rounds end, the network the study uses is the best-measured round's (``hand_on: best``) or the last
 round's (``hand_on: last``, DP-GEN). Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories), labelled.extxyz,
 true_error.extxyz, round.json, deviation.png.
 """
@@ -48,9 +49,11 @@ DEVIATION_PLOT = "deviation.png"
 
 
 def train_committee(frame_files: Sequence[str | Path], settings: TrainingSettings, size: int, out_dir: str | Path,
-                    study: str | None = None, label: str | None = None) -> list[ModelDocument]:
-    """``size`` networks on the same frames, member k with seed ``settings.seed + k`` (its own split and start).
-    A member already trained in ``out_dir`` (model.json present) is reused: an interrupted round resumes."""
+                    study: str | None = None, label: str | None = None, warm_from: str | Path | None = None
+                    ) -> list[ModelDocument]:
+    """``size`` networks on the same frames, member k with seed ``settings.seed + k`` (its own split and start),
+    or continuing from ``warm_from``/member-k when given. A member already trained in ``out_dir`` (model.json
+    present, same settings, same start) is reused: an interrupted round resumes."""
     from dopant_workflows.ann.model_io import load_potential, model_sha256
     from dopant_workflows.fileio import file_sha256
     from dopant_workflows.jobs.training import train_network
@@ -60,9 +63,13 @@ def train_committee(frame_files: Sequence[str | Path], settings: TrainingSetting
     for k in range(size):
         member = settings.model_copy(update={"seed": settings.seed + k})
         directory = Path(out_dir) / f"member-{k}"
+        start = Path(warm_from) / f"member-{k}" if warm_from is not None else None
+        start_sha = (json.loads((start / TRAINING_FILE).read_text()).get("model_sha256")
+                     if start and (start / TRAINING_FILE).is_file() else None)  # missing: train_network says so
         if (directory / MODEL_FILE).is_file() and (directory / TRAINING_FILE).is_file():
             report = json.loads((directory / TRAINING_FILE).read_text())
-            if report.get("settings") == member.as_record():
+            if report.get("settings") == member.as_record() and (report.get("warm_start") or {}).get(
+                    "model_sha256") == start_sha:
                 log.info("committee member %d: already trained in %s", k, directory)
                 metrics = report["metrics"]
                 documents.append(ModelDocument(
@@ -75,8 +82,10 @@ def train_committee(frame_files: Sequence[str | Path], settings: TrainingSetting
                     seed=member.seed, best_step=report.get("best_step"), stopped_early=report.get("stopped_early"),
                     wall_time_s=report.get("wall_time_s")))
                 continue
-        log.info("committee member %d of %d (seed %d)", k + 1, size, member.seed)
-        documents.append(train_network(frame_files, member, directory, study=study, label=label, replace=True))
+        log.info("committee member %d of %d (seed %d%s)", k + 1, size, member.seed,
+                 f", continuing from {start}" if start else "")
+        documents.append(train_network(frame_files, member, directory, study=study, label=label, replace=True,
+                                       warm_start=start))
     return documents
 
 
@@ -313,7 +322,10 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     uniform = settings.selection == "uniform"
     timing = {}
     t0 = time.perf_counter()
-    committee = train_committee(frame_files, training, settings.committee_size, out, study, label_name)
+    warm_from = out.parent / f"round{round_number - 1}" if settings.warm_start and round_number > 1 else None
+    if warm_from is not None and settings.warm_start_max_steps is not None:
+        training = training.model_copy(update={"max_steps": settings.warm_start_max_steps})
+    committee = train_committee(frame_files, training, settings.committee_size, out, study, label_name, warm_from)
     timing["train"] = time.perf_counter() - t0
     paths = [m.model_path for m in committee]
 

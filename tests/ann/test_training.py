@@ -153,3 +153,58 @@ def test_bad_settings_are_named():
         TrainingSettings(hidden_layers=(5, 0))
     with pytest.raises(ValidationError, match="not both 0"):
         TrainingSettings(energy_coefficient=0, force_coefficient=0)
+
+
+def test_warm_start_continues_from_the_parent_and_keeps_its_split(teacher_images):
+    """DP-GEN's init-model: the child starts as the parent (its first validation check is the parent's error on the
+    child's validation images), the parent's images keep their parts, the new ones are split by the fractions."""
+    from dopant_workflows.ann.training import WarmStart
+
+    settings = TrainingSettings(max_steps=20, validate_every=5, seed=3)
+    parent = train_potential(teacher_images[:30], settings, progress=False)
+    child = train_potential(teacher_images, settings, progress=False,
+                            start=WarmStart(parent.potential, parent.split, "parent-sha"))
+    for part in ("train", "validation", "test"):
+        assert set(parent.split[part]) <= set(child.split[part])
+    new = {part: [i for i in child.split[part] if i >= 30] for part in child.split}
+    assert {part: len(v) for part, v in new.items()} == {"test": 2, "validation": 1, "train": 7}
+    validation = [teacher_images[i] for i in child.split["validation"]]
+    errors = np.concatenate([parent.potential.evaluate(i.atoms).forces_eV_A - i.forces_eV_A for i in validation])
+    assert child.history.step[0] == 0
+    assert child.history.validation_force_rmse_eV_A[0] == pytest.approx(np.sqrt((errors**2).mean()), rel=1e-6)  # J in float32
+    assert min(child.history.validation_loss) == child.history.validation_loss[
+        child.history.step.index(child.best_step)] <= child.history.validation_loss[0]
+    assert child.potential.metadata["warm_start_sha256"] == "parent-sha"
+
+
+def test_warm_start_refuses_another_topology_or_fewer_images(teacher_images):
+    from dopant_workflows.ann.training import WarmStart
+
+    parent = train_potential(teacher_images[:30], TrainingSettings(max_steps=5, validate_every=5), progress=False)
+    start = WarmStart(parent.potential, parent.split)
+    with pytest.raises(DopwfInputError, match=r"hidden layers \[\(5, 5\)\].*\[3\]"):
+        train_potential(teacher_images, TrainingSettings(max_steps=5, hidden_layers=(3,)), progress=False, start=start)
+    with pytest.raises(DopwfInputError, match="symmetry functions"):
+        train_potential(teacher_images, TrainingSettings(max_steps=5, descriptor="gaussian-g2"), progress=False,
+                        start=start)
+    with pytest.raises(DopwfInputError, match="fewer than the 30"):
+        train_potential(teacher_images[:20], TrainingSettings(max_steps=5), progress=False, start=start)
+
+
+def test_train_network_warm_start_needs_the_parents_frames_first(tmp_path, teacher_images):
+    from dopant_workflows.jobs.training import train_network
+
+    first, added = tmp_path / "first.extxyz", tmp_path / "added.extxyz"
+    write(str(first), [i.atoms for i in teacher_images[:30]], format="extxyz")
+    write(str(added), [i.atoms for i in teacher_images[30:]], format="extxyz")
+    settings = TrainingSettings(max_steps=5, validate_every=5)
+    parent = train_network([first], settings, tmp_path / "parent", progress=False)
+    child = train_network([first, added], settings, tmp_path / "child", progress=False,
+                          warm_start=tmp_path / "parent")
+    report = json.loads((tmp_path / "child" / "training.json").read_text())
+    assert report["warm_start"]["model_sha256"] == parent.model_sha256
+    assert sum(child.n_images.values()) == 40
+    with pytest.raises(DopwfInputError, match="other frames than the first 1"):
+        train_network([added, first], settings, tmp_path / "swapped", progress=False, warm_start=tmp_path / "parent")
+    with pytest.raises(DopwfInputError, match="expected a trained network's directory"):
+        train_network([first], settings, tmp_path / "none", progress=False, warm_start=tmp_path / "missing")

@@ -359,10 +359,12 @@ def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tm
 def test_uniform_active_learning_labels_every_run_evenly_and_stops_on_the_true_error(tmp_path):
     """selection: uniform, no committee. Round 1's network misses the (unreachable) 1e-4 eV/A level in every run, so
     its evenly spread labels go to round 2, which is the last and hands on its network; each round records the
-    true error per exploration run, and the deviation fields are empty."""
+    true error per exploration run, and the deviation fields are empty. warm_start: round 2 continues from round
+    1's network, with its own step budget."""
     config, result = _run_active_learning_study(tmp_path, {
         "selection": "uniform", "committee_size": 1, "max_rounds": 2, "converged_force_rmse_eV_A": 1e-4,
-        "explore_ps": 0.06, "max_labels_per_round": 6, "temperatures_K": [500]})
+        "explore_ps": 0.06, "max_labels_per_round": 6, "temperatures_K": [500], "warm_start": True,
+        "warm_start_max_steps": 7})
     assert "Fireworks by state {'COMPLETED': 9}" in result.stdout
     rounds = sorted(_collection(config, "active_learning"), key=lambda d: d["round"])
     assert [(r["round"], r["final"], r["converged"], r["n_selected"]) for r in rounds] == [
@@ -378,6 +380,11 @@ def test_uniform_active_learning_labels_every_run_evenly_and_stops_on_the_true_e
     assert second["n_training_images"] == first["n_training_images"] + first["n_labelled"]
     assert len(_collection(config, "models")) == 2  # one network per round
     _assert_md_uses_the_handed_on_network(config, rounds)
+    trained = [json.loads((Path(r["model_path"]).parent / "training.json").read_text()) for r in rounds]
+    assert trained[0]["warm_start"] is None and trained[1]["warm_start"]["model_sha256"] == first["committee_sha256"][0]
+    assert trained[1]["settings"]["max_steps"] == 7 and trained[1]["history"]["step"][0] == 0
+    for part in ("train", "validation", "test"):  # round 1's images keep their parts
+        assert set(trained[0]["split"][part]) <= set(trained[1]["split"][part])
     report = (config.directory / "runs" / "smoke" / "report" / "report.md").read_text()
     assert "| shared | 1 | uniform |" in report
 
