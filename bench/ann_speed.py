@@ -51,9 +51,10 @@ def cells(sizes: list[int]) -> dict[int, object]:
 
 
 def time_ours(atoms, calls: int) -> tuple[float, float]:
-    from dopant_workflows.ann.amp_io import load_amp
+    from dopant_workflows.ann.amp_io import load_amp_potential
+    from dopant_workflows.ann.calculator import BPNNCalculator
 
-    calc = load_amp(MODEL)
+    calc = BPNNCalculator(load_amp_potential(MODEL), skin_A=0.0)  # a search every call, as AMP does
     atoms = atoms.copy()
     atoms.calc = calc
     energy = float(atoms.get_potential_energy())  # on the cell AMP sees; also the warm-up (numba cache load)

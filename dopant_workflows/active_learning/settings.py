@@ -54,9 +54,11 @@ class ActiveLearningSettings(BaseModel):
                             "round's (DP-GEN). More data does not always give a better network: the demo's round 4 "
                             "was far worse than its round 2")
     warm_start: bool = Field(
-        False, description="round r > 1 continues from round r - 1's networks (their weights, scaling and split; "
-                           "DP-GEN's training_init_model) instead of a fresh random start: the new frames refine "
-                           "the fit rather than re-roll it, and training is shorter")
+        True, description="round r > 1 continues from round r - 1's networks (their weights, scaling and split; "
+                          "DP-GEN's training_init_model) instead of a fresh random start: the new frames refine "
+                          "the fit rather than re-roll it (the demo: fresh starts gave worst-run errors of 0.26 / "
+                          "0.12 / 0.20 / 1.32 eV/A over four rounds, warm starts 0.26 / 0.12 / 0.11 / 0.12 and "
+                          "converged), and training is shorter; false: every round from AMP's random start")
     warm_start_max_steps: int | None = Field(
         None, gt=0, description="warm-started rounds: L-BFGS iterations or Adam epochs at most (DP-GEN's "
                                 "training_reuse_numb_steps); default the ann section's max_steps")

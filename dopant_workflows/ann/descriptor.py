@@ -133,13 +133,15 @@ class GaussianDescriptor:
         return (species, first, neighbor, vectors, *terms, float(self.cutoff_A), t.g2_slots, t.g4_slots,
                 t.eta, t.offset, t.gamma, t.zeta)
 
-    def fingerprints(self, atoms: Atoms) -> tuple[np.ndarray, np.ndarray, NeighborPairs]:
+    def fingerprints(self, atoms: Atoms, pairs: NeighborPairs | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, NeighborPairs]:
         """(G of shape (N, max_functions), species indices, neighbour pairs) of a structure.
 
-        Rows of atoms whose element has fewer functions than ``max_functions`` are zero-padded.
+        Rows of atoms whose element has fewer functions than ``max_functions`` are zero-padded. ``pairs``: this
+        structure's pairs within the cutoff when the caller has them (a Verlet list); else searched here.
         """
         species = self.species_indices(atoms)
-        pairs = neighbor_pairs(atoms, self.cutoff_A)
+        pairs = neighbor_pairs(atoms, self.cutoff_A) if pairs is None else pairs
         return kernels.fingerprints(*self._args(species, pairs)), species, pairs
 
     def energy_gradient(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,6 +150,12 @@ class GaussianDescriptor:
         gradient = kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, pair_gradient)
         strain_derivative = pair_gradient.T @ pairs.vectors
         return gradient, 0.5 * (strain_derivative + strain_derivative.T)
+
+    def energy_gradients(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> np.ndarray:
+        """dE_m/dR (M, N, 3) in eV/A for M networks' dE_m/dG (M, N, max_functions), in one pass over triplets."""
+        pair_gradients = kernels.fingerprints_vjp_many(*self._args(species, pairs), np.ascontiguousarray(dE_dG))
+        return np.stack([kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, g)
+                         for g in pair_gradients])
 
     def fingerprint_directional_derivative(self, species: np.ndarray, pairs: NeighborPairs,
                                            displacements: np.ndarray) -> np.ndarray:

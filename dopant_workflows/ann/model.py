@@ -54,9 +54,11 @@ class BPNNPotential:
     def elements(self) -> tuple[str, ...]:
         return self.descriptor.elements
 
-    def evaluate(self, atoms: Atoms, forces: bool = True, stress: bool = False) -> PotentialResult:
-        """Energy (and forces, stress) of a periodic structure; exact derivatives of the energy."""
-        fingerprints, species, pairs = self.descriptor.fingerprints(atoms)
+    def evaluate(self, atoms: Atoms, forces: bool = True, stress: bool = False,
+                 pairs: NeighborPairs | None = None) -> PotentialResult:
+        """Energy (and forces, stress) of a periodic structure; exact derivatives of the energy. ``pairs``: its
+        neighbour pairs within the descriptor's cutoff, when the caller keeps a Verlet list."""
+        fingerprints, species, pairs = self.descriptor.fingerprints(atoms, pairs)
         symbols = np.asarray(self.descriptor.elements)[species]
         energies, dE_dG = self.network.atomic_energies(fingerprints, symbols, with_gradient=forces or stress)
         force_array = stress_array = None

@@ -67,11 +67,61 @@ def neighbor_pairs(atoms: Atoms, cutoff_A: float) -> NeighborPairs:
     )
     order = np.argsort(centers, kind="stable")
     centers = centers[order].astype(np.int64)
-    first = np.searchsorted(centers, np.arange(len(atoms) + 1)).astype(np.int64)
     return NeighborPairs(
-        first=first,
+        first=_first(centers, len(atoms)),
         centers=centers,
         neighbor=neighbor[order].astype(np.int64),
         shifts=shifts[order].astype(np.int64),
         vectors=np.ascontiguousarray(vectors[order], dtype=np.float64),
     )
+
+
+def _first(centers: np.ndarray, n_atoms: int) -> np.ndarray:
+    return np.searchsorted(centers, np.arange(n_atoms + 1)).astype(np.int64)
+
+
+class VerletList:
+    """Neighbour pairs reused across MD steps (a Verlet list): the search runs to ``cutoff_A + skin_A`` and is
+    kept while no atom has moved more than half the skin since (no pair can then have come from beyond the
+    skin into the cutoff); each call takes the kept pairs' current vectors and keeps those within ``cutoff_A``:
+    the same pairs as a fresh search, sorted by centre. A new cell, atom count or periodicity rebuilds."""
+
+    def __init__(self, cutoff_A: float, skin_A: float = 1.0):
+        if not (np.isfinite(cutoff_A) and cutoff_A > 0):
+            raise DopwfInputError(f"cutoff_A ({cutoff_A}): expected a positive finite distance in A")
+        if not (np.isfinite(skin_A) and skin_A >= 0):
+            raise DopwfInputError(f"skin_A ({skin_A}): expected a finite distance >= 0 in A (0: search every call)")
+        self.cutoff_A, self.skin_A = float(cutoff_A), float(skin_A)
+        self.n_builds = self.n_calls = 0
+        self._kept: NeighborPairs | None = None
+        self._built_at: np.ndarray | None = None
+        self._cell: np.ndarray | None = None
+        self._shift_vectors: np.ndarray | None = None
+
+    def pairs(self, atoms: Atoms) -> NeighborPairs:
+        """The pairs within ``cutoff_A`` of ``atoms`` now."""
+        self.n_calls += 1
+        if self.skin_A == 0:
+            self.n_builds += 1
+            return neighbor_pairs(atoms, self.cutoff_A)
+        positions, cell = atoms.positions, atoms.cell.array
+        if self._stale(positions, cell, atoms.pbc):
+            check_atoms(atoms)
+            self._kept = neighbor_pairs(atoms, self.cutoff_A + self.skin_A)
+            self._built_at, self._cell = positions.copy(), cell.copy()
+            self._shift_vectors = np.ascontiguousarray(self._kept.shifts @ cell, dtype=np.float64)
+            self.n_builds += 1
+        kept = self._kept
+        inside, vectors = kernels.pairs_within(np.ascontiguousarray(positions, dtype=np.float64), kept.centers,
+                                               kept.neighbor, self._shift_vectors, self.cutoff_A)
+        centers = kept.centers[inside]
+        return NeighborPairs(first=_first(centers, len(positions)), centers=centers, neighbor=kept.neighbor[inside],
+                             shifts=kept.shifts[inside], vectors=vectors)
+
+    def _stale(self, positions: np.ndarray, cell: np.ndarray, pbc) -> bool:
+        if self._kept is None or len(positions) != len(self._built_at) or not all(pbc):
+            return True
+        if not np.array_equal(cell, self._cell) or not np.all(np.isfinite(positions)):
+            return True
+        moved = positions - self._built_at
+        return float(np.einsum("ik,ik->i", moved, moved).max()) > (0.5 * self.skin_A) ** 2

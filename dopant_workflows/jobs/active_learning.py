@@ -128,13 +128,14 @@ def explore(model_path: str | Path, cells: Sequence[tuple[str, Structure]], temp
 
 
 def committee_deviations(frames: Sequence[Atoms], model_paths: Sequence[str | Path]) -> np.ndarray:
-    """DP-GEN's maximum force deviation of every frame under the committee."""
+    """DP-GEN's maximum force deviation of every frame under the committee (one shared descriptor pass)."""
+    from dopant_workflows.ann.committee import committee_evaluate
     from dopant_workflows.ann.model_io import load_potential
 
     potentials = [load_potential(p) for p in model_paths]
     deviations = np.empty(len(frames))
     for i, frame in enumerate(frames):
-        forces = np.stack([p.evaluate(frame, forces=True).forces_eV_A for p in potentials])
+        forces = np.stack([r.forces_eV_A for r in committee_evaluate(potentials, frame)])
         deviations[i] = max_force_deviation(forces)
     return deviations
 

@@ -66,3 +66,37 @@ def test_nve_md_conserves_energy(amp_images):
     assert atoms.get_kinetic_energy() > 0
     assert set(calc.results) >= {"energy", "forces"}
     assert np.isclose(calc.results["energies"].sum(), calc.results["energy"])
+
+
+def _pair_set(pairs):
+    return sorted(zip(pairs.centers.tolist(), pairs.neighbor.tolist(), map(tuple, pairs.shifts.tolist())))
+
+
+def test_verlet_list_gives_a_fresh_search_s_pairs_and_forces(lgps_potential, amp_images):
+    """Along a random walk that carries atoms well past half the skin (so the list is rebuilt), in a cell smaller
+    than twice the cutoff (periodic images of one neighbour are separate pairs), then in a strained cell: the same
+    pairs as a fresh search at every step, and energies, forces and stress to 1e-10."""
+    from dopant_workflows.ann.calculator import BPNNCalculator
+    from dopant_workflows.ann.neighbors import VerletList, neighbor_pairs
+
+    atoms = amp_images[0].copy()
+    assert min(atoms.cell.lengths()) < 2 * lgps_potential.descriptor.cutoff_A
+    fresh, verlet = BPNNCalculator(lgps_potential, skin_A=0.0), BPNNCalculator(lgps_potential, skin_A=1.0)
+    rng = np.random.default_rng(1)
+    start = atoms.positions.copy()
+    for step in range(40):
+        if step == 30:
+            atoms.set_cell(atoms.cell.array * 1.01, scale_atoms=True)
+        else:
+            atoms.positions += rng.normal(scale=0.06, size=atoms.positions.shape)
+        expected = _pair_set(neighbor_pairs(atoms, lgps_potential.descriptor.cutoff_A))
+        assert _pair_set(verlet.neighbor_list.pairs(atoms)) == expected
+        verlet.neighbor_list.n_calls -= 1  # the check above is not one of the calculator's calls
+        for name in ("energy", "forces", "stress"):
+            a, b = fresh.get_property(name, atoms), verlet.get_property(name, atoms)
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-10, err_msg=f"{name} at step {step}")
+    assert np.abs(atoms.positions - start).max() > 1.0
+    kept = verlet.neighbor_list
+    assert 3 <= kept.n_builds <= 40 // 3 and fresh.neighbor_list.n_builds == fresh.neighbor_list.n_calls
+    with pytest.raises(DopwfInputError, match="skin_A"):
+        VerletList(6.5, -1.0)
