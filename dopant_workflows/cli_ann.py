@@ -49,6 +49,9 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     option("seed", type=int)
     p.add_argument("--no-core-repulsion", dest="core_repulsion", action="store_false",
                    help="no wall beneath the closest approach of each element pair in the data (pure AMP model)")
+    p.add_argument("--warm-start", metavar="MODEL_DIR", default=None,
+                   help="continue from this trained model directory (DP-GEN's init-model): its images must be the "
+                        "first IMAGES, unchanged; they keep its train/validation/test split")
     p.add_argument("--force", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=cmd_ann_train)
 
@@ -121,7 +124,8 @@ def cmd_ann_train(args: argparse.Namespace) -> int:
     from dopant_workflows.jobs.training import train_network
 
     values = {name: getattr(args, name) for name in TrainingSettings.model_fields if hasattr(args, name)}
-    document = train_network(args.images, TrainingSettings(**values), args.out, replace=args.force)
+    document = train_network(args.images, TrainingSettings(**values), args.out, replace=args.force,
+                             warm_start=args.warm_start)
     _print_metrics([(part, n, document.energy_rmse_eV_atom[part], document.force_rmse_eV_A.get(part))
                     for part, n in document.n_images.items()])
     out = Path(args.out)

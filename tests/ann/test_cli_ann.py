@@ -52,6 +52,18 @@ def test_train_then_eval(tmp_path, capsys, amp_images):
     assert main(["ann", "eval", str(tmp_path / "nothing.json"), str(tmp_path / "images.extxyz")]) == 2
     assert "dopwf ann eval: error: model" in capsys.readouterr().err
 
+    # --warm-start: continue from that model on its images plus more; its parent named in training.json
+    write(tmp_path / "more.extxyz", _teacher_frames(amp_images, 6, 6, 0.02))
+    assert main(["ann", "train", str(tmp_path / "images.extxyz"), str(tmp_path / "more.extxyz"), "--out",
+                 str(tmp_path / "child"), "--max-steps", "5", "--validate-every", "5", "--hidden-layers", "3",
+                 "--warm-start", str(out)]) == 0
+    child = json.loads((tmp_path / "child" / "training.json").read_text())
+    assert child["warm_start"]["model_sha256"] == report["model_sha256"] and child["history"]["step"][0] == 0
+    assert sum(len(v) for v in child["split"].values()) == 18
+    assert main(["ann", "train", str(tmp_path / "more.extxyz"), "--out", str(tmp_path / "bad"),
+                 "--warm-start", str(out)]) == 2
+    assert "warm start" in capsys.readouterr().err
+
 
 def test_scan_trains_the_grid_and_tables_it(tmp_path, capsys, amp_images):
     """dopwf ann scan: descriptor sets x topologies on the same frames (the paper's Table 1 / Fig. 3)."""
