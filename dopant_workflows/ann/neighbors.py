@@ -68,7 +68,7 @@ def neighbor_pairs(atoms: Atoms, cutoff_A: float) -> NeighborPairs:
     order = np.argsort(centers, kind="stable")
     centers = centers[order].astype(np.int64)
     return NeighborPairs(
-        first=_first(centers, len(atoms)),
+        first=first_offsets(centers, len(atoms)),
         centers=centers,
         neighbor=neighbor[order].astype(np.int64),
         shifts=shifts[order].astype(np.int64),
@@ -76,7 +76,8 @@ def neighbor_pairs(atoms: Atoms, cutoff_A: float) -> NeighborPairs:
     )
 
 
-def _first(centers: np.ndarray, n_atoms: int) -> np.ndarray:
+def first_offsets(centers: np.ndarray, n_atoms: int) -> np.ndarray:
+    """``first`` of :class:`NeighborPairs` for pairs sorted by centre: pairs of centre i are first[i]:first[i + 1]."""
     return np.searchsorted(centers, np.arange(n_atoms + 1)).astype(np.int64)
 
 
@@ -115,7 +116,7 @@ class VerletList:
         inside, vectors = kernels.pairs_within(np.ascontiguousarray(positions, dtype=np.float64), kept.centers,
                                                kept.neighbor, self._shift_vectors, self.cutoff_A)
         centers = kept.centers[inside]
-        return NeighborPairs(first=_first(centers, len(positions)), centers=centers, neighbor=kept.neighbor[inside],
+        return NeighborPairs(first=first_offsets(centers, len(positions)), centers=centers, neighbor=kept.neighbor[inside],
                              shifts=kept.shifts[inside], vectors=vectors)
 
     def _stale(self, positions: np.ndarray, cell: np.ndarray, pbc) -> bool:

@@ -15,7 +15,7 @@ import torch
 from ase import Atoms
 
 from dopant_workflows.ann.model import BPNNPotential, PotentialResult
-from dopant_workflows.ann.neighbors import NeighborPairs, check_atoms, neighbor_pairs
+from dopant_workflows.ann.neighbors import NeighborPairs, check_atoms, first_offsets, neighbor_pairs
 from dopant_workflows.ann.torch_network import TorchNetworks
 from dopant_workflows.errors import DopwfInputError
 
@@ -174,7 +174,7 @@ class TorchPotential:
         vectors = _pair_vectors(positions, cell, centers, neighbor, shifts)
         keep = torch.linalg.norm(vectors, dim=1) < reach
         c = centers[keep].cpu().numpy()
-        return NeighborPairs(first=np.searchsorted(c, np.arange(len(atoms) + 1)).astype(np.int64), centers=c,
+        return NeighborPairs(first=first_offsets(c, len(atoms)), centers=c,
                              neighbor=neighbor[keep].cpu().numpy(), shifts=shifts[keep].cpu().numpy().astype(np.int64),
                              vectors=vectors[keep].cpu().numpy())
 
