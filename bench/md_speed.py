@@ -8,11 +8,13 @@ Network: the one `make demo` hands on (bench/data/lsips_demo_network.json: Gauss
 400 and 1,200 atoms. MD: the product's integrator (ASE's Nose-Hoover chain, 2 fs, 600 K, started from a
 Maxwell-Boltzmann draw), timed over ``--steps`` steps after a warm-up; the same for CHGNet over ``--chgnet-steps``.
 
-Printed, per size: ANN-MD steps/s and ns/day with a neighbour search at every step (the baseline: what the
-calculator did before the Verlet list) and with the Verlet list (skin 1 A, the default), their ratio, the force
-call alone, CHGNet-MD steps/s, and ANN/CHGNet. Then a committee of 4 networks on one descriptor (DP-GEN's model
-deviation) against one network, 150 atoms. Writes md_speed.json and md_speed.png (time per force call vs atoms:
-our network, CHGNet, and AMP 1.0.1 as recorded by bench/ann_speed.py: bench/results/amp_force_call_recorded.json).
+Printed, per size: ANN-MD steps/s and ns/day three ways, in the same run: the baseline (fingerprints, networks
+and forces as three kernel calls, a neighbour search at every step: the calculator before issue 12), the Verlet
+list alone (skin 1 A), and the default (Verlet list + the fused kernel, one compiled pass per centre atom); the
+default's speed-up over the baseline; the default's force call alone (a search included); CHGNet-MD steps/s
+and ANN/CHGNet. Then a committee of 4 networks on one descriptor (DP-GEN's model deviation, one fused pass)
+against one network, 150 atoms. Writes md_speed.json and md_speed.png (time per force call vs atoms: our
+network, CHGNet, and AMP 1.0.1 as recorded by bench/ann_speed.py: bench/results/amp_force_call_recorded.json).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def ns_per_day(steps_per_s: float) -> float:
     return steps_per_s * TIME_STEP_FS * 86400 * 1e-6
 
 
-def committee_timing(potential, atoms, size: int = 4, calls: int = 10) -> dict:
+def committee_timing(potential, atoms, size: int = 4, calls: int = 30) -> dict:
     """One network vs a committee of ``size`` on its descriptor (weights perturbed: other members), per frame."""
     from dopant_workflows.ann.committee import committee_evaluate
     from dopant_workflows.ann.model import BPNNPotential
@@ -89,18 +91,18 @@ def committee_timing(potential, atoms, size: int = 4, calls: int = 10) -> dict:
              for el, n in potential.network.networks.items()}, potential.network.activation), {},
             potential.core_repulsion) for _ in range(size - 1)]
 
-    def best(fn) -> float:
+    variants = {"one": lambda: potential.evaluate(atoms, forces=True),
+                "separately": lambda: [m.evaluate(atoms, forces=True) for m in members],
+                "shared": lambda: committee_evaluate(members, atoms)}
+    times = {name: [] for name in variants}
+    for fn in variants.values():
         fn()
-        times = []
-        for _ in range(calls):
+    for _ in range(calls):  # interleaved, medians: this VM's speed drifts between blocks of calls
+        for name, fn in variants.items():
             t0 = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
-    one = best(lambda: potential.evaluate(atoms, forces=True))
-    separately = best(lambda: [m.evaluate(atoms, forces=True) for m in members])
-    shared = best(lambda: committee_evaluate(members, atoms))
+            times[name].append(time.perf_counter() - t0)
+    one, separately, shared = (float(np.median(times[name])) for name in variants)
     return {"size": size, "n_atoms": len(atoms), "one_network_s": one, "one_by_one_s": separately,
             "shared_descriptor_s": shared, "shared_over_one": shared / one, "one_by_one_over_one": separately / one}
 
@@ -149,28 +151,32 @@ def main() -> None:
 
         reference, _ = make_calculator("chgnet")
     results = []
-    print(f"{'atoms':>6} | {'ANN-MD search every step':>24} | {'ANN-MD Verlet list':>20} | {'ratio':>5} | "
-          f"{'force call':>10} | {'CHGNet-MD':>10} | {'ANN/CHGNet':>10}")
+    print(f"{'atoms':>6} | {'baseline (3 kernels, search)':>28} | {'+ Verlet list':>13} | "
+          f"{'default (+ fused kernel)':>26} | {'speed-up':>8} | {'force call':>10} | {'CHGNet-MD':>10} | "
+          f"{'ANN/CHGNet':>10}")
     for n in args.sizes:
         atoms = cell(n)
-        fresh = md_steps_per_s(atoms, BPNNCalculator(potential, skin_A=0.0), args.steps)
-        verlet_calc = BPNNCalculator(potential, skin_A=DEFAULT_SKIN_A)
-        verlet = md_steps_per_s(atoms, verlet_calc, args.steps)
+        baseline = md_steps_per_s(atoms, BPNNCalculator(potential, skin_A=0.0, fused_kernel=False), args.steps)
+        verlet = md_steps_per_s(atoms, BPNNCalculator(potential, skin_A=DEFAULT_SKIN_A, fused_kernel=False),
+                                args.steps)
+        default_calc = BPNNCalculator(potential)
+        default = md_steps_per_s(atoms, default_calc, args.steps)
         call = force_call_s(atoms, BPNNCalculator(potential, skin_A=0.0))
-        row = {"n_atoms": n, "ann_md_fresh_search_steps_per_s": fresh, "ann_md_verlet_steps_per_s": verlet,
-               "verlet_over_fresh": verlet / fresh, "verlet_builds": verlet_calc.neighbor_list.n_builds,
-               "verlet_calls": verlet_calc.neighbor_list.n_calls, "ann_force_call_s": call,
-               "ann_md_verlet_ns_per_day": ns_per_day(verlet)}
+        row = {"n_atoms": n, "ann_md_baseline_steps_per_s": baseline, "ann_md_verlet_steps_per_s": verlet,
+               "ann_md_default_steps_per_s": default, "default_over_baseline": default / baseline,
+               "verlet_builds": default_calc.neighbor_list.n_builds,
+               "verlet_calls": default_calc.neighbor_list.n_calls, "ann_force_call_s": call,
+               "ann_md_default_ns_per_day": ns_per_day(default)}
         chg_text = ratio_text = "-"
         if reference is not None:
             chg = md_steps_per_s(atoms, reference, args.chgnet_steps, warmup=2)
             row.update(chgnet_md_steps_per_s=chg, chgnet_force_call_s=force_call_s(atoms, reference, calls=3),
-                       ann_over_chgnet=verlet / chg)
-            chg_text, ratio_text = f"{chg:7.2f}/s", f"{verlet / chg:8.0f}x"
+                       ann_over_chgnet=default / chg)
+            chg_text, ratio_text = f"{chg:7.2f}/s", f"{default / chg:8.0f}x"
         results.append(row)
-        print(f"{n:6d} | {fresh:8.1f}/s {ns_per_day(fresh):6.1f} ns/day | {verlet:7.1f}/s "
-              f"{ns_per_day(verlet):6.1f} ns/day | {verlet / fresh:4.2f}x | {1e3 * call:7.1f} ms | {chg_text:>10} | "
-              f"{ratio_text:>10}")
+        print(f"{n:6d} | {baseline:8.1f}/s {ns_per_day(baseline):6.1f} ns/day     | {verlet:11.1f}/s | "
+              f"{default:7.1f}/s {ns_per_day(default):6.1f} ns/day | {default / baseline:7.2f}x | "
+              f"{1e3 * call:7.1f} ms | {chg_text:>10} | {ratio_text:>10}")
     committee = committee_timing(potential, cell(150))
     print(f"committee of {committee['size']} at {committee['n_atoms']} atoms: shared descriptor "
           f"{1e3 * committee['shared_descriptor_s']:.1f} ms = {committee['shared_over_one']:.2f}x one network "

@@ -1,5 +1,6 @@
-"""A committee of networks on one descriptor, evaluated together: fingerprints and the triplet pass of the force
-computation are shared, so K networks cost little more than one (DP-GEN's model deviation needs all K forces)."""
+"""A committee of networks on one descriptor, evaluated together: fingerprints and the triplet geometry of the force
+computation are shared (one fused pass, :mod:`dopant_workflows.ann.fused`), so K networks cost little more than
+one (DP-GEN's model deviation needs all K forces)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 from ase import Atoms
 
+from dopant_workflows.ann import fused
 from dopant_workflows.ann.model import BPNNPotential, PotentialResult
-from dopant_workflows.ann.neighbors import NeighborPairs
+from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
 from dopant_workflows.errors import DopwfInputError
 
 
@@ -27,10 +29,28 @@ def committee_evaluate(potentials: Sequence[BPNNPotential], atoms: Atoms, pairs:
     if not shares_descriptor(potentials):
         return [p.evaluate(atoms, forces=True, pairs=pairs) for p in potentials]
     descriptor = potentials[0].descriptor
-    fingerprints, species, pairs = descriptor.fingerprints(atoms, pairs)
-    symbols = np.asarray(descriptor.elements)[species]
-    energies, gradients = zip(*(p.network.atomic_energies(fingerprints, symbols, with_gradient=True)
-                                for p in potentials), strict=True)
-    forces = -descriptor.energy_gradients(species, pairs, np.stack(gradients))
-    return [p.with_core_repulsion(PotentialResult(float(e.sum()), e, f, None), atoms, species, pairs)
-            for p, e, f in zip(potentials, energies, forces, strict=True)]
+    packed = fused.pack_networks([p.network for p in potentials], descriptor.max_functions)
+    if packed is not None:
+        species = descriptor.species_indices(atoms)
+        pairs = neighbor_pairs(atoms, descriptor.cutoff_A) if pairs is None else pairs
+        energies, pair_gradients = fused.energy_and_pair_gradient(
+            *descriptor.pair_kernel_args(species, pairs), *packed.args(), True, fused.chunks())
+        forces = [-descriptor.gradient_from_pairs(species, pairs, g)[0] for g in pair_gradients]
+    else:
+        fingerprints, species, pairs = descriptor.fingerprints(atoms, pairs)
+        symbols = np.asarray(descriptor.elements)[species]
+        energies, gradients = zip(*(p.network.atomic_energies(fingerprints, symbols, with_gradient=True)
+                                    for p in potentials), strict=True)
+        forces = -descriptor.energy_gradients(species, pairs, np.stack(gradients))
+    walls: list[tuple] = []  # (wall, its terms): members trained on the same data share one wall
+    results = []
+    for p, e, f in zip(potentials, energies, forces, strict=True):
+        terms = None
+        if p.core_repulsion is not None:
+            terms = next((t for wall, t in walls if wall == p.core_repulsion), None)
+            if terms is None:
+                terms = p.core_repulsion.evaluate(species, descriptor.elements, pairs)
+                walls.append((p.core_repulsion, terms))
+        results.append(p.with_core_repulsion(PotentialResult(float(e.sum()), e, f, None), atoms, species, pairs,
+                                             terms))
+    return results

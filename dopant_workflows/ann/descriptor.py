@@ -124,7 +124,8 @@ class GaussianDescriptor:
         index = {el: n for n, el in enumerate(self.elements)}
         return np.array([index[s] for s in symbols], dtype=np.int64)
 
-    def _args(self, species: np.ndarray, pairs: NeighborPairs) -> tuple:
+    def pair_kernel_args(self, species: np.ndarray, pairs: NeighborPairs) -> tuple:
+        """Positional arguments of the compiled kernels for one structure's pairs."""
         return self.kernel_args(species, pairs.first, pairs.neighbor, pairs.vectors, pairs.terms(self.cutoff_A))
 
     def kernel_args(self, species, first, neighbor, vectors, terms) -> tuple:
@@ -142,18 +143,24 @@ class GaussianDescriptor:
         """
         species = self.species_indices(atoms)
         pairs = neighbor_pairs(atoms, self.cutoff_A) if pairs is None else pairs
-        return kernels.fingerprints(*self._args(species, pairs)), species, pairs
+        return kernels.fingerprints(*self.pair_kernel_args(species, pairs)), species, pairs
 
     def energy_gradient(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV) for a given dE/dG (N, max_functions)."""
-        pair_gradient = kernels.fingerprints_vjp(*self._args(species, pairs), np.ascontiguousarray(dE_dG))
+        pair_gradient = kernels.fingerprints_vjp(*self.pair_kernel_args(species, pairs), np.ascontiguousarray(dE_dG))
+        return self.gradient_from_pairs(species, pairs, pair_gradient)
+
+    @staticmethod
+    def gradient_from_pairs(species: np.ndarray, pairs: NeighborPairs, pair_gradient: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV) from dE/d(pair vector) (P, 3)."""
         gradient = kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, pair_gradient)
         strain_derivative = pair_gradient.T @ pairs.vectors
         return gradient, 0.5 * (strain_derivative + strain_derivative.T)
 
     def energy_gradients(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> np.ndarray:
         """dE_m/dR (M, N, 3) in eV/A for M networks' dE_m/dG (M, N, max_functions), in one pass over triplets."""
-        pair_gradients = kernels.fingerprints_vjp_many(*self._args(species, pairs), np.ascontiguousarray(dE_dG))
+        pair_gradients = kernels.fingerprints_vjp_many(*self.pair_kernel_args(species, pairs), np.ascontiguousarray(dE_dG))
         return np.stack([kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, g)
                          for g in pair_gradients])
 
@@ -161,7 +168,7 @@ class GaussianDescriptor:
                                            displacements: np.ndarray) -> np.ndarray:
         """dG along atomic displacements (N, 3): the Jacobian-vector product force training needs."""
         pair_displacements = displacements[pairs.neighbor] - displacements[pairs.centers]
-        return kernels.fingerprints_jvp(*self._args(species, pairs), np.ascontiguousarray(pair_displacements))
+        return kernels.fingerprints_jvp(*self.pair_kernel_args(species, pairs), np.ascontiguousarray(pair_displacements))
 
 
 def _pad(nested: list, shape: tuple[int, ...]) -> np.ndarray:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from ase import Atoms
 
+from dopant_workflows.ann import fused
 from dopant_workflows.ann.core_repulsion import CoreRepulsion
 from dopant_workflows.ann.descriptor import GaussianDescriptor
-from dopant_workflows.ann.neighbors import NeighborPairs
+from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
 from dopant_workflows.ann.network import AtomicNeuralNetwork
 from dopant_workflows.errors import DopwfInputError
 
@@ -54,27 +56,51 @@ class BPNNPotential:
     def elements(self) -> tuple[str, ...]:
         return self.descriptor.elements
 
+    @cached_property
+    def packed_network(self) -> fused.PackedNetworks | None:
+        """The networks as the fused kernel's arrays (None: elements' networks of different depths)."""
+        return fused.pack_networks([self.network], self.descriptor.max_functions)
+
     def evaluate(self, atoms: Atoms, forces: bool = True, stress: bool = False,
-                 pairs: NeighborPairs | None = None) -> PotentialResult:
+                 pairs: NeighborPairs | None = None, fused_kernel: bool = True) -> PotentialResult:
         """Energy (and forces, stress) of a periodic structure; exact derivatives of the energy. ``pairs``: its
-        neighbour pairs within the descriptor's cutoff, when the caller keeps a Verlet list."""
-        fingerprints, species, pairs = self.descriptor.fingerprints(atoms, pairs)
-        symbols = np.asarray(self.descriptor.elements)[species]
-        energies, dE_dG = self.network.atomic_energies(fingerprints, symbols, with_gradient=forces or stress)
+        neighbour pairs within the descriptor's cutoff, when the caller keeps a Verlet list. ``fused_kernel``:
+        one compiled pass per centre atom (:mod:`dopant_workflows.ann.fused`); False runs fingerprints,
+        networks and their gradient as three steps (the same numbers to rounding: the reference for tests and
+        benchmarks)."""
+        want_gradient = forces or stress
+        packed = self.packed_network if fused_kernel else None
+        if packed is not None:
+            species = self.descriptor.species_indices(atoms)
+            pairs = neighbor_pairs(atoms, self.descriptor.cutoff_A) if pairs is None else pairs
+            energies, pair_gradient = fused.energy_and_pair_gradient(
+                *self.descriptor.pair_kernel_args(species, pairs), *packed.args(), want_gradient,
+                fused.chunks())
+            energies, pair_gradient = energies[0], pair_gradient[0]
+            if want_gradient:
+                gradient, strain_derivative = self.descriptor.gradient_from_pairs(species, pairs, pair_gradient)
+        else:
+            fingerprints, species, pairs = self.descriptor.fingerprints(atoms, pairs)
+            symbols = np.asarray(self.descriptor.elements)[species]
+            energies, dE_dG = self.network.atomic_energies(fingerprints, symbols, with_gradient=want_gradient)
+            if want_gradient:
+                gradient, strain_derivative = self.descriptor.energy_gradient(species, pairs, dE_dG)
         force_array = stress_array = None
-        if forces or stress:
-            gradient, strain_derivative = self.descriptor.energy_gradient(species, pairs, dE_dG)
+        if want_gradient:
             force_array = -gradient if forces else None
             stress_array = strain_derivative / atoms.get_volume() if stress else None
         result = PotentialResult(float(energies.sum()), energies, force_array, stress_array)
         return self.with_core_repulsion(result, atoms, species, pairs)
 
     def with_core_repulsion(self, result: PotentialResult, atoms: Atoms, species: np.ndarray,
-                            pairs: NeighborPairs) -> PotentialResult:
-        """``result`` of the network plus the core repulsion (if any) on the same neighbour list."""
+                            pairs: NeighborPairs, wall: tuple | None = None) -> PotentialResult:
+        """``result`` of the network plus the core repulsion (if any) on the same neighbour list; ``wall``: its
+        terms (``CoreRepulsion.evaluate``) when already computed (a committee whose members share one wall)."""
         if self.core_repulsion is None:
             return result
-        energy, energies, gradient, strain = self.core_repulsion.evaluate(species, self.descriptor.elements, pairs)
+        if wall is None:
+            wall = self.core_repulsion.evaluate(species, self.descriptor.elements, pairs)
+        energy, energies, gradient, strain = wall
         if energy == 0.0:
             return result
         return PotentialResult(

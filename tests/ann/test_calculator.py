@@ -100,3 +100,26 @@ def test_verlet_list_gives_a_fresh_search_s_pairs_and_forces(lgps_potential, amp
     assert 3 <= kept.n_builds <= 40 // 3 and fresh.neighbor_list.n_builds == fresh.neighbor_list.n_calls
     with pytest.raises(DopwfInputError, match="skin_A"):
         VerletList(6.5, -1.0)
+
+
+def test_check_state_names_the_same_changes_as_ase(calc, amp_images):
+    """The calculator's exact comparison reports what ASE's compare_atoms reports (and nothing for no change)."""
+    from ase.calculators.calculator import compare_atoms
+
+    atoms = amp_images[0].copy()
+    atoms.calc = calc
+    atoms.get_forces()
+    moved, strained, charged, swapped = (atoms.copy() for _ in range(4))
+    moved.positions[3, 1] += 1e-6
+    strained.set_cell(atoms.cell * 1.01)
+    charged.set_initial_charges(np.linspace(-1, 1, len(atoms)))
+    numbers = swapped.numbers.copy()
+    numbers[[0, -1]] = numbers[[-1, 0]]
+    swapped.numbers = numbers
+    assert calc.check_state(atoms) == []
+    for changed in (moved, strained, charged, swapped):
+        found = calc.check_state(changed)
+        assert found and set(found) == set(compare_atoms(calc.atoms, changed))
+    forces = atoms.get_forces()
+    moved.calc = calc
+    assert np.abs(moved.get_forces() - forces).max() > 0  # recomputed for the moved atom

@@ -24,10 +24,12 @@ def _member(potential: BPNNPotential, seed: int, wall: bool = False) -> BPNNPote
 
 
 def test_committee_gives_every_member_its_own_energy_and_forces(lgps_potential, amp_images):
-    members = [lgps_potential, _member(lgps_potential, 1), _member(lgps_potential, 2, wall=True)]
+    members = [lgps_potential, _member(lgps_potential, 1), _member(lgps_potential, 2, wall=True),
+               _member(lgps_potential, 3, wall=True)]  # the last two share one wall (computed once)
     atoms = amp_images[0]
     results = committee_evaluate(members, atoms)
-    assert results[2].core_repulsion_eV > 0  # the wall is in play for the third member
+    assert results[2].core_repulsion_eV > 0  # the wall is in play for the third and fourth members
+    assert results[3].core_repulsion_eV == results[2].core_repulsion_eV
     for member, result in zip(members, results, strict=True):
         alone = member.evaluate(atoms, forces=True)
         assert result.energy_eV == pytest.approx(alone.energy_eV, abs=1e-10)
@@ -41,3 +43,16 @@ def test_members_on_other_descriptors_are_evaluated_one_by_one(lgps_potential, a
     assert not shares_descriptor([lgps_potential, replace(lgps_potential, descriptor=other)])
     with pytest.raises(DopwfInputError, match="no networks"):
         committee_evaluate([], amp_images[0])
+
+
+def test_members_of_different_depths_take_the_three_step_path(lgps_potential, amp_images):
+    """No fused pass for networks of different depths: still each member's own energy and forces."""
+    rng = np.random.default_rng(5)
+    deeper = {el: replace(n, weights=(rng.normal(0, 0.3, (n.weights[0].shape[0], 4)), rng.normal(0, 0.3, (5, 4)),
+                                      rng.normal(0, 0.3, (5, 3)), rng.normal(0, 0.3, (4, 1))))
+              for el, n in lgps_potential.network.networks.items()}
+    members = [lgps_potential, BPNNPotential(lgps_potential.descriptor, AtomicNeuralNetwork(deeper))]
+    for member, result in zip(members, committee_evaluate(members, amp_images[0]), strict=True):
+        alone = member.evaluate(amp_images[0], forces=True, fused_kernel=False)
+        assert result.energy_eV == pytest.approx(alone.energy_eV, abs=1e-10)
+        np.testing.assert_allclose(result.forces_eV_A, alone.forces_eV_A, rtol=0, atol=1e-10)
