@@ -16,6 +16,7 @@ from dopant_workflows.cli_engines import add_engine_parsers
 from dopant_workflows.cli_md import add_md_parsers
 from dopant_workflows.cli_study import add_study_parsers
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.cli_types import output_dir, output_file
 
 log = logging.getLogger("dopwf")
 
@@ -198,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("hosts", help="list built-in host cells, or print/write one")
     p.add_argument("name", nargs="?", help="host name (e.g. LGPS, Li20Si3P3S23Cl)")
-    p.add_argument("--out", help="write the host as a POSCAR file")
+    p.add_argument("--out", type=output_file, help="write the host as a POSCAR file")
     p.set_defaults(func=cmd_hosts)
 
     p = sub.add_parser("substitutions", help="symmetry-distinct dopant substitutions ranked by Ewald energy")
@@ -209,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--counts", type=int, nargs="+", required=True, help="dopant atoms per supercell")
     p.add_argument("--max-per-count", type=int, default=1, help="configurations kept per count (default 1)")
     p.add_argument("--oxidation-states", help="override guesses, e.g. Li:1,Si:4,P:5,S:-2,Cl:-1")
-    p.add_argument("--out", help="write DIR/<id>/POSCAR for each structure and DIR/substitutions.json")
+    p.add_argument("--out", type=output_dir, help="write DIR/<id>/POSCAR for each structure and DIR/substitutions.json")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_substitutions)
 
@@ -219,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="validate a study and show (and optionally write) the cells it will simulate")
     p.add_argument("study")
-    p.add_argument("--out", help="write the substituted cells (POSCAR) and substitutions.json here")
+    p.add_argument("--out", type=output_dir, help="write the substituted cells (POSCAR) and substitutions.json here")
     p.add_argument("--json", action="store_true", help="one JSON object per substitution")
     p.set_defaults(func=cmd_plan)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.names import AMP_MODEL_FILE, MODEL_FILE
+from dopant_workflows.cli_types import finite_float, output_dir, positive_float, temperature_K
 
 log = logging.getLogger("dopwf")
 
@@ -27,25 +28,25 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
 
     p = ann.add_parser("train", help="train a network on reference images (energies + forces)")
     p.add_argument("images", nargs="+", help="ASE-readable files: extxyz, ASE .traj, vasprun.xml, OUTCAR")
-    p.add_argument("--out", required=True, help="model directory (model.json, model.amp, training.json, plots)")
+    p.add_argument("--out", type=output_dir, required=True, help="model directory (model.json, model.amp, training.json, plots)")
     option("descriptor", choices=list(TrainingSettings.model_fields["descriptor"].annotation.__args__))
     option("hidden_layers", type=int, nargs="+")
-    option("cutoff_A", type=float)
-    p.add_argument("--cutoff", dest="cutoff_A", type=float, default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the older spelling
+    option("cutoff_A", type=finite_float)
+    p.add_argument("--cutoff", dest="cutoff_A", type=finite_float, default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the older spelling
     option("activation", choices=["tanh", "sigmoid", "linear"])
     option("optimizer", choices=["lbfgs", "adam"])
     option("max_steps", type=int)
-    option("force_coefficient", type=float)
-    option("energy_coefficient", type=float)
-    option("overfit", type=float)
-    option("jacobian_memory_GB", type=float)
-    option("learning_rate", type=float)
-    option("final_learning_rate", type=float)
+    option("force_coefficient", type=finite_float)
+    option("energy_coefficient", type=finite_float)
+    option("overfit", type=finite_float)
+    option("jacobian_memory_GB", type=finite_float)
+    option("learning_rate", type=finite_float)
+    option("final_learning_rate", type=finite_float)
     option("batch_size", type=int)
     option("patience", type=int)
     option("validate_every", type=int)
-    option("test_fraction", type=float)
-    option("validation_fraction", type=float)
+    option("test_fraction", type=finite_float)
+    option("validation_fraction", type=finite_float)
     option("seed", type=int)
     p.add_argument("--no-core-repulsion", dest="core_repulsion", action="store_false",
                    help="no wall beneath the closest approach of each element pair in the data (pure AMP model)")
@@ -58,7 +59,7 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p = ann.add_parser("eval", help="errors of a model (model.json, model directory or AMP .amp) on images")
     p.add_argument("model")
     p.add_argument("images", nargs="+")
-    p.add_argument("--out", help="write parity and residual plots (PNG) here")
+    p.add_argument("--out", type=output_dir, help="write parity and residual plots (PNG) here")
     p.add_argument("--label", default="eval", help="name used in plot files")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_ann_eval)
@@ -66,7 +67,7 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p = ann.add_parser("scan", help="model selection like the paper's Table 1 and Fig. 3: a grid of descriptor sets "
                                     "and topologies trained on the same frames, their errors side by side")
     p.add_argument("images", nargs="+", help="training frames (as dopwf ann train)")
-    p.add_argument("--out", required=True, help="directory: one model per grid point, scan.json, scan.csv, scan.png")
+    p.add_argument("--out", type=output_dir, required=True, help="directory: one model per grid point, scan.json, scan.csv, scan.png")
     p.add_argument("--descriptors", nargs="+", default=["gaussian"],
                    help="descriptor sets: " + ", ".join(TrainingSettings.model_fields["descriptor"].annotation.__args__))
     p.add_argument("--topologies", nargs="+", default=["5,5"],
@@ -92,7 +93,7 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("structure", help="the cell to simulate: built-in host name or structure file (the network's own "
                                      "training cell is the fair test)")
     p.add_argument("--engine", default="embedded", help="reference engine: embedded (CHGNet 0.3.0) or embedded:sevenn")
-    p.add_argument("--temperatures-K", type=float, nargs="+", required=True, help="at least two")
+    p.add_argument("--temperatures-K", type=temperature_K, nargs="+", required=True, help="at least two")
     p.add_argument("--seeds", type=int, default=ValidationSettings.model_fields["seeds"].default,
                    help="independent runs per temperature and engine (default %(default)s)")
     p.add_argument("--ann-seeds", type=int, default=None,
@@ -101,14 +102,14 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
                    help="ANN-MD frames per run relabelled by the reference (default %(default)s)")
     p.add_argument("--preset", default="demo", choices=sorted(PRESETS))
     for name in PROTOCOL_OPTIONS:
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float,
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=positive_float,
                        help=f"{MDProtocol.model_fields[name].description}; overrides the preset")
     for name, field in ValidationThresholds.model_fields.items():
-        p.add_argument(f"--max-{name.replace('_', '-')}", dest=f"threshold_{name}", type=float, default=field.default,
+        p.add_argument(f"--max-{name.replace('_', '-')}", dest=f"threshold_{name}", type=finite_float, default=field.default,
                        help=f"threshold: {field.description} (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="every run's seed derives from it")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", required=True, help="directory: one run directory per MD run (interrupted runs resume), "
+    p.add_argument("--out", type=output_dir, required=True, help="directory: one run directory per MD run (interrupted runs resume), "
                                                 "validation.json, validation.png")
     p.set_defaults(func=cmd_ann_validate)
 

@@ -8,6 +8,7 @@ import logging
 
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.cli_types import output_dir, positive_float
 
 log = logging.getLogger("dopwf")
 
@@ -23,14 +24,14 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, required=True, help="MD steps")
     p.add_argument("--temperatures", default=f"{default('temperature_start_K'):g}:{default('temperature_end_K'):g}",
                    help="START:END in K, linear ramp (default %(default)s)")
-    p.add_argument("--time-step-fs", type=float, default=default("time_step_fs"))
+    p.add_argument("--time-step-fs", type=positive_float, default=default("time_step_fs"))
     p.add_argument("--segment-steps", type=int, default=default("segment_steps"),
                    help="steps per segment (checkpoint boundary)")
     p.add_argument("--sample-every", type=int, default=default("sample_every"), help="write a frame every N steps")
-    p.add_argument("--thermostat-damping-fs", type=float, default=default("thermostat_damping_fs"))
+    p.add_argument("--thermostat-damping-fs", type=positive_float, default=default("thermostat_damping_fs"))
     p.add_argument("--seed", type=int, default=default("seed"))
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", required=True, help="run directory (frames.extxyz, run.json, checkpoint.npz); "
+    p.add_argument("--out", type=output_dir, required=True, help="run directory (frames.extxyz, run.json, checkpoint.npz); "
                                                 "an interrupted run in it is resumed")
     p.set_defaults(func=cmd_aimd)
 

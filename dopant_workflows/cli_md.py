@@ -11,7 +11,8 @@ from dopant_workflows.analysis.settings import AnalysisSettings
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
 from dopant_workflows.md.settings import PRESETS, MDProtocol
-from dopant_workflows.names import ANALYSIS_DIR, ANALYSIS_FILE
+from dopant_workflows.names import ANALYSIS_DIR, ANALYSIS_FILE, MD_RUN_FILE
+from dopant_workflows.cli_types import output_dir, positive_float, temperature_K
 
 log = logging.getLogger("dopwf")
 PROTOCOL_OPTIONS = ("time_step_fs", "initial_temperature_K", "heating_ps", "equilibration_ps", "production_ps",
@@ -23,34 +24,34 @@ def add_md_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("structure", help="built-in host name or structure file")
     p.add_argument("--model", required=True,
                    help="trained model (model.json, its directory, or an AMP .amp file), or embedded:chgnet / embedded:sevenn")
-    p.add_argument("--temperature-K", type=float, required=True)
+    p.add_argument("--temperature-K", type=temperature_K, required=True)
     p.add_argument("--preset", default="demo", choices=sorted(PRESETS))
     for name in PROTOCOL_OPTIONS:
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float,
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=positive_float,
                        help=f"{MDProtocol.model_fields[name].description}; overrides the preset")
     p.add_argument("--species", default=AnalysisSettings.model_fields["species"].default, help="diffusing species")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", required=True, help="run directory; an interrupted run in it is resumed")
+    p.add_argument("--out", type=output_dir, required=True, help="run directory; an interrupted run in it is resumed")
     p.set_defaults(func=cmd_md)
 
     p = sub.add_parser("analyze", help="D (with uncertainty), conductivity, D along a/b/c, Li-Li RDF peak")
     p.add_argument("trajectory", help="unwrapped trajectory (e.g. trajectory.extxyz from dopwf md)")
     p.add_argument("--species", default=AnalysisSettings.model_fields["species"].default)
-    p.add_argument("--temperature-K", type=float, required=True)
-    p.add_argument("--time-step-fs", type=float, help="time between frames, when the frames do not record time_fs")
-    p.add_argument("--out", help="write analysis.json, msd.png and rdf.png here")
+    p.add_argument("--temperature-K", type=temperature_K, required=True)
+    p.add_argument("--time-step-fs", type=positive_float, help="time between frames, when the frames do not record time_fs")
+    p.add_argument("--out", type=output_dir, help="write analysis.json, msd.png and rdf.png here")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("arrhenius", help="Arrhenius fit over several analyses: Ea, D and sigma at 300 K")
     p.add_argument("analyses", nargs="+", help="analysis.json files (or directories holding one, or MD run "
                                                "directories) from dopwf md / dopwf analyze")
-    p.add_argument("--at-K", type=float, default=300.0, help="extrapolation temperature (default 300 K)")
+    p.add_argument("--at-K", type=temperature_K, default=300.0, help="extrapolation temperature (default 300 K)")
     p.add_argument("--anion", help="doping anion for the Anderson-Stuart barrier (e.g. Cl); needs --eps-r")
-    p.add_argument("--eps-r", type=float, help="relative permittivity for the Anderson-Stuart barrier")
+    p.add_argument("--eps-r", type=positive_float, help="relative permittivity for the Anderson-Stuart barrier")
     p.add_argument("--eps-r-source", default="given on the command line", help="where --eps-r comes from")
-    p.add_argument("--out", help="write arrhenius.json and arrhenius.png here")
+    p.add_argument("--out", type=output_dir, help="write arrhenius.json and arrhenius.png here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_arrhenius)
 
@@ -87,9 +88,47 @@ def _print_analysis(summary: dict, species: str, temperature_K: float) -> None:
         print(f"warning: {note}")
 
 
+#: the frames' mean kinetic temperature may differ from the run's target by this much (thermostat fluctuations of
+#: a 50-atom cell are ~1-2 % on the mean of a production run) before --temperature-K is taken for a mistake
+KINETIC_TEMPERATURE_TOLERANCE = 0.10
+
+
+def recorded_temperature_K(trajectory: str | Path) -> tuple[float, str] | None:
+    """The temperature a trajectory was run at, and where that was read: md_run.json beside it (dopwf md), else the
+    mean kinetic temperature of its frames (those that carry momenta); None when neither is there."""
+    from ase.io import iread
+
+    run_file = Path(trajectory).parent / MD_RUN_FILE
+    if run_file.is_file():
+        try:
+            return float(json.loads(run_file.read_text())["temperature_K"]), str(run_file)
+        except (ValueError, KeyError, TypeError):
+            pass  # unreadable: fall back to the frames
+    try:
+        temperatures = [a.get_temperature() for a in iread(str(trajectory), index=":") if a.has("momenta")]
+    except Exception:  # noqa: BLE001 - the analysis itself reports an unreadable trajectory
+        return None
+    if not temperatures:
+        return None
+    return float(sum(temperatures) / len(temperatures)), f"the mean kinetic temperature of its {len(temperatures)} frames"
+
+
+def _check_temperature(trajectory: str, temperature_K: float) -> None:
+    recorded = recorded_temperature_K(trajectory)
+    if recorded is None:
+        return
+    value, source = recorded
+    exact = source.endswith(MD_RUN_FILE)
+    if abs(value - temperature_K) > (1e-6 if exact else KINETIC_TEMPERATURE_TOLERANCE) * value:
+        raise DopwfInputError(
+            f"--temperature-K {temperature_K:g}: trajectory {trajectory!r} was run at {value:.0f} K ({source}); "
+            f"D and the conductivity would be attributed to the wrong temperature: pass --temperature-K {value:.0f}")
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from dopant_workflows.jobs.md import analyze_md_trajectory
 
+    _check_temperature(args.trajectory, args.temperature_K)
     summary = analyze_md_trajectory(args.trajectory, args.temperature_K, AnalysisSettings(species=args.species),
                                     args.out, args.time_step_fs)
     if args.json:
@@ -99,11 +138,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+#: what ``dopwf arrhenius`` reads of an analysis.json (dopwf analyze / dopwf md write them all)
+ANALYSIS_KEYS = ("temperature_K", "diffusivity_cm2_s", "n_carriers", "volume_A3", "diffusivity_components_cm2_s")
+
+
 def _load_analysis(path: str) -> dict:
     path = Path(path)
     for candidate in (path, path / ANALYSIS_FILE, path / ANALYSIS_DIR / ANALYSIS_FILE):
         if candidate.is_file():
-            return json.loads(candidate.read_text())
+            try:
+                analysis = json.loads(candidate.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise DopwfInputError(f"analysis {str(candidate)!r}: not valid JSON ({exc}); truncated? rerun dopwf "
+                                      "analyze on its trajectory") from None
+            missing = [k for k in ANALYSIS_KEYS if not isinstance(analysis, dict) or k not in analysis]
+            if missing:
+                raise DopwfInputError(f"analysis {str(candidate)!r}: lacks {', '.join(missing)}; expected the "
+                                      "analysis.json that dopwf analyze or dopwf md writes")
+            return analysis
     raise DopwfInputError(f"analysis {str(path)!r}: not found (run dopwf md or dopwf analyze ... --out DIR first)")
 
 

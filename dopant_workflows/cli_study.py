@@ -11,8 +11,17 @@ import os
 from pathlib import Path
 
 from dopant_workflows.fireworks.config import use_fw_config
+from dopant_workflows.cli_types import output_dir, output_file
+from dopant_workflows.errors import DopwfInputError
 
 log = logging.getLogger("dopwf")
+
+
+def _checked_output_file(path: str, option: str) -> str:
+    try:
+        return output_file(path)
+    except argparse.ArgumentTypeError as exc:
+        raise DopwfInputError(f"{option}: {exc}") from None
 
 
 def add_study_parsers(sub: argparse._SubParsersAction) -> None:
@@ -21,13 +30,14 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     p.add_argument("--config", help=config_help)
     p.add_argument("--dry-run", action="store_true", help="write the workflow file instead of submitting")
-    p.add_argument("-o", "--output", default="wf.yaml", help="workflow file for --dry-run (lpad add accepts it)")
+    p.add_argument("-o", "--output", type=output_file, help="workflow file for --dry-run (lpad add accepts it; "
+                                                            "default wf.yaml)")
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("run", help="embedded store: submit the study, run every Firework here, build, report")
     p.add_argument("study")
     p.add_argument("--config", help=config_help)
-    p.add_argument("--out", help="report directory (default: <runs_dir>/<study>/report)")
+    p.add_argument("--out", type=output_dir, help="report directory (default: <runs_dir>/<study>/report)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("build", help="run the maggma builders: diffusivity, conductivity, anderson_stuart")
@@ -37,7 +47,7 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="the paper's Table 2 and Table 3 (text, Markdown, CSV) and plots")
     p.add_argument("--config", help=config_help)
     p.add_argument("--study", help="only this study")
-    p.add_argument("--out", default="report", help="directory for report.md, table2.csv, table3.csv, plots")
+    p.add_argument("--out", type=output_dir, default="report", help="directory for report.md, table2.csv, table3.csv, plots")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("status", help="Fireworks by state per study, and documents per results collection")
@@ -63,6 +73,7 @@ def _print_build(summary) -> int:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     if args.dry_run:
+        args.output = args.output or _checked_output_file("wf.yaml", "-o/--output")
         study, substitutions, wf = _workflow(args.study)
         wf.to_file(args.output)
         print(f"wrote {args.output}: {len(wf.fws)} Fireworks for {len(substitutions)} substitutions x "
@@ -108,8 +119,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     use_fw_config(args.config)
     from dopant_workflows.fireworks.runner import report, results_db
 
-    print(report(results_db(), Path(args.out), args.study))
-    print(f"written to {args.out}{os.sep} (report.md, table2.csv, table3.csv, arrhenius plots)")
+    out = Path(args.out)
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*")} if out.is_dir() else {}
+    print(report(results_db(), out, args.study))
+    written = sorted(p.name for p in out.glob("*") if p.is_file() and before.get(p) != p.stat().st_mtime_ns)
+    print(f"written to {args.out}{os.sep}: {', '.join(written) if written else 'nothing'}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -39,9 +40,26 @@ def duplicates(values) -> list:
     return sorted({v for v in values if values.count(v) > 1})
 
 
+#: below this an MD temperature is taken for a unit mistake (``run_md`` refuses it; validation refuses it first)
+MIN_MD_TEMPERATURE_K = 5.0
+
+
+def check_md_temperature(temperature_K: float, what: str = "temperature_K") -> float:
+    """A finite MD temperature of at least :data:`MIN_MD_TEMPERATURE_K` (in K), or an error naming ``what``."""
+    if not math.isfinite(temperature_K) or temperature_K <= 0:
+        raise DopwfInputError(f"{what}={temperature_K!r}: expected a finite temperature > 0 K")
+    if temperature_K < MIN_MD_TEMPERATURE_K:
+        raise DopwfInputError(f"{what}={temperature_K:g}: below {MIN_MD_TEMPERATURE_K:g} K; is it in K?")
+    return temperature_K
+
+
 def distinct_temperatures(value: list[float] | None) -> list[float] | None:
-    """A pydantic field validator's body: temperatures must not repeat."""
+    """A pydantic field validator's body for a list of MD temperatures: none repeated, none below 5 K."""
     repeated = duplicates(value or [])
-    if repeated:
-        raise ValueError(f"duplicate temperatures {repeated}")
+    problems = [f"duplicate temperatures {repeated}"] if repeated else []
+    cold = [t for t in value or [] if t < MIN_MD_TEMPERATURE_K]
+    if cold:
+        problems.append(f"temperatures {cold} are below {MIN_MD_TEMPERATURE_K:g} K: are they in K?")
+    if problems:
+        raise ValueError("; ".join(problems))
     return value

@@ -7,6 +7,7 @@ first the schema (types, ranges, unknown keys), then the physics that needs the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,7 +29,7 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SubstitutionSettings(_Strict):
@@ -262,13 +263,53 @@ def _physics_problems(raw: dict[str, Any], schema_problems: list[tuple[str, str]
         return []
     settings = SubstitutionSettings.model_validate(raw["substitutions"])
     try:
-        plan_substitutions(
+        cell, _, plans = plan_substitutions(
             host, settings.dopant, settings.compensate, settings.supercell, settings.counts,
             settings.max_per_count, settings.oxidation_states,
         )
     except DopwfInputError as exc:
         return [("substitutions", str(exc))]
-    return []
+    if "dielectric" in bad or not isinstance(raw.get("dielectric"), list):
+        return []
+    formulas = _substituted_formulas(cell, plans)
+    return [(f"dielectric[{n}].formula", f"{entry['formula']!r} is none of the study's substitutions "
+                                         f"({', '.join(formulas)}): a typo, or an entry for another study")
+            for n, entry in enumerate(raw["dielectric"]) if entry["formula"] not in formulas]
+
+
+def _substituted_formulas(cell, plans: dict) -> list[str]:
+    """The formula of each count's substituted supercell (what a dielectric entry is matched on), from the plan:
+    no configuration needs to be built."""
+    from pymatgen.core import Composition
+
+    formulas = []
+    for plan in plans.values():
+        amounts = dict(cell.composition.get_el_amt_dict())
+        for pool, label, n in ((plan.dopant_pool, plan.dopant_label, plan.n_dopant),
+                               (plan.comp_pool, plan.comp_label, plan.n_comp)):
+            if n:
+                amounts[cell[pool[0]].specie.symbol] -= n
+                amounts[label] = amounts.get(label, 0) + n
+        formulas.append(Composition({el: n for el, n in amounts.items() if n}).formula.replace(" ", ""))
+    return formulas
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader refusing a key given twice in one mapping (plain YAML keeps the last one silently: a
+    study would run with a value its author may not have meant)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # SafeLoader's own error names it
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    f"key {key!r} given twice (first on line {seen[key] + 1}); keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_study(path: str | Path) -> Study:
@@ -278,7 +319,7 @@ def load_study(path: str | Path) -> Study:
     if not path.is_file():
         raise DopwfInputError(f"study file {source!r}: not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise StudyValidationError(source, [("(file)", f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict):

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pymatgen.core import Structure
 
 from dopant_workflows.cli import main
@@ -76,3 +77,85 @@ def test_init_refusal_exit_code(tmp_path, capsys):
 def test_console_script_is_installed():
     result = subprocess.run([Path(sys.executable).parent / "dopwf", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("dopwf ")
+
+
+@pytest.mark.parametrize("args, option, expected", [
+    (["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "inf"], "--temperature-K", "finite number"),
+    (["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "3"], "--temperature-K", "is it in K?"),
+    (["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "600", "--production-ps", "inf"],
+     "--production-ps", "finite number"),
+    (["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "600", "--heating-ps", "-1"], "--heating-ps",
+     "number > 0"),
+    (["analyze", "t.extxyz", "--temperature-K", "600", "--time-step-fs", "-2"], "--time-step-fs", "number > 0"),
+    (["analyze", "t.extxyz", "--temperature-K", "nan"], "--temperature-K", "finite number"),
+    (["ann", "validate", "--model", "m", "--temperatures-K", "600", "2"], "--temperatures-K", "is it in K?"),
+])
+def test_bad_numbers_are_refused_before_any_work(tmp_path, capsys, args, option, expected):
+    """argparse's float takes 'inf' and 'nan'; our option types refuse them (and non-physical values), naming the
+    option, exit 2, and nothing is written."""
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and expected in err
+    assert not out.exists()
+
+
+def test_aimd_temperature_range_must_be_finite(tmp_path, capsys):
+    out = tmp_path / "aimd"
+    assert main(["aimd", "LGPS", "--steps", "10", "--temperatures", "300:inf", "--out", str(out)]) == 2
+    assert "both finite and at least 5 K" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["substitutions", "LGPS", "--dopant", "Cl:S", "--counts", "1"],
+    ["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "600"],
+    ["aimd", "LGPS", "--steps", "10"],
+    ["run", str(EXAMPLES / "quick_study.yaml")],
+    ["report"],
+    ["ann", "scan", "frames.extxyz"],
+])
+def test_output_directories_are_checked_before_any_work(tmp_path, capsys, command):
+    """--out an existing file, or under a missing directory: refused at the door, naming it; no traceback."""
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    for out, expected in ((a_file, "exists and is not a directory"),
+                          (tmp_path / "missing" / "run", "its parent directory")):
+        with pytest.raises(SystemExit) as info:
+            main([*command, "--out", str(out)])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and "argument --out" in err and expected in err, err
+        assert "Traceback" not in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_output_files_are_checked_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["hosts", "LGPS", "--out", str(tmp_path / "no" / "POSCAR")])
+    assert "its directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["submit", str(EXAMPLES / "quick_study.yaml"), "--dry-run", "-o", str(tmp_path)])
+    assert "is a directory; expected a file name" in capsys.readouterr().err
+
+
+def test_an_absurd_supercell_is_refused_before_any_allocation(capsys):
+    assert main(["substitutions", "LGPS", "--dopant", "Cl:S", "--supercell", "1000", "1", "1", "--counts", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "50,000 atoms" in err and "at most 10,000 atoms" in err
+
+
+@pytest.mark.parametrize("command", [["md", "--model", "embedded:chgnet", "--temperature-K", "600"],
+                                     ["aimd", "--steps", "5"]])
+def test_overlapping_atoms_are_named_and_leave_no_run_directory(tmp_path, capsys, command):
+    from dopant_workflows.structures.hosts import load_host
+
+    host = load_host("LGPS").copy()
+    host.append(host[0].specie, host[0].frac_coords + [0.003, 0, 0])
+    host.to(filename=str(tmp_path / "POSCAR"))
+    out = tmp_path / "run"
+    assert main([command[0], str(tmp_path / "POSCAR"), *command[1:], "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "atoms 50 (Li) and 0 (Li) are 0.026 A apart" in err and "a site given twice" in err
+    assert not out.exists()

@@ -110,3 +110,44 @@ def test_validation_is_on_by_default_and_its_section_is_checked(tmp_path):
     # a protocol without a preset overrides the demo preset, as the study's own protocol section does
     assert study.validation_protocol().preset == "demo" and study.validation_protocol().production_ps == 2
     assert study.validation_temperatures() == [700, 900]
+
+
+def test_numbers_must_be_finite_and_temperatures_in_kelvin(tmp_path):
+    """inf/NaN anywhere (YAML's .inf, .nan) and MD temperatures below 5 K are refused, each with its field."""
+    data = _paper(temperatures_K=[600, float("inf")])
+    data["protocol"] = {"production_ps": float("nan")}
+    data["dielectric"][0]["eps_r"] = float("inf")
+    data["validation"]["temperatures_K"] = [3, 900]
+    data["active_learning"]["temperatures_K"] = [2.5]
+    with pytest.raises(StudyValidationError) as info:
+        load_study(_write(tmp_path, data))
+    problems = dict(info.value.problems)
+    for path in ("temperatures_K[1]", "protocol.production_ps", "dielectric[0].eps_r"):
+        assert "finite number" in problems[path], (path, problems)
+    assert "below 5 K: are they in K?" in problems["validation.temperatures_K"]
+    assert "below 5 K" in problems["active_learning.temperatures_K"]
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text((EXAMPLES / "quick_study.yaml").read_text() + "seed: 7\nseed: 8\n")
+    with pytest.raises(StudyValidationError, match=r"key 'seed' given twice \(first on line \d+\)"):
+        load_study(path)
+
+
+def test_dielectric_entries_must_match_a_substitution(tmp_path):
+    data = _paper()
+    data["dielectric"][1]["formula"] = "Li60Si8P10S70Cl3"  # a typo of the 2-Cl cell's formula
+    with pytest.raises(StudyValidationError) as info:
+        load_study(_write(tmp_path, data))
+    message = dict(info.value.problems)["dielectric[1].formula"]
+    assert "'Li60Si8P10S70Cl3' is none of the study's substitutions" in message
+    assert "Li60Si8P10S70Cl2" in message  # names the formulas it could have meant
+
+
+def test_a_host_with_two_atoms_on_one_spot_is_refused(tmp_path, lsips):
+    doubled = lsips.copy()
+    doubled.append(doubled[0].specie, doubled[0].frac_coords + [0.005, 0, 0])
+    doubled.to(filename=str(tmp_path / "POSCAR"))
+    with pytest.raises(StudyValidationError, match=r"host: .* are 0\.0\d\d A apart .* a site given twice"):
+        load_study(_write(tmp_path, _paper(host=str(tmp_path / "POSCAR"))))

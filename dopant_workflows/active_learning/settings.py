@@ -18,7 +18,7 @@ class ActiveLearningSettings(BaseModel):
     ``selection: uniform`` is for a cheap reference (the embedded engines): explored frames are labelled evenly
     along every run and the network's true force error on them decides convergence; no committee is needed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = Field(False, description="explore, label and retrain before the production MD")
     selection: Literal["deviation", "uniform"] = Field(

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class AnalysisSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     species: str = Field("Li", min_length=1, description="the mobile ion whose D and conductivity are reported")
     fit_start_fraction: float = Field(0.1, gt=0, lt=0.5, description="the MSD is fitted from this fraction of the "

@@ -14,7 +14,7 @@ class TrainingSettings(BaseModel):
     """The training stage's one settings model (the study file's ``ann`` section, ``dopwf ann train``'s defaults,
     the training Firetask's parameters); defaults follow the paper and AMP."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     descriptor: Literal["gaussian", "gaussian-radial8", "gaussian-g2"] = Field(
         "gaussian", description="symmetry-function set: gaussian (AMP's default G2/G4, the paper's), "

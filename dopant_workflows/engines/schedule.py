@@ -11,17 +11,19 @@ section, the Firetasks' parameters and ``dopwf aimd``'s defaults all come from i
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.errors import MIN_MD_TEMPERATURE_K, DopwfInputError
 
 
 class AIMDSettings(BaseModel):
     """How the reference AIMD runs (any engine)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     n_steps: int = Field(2000, gt=0, description="MD steps of the reference AIMD")
     time_step_fs: float = Field(2.0, gt=0, description="MD time step (fs)")
@@ -75,6 +77,7 @@ def parse_temperature_range(text: str) -> tuple[float, float]:
         raise DopwfInputError(f"--temperatures {text!r}: expected START:END in K, e.g. 300:1000") from None
     if len(values) == 1:
         values *= 2
-    if len(values) != 2 or min(values) <= 0:
-        raise DopwfInputError(f"--temperatures {text!r}: expected START:END in K, both > 0, e.g. 300:1000")
+    if len(values) != 2 or not all(math.isfinite(v) and v >= MIN_MD_TEMPERATURE_K for v in values):
+        raise DopwfInputError(f"--temperatures {text!r}: expected START:END in K, both finite and at least "
+                              f"{MIN_MD_TEMPERATURE_K:g} K, e.g. 300:1000")
     return values[0], values[1]

@@ -211,9 +211,21 @@ def documents(db: ResultsDB, collection: str, study: str | None = None) -> list[
         store.close()
 
 
+def result_studies(db: ResultsDB) -> list[str]:
+    """The studies that have documents in the results database."""
+    return sorted({doc.get("study") for collection in COLLECTIONS for doc in documents(db, collection)} - {None})
+
+
 def report(db: ResultsDB, out: Path, study: str | None = None) -> str:
+    """The report of ``study`` (all studies: None) written into ``out``; its text. A study without results is an
+    error naming the studies that have some (no empty report for a misspelt name)."""
     from dopant_workflows.report import write_report
 
+    if study is not None:
+        known = result_studies(db)
+        if study not in known:
+            raise DopwfInputError(f"--study {study!r}: no results of that study in the results database; studies "
+                                  f"with results: {', '.join(known) if known else 'none yet'}")
     return write_report(documents(db, "conductivity", study), documents(db, "anderson_stuart", study),
                         documents(db, "diffusivity", study), out, documents(db, "validation", study),
                         documents(db, "active_learning", study))

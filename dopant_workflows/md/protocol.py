@@ -30,7 +30,7 @@ from ase.io import write
 from tqdm import tqdm
 
 from dopant_workflows import __version__
-from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.errors import check_md_temperature
 from dopant_workflows.fileio import write_text_atomically
 from dopant_workflows.md.checkpoint import sync_nhc_from_atoms
 from dopant_workflows.md.driver import MDBlowUp, NVTRun  # noqa: F401 - MDBlowUp re-exported
@@ -70,10 +70,7 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
 
     Every sample is checked against ``limits``: a potential that lets atoms collapse (a poorly trained
     network outside its data) stops the run with :class:`MDBlowUp` instead of producing nonsense frames."""
-    if not (temperature_K > 0):
-        raise DopwfInputError(f"temperature_K={temperature_K!r}: expected > 0 K")
-    if temperature_K < 5:
-        raise DopwfInputError(f"temperature_K={temperature_K}: below 5 K; is it in K?")
+    check_md_temperature(temperature_K)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     traj_path, log_path = out_dir / TRAJECTORY_FILE, out_dir / LOG_FILE

@@ -22,7 +22,7 @@ class MDProtocol(BaseModel):
     ``MDProtocol(preset="demo", heating_ps=0.5)`` is the demo preset with half a picosecond of heating; the study
     file's ``protocol`` section and ``dopwf md``'s options are read into it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     preset: Literal["paper", "demo", "smoke"] = Field("paper", description="durations a field does not override")
     time_step_fs: float = Field(2.0, gt=0, description="MD time step (fs)")

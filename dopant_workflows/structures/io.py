@@ -13,6 +13,8 @@ from dopant_workflows.errors import DopwfInputError
 
 #: Smallest cell volume per atom we accept (A^3). Real solids sit at 10-40 A^3/atom; below this the file is broken.
 MIN_VOLUME_PER_ATOM_A3 = 1.0
+#: no two atoms of a crystal are closer (H2's bond is 0.74 A): closer means a site given twice or a wrong cell
+MIN_INTERATOMIC_DISTANCE_A = 0.5
 
 
 def read_structure(path: str | Path) -> Structure:
@@ -70,6 +72,15 @@ def check_periodic_structure(structure: Structure, source: str = "structure") ->
         raise DopwfInputError(
             f"{source}: cell volume {structure.volume:.3g} A^3 for {len(structure)} atoms is unphysical "
             f"(expected at least {MIN_VOLUME_PER_ATOM_A3} A^3 per atom)"
+        )
+    centres, neighbours, _, distances = structure.get_neighbor_list(MIN_INTERATOMIC_DISTANCE_A)
+    if len(distances):
+        n = int(np.argmin(distances))
+        i, j = int(centres[n]), int(neighbours[n])
+        raise DopwfInputError(
+            f"{source}: atoms {i} ({structure[i].species_string}) and {j} ({structure[j].species_string}) are "
+            f"{distances[n]:.3f} A apart (periodic images included); expected at least "
+            f"{MIN_INTERATOMIC_DISTANCE_A} A: a site given twice, or a wrong cell"
         )
 
 

@@ -190,6 +190,10 @@ def _check_counts(counts: Sequence[int]) -> list[int]:
     return [int(c) for c in counts]
 
 
+#: substitution cells at most this large: the Ewald site model stores N x N doubles (10,000 atoms: 0.75 GiB)
+MAX_SUBSTITUTION_ATOMS = 10_000
+
+
 def check_supercell(supercell: Sequence[int] | Sequence[Sequence[int]]) -> np.ndarray:
     """Validate a supercell (3 multipliers or a 3x3 integer matrix) and return it as a 3x3 matrix."""
     given = np.array(supercell, dtype=object)
@@ -385,6 +389,12 @@ def plan_substitutions(
         raise DopwfInputError(
             f"host {host.composition.formula}: not charge neutral with oxidation states {ox}"
         )
+    n_atoms = len(host) * round(abs(np.linalg.det(matrix)))
+    if n_atoms > MAX_SUBSTITUTION_ATOMS:
+        raise DopwfInputError(
+            f"supercell {matrix.tolist()}: {n_atoms:,} atoms ({len(host)} in the host); the Ewald ranking of "
+            f"substitutions holds an N x N matrix ({8 * n_atoms ** 2 / 2 ** 30:.1f} GiB here): at most "
+            f"{MAX_SUBSTITUTION_ATOMS:,} atoms (rank in a smaller cell and repeat it for larger MD)")
     cell = Structure(host.lattice, host.species, host.frac_coords) * matrix  # site labels do not survive doping
     return cell, ox, _plans(cell, dopant, compensation, counts, ox)
 

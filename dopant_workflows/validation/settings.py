@@ -17,7 +17,7 @@ class ValidationThresholds(BaseModel):
     into numbers: D within a factor 1.33 or 2 combined sigma at every temperature, Ea within 0.05 eV, forces on
     its own ANN-MD frames within 0.15 eV/A RMSE, and a core repulsion that stays a safety net (<= 0.05 eV)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     diffusivity_ratio: float = Field(1.33, gt=1, description="D_ann / D_ref (or its inverse) may be at most this")
     diffusivity_sigmas: float = Field(2.0, gt=0, description="... or |D_ann - D_ref| within this many combined sigma")
@@ -35,7 +35,7 @@ class ValidationSettings(BaseModel):
     """Reference MD and ANN-MD of the network's own training cell (optionally repeated) with the study's protocol,
     ``seeds`` independent runs of each per temperature; then the comparison. On by default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = Field(True, description="false: no validation (the study's documents then say 'not validated')")
     temperatures_K: list[PositiveFloat] | None = Field(

@@ -4,6 +4,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 from ase import Atoms
 from ase.io import write
 
@@ -62,5 +63,40 @@ def test_analyze_bad_input(tmp_path, capsys):
     _trajectory(tmp_path / "t.extxyz", 700.0, seed=9)
     assert main(["analyze", str(tmp_path / "t.extxyz"), "--temperature-K", "700", "--species", "Na"]) == 2
     assert "no Na atoms" in capsys.readouterr().err
-    assert main(["analyze", str(tmp_path / "t.extxyz"), "--temperature-K", "0.7"]) == 2
-    assert "is it in K" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # refused by the option's type, before any work
+        main(["analyze", str(tmp_path / "t.extxyz"), "--temperature-K", "0.7"])
+    assert info.value.code == 2 and "is it in K" in capsys.readouterr().err
+
+
+def test_analyze_refuses_a_temperature_the_trajectory_was_not_run_at(tmp_path, capsys):
+    """Frames with momenta carry their temperature (their mean kinetic temperature); md_run.json names it exactly."""
+    from ase.io import read
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    _trajectory(tmp_path / "t.extxyz", 400.0, seed=4)
+    frames = read(tmp_path / "t.extxyz", index=":")
+    rng = np.random.default_rng(0)
+    for atoms in frames:
+        thermalize_momenta(atoms, 400.0, rng=rng)
+        Stationary(atoms)
+    write(tmp_path / "t.extxyz", frames, format="extxyz")
+    assert main(["analyze", str(tmp_path / "t.extxyz"), "--temperature-K", "900"]) == 2
+    err = capsys.readouterr().err
+    assert "was run at 40" in err and "mean kinetic temperature of its 300 frames" in err
+    assert "pass --temperature-K 40" in err
+    assert main(["analyze", str(tmp_path / "t.extxyz"), "--temperature-K", "410", "--json"]) == 0  # within 10 %
+    capsys.readouterr()
+    (tmp_path / "md_run.json").write_text(json.dumps({"temperature_K": 410.0}))
+    assert main(["analyze", str(tmp_path / "t.extxyz"), "--temperature-K", "400"]) == 2  # the run's own record
+    assert "was run at 410 K" in capsys.readouterr().err
+
+
+def test_arrhenius_names_a_truncated_or_foreign_analysis(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "analysis.json").write_text('{"temperature_K": 600, "diffusivity')
+    (tmp_path / "b.json").write_text("{}")
+    (tmp_path / "c.json").write_text("")
+    assert main(["arrhenius", str(tmp_path / "a"), str(tmp_path / "b.json")]) == 2
+    assert "analysis.json'" in (err := capsys.readouterr().err) and "not valid JSON" in err and "truncated?" in err
+    assert main(["arrhenius", str(tmp_path / "b.json"), str(tmp_path / "c.json")]) == 2
+    assert "lacks temperature_K, diffusivity_cm2_s" in capsys.readouterr().err

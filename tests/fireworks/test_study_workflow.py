@@ -143,6 +143,11 @@ def test_status_build_report_commands(finished_study):
     report = _dopwf(["report", "--config", str(config.directory), "--study", "smoke", "--out", str(tmp_path / "rep")],
                     tmp_path)
     assert report.returncode == 0 and (tmp_path / "rep" / "table2.csv").exists()
+    assert "table2.csv" in report.stdout.splitlines()[-1]  # names what it wrote
+    missing = _dopwf(["report", "--config", str(config.directory), "--study", "smoek", "--out",
+                      str(tmp_path / "rep2")], tmp_path)
+    assert missing.returncode == 2 and "--study 'smoek': no results of that study" in missing.stderr
+    assert "studies with results: smoke" in missing.stderr and not (tmp_path / "rep2").exists()
 
 
 def test_a_second_run_on_the_same_store_is_refused(finished_study):
