@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fileio import unreadable_file_message, write_text_atomically, write_text_keeping_last_good
 
 #: collection -> key field
 COLLECTIONS = {
@@ -55,13 +56,11 @@ class ResultsDB:
             raise DopwfInputError(f"collection {collection!r}: expected one of {sorted(COLLECTIONS)}")
         key = COLLECTIONS[collection]
         if self.kind == "json":
-            from maggma.stores import JSONStore
-
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / f"{collection}.json"
             if not path.exists():
-                path.write_text("[]")
-            return JSONStore(str(path), read_only=False, key=key)
+                write_text_atomically(path, "[]")
+            return _safe_json_store(str(path), key)
         from maggma.stores import MongoStore
 
         kwargs = {"serverSelectionTimeoutMS": server_timeout_ms} if server_timeout_ms else {}
@@ -88,3 +87,40 @@ def insert(db: ResultsDB, collection: str, document: dict) -> None:
         store.update([document])
     finally:
         store.close()
+
+
+def _safe_json_store(path: str, key: str):
+    """maggma's JSONStore, made safe to kill: an unreadable file is an error naming it (maggma logs "Skipping" and
+    its next write would drop every document the file held), and each write goes to a temporary file renamed into
+    place, keeping the version it replaces as ``<collection>.json.last-good``."""
+    import orjson
+    from maggma.stores import JSONStore
+
+    class SafeJSONStore(JSONStore):
+        _unreadable: DopwfInputError | None = None
+
+        def read_json_file(self, file_path) -> list:
+            try:
+                return super().read_json_file(file_path)
+            except FileNotFoundError:
+                raise
+            except Exception as exc:  # orjson, bson and decoding errors alike; maggma's connect swallows them
+                self._unreadable = DopwfInputError(unreadable_file_message("results file", file_path,
+                                                                           f"cannot be read ({exc})"))
+                raise
+
+        def connect(self, force_reset: bool = False) -> None:
+            self._unreadable = None
+            super().connect(force_reset)
+            if self._unreadable is not None:
+                self._coll = None  # not half loaded: a later write would drop what the file holds
+                raise self._unreadable
+
+        def update_json_file(self) -> None:
+            data = list(self.query())
+            for doc in data:
+                doc.pop("_id")
+            text = orjson.dumps(data, option=self.serialization_option, default=self.serialization_default)
+            write_text_keeping_last_good(self.paths[0], text.decode("utf-8"))
+
+    return SafeJSONStore(path, read_only=False, key=key)

@@ -23,11 +23,14 @@ from fireworks.fw_config import LAUNCHPAD_LOC, MONGOMOCK_SERVERSTORE_FILE
 
 from dopant_workflows.db import COLLECTIONS, ResultsDB
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fireworks import embedded_store
 from dopant_workflows.fireworks.config import fireworks_stream_level, quiet_fireworks
 from dopant_workflows.fireworks.preflight import check_study, check_worker
 
 log = logging.getLogger(__name__)
 LOCK_FILE = ".dopwf-run.lock"
+
+embedded_store.install()  # before any LaunchPad opens the store: atomic saves, unreadable files named
 
 
 def open_launchpad(verbose: bool = False) -> LaunchPad:
@@ -118,7 +121,7 @@ def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_
 def _launch_all(lpad: LaunchPad, worker: FWorker, launches: Path, verbose: bool) -> bool:
     """Launch Fireworks one at a time until none is ready (True) or a signal says stop (False).
 
-    The embedded store is written when this process exits normally; SIGTERM (a scheduler, `kill`) is turned into
+    The embedded store is written after every Firework and when this process exits normally; SIGTERM (a scheduler, `kill`) is turned into
     the same clean exit as Ctrl-C, so what finished is kept and the running Firework resumes next time. FireWorks
     records an exception in a Firetask (KeyboardInterrupt included) as FIZZLED and moves on to the next Firework,
     so one is launched at a time and the loop stops when told."""
@@ -135,6 +138,7 @@ def _launch_all(lpad: LaunchPad, worker: FWorker, launches: Path, verbose: bool)
         while not stop and lpad.run_exists(worker):
             newest, started = _newest_launch(lpad), time.perf_counter()
             rapidfire(lpad, worker, m_dir=str(launches), nlaunches=1, sleep_time=0, strm_lvl=level)
+            embedded_store.save(lpad)  # a run killed later (SIGKILL, OOM) keeps every Firework finished so far
             _log_launches(lpad, newest, time.perf_counter() - started)
     except KeyboardInterrupt:
         stop.append(True)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -420,3 +421,46 @@ def test_reference_md_of_the_simulated_cells_feeds_the_shared_network():
     data["training"]["simulated_cells"] = {"temperatures_K": [400, 400]}
     with pytest.raises(Exception, match="training.simulated_cells.temperatures_K"):
         study_from_dict(data)
+
+
+def _completed(config) -> int:
+    """COMPLETED Fireworks in the store file as another process sees it (it may be mid-rename: retried)."""
+    for _ in range(5):
+        try:
+            store = json.loads((config.directory / "launchpad_store.json").read_text())
+            break
+        except json.JSONDecodeError:
+            time.sleep(0.2)
+    else:
+        raise AssertionError("the store file stayed unreadable")
+    fireworks = store.get("dopant_workflows", {}).get("fireworks", {}).get("documents", [])
+    return sum(doc["state"] == "COMPLETED" for _, doc in fireworks)
+
+
+def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
+    """SIGKILL (the OOM killer, a time limit) midway: every finished Firework is kept, dopwf run again finishes the
+    study, and its documents are those of the uninterrupted run, none twice."""
+    _, reference, _ = finished_study
+    config = init_fw_config(tmp_path / "cfg")
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env.pop("FW_CONFIG_FILE", None)
+    run = subprocess.Popen([str(DOPWF), "run", str(SMOKE), "--config", str(config.directory)], cwd=tmp_path, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 900
+    while run.poll() is None and time.time() < deadline and _completed(config) < 4:
+        time.sleep(0.5)
+    assert run.poll() is None, "the run ended before it could be killed"
+    run.kill()
+    run.wait()
+    assert _completed(config) >= 4  # saved after every Firework, not only at a clean exit
+    again = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    # the resubmitted workflow's Fireworks whose twins had finished are linked to them, the rest ran
+    states = re.search(r"Fireworks by state (\{.*\})", again.stdout)
+    assert states and re.fullmatch(r"\{'COMPLETED': 13(, 'linked duplicates': \d+)?\}", states.group(1)), states
+    tasks, models = _results(config)
+    assert tasks == _results(reference)[0]  # the same trajectories (sha256) and diffusivities, task by task
+    assert len(models) == 1  # (its sha256 covers training metadata such as wall time: issue 15)
+    for collection in ("md_tasks", "models", "training_sets", "diffusivity", "conductivity", "validation"):
+        documents = _collection(config, collection)
+        assert len(documents) == len(_collection(reference, collection)), collection
