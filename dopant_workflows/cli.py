@@ -44,7 +44,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     kind = f"embedded (mongomock store {config.store_file})" if config.embedded else "MongoDB"
     print(f"FireWorks configuration written to {config.directory} [{kind}]", file=sys.stderr)
     if config.embedded:
-        print("The embedded store allows ONE FireWorks process at a time.", file=sys.stderr)
+        print("The embedded store takes one writer at a time: dopwf commands take its lock; dopwf status and "
+              "dopwf lpad get_* only read it, safely beside a run (plain lpad writes it whole when it exits).",
+              file=sys.stderr)
     print(config.export_line)
     return 0
 

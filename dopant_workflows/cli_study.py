@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from pathlib import Path
 
 from dopant_workflows.fireworks.config import use_fw_config
@@ -50,6 +51,13 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=output_dir, default="report", help="directory for report.md, table2.csv, table3.csv, plots")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("lpad", help="FireWorks' lpad on this configuration, safe beside a dopwf run: its read "
+                                    "commands (get_*, dump_wflow, ...) never write the embedded store, the others "
+                                    "take the store's lock (plain lpad writes the whole store when it exits)")
+    p.add_argument("--config", help=config_help)
+    p.add_argument("lpad_args", nargs=argparse.REMAINDER, help="lpad's own arguments, e.g. get_fws -s COMPLETED")
+    p.set_defaults(func=cmd_lpad)
+
     p = sub.add_parser("status", help="Fireworks by state per study, and documents per results collection")
     p.add_argument("--config", help=config_help)
     p.set_defaults(func=cmd_status)
@@ -79,10 +87,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}: {len(wf.fws)} Fireworks for {len(substitutions)} substitutions x "
               f"{len(study.temperatures_K)} temperatures (lpad add {args.output})")
         return 0
-    use_fw_config(args.config)
-    from dopant_workflows.fireworks.runner import submit_study
+    config_dir = use_fw_config(args.config)
+    from dopant_workflows.fireworks.runner import hold_store_lock, submit_study
 
     study, substitutions, wf = _workflow(args.study)
+    hold_store_lock(config_dir, "dopwf submit")
     ids = submit_study(study, substitutions, wf, args.verbose)
     print(f"submitted study {study.name}: {len(ids)} Fireworks (launch with rlaunch rapidfire or qlaunch rapidfire)")
     return 0
@@ -109,9 +118,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    use_fw_config(args.config)
-    from dopant_workflows.fireworks.runner import build, results_db
+    config_dir = use_fw_config(args.config)
+    from dopant_workflows.fireworks.runner import build, hold_store_lock, results_db
 
+    hold_store_lock(config_dir, "dopwf build")  # the results files are rewritten whole: one writer at a time
     return _print_build(build(results_db()))
 
 
@@ -127,11 +137,39 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    use_fw_config(args.config)
-    from dopant_workflows.fireworks.runner import collection_counts, open_launchpad, results_db, studies, study_states
+#: lpad commands that only read: their store is opened read-only
+LPAD_READ_COMMANDS = ("get_fws", "get_wflows", "get_qids", "get_launchdir", "get_fw_ids", "get_wf_ids", "dump_wflow",
+                      "check_wflow", "track_fws", "report", "introspect", "webgui", "get_fws_in_wflows")
 
-    lpad = open_launchpad(args.verbose)
+
+def cmd_lpad(args: argparse.Namespace) -> int:
+    config_dir = use_fw_config(args.config)
+    from fireworks.scripts.lpad_run import lpad
+
+    from dopant_workflows.fireworks import embedded_store
+    from dopant_workflows.fireworks.runner import hold_store_lock
+
+    command = next((a for a in args.lpad_args if not a.startswith("-")), None)
+    if command is None or command in LPAD_READ_COMMANDS:
+        embedded_store.read_only()
+    else:
+        hold_store_lock(config_dir, f"dopwf lpad {command}")
+    return lpad(args.lpad_args) or 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config_dir = use_fw_config(args.config)
+    from dopant_workflows.fireworks.runner import (collection_counts, open_launchpad, results_db, store_lock_holder,
+                                                   studies, study_states)
+
+    from fireworks.fw_config import MONGOMOCK_SERVERSTORE_FILE
+
+    holder = store_lock_holder(config_dir) if MONGOMOCK_SERVERSTORE_FILE else None
+    store = Path(MONGOMOCK_SERVERSTORE_FILE or "")
+    if holder and store.is_file():  # the run saves the store after every Firework: that is what is shown
+        print(f"in progress: {holder}; Fireworks as of its last save, "
+              f"{time.strftime('%H:%M:%S', time.localtime(store.stat().st_mtime))}")
+    lpad = open_launchpad(args.verbose, read_only=True)  # never written here: a run beside it loses nothing
     for name in studies(lpad):
         print(f"study {name}: {study_states(lpad, name)}")
     print("results: " + ", ".join(f"{c} {n}" for c, n in collection_counts(results_db()).items()))

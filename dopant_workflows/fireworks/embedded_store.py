@@ -6,6 +6,8 @@ every state change since it started, and one killed while writing leaves a trunc
 cannot read. :func:`install` replaces its read and write: the file is written atomically (temporary file +
 rename) keeping the version it replaces as ``launchpad_store.json.last-good``, and an unreadable file is an error
 naming it and that copy. :func:`save` writes the store now; ``dopwf run`` calls it after every Firework.
+:func:`read_only` makes the stores a process opens from then on write nothing, not even at exit: a command that
+only reads (``dopwf status``) can never put back the copy it loaded over a running study's newer one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import unreadable_file_message, write_text_keeping_last_good
 
 _installed = False
+_read_only = False
+
+
+def read_only() -> None:
+    """From now on this process's embedded stores are never written (no save at exit; :func:`save` refuses)."""
+    global _read_only
+    install()
+    _read_only = True
 
 
 def _load(self, filename=None) -> None:
@@ -39,12 +49,15 @@ def _load(self, filename=None) -> None:
         raise DopwfInputError(f"LaunchPad store {str(path)!r}: not found (dopwf init writes it)") from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise DopwfInputError(unreadable_file_message("LaunchPad store", path, f"cannot be read ({exc})")) from None
-    self._finalizer = weakref.finalize(self, self._to_file)
+    if not _read_only:
+        self._finalizer = weakref.finalize(self, self._to_file)
 
 
 def _save(self) -> None:
     import bson.json_util
 
+    if _read_only:  # a store opened before read_only(): its exit save is skipped too
+        return
     write_text_keeping_last_good(self._filename, bson.json_util.dumps(self.to_dict()))
 
 
@@ -65,6 +78,8 @@ def install() -> None:
 
 def save(lpad) -> bool:
     """Write ``lpad``'s embedded store to its file now (True), or nothing for a MongoDB LaunchPad (False)."""
+    if _read_only:
+        raise RuntimeError("embedded store opened read-only in this process: not written")
     store = getattr(getattr(lpad, "connection", None), "_store", None)
     if store is None or not getattr(store, "_filename", None):
         return False

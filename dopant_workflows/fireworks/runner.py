@@ -33,14 +33,57 @@ LOCK_FILE = ".dopwf-run.lock"
 embedded_store.install()  # before any LaunchPad opens the store: atomic saves, unreadable files named
 
 
-def open_launchpad(verbose: bool = False) -> LaunchPad:
-    """The configured LaunchPad, its console lines at WARNING (DEBUG with ``verbose``)."""
+def open_launchpad(verbose: bool = False, read_only: bool = False) -> LaunchPad:
+    """The configured LaunchPad, its console lines at WARNING (DEBUG with ``verbose``). ``read_only``: an embedded
+    store is never written by this process (commands that only look: a run beside them loses nothing)."""
+    if read_only:
+        embedded_store.read_only()
     level = quiet_fireworks(verbose)
     if LAUNCHPAD_LOC:
         from monty.serialization import loadfn
 
         return LaunchPad.from_dict({**loadfn(LAUNCHPAD_LOC), "strm_lvl": level})
     return LaunchPad(strm_lvl=level)
+
+
+_held_locks: list = []  # open lock files, held until the process exits
+
+
+def hold_store_lock(config_dir: Path, command: str) -> None:
+    """Take the embedded store's lock for the rest of this process (every dopwf command that writes the store or
+    the results files does), or refuse naming the process that holds it. Its file records the holder."""
+    if not MONGOMOCK_SERVERSTORE_FILE:
+        return  # a MongoDB server takes concurrent writers
+    path = Path(config_dir) / LOCK_FILE
+    lock = open(path, "a+")  # noqa: SIM115 - held until the process exits; "a+": the holder's record is kept
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise DopwfInputError(f"{config_dir}: another dopwf run is using this embedded store ({holder}; one writer at a "
+                              f"time): wait for it, watch it with dopwf status, or use another --config") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}: {command}, since {time.strftime('%H:%M:%S')}\n")
+    lock.flush()
+    _held_locks.append(lock)
+
+
+def store_lock_holder(config_dir: Path) -> str | None:
+    """Who holds the store's lock now (its record), or None when nobody does."""
+    path = Path(config_dir) / LOCK_FILE
+    if not path.is_file():
+        return None
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            return lock.read().strip() or "another process"
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return None
 
 
 def _initialised(lpad: LaunchPad) -> LaunchPad:
@@ -95,12 +138,7 @@ def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_
     if not MONGOMOCK_SERVERSTORE_FILE:
         raise DopwfInputError("dopwf run: the configuration uses a MongoDB server; submit with dopwf submit and "
                               "launch with rlaunch/qlaunch rapidfire")
-    lock = open(config_dir / LOCK_FILE, "w")  # noqa: SIM115 - held for the whole run, released at exit
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise DopwfInputError(f"{config_dir}: another dopwf run is using this embedded store (one process at a "
-                              "time); wait for it or use another --config") from None
+    hold_store_lock(config_dir, "dopwf run")
     worker = FWorker.auto_load()
     env = worker.env or {}
     check_study(study, substitutions)

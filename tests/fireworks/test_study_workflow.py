@@ -464,3 +464,48 @@ def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
     for collection in ("md_tasks", "models", "training_sets", "diffusivity", "conductivity", "validation"):
         documents = _collection(config, collection)
         assert len(documents) == len(_collection(reference, collection)), collection
+
+
+def test_status_and_lpad_polled_during_a_run_lose_nothing(finished_study, tmp_path):
+    """A user watching a run (dopwf status, dopwf lpad get_fws, once a second) changes nothing: the store ends with
+    every Firework COMPLETED and the results are those of a run nobody watched."""
+    _, reference, _ = finished_study
+    config = init_fw_config(tmp_path / "cfg")
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env.pop("FW_CONFIG_FILE", None)
+    run = subprocess.Popen([str(DOPWF), "run", str(SMOKE), "--config", str(config.directory)], cwd=tmp_path, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    polls, progress_seen = 0, False
+    while run.poll() is None:
+        status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+        assert status.returncode == 0, status.stderr[-2000:]
+        progress_seen |= "in progress: pid" in status.stdout
+        fws = _dopwf(["lpad", "--config", str(config.directory), "get_fws", "-d", "count"], tmp_path)
+        assert fws.returncode == 0, fws.stderr[-2000:]
+        polls += 1
+        time.sleep(1)
+    assert run.returncode == 0 and polls >= 3 and progress_seen
+    final = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+    assert "study smoke: {'COMPLETED': 13}" in final.stdout
+    assert _results(config)[0] == _results(reference)[0]
+    store = config.directory / "launchpad_store.json"
+    before = store.stat().st_mtime_ns
+    _dopwf(["status", "--config", str(config.directory)], tmp_path)
+    assert store.stat().st_mtime_ns == before  # a read-only command writes nothing
+
+
+def test_writers_take_the_store_lock_and_name_its_holder(finished_study, tmp_path):
+    _, config, _ = finished_study
+    with open(config.directory / LOCK_FILE, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242: dopwf run, since 12:00:00\n")
+        held.flush()
+        for args in (["submit", str(SMOKE)], ["build"], ["lpad", "rerun_fws", "-i", "1"]):
+            if args[0] == "lpad":
+                busy = _dopwf(["lpad", "--config", str(config.directory), *args[1:]], tmp_path)
+            else:
+                busy = _dopwf([*args, "--config", str(config.directory)], tmp_path)
+            assert busy.returncode == 2, (args, busy.stderr[-1000:])
+            assert "pid 4242: dopwf run" in busy.stderr, busy.stderr[-1000:]
+        status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+        assert status.returncode == 0 and "in progress: pid 4242: dopwf run" in status.stdout
