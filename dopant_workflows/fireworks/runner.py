@@ -56,14 +56,18 @@ def hold_store_lock(config_dir: Path, command: str) -> None:
         return  # a MongoDB server takes concurrent writers
     path = Path(config_dir) / LOCK_FILE
     lock = open(path, "a+")  # noqa: SIM115 - held until the process exits; "a+": the holder's record is kept
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    for _ in range(20):  # ~2 s: dopwf status probes the lock for an instant; a real holder keeps it
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            time.sleep(0.1)
+    else:
         lock.seek(0)
         holder = lock.read().strip() or "another process"
         lock.close()
-        raise DopwfInputError(f"{config_dir}: another dopwf run is using this embedded store ({holder}; one writer at a "
-                              f"time): wait for it, watch it with dopwf status, or use another --config") from None
+        raise DopwfInputError(f"{config_dir}: another dopwf run is using this embedded store ({holder}; one writer "
+                              "at a time): wait for it, watch it with dopwf status, or use another --config") from None
     lock.seek(0)
     lock.truncate()
     lock.write(f"pid {os.getpid()}: {command}, since {time.strftime('%H:%M:%S')}\n")
