@@ -20,10 +20,21 @@ SMOKE = ROOT / "tests" / "data" / "studies" / "smoke_study.yaml"
 DOPWF = Path(sys.executable).parent / "dopwf"
 
 
-def _dopwf(args, tmp_path, env_extra=None):
+def _env(tmp_path, env_extra=None):
     env = {**os.environ, "HOME": str(tmp_path), **(env_extra or {})}
     env.pop("FW_CONFIG_FILE", None)
-    return subprocess.run([str(DOPWF), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    return env
+
+
+def _dopwf(args, tmp_path, env_extra=None):
+    return subprocess.run([str(DOPWF), *args], cwd=tmp_path, env=_env(tmp_path, env_extra), capture_output=True,
+                          text=True, timeout=900)
+
+
+def _start_run(config, tmp_path):
+    """``dopwf run`` of the smoke study in the background (a test watches, kills or polls it)."""
+    return subprocess.Popen([str(DOPWF), "run", str(SMOKE), "--config", str(config.directory)], cwd=tmp_path,
+                            env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
@@ -442,10 +453,7 @@ def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
     study, and its documents are those of the uninterrupted run, none twice."""
     _, reference, _ = finished_study
     config = init_fw_config(tmp_path / "cfg")
-    env = {**os.environ, "HOME": str(tmp_path)}
-    env.pop("FW_CONFIG_FILE", None)
-    run = subprocess.Popen([str(DOPWF), "run", str(SMOKE), "--config", str(config.directory)], cwd=tmp_path, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = _start_run(config, tmp_path)
     deadline = time.time() + 900
     while run.poll() is None and time.time() < deadline and _completed(config) < 4:
         time.sleep(0.5)
@@ -471,10 +479,7 @@ def test_status_and_lpad_polled_during_a_run_lose_nothing(finished_study, tmp_pa
     every Firework COMPLETED and the results are those of a run nobody watched."""
     _, reference, _ = finished_study
     config = init_fw_config(tmp_path / "cfg")
-    env = {**os.environ, "HOME": str(tmp_path)}
-    env.pop("FW_CONFIG_FILE", None)
-    run = subprocess.Popen([str(DOPWF), "run", str(SMOKE), "--config", str(config.directory)], cwd=tmp_path, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = _start_run(config, tmp_path)
     polls, progress_seen = 0, False
     while run.poll() is None:
         status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
