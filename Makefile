@@ -32,7 +32,10 @@ quick-demo: $(STAMP)
 	$(BIN)/dopwf init --dir fw_local
 	$(BIN)/dopwf run examples/quick_study.yaml --config fw_local --out runs/quick
 
+# The cluster-path test runs SLURM jobs on localhost: Debian's slurm-wlm and munge, installed here where root and
+# apt allow (otherwise that test is reported as skipped, with the reason).
 test: $(STAMP)
+	tools/install_slurm.sh
 	$(BIN)/python -m pytest -q tests
 
 # one benchmark at a time: they share the 2 cores. ann_speed times AMP too when .amp-venv exists.

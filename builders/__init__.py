@@ -2,7 +2,9 @@
 anderson_stuart.
 
 Incremental (a result is rebuilt when one of its source documents is newer than the sources it was built
-from) and idempotent (keys: task_id, substitution_id). Runnable with ``mrun`` (serialise ``get_builders(...)``)
+from) and idempotent (keys: task_id, and '<study>/<substitution_id>' for the per-substitution documents). Every
+result is grouped by study and substitution: a study never reads another's documents, and ``study=`` restricts a
+build to one study. Runnable with ``mrun`` (serialise ``get_builders(...)``)
 or ``dopwf build``. No database calls in ``process_item``/``unary_function``; builders compute and store, the
 report plots.
 """
@@ -15,13 +17,14 @@ __all__ = ["AndersonStuartBuilder", "BuildSummary", "ConductivityBuilder", "Diff
            "run_builders"]
 
 
-def get_builders(db) -> list:
-    """The three builders on a :class:`dopant_workflows.db.ResultsDB`, in dependency order."""
+def get_builders(db, study: str | None = None) -> list:
+    """The three builders on a :class:`dopant_workflows.db.ResultsDB`, in dependency order; ``study``: that
+    study's documents only (default: all studies, each grouped on its own)."""
     return [
-        DiffusivityBuilder(db.store("md_tasks"), db.store("diffusivity")),
-        ConductivityBuilder(db.store("diffusivity"), db.store("conductivity"), db.store("validation")),
+        DiffusivityBuilder(db.store("md_tasks"), db.store("diffusivity"), study=study),
+        ConductivityBuilder(db.store("diffusivity"), db.store("conductivity"), db.store("validation"), study=study),
         AndersonStuartBuilder(db.store("diffusivity"), db.store("dielectric"), db.store("conductivity"),
-                              db.store("anderson_stuart")),
+                              db.store("anderson_stuart"), study=study),
     ]
 
 

@@ -1,39 +1,47 @@
-"""diffusivity + dielectric + conductivity -> anderson_stuart: the paper's Table 3, one document per substitution."""
+"""diffusivity + dielectric + conductivity -> anderson_stuart: the paper's Table 3, one document per study and
+substitution."""
 
 from __future__ import annotations
 
 from maggma.core import Builder
 
+from builders.conductivity import drop_unkeyed, group_of, study_query
 from dopant_workflows.analysis.transport import anderson_stuart_from_run
 from dopant_workflows.schemas.base import as_utc
 from dopant_workflows.schemas.results import AndersonStuartDocument
 
 
 class AndersonStuartBuilder(Builder):
-    """Reprocesses a substitution only when one of its source documents is newer than the sources its target was
-    built from (a conductivity document's ``last_updated`` is when its Ea was last computed)."""
+    """Reprocesses a (study, substitution) only when one of its source documents is newer than the sources its
+    target was built from (a conductivity document's ``last_updated`` is when its Ea was last computed).
+    ``study``: that study only (default: every study, each on its own)."""
 
-    def __init__(self, diffusivity, dielectric, conductivity, anderson_stuart, **kwargs):
+    def __init__(self, diffusivity, dielectric, conductivity, anderson_stuart, study: str | None = None, **kwargs):
         self.diffusivity, self.dielectric = diffusivity, dielectric
-        self.conductivity, self.anderson_stuart = conductivity, anderson_stuart
+        self.conductivity, self.anderson_stuart, self.study = conductivity, anderson_stuart, study
         super().__init__(sources=[diffusivity, dielectric, conductivity], targets=[anderson_stuart], **kwargs)
 
     def get_items(self):
-        built = {d["substitution_id"]: as_utc(d.get("sources_last_updated")) for d in self.anderson_stuart.query(
-            properties=["substitution_id", "sources_last_updated"])}
-        by_sub: dict[str, dict] = {}
-        for d in self.diffusivity.query():
-            by_sub.setdefault(d["substitution_id"], {"diffusivity": [], "dielectric": None, "conductivity": None})
-            by_sub[d["substitution_id"]]["diffusivity"].append(d)
+        criteria = study_query(self.study)
+        drop_unkeyed(self.anderson_stuart)
+        built = {d[self.anderson_stuart.key]: as_utc(d.get("sources_last_updated")) for d in self.anderson_stuart.query(
+            criteria, properties=[self.anderson_stuart.key, "sources_last_updated"])}
+        groups: dict[str, dict] = {}
+        for d in self.diffusivity.query(criteria):
+            groups.setdefault(group_of(d), {"diffusivity": [], "dielectric": None, "conductivity": None})
+            groups[group_of(d)]["diffusivity"].append(d)
         for name, store in (("dielectric", self.dielectric), ("conductivity", self.conductivity)):
-            for d in store.query():
-                if d["substitution_id"] in by_sub:
-                    by_sub[d["substitution_id"]][name] = d
-        for sub_id, bundle in by_sub.items():
+            # the newest of a group's documents (a database from before keys held the study may hold two)
+            for d in sorted(store.query(criteria), key=lambda d: as_utc(d.get("last_updated"))):
+                if group_of(d) in groups:
+                    groups[group_of(d)][name] = d
+        for group, bundle in groups.items():
             docs = bundle["diffusivity"] + [x for x in (bundle["dielectric"], bundle["conductivity"]) if x]
             newest = max(as_utc(d.get("last_updated")) for d in docs)
-            if sub_id not in built or newest > built[sub_id]:
-                yield {"substitution_id": sub_id, **bundle, "sources_last_updated": newest}
+            if group not in built or newest > built[group]:
+                first = bundle["diffusivity"][0]
+                yield {"study": first["study"], "substitution_id": first["substitution_id"], **bundle,
+                       "sources_last_updated": newest}
 
     def process_item(self, item: dict) -> dict:
         runs = item["diffusivity"]

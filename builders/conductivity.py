@@ -1,4 +1,4 @@
-"""diffusivity -> conductivity: per substitution, the Arrhenius fit and its 300 K extrapolation."""
+"""diffusivity -> conductivity: per study and substitution, the Arrhenius fit and its 300 K extrapolation."""
 
 from __future__ import annotations
 
@@ -7,19 +7,37 @@ from maggma.core import Builder
 
 from dopant_workflows.analysis.transport import transport_from_runs
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.names import study_substitution_id
 from dopant_workflows.schemas.base import as_utc
 from dopant_workflows.schemas.results import ConductivityDocument
 
 
-def group_newer(sources, target, key: str = "substitution_id", extra=None):
-    """(group key, source documents, newest source time) of every group with a source document newer than the
-    sources its target document was built from (or with no target document yet). ``extra(documents)`` gives
-    further source documents of a group (e.g. its networks' validation documents) whose times count too."""
-    built = {d[key]: as_utc(d.get("sources_last_updated")) for d in target.query(
-        properties=[key, "sources_last_updated"])}
+def study_query(study: str | None) -> dict:
+    """The source criteria of a builder restricted to one study ({}: every study, each grouped on its own)."""
+    return {"study": study} if study else {}
+
+
+def group_of(document: dict) -> str:
+    """A per-substitution document's group: its study and substitution (never the substitution alone: two studies
+    of one substitution, e.g. another seed, are two results)."""
+    return study_substitution_id(document["study"], document["substitution_id"])
+
+
+def drop_unkeyed(target) -> None:
+    """Remove target documents written before the target's key existed (keyed by substitution alone): they are
+    derived, rebuilt from their sources by this build, and would otherwise stand beside their rebuilt twins."""
+    target.remove_docs({target.key: {"$exists": False}})
+
+
+def group_newer(sources, target, criteria: dict, extra=None):
+    """(group, source documents, newest source time) of every (study, substitution) group with a source document
+    newer than the sources its target document was built from (or with no target document yet). ``extra(documents)``
+    gives further source documents of a group (e.g. its networks' validation documents) whose times count too."""
+    built = {d[target.key]: as_utc(d.get("sources_last_updated")) for d in target.query(
+        criteria, properties=[target.key, "sources_last_updated"])}
     groups: dict[str, list[dict]] = {}
-    for document in sources.query():
-        groups.setdefault(document[key], []).append(document)
+    for document in sources.query(criteria):
+        groups.setdefault(group_of(document), []).append(document)
     for group, documents in groups.items():
         newest = max(as_utc(d.get("last_updated")) for d in [*documents, *(extra(documents) if extra else [])])
         if group not in built or newest > built[group]:
@@ -53,33 +71,41 @@ def validation_status(runs: list[dict], validations: list[dict]) -> tuple[bool |
 
 
 class ConductivityBuilder(Builder):
-    """Rebuilds a substitution whenever one of its diffusivity documents is newer than its conductivity document's
-    sources (a new temperature, or a run redone in place)."""
+    """Rebuilds a (study, substitution) whenever one of its diffusivity documents is newer than its conductivity
+    document's sources (a new temperature, or a run redone in place). ``study``: build that study only (default:
+    every study in the database, each grouped on its own; a study never reads another's runs or validations)."""
 
-    def __init__(self, diffusivity, conductivity, validation=None, **kwargs):
-        self.diffusivity, self.conductivity, self.validation = diffusivity, conductivity, validation
+    def __init__(self, diffusivity, conductivity, validation=None, study: str | None = None, **kwargs):
+        self.diffusivity, self.conductivity, self.validation, self.study = diffusivity, conductivity, validation, study
         sources = [diffusivity] + ([validation] if validation is not None else [])
         super().__init__(sources=sources, targets=[conductivity], **kwargs)
 
     def get_items(self):
-        validations = list(self.validation.query()) if self.validation is not None else []
+        criteria = study_query(self.study)
+        drop_unkeyed(self.conductivity)
+        validations = list(self.validation.query(criteria)) if self.validation is not None else []
 
         def networks_validations(runs):
-            shas = {r.get("model_sha256") for r in runs}
-            return [v for v in validations if v.get("model_sha256") in shas]
+            """The validations of the runs' networks in the runs' own study."""
+            shas, study = {r.get("model_sha256") for r in runs}, runs[0]["study"]
+            return [v for v in validations if v.get("model_sha256") in shas and v.get("study") == study]
 
-        for sub_id, runs, newest in group_newer(self.diffusivity, self.conductivity, extra=networks_validations):
-            yield {"substitution_id": sub_id, "runs": runs, "validations": networks_validations(runs),
-                   "sources_last_updated": newest}
+        for _, runs, newest in group_newer(self.diffusivity, self.conductivity, criteria, extra=networks_validations):
+            yield {"study": runs[0]["study"], "substitution_id": runs[0]["substitution_id"], "runs": runs,
+                   "validations": networks_validations(runs), "sources_last_updated": newest}
 
     def process_item(self, item: dict) -> dict:
         runs = sorted(item["runs"], key=lambda d: d["temperature_K"])
         try:
             transport = transport_from_runs(runs)
         except DopwfInputError as exc:
-            return {"substitution_id": item["substitution_id"], "state": "failed", "error": str(exc)}
+            return {"conductivity_id": study_substitution_id(item["study"], item["substitution_id"]),
+                    "state": "failed", "error": str(exc)}
         first, fit = runs[0], transport.fit
         validated, validation_notes = validation_status(runs, item.get("validations", []))
+        networks = sorted({r.get("model_sha256") or "" for r in runs})
+        mixed = [f"the runs come from {len(networks)} networks ({', '.join(n[:12] or '(unknown)' for n in networks)}): "
+                 "one Arrhenius fit across networks mixes their physics"] if len(networks) > 1 else []
         return ConductivityDocument(
             substitution_id=first["substitution_id"], study=first["study"], formula=first["formula"],
             dopant_fraction=first["dopant_fraction"], temperatures_K=[d["temperature_K"] for d in runs],
@@ -90,8 +116,8 @@ class ConductivityBuilder(Builder):
             conductivity_300K_mS_cm=transport.conductivity_mS_cm,
             conductivity_300K_95_mS_cm=list(transport.conductivity_95_mS_cm),
             diffusivity_300K_components_cm2_s=transport.diffusivity_components_cm2_s, linear=fit.linear,
-            warnings=list(fit.warnings), validated=validated, validation_notes=validation_notes,
-            model_sha256=sorted({r.get("model_sha256") or "" for r in runs}), builder=type(self).__name__,
+            warnings=list(fit.warnings) + mixed, validated=validated, validation_notes=validation_notes,
+            model_sha256=networks, builder=type(self).__name__,
             sources_last_updated=item["sources_last_updated"],
         ).model_dump()
 

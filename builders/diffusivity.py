@@ -9,8 +9,12 @@ from dopant_workflows.schemas.results import DiffusivityDocument
 
 
 class DiffusivityBuilder(MapBuilder):
-    def __init__(self, md_tasks, diffusivity, **kwargs):
-        self.md_tasks, self.diffusivity = md_tasks, diffusivity
+    """``study``: map that study's runs only (default: every study; task ids hold the study)."""
+
+    def __init__(self, md_tasks, diffusivity, study: str | None = None, **kwargs):
+        self.md_tasks, self.diffusivity, self.study = md_tasks, diffusivity, study
+        if study:
+            kwargs["query"] = {**(kwargs.get("query") or {}), "study": study}
         super().__init__(source=md_tasks, target=diffusivity, **kwargs)
 
     def unary_function(self, item: dict) -> dict:

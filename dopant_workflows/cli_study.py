@@ -43,6 +43,7 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("build", help="run the maggma builders: diffusivity, conductivity, anderson_stuart")
     p.add_argument("--config", help=config_help)
+    p.add_argument("--study", help="only this study (default: every study, each grouped on its own)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("report", help="the paper's Table 2 and Table 3 (text, Markdown, CSV) and plots")
@@ -119,10 +120,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     config_dir = use_fw_config(args.config)
-    from dopant_workflows.fireworks.runner import build, hold_store_lock, results_db
+    from dopant_workflows.fireworks.runner import build, check_known_study, hold_store_lock, results_db
 
     hold_store_lock(config_dir, "dopwf build")  # the results files are rewritten whole: one writer at a time
-    return _print_build(build(results_db()))
+    db = results_db()
+    if args.study is not None:
+        check_known_study(db, args.study)
+    return _print_build(build(db, args.study))
 
 
 def cmd_report(args: argparse.Namespace) -> int:

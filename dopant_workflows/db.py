@@ -18,12 +18,12 @@ COLLECTIONS = {
     "training_sets": "set_id",
     "models": "model_sha256",
     "md_tasks": "task_id",
-    "dielectric": "substitution_id",
+    "dielectric": "dielectric_id",
     "validation": "validation_id",
     "active_learning": "al_id",
     "diffusivity": "task_id",
-    "conductivity": "substitution_id",
-    "anderson_stuart": "substitution_id",
+    "conductivity": "conductivity_id",
+    "anderson_stuart": "anderson_stuart_id",
 }
 
 

@@ -85,11 +85,25 @@ def render_fw_config(directory: Path, mongodb_uri: str | None = None) -> dict[st
     return rendered
 
 
+def _same_settings(existing: str, rendered: str) -> bool:
+    """The same configuration: equal settings, whatever the comments say (a newer version's templates may word
+    their comments differently; ``make demo`` re-runs ``init`` on an existing directory)."""
+    import yaml
+
+    if existing == rendered:
+        return True
+    try:
+        return yaml.safe_load(existing) == yaml.safe_load(rendered)
+    except yaml.YAMLError:
+        return False
+
+
 def init_fw_config(directory: str | Path, mongodb_uri: str | None = None, force: bool = False) -> FWConfig:
     """Write a ready FireWorks configuration into ``directory``.
 
     Refuses (:class:`DopwfInputError`, nothing written) when the directory already holds a *different*
-    configuration, unless ``force``. Re-running with the same arguments is a no-op that keeps the store.
+    configuration (other settings; comments do not count), unless ``force``. Re-running with the same arguments
+    keeps the store and refreshes the files' comments.
     An existing store file is never overwritten: it holds the LaunchPad's data.
     """
     directory = Path(directory).expanduser().resolve()
@@ -99,7 +113,7 @@ def init_fw_config(directory: str | Path, mongodb_uri: str | None = None, force:
     conflicts = [
         name
         for name, text in rendered.items()
-        if (directory / name).exists() and (directory / name).read_text(encoding="utf-8") != text
+        if (directory / name).exists() and not _same_settings((directory / name).read_text(encoding="utf-8"), text)
     ]
     if conflicts and not force:
         raise DopwfInputError(

@@ -34,6 +34,12 @@ DEVICE_KEY = "dopwf_device"  # set by the use_device powerup; wins over the work
 FAKE_VASP_KEY = "_fake_vasp_dir"  # set by the use_fake_vasp powerup: replay this reference run instead of VASP
 
 
+def study_substitution_id(study: str, substitution_id: str) -> str:
+    """The key of a study's per-substitution documents (dielectric, conductivity, Anderson-Stuart): one
+    substitution in two studies is two documents. Study names cannot hold '/', so the key is unambiguous."""
+    return f"{study}/{substitution_id}"
+
+
 def derive_seed(*parts) -> int:
     """A 31-bit seed from what a run is (e.g. study seed, substitution id, temperature), not from where it sits in
     a list: reordering a study's counts or temperatures gives every run the seed it had before."""

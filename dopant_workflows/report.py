@@ -57,25 +57,42 @@ def validation_tables(validations: list[dict]) -> tuple[list[list[str]], list[li
 TABLE3 = ["material", "lambda (A)", "r_Li (A)", "r_anion (A)", "eps_r", "eps_r source", "dE_AS (eV)", "Ea Arrhenius (eV)"]
 
 
+def _studies(*collections: list[dict]) -> list[str]:
+    return sorted({d.get("study") or "" for documents in collections for d in documents})
+
+
+def _group(document: dict) -> tuple[str, str]:
+    return document.get("study") or "", document["substitution_id"]
+
+
 def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+    """Rows of Tables 2 and 3; a report of several studies names each row's study in its first column (and in
+    the headers: :func:`table_headers`)."""
+    several = len(_studies(conductivity, anderson_stuart)) > 1
     rows2 = []
-    for c in sorted(conductivity, key=lambda d: -d["dopant_fraction"]):
+    for c in sorted(conductivity, key=lambda d: (d.get("study") or "", -d["dopant_fraction"])):
         lo, hi = c["conductivity_300K_95_mS_cm"]
-        rows2.append([c["formula"], f"{100 * c['dopant_fraction']:.2f}",
+        rows2.append([*([c.get("study") or "—"] if several else []), c["formula"], f"{100 * c['dopant_fraction']:.2f}",
                       f"{c['activation_energy_eV']:.3f} ± {c['activation_energy_std_eV']:.3f}",
                       f"{c['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]",
                       f"{c['diffusivity_300K_cm2_s']:.3e}", "yes" if c["linear"] else "NO (see warnings)",
                       _validated(c.get("validated"))])
     rows3 = []
-    for a in sorted(anderson_stuart, key=lambda d: d["formula"]):
+    for a in sorted(anderson_stuart, key=lambda d: (d.get("study") or "", d["formula"])):
         barrier = f"{a['barrier_eV']:.3f}" if a["barrier_eV"] is not None else "— (see eps_r source)" if (
             a["epsilon_r"] is None) else f"— ({a['missing_reason']})"
         ea = a.get("arrhenius_activation_energy_eV")
-        rows3.append([a["formula"], f"{a['jump_distance_A']:.2f}" if a["jump_distance_A"] else "—",
+        rows3.append([*([a.get("study") or "—"] if several else []), a["formula"],
+                      f"{a['jump_distance_A']:.2f}" if a["jump_distance_A"] else "—",
                       f"{a['r_cation_A']:.2f}", f"{a['r_anion_A']:.2f}",
                       f"{a['epsilon_r']:g}" if a["epsilon_r"] is not None else "—", a["epsilon_r_source"], barrier,
                       f"{ea:.3f}" if ea is not None else "—"])
     return rows2, rows3
+
+
+def table_headers(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[str], list[str]]:
+    study = ["study"] if len(_studies(conductivity, anderson_stuart)) > 1 else []
+    return study + TABLE2, study + TABLE3
 
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:
@@ -140,6 +157,7 @@ def split_superseded(conductivity: list[dict], validations: list[dict], active_l
 def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusivity: list[dict], out: Path,
                  validations: list[dict] = (), active_learning: list[dict] = ()) -> str:
     rows2, rows3 = tables(conductivity, anderson_stuart)
+    header2, header3 = table_headers(conductivity, anderson_stuart)
     validations, active_learning, old_validations, old_rounds = split_superseded(
         conductivity, list(validations), list(active_learning))
     text = ""
@@ -162,8 +180,8 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
                                            for v in sorted(old_validations, key=lambda d: d["validation_id"]))
                  + (f"- {len(old_rounds)} active-learning rounds run with other settings\n" if old_rounds else "")
                  + "\n")
-    text += ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K)\n\n" + markdown(TABLE2, rows2)
-             + "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(TABLE3, rows3))
+    text += ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K)\n\n" + markdown(header2, rows2)
+             + "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(header3, rows3))
     unvalidated = [c for c in conductivity if c.get("validated") is not True]
     if unvalidated:
         text += ("\nRows whose network is not validated (NO / not validated) are the network's physics, not "
@@ -177,7 +195,7 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
         text += "\n## Warnings\n\n" + "\n".join(warnings) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / "report.md", text)
-    tables_out = [("table2.csv", TABLE2, rows2), ("table3.csv", TABLE3, rows3)]
+    tables_out = [("table2.csv", header2, rows2), ("table3.csv", header3, rows3)]
     if active_learning:
         from dopant_workflows.active_learning.plots import plot_rounds
 
@@ -199,16 +217,24 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
     return text
 
 
+def _plot_name(document: dict, several_studies: bool) -> str:
+    """arrhenius_<substitution id>.png; arrhenius_<study>_<substitution id>.png in a report of several studies."""
+    study = f"{document.get('study') or 'nostudy'}_" if several_studies else ""
+    return f"arrhenius_{study}{document['substitution_id']}.png"
+
+
 def _plot_each(diffusivity: list[dict], conductivity: list[dict], out: Path) -> None:
-    """arrhenius_<substitution id>.png with the fit's 95 % band, refitted from the documents the builder used."""
+    """One Arrhenius plot per conductivity document with the fit's 95 % band, refitted from the documents the
+    builder used (same study, same substitution)."""
     from dopant_workflows.analysis.plots import plot_arrhenius
     from dopant_workflows.analysis.transport import transport_from_runs
 
+    several = len(_studies(conductivity)) > 1
     for c in conductivity:
-        runs = [d for d in diffusivity if d["substitution_id"] == c["substitution_id"]]
+        runs = [d for d in diffusivity if _group(d) == _group(c)]
         transport = transport_from_runs(runs, c.get("extrapolation_temperature_K", 300.0))
-        plot_arrhenius(transport.fit, transport.diffusivity_errors_cm2_s, out / f"arrhenius_{c['substitution_id']}.png",
-                       transport.at_K, label=c["formula"])
+        plot_arrhenius(transport.fit, transport.diffusivity_errors_cm2_s, out / _plot_name(c, several),
+                       transport.at_K, label=f"{c['formula']} ({c['study']})" if several else c["formula"])
 
 
 def _plot_all(diffusivity: list[dict], conductivity: list[dict], path: Path) -> None:
@@ -218,17 +244,17 @@ def _plot_all(diffusivity: list[dict], conductivity: list[dict], path: Path) -> 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fits = {c["substitution_id"]: c for c in conductivity}
+    fits = {_group(c): c for c in conductivity}
+    several = len(_studies(diffusivity)) > 1
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    subs = sorted({d["substitution_id"] for d in diffusivity})
-    for sub in subs:
-        docs = sorted((d for d in diffusivity if d["substitution_id"] == sub), key=lambda d: d["temperature_K"])
+    for group in sorted({_group(d) for d in diffusivity}):
+        docs = sorted((d for d in diffusivity if _group(d) == group), key=lambda d: d["temperature_K"])
         t = np.array([d["temperature_K"] for d in docs])
         d = np.array([d["diffusivity_cm2_s"] for d in docs])
         err = np.array([x["diffusivity_std_cm2_s"] or 0 for x in docs])
         label = f"{docs[0]['formula']} ({100 * docs[0]['dopant_fraction']:.2f} % {docs[0]['dopant']})"
-        line = ax.errorbar(1000 / t, d, yerr=err, fmt="o", capsize=3, label=label)
-        fit = fits.get(sub)
+        line = ax.errorbar(1000 / t, d, yerr=err, fmt="o", capsize=3, label=f"{group[0]}: {label}" if several else label)
+        fit = fits.get(group)
         if fit:
             x = np.linspace(1000 / t.max(), 1000 / 300.0, 50)
             ax.plot(x, fit["prefactor_cm2_s"] * np.exp(-fit["activation_energy_eV"] * (x / 1000) / BOLTZMANN_EV_K),

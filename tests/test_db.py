@@ -14,8 +14,8 @@ def test_json_results_db_round_trip_and_bad_files(tmp_path):
     db_file.write_text(json.dumps({"kind": "json", "directory": str(tmp_path / "results")}))
     db = ResultsDB.from_file(db_file)
     db.check_reachable()
-    insert(db, "dielectric", {"substitution_id": "x", "eps_r": 5.0})
-    insert(db, "dielectric", {"substitution_id": "x", "eps_r": 6.0})  # same key: replaced, not duplicated
+    insert(db, "dielectric", {"dielectric_id": "s/x", "eps_r": 5.0})
+    insert(db, "dielectric", {"dielectric_id": "s/x", "eps_r": 6.0})  # same key: replaced, not duplicated
     store = db.store("dielectric")
     store.connect()
     assert [d["eps_r"] for d in store.query({})] == [6.0]

@@ -39,6 +39,15 @@ def test_init_is_idempotent_and_keeps_the_store(tmp_path):
     config.store_file.write_text('{"fireworks": {}}')
     init_fw_config(tmp_path)  # same arguments: nothing to refuse, store untouched
     assert config.store_file.read_text() == '{"fireworks": {}}'
+    # a configuration written by an earlier version whose templates worded their comments otherwise: the same
+    # settings, so `make demo` (which runs init every time) still works; the comments are refreshed
+    rendered = config.config_file.read_text()
+    config.config_file.write_text("# an older comment\n" + rendered.replace("# ", "#  "))
+    init_fw_config(tmp_path)
+    assert config.config_file.read_text() == rendered and config.store_file.read_text() == '{"fireworks": {}}'
+    config.config_file.write_text(rendered.replace("my_fworker.yaml", "other_fworker.yaml"))
+    with pytest.raises(DopwfInputError, match=r"different FireWorks configuration \(FW_config.yaml\)"):
+        init_fw_config(tmp_path)
 
 
 def test_init_refuses_a_different_config_unless_forced(tmp_path):

@@ -1,8 +1,11 @@
 """Our model file: one JSON document (descriptor, weights, element list, training metadata) with a sha256.
 
 JSON keeps every float exactly (shortest repr round-trips), is readable by anything, and cannot execute code.
-The checksum covers the canonical JSON of everything except itself: a truncated, edited or corrupted file is
-refused instead of giving subtly wrong forces.
+The file's checksum (``sha256``) covers the canonical JSON of everything except itself: a truncated, edited or
+corrupted file is refused instead of giving subtly wrong forces. The network's identity (:func:`model_sha256`, the
+key of the ``models`` collection and of every document that names a network) covers its content only — format,
+descriptor, weights, core repulsion — not the metadata (wall time, host, paths): the same network trained twice is
+one network.
 """
 
 from __future__ import annotations
@@ -122,5 +125,11 @@ def load_potential(path: str | Path) -> BPNNPotential:
     return potential_from_document(document, source)
 
 
+def content_sha256(document: dict[str, Any]) -> str:
+    """sha256 of a model document's content: everything but ``metadata`` and the file checksum."""
+    return hashlib.sha256(_canonical({k: v for k, v in document.items() if k not in ("metadata", "sha256")})).hexdigest()
+
+
 def model_sha256(potential: BPNNPotential) -> str:
-    return potential_to_document(potential)["sha256"]
+    """The network's identity: equal for equal weights, descriptor and core repulsion, whatever the metadata."""
+    return content_sha256(potential_to_document(potential))

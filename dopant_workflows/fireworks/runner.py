@@ -155,7 +155,7 @@ def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_
         return RunOutcome(interrupted=True, states=study_states(lpad, study.name))
     states = study_states(lpad, study.name)
     db = ResultsDB.from_file(env["db_file"])
-    summary = build(db)
+    summary = build(db, study.name)
     report_dir = report_dir or Path(env["runs_dir"]) / study.name / "report"
     return RunOutcome(False, states, summary, report(db, report_dir, study.name), report_dir, env["db_file"])
 
@@ -241,11 +241,12 @@ def studies(lpad: LaunchPad) -> list[str]:
     return sorted({wf["metadata"].get("study") for wf in lpad.workflows.find({}, {"metadata": 1})} - {None})
 
 
-def build(db: ResultsDB):
-    """Run the builders on ``db``; returns their ``BuildSummary`` (failures included)."""
+def build(db: ResultsDB, study: str | None = None):
+    """Run the builders on ``db`` (``study``: that study's documents only); returns their ``BuildSummary``
+    (failures included)."""
     from builders import get_builders, run_builders
 
-    return run_builders(get_builders(db))
+    return run_builders(get_builders(db, study))
 
 
 def documents(db: ResultsDB, collection: str, study: str | None = None) -> list[dict]:
@@ -262,16 +263,21 @@ def result_studies(db: ResultsDB) -> list[str]:
     return sorted({doc.get("study") for collection in COLLECTIONS for doc in documents(db, collection)} - {None})
 
 
+def check_known_study(db: ResultsDB, study: str) -> None:
+    """A --study that names no study in the results database: an error naming those it holds."""
+    known = result_studies(db)
+    if study not in known:
+        raise DopwfInputError(f"--study {study!r}: no results of that study in the results database; studies "
+                              f"with results: {', '.join(known) if known else 'none yet'}")
+
+
 def report(db: ResultsDB, out: Path, study: str | None = None) -> str:
     """The report of ``study`` (all studies: None) written into ``out``; its text. A study without results is an
     error naming the studies that have some (no empty report for a misspelt name)."""
     from dopant_workflows.report import write_report
 
     if study is not None:
-        known = result_studies(db)
-        if study not in known:
-            raise DopwfInputError(f"--study {study!r}: no results of that study in the results database; studies "
-                                  f"with results: {', '.join(known) if known else 'none yet'}")
+        check_known_study(db, study)
     return write_report(documents(db, "conductivity", study), documents(db, "anderson_stuart", study),
                         documents(db, "diffusivity", study), out, documents(db, "validation", study),
                         documents(db, "active_learning", study))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
+from dopant_workflows.names import study_substitution_id
 from dopant_workflows.schemas.base import ResultDocument
+
+_KEY = "key: '<study>/<substitution_id>' (one substitution in two studies is two documents)"
 
 
 class DiffusivityDocument(ResultDocument):
@@ -58,6 +61,11 @@ class ConductivityDocument(ResultDocument):
     model_sha256: list[str] = Field(default_factory=list, description="the network(s) behind the MD runs")
     warnings: list[str] = Field(default_factory=list)
 
+    @computed_field(description=_KEY)
+    @property
+    def conductivity_id(self) -> str:
+        return study_substitution_id(self.study, self.substitution_id)
+
 
 class AndersonStuartDocument(ResultDocument):
     """One substitution: the paper's Eq. 4 barrier beside the Arrhenius activation energy."""
@@ -75,3 +83,8 @@ class AndersonStuartDocument(ResultDocument):
     missing_reason: str | None = None
     arrhenius_activation_energy_eV: float | None
     validated: bool | None = Field(None, description="as the conductivity document (the network behind Ea)")
+
+    @computed_field(description=_KEY)
+    @property
+    def anderson_stuart_id(self) -> str:
+        return study_substitution_id(self.study, self.substitution_id)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
+from dopant_workflows.names import study_substitution_id
 from dopant_workflows.schemas.base import Document
 
 
 class ModelDocument(Document):
     """A trained network (the model file lives on disk; this document points at it)."""
 
-    model_sha256: str = Field(description="stable key: sha256 of the model file's canonical content")
-    study: str | None = Field(None, description="the study it was trained for (none: trained by dopwf ann train)")
+    model_sha256: str = Field(description="stable key: sha256 of the network's content (descriptor, weights, core "
+                                          "repulsion; not its metadata): the same network trained twice is one")
+    study: str | None = Field(None, description="the study it was (last) trained for (none: dopwf ann train)")
     label: str | None = Field(None, description="'shared' or the substitution id it was trained for")
     model_path: str
     training_frames_sha256: list[str] = Field(description="sha256 of every frame file trained on")
@@ -90,3 +92,8 @@ class DielectricDocument(Document):
     epsilon_electronic: list[list[float]] | None = None
     epsilon_ionic: list[list[float]] | None = None
     fw_id: int | None = None
+
+    @computed_field(description="key: '<study>/<substitution_id>'")
+    @property
+    def dielectric_id(self) -> str:
+        return study_substitution_id(self.study, self.substitution_id)

@@ -1,5 +1,6 @@
 """Training: a student network recovers a teacher of the same architecture; splits, checks, files."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,7 +12,8 @@ from ase.io import write
 from dopant_workflows.ann.dataset import ReferenceImage, load_images, pack_images, split_indices
 from dopant_workflows.ann.descriptor import GaussianDescriptor
 from dopant_workflows.ann.model import BPNNPotential
-from dopant_workflows.ann.model_io import load_potential, save_potential
+from dopant_workflows.ann.model_io import (content_sha256, load_potential, model_sha256, potential_to_document,
+                                          save_potential)
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.training import TrainingSettings, _initial_network, train_potential
 from dopant_workflows.errors import DopwfInputError
@@ -120,6 +122,32 @@ def test_model_file_round_trip_and_checksum(tmp_path, teacher_images):
     path.write_text(path.read_text()[:100])
     with pytest.raises(DopwfInputError, match="not valid JSON"):
         load_potential(path)
+
+
+def test_identity_covers_content_not_metadata(tmp_path, teacher_images):
+    """The same network trained twice is one network and one models document, whatever its wall time says; a
+    changed weight is another network."""
+    from dopant_workflows.db import ResultsDB, insert
+    from dopant_workflows.jobs.training import train_network
+
+    frames = tmp_path / "frames.extxyz"
+    write(str(frames), [i.atoms for i in teacher_images], format="extxyz")
+    settings = TrainingSettings(max_steps=5, validate_every=5)
+    documents = [train_network([frames], settings, tmp_path / name, progress=False) for name in ("a", "b")]
+    files = [json.loads((tmp_path / name / "model.json").read_text()) for name in ("a", "b")]
+    assert files[0]["network"] == files[1]["network"]
+    assert documents[0].model_sha256 == documents[1].model_sha256 == model_sha256(load_potential(tmp_path / "b"))
+    (tmp_path / "db.json").write_text(json.dumps({"kind": "json", "directory": str(tmp_path / "results")}))
+    db = ResultsDB.from_file(tmp_path / "db.json")
+    for document in documents:
+        insert(db, "models", document.model_dump())
+    assert len(json.loads((tmp_path / "results" / "models.json").read_text())) == 1
+    files[0]["network"]["elements"]["Li"]["slope_eV"] += 1e-9
+    assert content_sha256(files[0]) != documents[0].model_sha256
+    potential = load_potential(tmp_path / "a")
+    elsewhere = dataclasses.replace(potential, metadata={**potential.metadata, "wall_time_s": -1.0, "host": "x"})
+    assert model_sha256(elsewhere) == model_sha256(potential)
+    assert potential_to_document(elsewhere)["sha256"] != files[0]["sha256"]  # the file checksum sees everything
 
 
 def test_image_files_are_checked(tmp_path, teacher_images):

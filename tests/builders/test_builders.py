@@ -8,15 +8,17 @@ from maggma.stores import MemoryStore
 
 from builders import AndersonStuartBuilder, ConductivityBuilder, DiffusivityBuilder, run_builders
 from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
+from dopant_workflows.db import COLLECTIONS
+from dopant_workflows.jobs.dielectric import record_dielectric
 
 EA = 0.25
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def _task(sub, formula, n_cl, temperature, minutes=0):
-    d = 1e-3 * math.exp(-EA / (BOLTZMANN_EV_K * temperature))
+def _task(sub, formula, n_cl, temperature, minutes=0, study="s", ea=EA):
+    d = 1e-3 * math.exp(-ea / (BOLTZMANN_EV_K * temperature))
     return {
-        "task_id": f"s-{sub}-{temperature:g}K", "study": "s", "substitution_id": sub, "formula": formula,
+        "task_id": f"{study}-{sub}-{temperature:g}K", "study": study, "substitution_id": sub, "formula": formula,
         "dopant": "Cl", "dopant_count": n_cl, "dopant_fraction": n_cl / 150, "temperature_K": temperature,
         "diffusivity_cm2_s": d, "diffusivity_std_cm2_s": 0.03 * d,
         "diffusivity_components_cm2_s": {"a": d, "b": d, "c": 1.5 * d}, "conductivity_mS_cm": 1.0,
@@ -27,20 +29,21 @@ def _task(sub, formula, n_cl, temperature, minutes=0):
     }
 
 
+def _dielectric(study, sub, eps_r, source, minutes=0):
+    document = record_dielectric(study, sub, "X", eps_r, source).model_dump()
+    return {**document, "last_updated": T0 + timedelta(minutes=minutes)}
+
+
 @pytest.fixture
 def stores():
-    names = ["md_tasks", "diffusivity", "conductivity", "dielectric", "anderson_stuart"]
-    keys = {"md_tasks": "task_id", "diffusivity": "task_id", "conductivity": "substitution_id",
-            "dielectric": "substitution_id", "anderson_stuart": "substitution_id"}
-    s = {name: MemoryStore(collection_name=name, key=keys[name]) for name in names}
+    names = ["md_tasks", "diffusivity", "conductivity", "dielectric", "anderson_stuart", "validation"]
+    s = {name: MemoryStore(collection_name=name, key=COLLECTIONS[name]) for name in names}
     for store in s.values():
         store.connect()
     s["md_tasks"].update([_task("one", "Li60Si8P10S71Cl1", 1, t) for t in (600.0, 700.0, 800.0)]
                          + [_task("zero", "Li60Si6P12S72", 0, t) for t in (600.0, 700.0, 800.0)])
-    s["dielectric"].update([{"substitution_id": "one", "eps_r": 5.13, "source": "Rao et al. 2020, DFPT",
-                             "last_updated": T0},
-                            {"substitution_id": "zero", "eps_r": None, "source": "missing: not given",
-                             "last_updated": T0}])
+    s["dielectric"].update([_dielectric("s", "one", 5.13, "Rao et al. 2020, DFPT"),
+                            _dielectric("s", "zero", None, "missing: not given")])
     return s
 
 
@@ -152,8 +155,6 @@ def _run_with_validation(s):
 
 
 def test_results_carry_whether_their_network_was_validated(stores):
-    stores["validation"] = MemoryStore(collection_name="validation", key="validation_id")
-    stores["validation"].connect()
     _run_with_validation(stores)  # no validation document yet: not validated, and said why
     one = stores["conductivity"].query_one({"substitution_id": "one"})
     assert one["validated"] is None and one["validation_notes"] == ["network abc: no validation document"]
@@ -177,3 +178,84 @@ def test_results_carry_whether_their_network_was_validated(stores):
     _run_with_validation(stores)
     one = stores["conductivity"].query_one({"substitution_id": "one"})
     assert one["validated"] is False and "validation failed: force_rmse_ann_md" in one["validation_notes"][0]
+
+
+def _by_group(store):
+    return {(d["study"], d["substitution_id"]): d for d in store.query()}
+
+
+def test_two_studies_sharing_a_substitution_keep_their_own_results(stores, tmp_path):
+    """A second study of substitution "one" (another seed: other diffusivities, its own eps_r and validation) in
+    the same database changes nothing of the first study's documents or report, and gets its own."""
+    from dopant_workflows.report import write_report
+
+    def report(study, out):
+        docs = {name: [d for d in stores[name].query() if d["study"] == study]
+                for name in ("conductivity", "anderson_stuart", "diffusivity")}
+        return write_report(docs["conductivity"], docs["anderson_stuart"], docs["diffusivity"], tmp_path / out)
+
+    _run_with_validation(stores)
+    first = {name: _by_group(stores[name]) for name in ("conductivity", "anderson_stuart")}
+    alone = report("s", "alone")
+    stores["md_tasks"].update([_task("one", "Li60Si8P10S71Cl1", 1, t, minutes=5, study="t", ea=0.31)
+                               for t in (600.0, 700.0, 800.0)])
+    stores["dielectric"].update([_dielectric("t", "one", 9.0, "given in study t", minutes=5)])
+    stores["validation"].update([{**_validation("passed", minutes=5), "study": "t", "validation_id": "t-abc"}])
+    counts = _run_with_validation(stores)
+    assert counts == {"DiffusivityBuilder": 3, "ConductivityBuilder": 1, "AndersonStuartBuilder": 1}
+    conductivity, anderson_stuart = _by_group(stores["conductivity"]), _by_group(stores["anderson_stuart"])
+    for group, document in first["conductivity"].items():
+        assert conductivity[group] == document  # untouched, not rebuilt
+    for group, document in first["anderson_stuart"].items():
+        assert anderson_stuart[group] == document
+    theirs = conductivity[("t", "one")]
+    assert theirs["conductivity_id"] == "t/one" and theirs["temperatures_K"] == [600.0, 700.0, 800.0]
+    assert theirs["activation_energy_eV"] == pytest.approx(0.31, rel=1e-6)
+    assert conductivity[("s", "one")]["activation_energy_eV"] == pytest.approx(EA, rel=1e-6)
+    # each study's own validation and eps_r: the same network validated in study t is not validated in s
+    assert theirs["validated"] is True and conductivity[("s", "one")]["validated"] is None
+    assert anderson_stuart[("t", "one")]["epsilon_r"] == 9.0 and anderson_stuart[("s", "one")]["epsilon_r"] == 5.13
+    assert report("s", "again") == alone
+    assert (tmp_path / "again" / "table2.csv").read_text() == (tmp_path / "alone" / "table2.csv").read_text()
+    both = write_report(list(stores["conductivity"].query()), list(stores["anderson_stuart"].query()),
+                        list(stores["diffusivity"].query()), tmp_path / "both")
+    assert "| study | material |" in both and "| t | Li60Si8P10S71Cl1 |" in both
+    assert {p.name for p in (tmp_path / "both").glob("arrhenius_*.png")} == {
+        "arrhenius_all.png", "arrhenius_s_one.png", "arrhenius_s_zero.png", "arrhenius_t_one.png"}
+
+
+def test_a_build_restricted_to_one_study_reads_no_other(stores):
+    stores["md_tasks"].update([_task("one", "Li60Si8P10S71Cl1", 1, t, study="t") for t in (600.0, 700.0, 800.0)])
+    s = stores
+    counts = run_builders([DiffusivityBuilder(s["md_tasks"], s["diffusivity"], study="t"),
+                           ConductivityBuilder(s["diffusivity"], s["conductivity"], s["validation"], study="t"),
+                           AndersonStuartBuilder(s["diffusivity"], s["dielectric"], s["conductivity"],
+                                                 s["anderson_stuart"], study="t")])
+    assert counts == {"DiffusivityBuilder": 3, "ConductivityBuilder": 1, "AndersonStuartBuilder": 1}
+    assert {d["study"] for name in ("diffusivity", "conductivity", "anderson_stuart") for d in s[name].query()} == {"t"}
+    # no dielectric document of study t: missing, not borrowed from study s's document of the same substitution
+    assert s["anderson_stuart"].query_one({})["epsilon_r"] is None
+
+
+def test_runs_from_several_networks_are_fitted_with_a_warning(stores):
+    other = _task("one", "Li60Si8P10S71Cl1", 1, 800.0, minutes=1)
+    stores["md_tasks"].update([{**other, "model_sha256": "def"}])
+    _run(stores)
+    one = stores["conductivity"].query_one({"substitution_id": "one"})
+    assert one["model_sha256"] == ["abc", "def"]
+    assert any("2 networks (abc, def)" in w for w in one["warnings"])
+    assert not any("networks" in w for w in stores["conductivity"].query_one({"substitution_id": "zero"})["warnings"])
+
+
+def test_documents_from_before_the_study_key_are_rebuilt_not_doubled(stores):
+    """A database written when conductivity and Anderson-Stuart documents were keyed by substitution alone: the
+    old documents (derived) are replaced by rebuilt ones, never left beside them."""
+    _run(stores)
+    for name in ("conductivity", "anderson_stuart"):
+        old = [{k: v for k, v in d.items() if k not in (COLLECTIONS[name], "_id")} for d in stores[name].query()]
+        stores[name].remove_docs({})
+        stores[name]._collection.insert_many(old)  # as the earlier layout stored them: no key field
+    _run(stores)
+    for name in ("conductivity", "anderson_stuart"):
+        documents = list(stores[name].query())
+        assert sorted(d[COLLECTIONS[name]] for d in documents) == ["s/one", "s/zero"]

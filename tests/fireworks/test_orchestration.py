@@ -12,6 +12,7 @@ import yaml
 from maggma.stores import MemoryStore
 
 from builders import AndersonStuartBuilder, ConductivityBuilder, DiffusivityBuilder, run_builders
+from dopant_workflows.db import COLLECTIONS
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fireworks.study_tasks import RecordDielectric, device_of
 from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
@@ -75,9 +76,8 @@ def _diffusivity_task(sub, temperature, dopant="Cl", oxidation_state=-1.0):
 
 
 def _stores():
-    keys = {"md_tasks": "task_id", "diffusivity": "task_id", "conductivity": "substitution_id",
-            "dielectric": "substitution_id", "anderson_stuart": "substitution_id"}
-    stores = {name: MemoryStore(collection_name=name, key=key) for name, key in keys.items()}
+    names = ("md_tasks", "diffusivity", "conductivity", "dielectric", "anderson_stuart")
+    stores = {name: MemoryStore(collection_name=name, key=COLLECTIONS[name]) for name in names}
     for store in stores.values():
         store.connect()
     return stores
@@ -96,7 +96,7 @@ def test_a_failed_build_is_reported_not_stored_and_the_report_still_reads(tmp_pa
     s = _stores()
     s["md_tasks"].update([_diffusivity_task("one", 600.0)] + [_diffusivity_task("two", t) for t in (600.0, 800.0)])
     summary = run_builders(_builders(s))
-    assert summary.failures == [("ConductivityBuilder", "one", "MD runs at [600.0] K: an Arrhenius fit needs at "
+    assert summary.failures == [("ConductivityBuilder", "s/one", "MD runs at [600.0] K: an Arrhenius fit needs at "
                                                              "least two temperatures")]
     assert [d["substitution_id"] for d in s["conductivity"].query()] == ["two"]
     text = write_report(list(s["conductivity"].query()), list(s["anderson_stuart"].query()),
@@ -112,7 +112,7 @@ def test_dopwf_build_exits_nonzero_naming_the_failure(tmp_path):
     insert(ResultsDB.from_file(config.directory / "db.json"), "md_tasks", _diffusivity_task("one", 600.0))
     done = _dopwf(["build", "--config", str(config.directory)], tmp_path)
     assert done.returncode == 1, done.stderr[-2000:]
-    assert "FAILED ConductivityBuilder one: MD runs at [600.0] K" in done.stdout
+    assert "FAILED ConductivityBuilder s/one: MD runs at [600.0] K" in done.stdout
 
 
 def test_vasp_segments_carry_dupefinders_walltime_and_the_study_segment_length():
@@ -139,8 +139,8 @@ def test_anderson_stuart_is_not_computed_for_a_cation_dopant():
     """6. The Anderson-Stuart builder took any dopant's radius as the anion's."""
     s = _stores()
     s["md_tasks"].update([_diffusivity_task("ge", t, dopant="Ge", oxidation_state=4.0) for t in (600.0, 800.0)])
-    s["dielectric"].update([{"substitution_id": "ge", "eps_r": 5.0, "source": "test",
-                             "last_updated": datetime(2026, 1, 1, tzinfo=timezone.utc)}])
+    s["dielectric"].update([{"dielectric_id": "s/ge", "study": "s", "substitution_id": "ge", "eps_r": 5.0,
+                             "source": "test", "last_updated": datetime(2026, 1, 1, tzinfo=timezone.utc)}])
     run_builders(_builders(s))
     document = s["anderson_stuart"].query_one({"substitution_id": "ge"})
     assert document["barrier_eV"] is None and "the dopant Ge (+4) is not an anion" in document["missing_reason"]

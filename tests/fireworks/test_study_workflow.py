@@ -162,6 +162,41 @@ def test_status_build_report_commands(finished_study):
     assert "studies with results: smoke" in missing.stderr and not (tmp_path / "rep2").exists()
 
 
+def test_a_second_study_in_the_same_database_leaves_the_first_as_it_was(finished_study, tmp_path):
+    """Another study of the same substitutions (here: the smoke study's runs under a new name, their diffusivities
+    doubled, as another seed would change them) in the same results database: `dopwf build` gives it its own
+    documents, and the first study's report is byte for byte what it was alone."""
+    _, finished, _ = finished_study
+    config = init_fw_config(tmp_path / "cfg")
+    (config.directory / "results").mkdir()
+    for path in (finished.directory / "results").glob("*.json"):
+        (config.directory / "results" / path.name).write_bytes(path.read_bytes())
+
+    def report(study, out):
+        done = _dopwf(["report", "--config", str(config.directory), "--study", study, "--out", str(tmp_path / out)],
+                      tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return {p.name: p.read_bytes() for p in (tmp_path / out).iterdir() if p.suffix in (".md", ".csv")}
+
+    alone = report("smoke", "alone")
+    tasks = _collection(config, "md_tasks")
+    other = [{**t, "study": "other", "task_id": t["task_id"].replace("smoke-", "other-", 1),
+              "diffusivity_cm2_s": 2 * t["diffusivity_cm2_s"]} for t in tasks]
+    (config.directory / "results" / "md_tasks.json").write_text(json.dumps(tasks + other))
+    built = _dopwf(["build", "--config", str(config.directory)], tmp_path)
+    assert "'DiffusivityBuilder': 4, 'ConductivityBuilder': 2" in built.stdout, built.stdout + built.stderr[-2000:]
+    assert report("smoke", "after") == alone
+    theirs = {(c["study"], c["formula"]): c for c in _collection(config, "conductivity")}
+    assert len(theirs) == 4 and {c["conductivity_id"].split("/")[0] for c in theirs.values()} == {"smoke", "other"}
+    for (study, formula), c in theirs.items():
+        if study == "other":  # D doubled at every temperature: the same Ea, twice the 300 K conductivity
+            mine = theirs[("smoke", formula)]
+            assert c["activation_energy_eV"] == pytest.approx(mine["activation_energy_eV"], abs=1e-9)
+            assert c["conductivity_300K_mS_cm"] == pytest.approx(2 * mine["conductivity_300K_mS_cm"], rel=1e-9)
+            assert c["validated"] is None  # the smoke study's validation is not the other study's
+    assert b"| Li20Si3P3S23Cl1 |" in report("other", "other")["report.md"]
+
+
 def test_a_second_run_on_the_same_store_is_refused(finished_study):
     tmp_path, config, _ = finished_study
     with open(config.directory / LOCK_FILE, "w") as held:
@@ -279,8 +314,10 @@ def test_cli_and_workflow_give_the_same_network_and_the_same_md(finished_study, 
     assert trained.returncode == 0, trained.stderr[-3000:]
     workflow_dir = Path(model["model_path"]).parent
     cli_model, workflow_model = (json.loads((d / "model.json").read_text()) for d in (tmp_path / "model", workflow_dir))
-    for part in ("descriptor", "network", "core_repulsion"):  # the sha256 also covers the training's wall time
+    for part in ("descriptor", "network", "core_repulsion"):
         assert cli_model[part] == workflow_model[part]
+    # one network, one identity (the file checksums differ: they cover the training's wall time too)
+    assert json.loads((tmp_path / "model" / "training.json").read_text())["model_sha256"] == model["model_sha256"]
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted(p.name for p in workflow_dir.iterdir())
 
     task = next(t for t in _collection(config, "md_tasks") if t["temperature_K"] == 500.0)
@@ -449,18 +486,20 @@ def _completed(config) -> int:
 
 
 def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
-    """SIGKILL (the OOM killer, a time limit) midway: every finished Firework is kept, dopwf run again finishes the
-    study, and its documents are those of the uninterrupted run, none twice."""
+    """SIGKILL (the OOM killer, a time limit) at four points of a study (in the reference AIMD or training, in the
+    MD runs, in the validation runs), each time `dopwf run` again: every finished Firework is kept, the last run
+    finishes the study, and its documents are those of the uninterrupted run, none twice."""
     _, reference, _ = finished_study
     config = init_fw_config(tmp_path / "cfg")
-    run = _start_run(config, tmp_path)
-    deadline = time.time() + 900
-    while run.poll() is None and time.time() < deadline and _completed(config) < 4:
-        time.sleep(0.5)
-    assert run.poll() is None, "the run ended before it could be killed"
-    run.kill()
-    run.wait()
-    assert _completed(config) >= 4  # saved after every Firework, not only at a clean exit
+    for kill_after in (2, 4, 7, 10):  # Fireworks COMPLETED (of 13) when the kill comes
+        run = _start_run(config, tmp_path)
+        deadline = time.time() + 900
+        while run.poll() is None and time.time() < deadline and _completed(config) < kill_after:
+            time.sleep(0.5)
+        assert run.poll() is None, f"the run ended before it could be killed after {kill_after} Fireworks"
+        run.kill()
+        run.wait()
+        assert _completed(config) >= kill_after  # saved after every Firework, not only at a clean exit
     again = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
     # the resubmitted workflow's Fireworks whose twins had finished are linked to them, the rest ran
@@ -468,7 +507,7 @@ def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
     assert states and re.fullmatch(r"\{'COMPLETED': 13(, 'linked duplicates': \d+)?\}", states.group(1)), states
     tasks, models = _results(config)
     assert tasks == _results(reference)[0]  # the same trajectories (sha256) and diffusivities, task by task
-    assert len(models) == 1  # (its sha256 covers training metadata such as wall time: issue 15)
+    assert len(models) == 1
     for collection in ("md_tasks", "models", "training_sets", "diffusivity", "conductivity", "validation"):
         documents = _collection(config, collection)
         assert len(documents) == len(_collection(reference, collection)), collection
@@ -514,3 +553,50 @@ def test_writers_take_the_store_lock_and_name_its_holder(finished_study, tmp_pat
             assert "pid 4242: dopwf run" in busy.stderr, busy.stderr[-1000:]
         status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
         assert status.returncode == 0 and "in progress: pid 4242: dopwf run" in status.stdout
+
+
+def test_qlaunch_runs_the_study_as_slurm_jobs(finished_study, tmp_path):
+    """The cluster path on a real batch system: `dopwf init`'s my_qadapter.yaml, edited where it says EDIT as a
+    user would, and `qlaunch singleshot` until nothing is READY; SLURM jobs (munged, slurmctld and slurmd on
+    localhost) execute every Firework, one job at a time on the embedded store. The jobs find the environment
+    only through pre_rocket (their login shell resets PATH), write their queue logs, and the study's documents are
+    those of `dopwf run`."""
+    from tests.fireworks.local_slurm import local_slurm, wait_for_empty_queue
+
+    _, reference, _ = finished_study
+    with local_slurm(tmp_path / "slurm") as slurm_env:
+        config = init_fw_config(tmp_path / "cfg")
+        qadapter = yaml.safe_load((config.directory / "my_qadapter.yaml").read_text())
+        qadapter.update(ntasks=1, walltime="00:30:00", pre_rocket=f"export PATH={DOPWF.parent}:$PATH")
+        (config.directory / "my_qadapter.yaml").write_text(yaml.safe_dump(qadapter))
+        submitted = _dopwf(["submit", str(SMOKE), "--config", str(config.directory)], tmp_path)
+        assert submitted.returncode == 0, submitted.stderr[-2000:]
+        # qlaunch by its full path, from an environment without the venv on PATH: only pre_rocket brings it back
+        env = {**_env(tmp_path, slurm_env), "FW_CONFIG_FILE": str(config.directory / "FW_config.yaml"),
+               "PATH": "/usr/local/bin:/usr/bin:/bin"}
+        launches = []
+        for i in range(40):
+            launch_dir = tmp_path / "launches" / f"{i:02d}"
+            launch_dir.mkdir(parents=True)
+            queued = subprocess.run([str(DOPWF.parent / "qlaunch"), "-c", str(config.directory), "--launch_dir",
+                                     str(launch_dir), "singleshot"], cwd=tmp_path, env=env, capture_output=True,
+                                    text=True, timeout=300)
+            assert queued.returncode == 0, queued.stdout[-2000:] + queued.stderr[-2000:]
+            if "No jobs exist in the LaunchPad" in queued.stdout + queued.stderr:
+                break
+            assert "Job submission was successful" in queued.stdout + queued.stderr, queued.stdout + queued.stderr
+            wait_for_empty_queue(env, timeout_s=600)
+            launches.append(launch_dir)
+        else:
+            raise AssertionError("qlaunch still had Fireworks to submit after 40 jobs")
+    status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+    assert "study smoke: {'COMPLETED': 13}" in status.stdout, status.stdout + status.stderr[-2000:]
+    assert len(launches) == 13  # one SLURM job per Firework
+    for launch_dir in launches:  # each job's queue logs: the script qlaunch wrote and SLURM's output files
+        assert (launch_dir / "FW_submit.script").read_text().count("export PATH=") == 1
+        outputs = list(launch_dir.glob("dopwf-*.out"))
+        assert len(outputs) == 1 and list(launch_dir.glob("dopwf-*.error")), sorted(p.name for p in launch_dir.iterdir())
+    built = _dopwf(["build", "--config", str(config.directory)], tmp_path)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    assert _results(config)[0] == _results(reference)[0]  # the trajectories and diffusivities of `dopwf run`
+    assert len(_collection(config, "conductivity")) == len(_collection(reference, "conductivity")) == 2
