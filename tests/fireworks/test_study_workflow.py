@@ -486,12 +486,13 @@ def _completed(config) -> int:
 
 
 def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
-    """SIGKILL (the OOM killer, a time limit) at four points of a study (in the reference AIMD or training, in the
-    MD runs, in the validation runs), each time `dopwf run` again: every finished Firework is kept, the last run
-    finishes the study, and its documents are those of the uninterrupted run, none twice."""
+    """SIGKILL (the OOM killer, a time limit) at five points of a study (in the reference AIMD or training, in the
+    MD runs, in the validation runs, in the last Firework or the builders), each time `dopwf run` again: every
+    finished Firework is kept, the last run finishes the study, and its documents are those of the uninterrupted
+    run, none twice."""
     _, reference, _ = finished_study
     config = init_fw_config(tmp_path / "cfg")
-    for kill_after in (2, 4, 7, 10):  # Fireworks COMPLETED (of 13) when the kill comes
+    for kill_after in (2, 4, 7, 10, 12):  # Fireworks COMPLETED (of 13) when the kill comes
         run = _start_run(config, tmp_path)
         deadline = time.time() + 900
         while run.poll() is None and time.time() < deadline and _completed(config) < kill_after:
