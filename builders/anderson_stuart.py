@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from maggma.core import Builder
 
-from builders.conductivity import drop_unkeyed, group_of, study_query
+from builders.conductivity import drop_legacy, group_of, study_query
 from dopant_workflows.analysis.transport import anderson_stuart_from_run
 from dopant_workflows.schemas.base import as_utc
 from dopant_workflows.schemas.results import AndersonStuartDocument
@@ -23,7 +23,7 @@ class AndersonStuartBuilder(Builder):
 
     def get_items(self):
         criteria = study_query(self.study)
-        drop_unkeyed(self.anderson_stuart)
+        drop_legacy(self.anderson_stuart)
         built = {d[self.anderson_stuart.key]: as_utc(d.get("sources_last_updated")) for d in self.anderson_stuart.query(
             criteria, properties=[self.anderson_stuart.key, "sources_last_updated"])}
         groups: dict[str, dict] = {}

@@ -6,6 +6,7 @@ import numpy as np
 from maggma.core import Builder
 
 from dopant_workflows.analysis.transport import transport_from_runs
+from dopant_workflows.db import LEGACY_FLAG
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.names import study_substitution_id
 from dopant_workflows.schemas.base import as_utc
@@ -23,10 +24,14 @@ def group_of(document: dict) -> str:
     return study_substitution_id(document["study"], document["substitution_id"])
 
 
-def drop_unkeyed(target) -> None:
-    """Remove target documents written before the target's key existed (keyed by substitution alone): they are
-    derived, rebuilt from their sources by this build, and would otherwise stand beside their rebuilt twins."""
-    target.remove_docs({target.key: {"$exists": False}})
+def drop_legacy(target) -> None:
+    """Remove target documents written before the target's key existed (keyed by substitution alone, possibly
+    built from several studies' runs): they are derived, rebuilt from their sources by this build, and would
+    otherwise stand beside their rebuilt twins. MongoDB hands them back without the key; the JSON files, keyed
+    on reading (``db.with_study_key``), with the ``legacy_layout`` flag."""
+    for criteria in ({target.key: {"$exists": False}}, {LEGACY_FLAG: True}):
+        if target.count(criteria):  # a JSON store rewrites its file on every removal
+            target.remove_docs(criteria)
 
 
 def group_newer(sources, target, criteria: dict, extra=None):
@@ -82,7 +87,7 @@ class ConductivityBuilder(Builder):
 
     def get_items(self):
         criteria = study_query(self.study)
-        drop_unkeyed(self.conductivity)
+        drop_legacy(self.conductivity)
         validations = list(self.validation.query(criteria)) if self.validation is not None else []
 
         def networks_validations(runs):

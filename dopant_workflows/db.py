@@ -80,6 +80,28 @@ class ResultsDB:
                 store.close()
 
 
+#: keys that earlier layouts did not store (documents keyed by substitution alone), and whether the collection is
+#: derived (built from others: its legacy documents are rebuilt by the next build, see builders.drop_legacy)
+STUDY_KEYS = {"dielectric_id": False, "conductivity_id": True, "anderson_stuart_id": True}
+LEGACY_FLAG = "legacy_layout"
+
+
+def with_study_key(document: dict, key: str) -> dict:
+    """A document as the current layout keys it: one written before ``key`` existed gets it from its study and
+    substitution (and, in a derived collection, the ``legacy_layout`` flag that has the next build rebuild it).
+    A document without its key that cannot be given one is an error naming what is missing."""
+    if key in document or key not in STUDY_KEYS:
+        if key not in document:
+            raise DopwfInputError(f"a document without its key field {key!r} (keys: {sorted(document)[:8]})")
+        return document
+    if "study" not in document or "substitution_id" not in document:
+        raise DopwfInputError(f"a document without {key!r} and without study/substitution_id to derive it from")
+    from dopant_workflows.names import study_substitution_id
+
+    legacy = {LEGACY_FLAG: True} if STUDY_KEYS[key] else {}
+    return {**document, key: study_substitution_id(document["study"] or "", document["substitution_id"]), **legacy}
+
+
 def insert(db: ResultsDB, collection: str, document: dict) -> None:
     store = db.store(collection)
     store.connect()
@@ -101,13 +123,18 @@ def _safe_json_store(path: str, key: str):
 
         def read_json_file(self, file_path) -> list:
             try:
-                return super().read_json_file(file_path)
+                documents = super().read_json_file(file_path)
             except FileNotFoundError:
                 raise
             except Exception as exc:  # orjson, bson and decoding errors alike; maggma's connect swallows them
                 self._unreadable = DopwfInputError(unreadable_file_message("results file", file_path,
                                                                            f"cannot be read ({exc})"))
                 raise
+            try:
+                return [with_study_key(d, self.key) for d in documents]
+            except DopwfInputError as exc:
+                self._unreadable = DopwfInputError(unreadable_file_message("results file", file_path, str(exc)))
+                raise self._unreadable from None
 
         def connect(self, force_reset: bool = False) -> None:
             self._unreadable = None

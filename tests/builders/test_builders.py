@@ -259,3 +259,38 @@ def test_documents_from_before_the_study_key_are_rebuilt_not_doubled(stores):
     for name in ("conductivity", "anderson_stuart"):
         documents = list(stores[name].query())
         assert sorted(d[COLLECTIONS[name]] for d in documents) == ["s/one", "s/zero"]
+
+
+def test_a_json_results_database_of_the_earlier_layout_is_read_and_rebuilt(tmp_path):
+    """Files written when dielectric, conductivity and Anderson-Stuart documents were keyed by substitution alone
+    (maggma's JSONStore refuses a file whose documents lack its key): read, keyed by study, and the derived
+    documents rebuilt once; a document that cannot be keyed is an error naming the file."""
+    import json
+
+    from builders import get_builders
+    from dopant_workflows.db import ResultsDB, insert
+    from dopant_workflows.errors import DopwfInputError
+
+    results = tmp_path / "results"
+    (tmp_path / "db.json").write_text(json.dumps({"kind": "json", "directory": str(results)}))
+    db = ResultsDB.from_file(tmp_path / "db.json")
+    for t in (600.0, 700.0, 800.0):
+        insert(db, "md_tasks", _task("one", "Li60Si8P10S71Cl1", 1, t))
+    run_builders(get_builders(db))
+    for name in ("dielectric", "conductivity", "anderson_stuart"):  # as the earlier layout wrote them
+        documents = json.loads((results / f"{name}.json").read_text()) if (results / f"{name}.json").exists() else []
+        documents = documents or [{**_dielectric("s", "one", 5.13, "Rao"), "last_updated": T0.isoformat()}]
+        (results / f"{name}.json").write_text(json.dumps([{k: v for k, v in d.items() if k != COLLECTIONS[name]}
+                                                          for d in documents]))
+    counts = run_builders(get_builders(db))
+    assert counts == {"DiffusivityBuilder": 0, "ConductivityBuilder": 1, "AndersonStuartBuilder": 1}
+    for name in ("conductivity", "anderson_stuart"):
+        documents = json.loads((results / f"{name}.json").read_text())
+        assert [d[COLLECTIONS[name]] for d in documents] == ["s/one"] and "legacy_layout" not in documents[0]
+    a_s = json.loads((results / "anderson_stuart.json").read_text())[0]
+    assert a_s["epsilon_r"] == 5.13  # the earlier layout's dielectric document, read under its derived key
+    assert run_builders(get_builders(db)) == {"DiffusivityBuilder": 0, "ConductivityBuilder": 0,
+                                              "AndersonStuartBuilder": 0}
+    (results / "conductivity.json").write_text(json.dumps([{"formula": "X"}]))
+    with pytest.raises(DopwfInputError, match=r"conductivity.json.*without 'conductivity_id'"):
+        run_builders(get_builders(db))
