@@ -160,7 +160,7 @@ def cmd_ann_validate(args: argparse.Namespace) -> int:
     from dopant_workflows.md.protocol import protocol_from_preset
     from dopant_workflows.names import derive_seed
     from dopant_workflows.report import VALIDATION, VALIDATION_FITS, markdown, validation_tables
-    from dopant_workflows.structures.hosts import load_host
+    from dopant_workflows.structures.hosts import load_cell
     from dopant_workflows.validation.settings import ValidationSettings, ValidationThresholds
 
     from dopant_workflows.cli_md import PROTOCOL_OPTIONS
@@ -171,7 +171,7 @@ def cmd_ann_validate(args: argparse.Namespace) -> int:
     settings = ValidationSettings(temperatures_K=args.temperatures_K, seeds=args.seeds, ann_seeds=args.ann_seeds,
                                   protocol=protocol,
                                   relabel_frames=args.relabel_frames, thresholds=thresholds)
-    structure = load_host(args.structure)
+    structure = load_cell(args.structure)
     out = Path(args.out)
     runs = []
     models = {"reference": args.engine, "ann": args.model}

@@ -39,7 +39,7 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_aimd(args: argparse.Namespace) -> int:
     from dopant_workflows.engines.schedule import parse_temperature_range
     from dopant_workflows.jobs.reference import run_reference_aimd
-    from dopant_workflows.structures.hosts import load_host
+    from dopant_workflows.structures.hosts import load_cell
 
     if args.engine == "vasp":
         raise DopwfInputError("--engine vasp: VASP runs as a FireWorks workflow on a cluster (dopwf submit); "
@@ -49,7 +49,7 @@ def cmd_aimd(args: argparse.Namespace) -> int:
                             temperature_end_K=t_end, segment_steps=args.segment_steps,
                             sample_every=args.sample_every, thermostat_damping_fs=args.thermostat_damping_fs,
                             seed=args.seed)
-    document = run_reference_aimd(load_host(args.structure), settings, args.out, args.engine, args.device)
+    document = run_reference_aimd(load_cell(args.structure), settings, args.out, args.engine, args.device)
     print(json.dumps(document.model_dump(mode="json"), indent=1))
     if document.status != "completed":
         log.error("AIMD failed: %s", document.failure_reason)

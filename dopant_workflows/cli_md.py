@@ -59,11 +59,11 @@ def add_md_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_md(args: argparse.Namespace) -> int:
     from dopant_workflows.jobs.md import run_md_stage
     from dopant_workflows.md.protocol import MDBlowUp, protocol_from_preset
-    from dopant_workflows.structures.hosts import load_host
+    from dopant_workflows.structures.hosts import load_cell
 
     protocol = protocol_from_preset(args.preset, **{name: getattr(args, name) for name in PROTOCOL_OPTIONS})
     try:
-        run = run_md_stage(load_host(args.structure), args.model, protocol, args.temperature_K, args.out,
+        run = run_md_stage(load_cell(args.structure), args.model, protocol, args.temperature_K, args.out,
                            seed=args.seed, device=args.device, analysis=AnalysisSettings(species=args.species))
     except MDBlowUp as exc:
         log.error("MD stopped, unphysical: %s (the potential is outside its training data?)", exc)

@@ -110,6 +110,24 @@ def test_aimd_temperature_range_must_be_finite(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("command", [
+    ["md", "{cell}", "--model", "embedded:chgnet", "--temperature-K", "600"],
+    ["aimd", "{cell}", "--steps", "10"],
+    ["ann", "validate", "m", "{cell}", "--temperatures-K", "600", "700"],
+])
+def test_a_disordered_cell_is_refused_before_any_work(tmp_path, capsys, command):
+    """Partial occupancies cannot be simulated: named (how many sites, one of them), exit 2, nothing written."""
+    from pymatgen.core import Lattice, Structure
+
+    cell = tmp_path / "disordered.cif"
+    Structure(Lattice.cubic(5.0), [{"Li": 0.5}, "S"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(cell))
+    out = tmp_path / "run"
+    assert main([*(str(cell) if a == "{cell}" else a for a in command), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "disordered (1 sites with partial occupancies, e.g. site 0: Li0.5)" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [
     ["substitutions", "LGPS", "--dopant", "Cl:S", "--counts", "1"],
     ["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "600"],
     ["aimd", "LGPS", "--steps", "10"],

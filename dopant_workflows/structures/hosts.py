@@ -134,6 +134,20 @@ BUILTIN_HOSTS = {
 }
 
 
+def load_cell(name_or_path: str | Path) -> Structure:
+    """A cell to simulate (MD, AIMD, validation): :func:`load_host`, and ordered (MD moves atoms, not partial
+    occupancies)."""
+    structure = load_host(name_or_path)
+    if not structure.is_ordered:
+        disordered = [i for i, site in enumerate(structure) if not site.is_ordered]
+        i = disordered[0]
+        raise DopwfInputError(
+            f"structure {str(name_or_path)!r}: disordered ({len(disordered)} sites with partial occupancies, e.g. "
+            f"site {i}: {structure[i].species}); expected an ordered cell for MD: order it first (e.g. pymatgen's "
+            "OrderDisorderedStructureTransformation), or give a built-in host")
+    return structure
+
+
 def load_host(name_or_path: str | Path) -> Structure:
     """A built-in host by name (``LGPS``, ``Li20Si3P3S23Cl``, ...) or any structure file (CIF, POSCAR, ...)."""
     key = str(name_or_path)
