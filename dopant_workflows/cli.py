@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import shutil
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +30,8 @@ def _parse_oxidation_states(text: str | None) -> dict[str, float] | None:
         element, _, value = item.partition(":")
         try:
             states[element.strip()] = float(value)
+            if not math.isfinite(states[element.strip()]) or not element.strip():
+                raise ValueError(item)
         except ValueError:
             raise DopwfInputError(
                 f"--oxidation-states {text!r}: expected ELEMENT:CHARGE pairs separated by commas, e.g. Li:1,P:5,S:-2"
@@ -271,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ValidationError as exc:  # a settings model built from options
         print(f"dopwf {command}: error: {settings_problems(exc.title, exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.filename is None or args.verbose:
+            raise  # not a path the user gave: a genuine fault, shown whole
+        # a path given on the command line that the system refuses (under a file, in /proc, no permission)
+        print(f"dopwf {command}: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

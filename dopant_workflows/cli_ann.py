@@ -172,6 +172,14 @@ def cmd_ann_validate(args: argparse.Namespace) -> int:
                                   protocol=protocol,
                                   relabel_frames=args.relabel_frames, thresholds=thresholds)
     structure = load_cell(args.structure)
+    # the network, its elements and the engine before the first (long) reference run
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dopant_workflows.ann.model_io import load_potential
+    from dopant_workflows.engines.universal import parse_engine
+
+    parse_engine(args.engine)
+    load_potential(args.model).descriptor.species_indices(AseAtomsAdaptor.get_atoms(structure))
     out = Path(args.out)
     runs = []
     models = {"reference": args.engine, "ann": args.model}

@@ -105,12 +105,20 @@ def recorded_temperature_K(trajectory: str | Path) -> tuple[float, str] | None:
         except (ValueError, KeyError, TypeError):
             pass  # unreadable: fall back to the frames
     try:
-        temperatures = [a.get_temperature() for a in iread(str(trajectory), index=":") if a.has("momenta")]
+        frames = list(iread(str(trajectory), index=":"))
     except Exception:  # noqa: BLE001 - the analysis itself reports an unreadable trajectory
         return None
-    if not temperatures:
+    temperatures = [a.get_temperature() for a in frames if a.has("momenta")]
+    if temperatures:
+        return (float(sum(temperatures) / len(temperatures)),
+                f"the mean kinetic temperature of its {len(temperatures)} frames")
+    recorded = [float(a.info["temperature_K"]) for a in frames
+                if isinstance(a.info.get("temperature_K"), (int, float)) and not isinstance(a.info["temperature_K"], bool)]
+    if not recorded:
         return None
-    return float(sum(temperatures) / len(temperatures)), f"the mean kinetic temperature of its {len(temperatures)} frames"
+    if len(set(recorded)) == 1:  # one target temperature carried by every frame (no momenta): exact
+        return recorded[0], "the temperature_K its frames carry (exact)"
+    return float(sum(recorded) / len(recorded)), f"the mean temperature_K of its {len(recorded)} frames"
 
 
 def _check_temperature(trajectory: str, temperature_K: float) -> None:
@@ -118,7 +126,7 @@ def _check_temperature(trajectory: str, temperature_K: float) -> None:
     if recorded is None:
         return
     value, source = recorded
-    exact = source.endswith(MD_RUN_FILE)
+    exact = source.endswith(MD_RUN_FILE) or source.endswith("(exact)")
     if abs(value - temperature_K) > (1e-6 if exact else KINETIC_TEMPERATURE_TOLERANCE) * value:
         raise DopwfInputError(
             f"--temperature-K {temperature_K:g}: trajectory {trajectory!r} was run at {value:.0f} K ({source}); "

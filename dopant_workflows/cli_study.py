@@ -158,7 +158,15 @@ def cmd_lpad(args: argparse.Namespace) -> int:
         embedded_store.read_only()
     else:
         hold_store_lock(config_dir, f"dopwf lpad {command}")
-    return lpad(args.lpad_args) or 0
+    if not args.lpad_args:
+        raise DopwfInputError("dopwf lpad: expected lpad's own arguments, e.g. dopwf lpad get_fws -s COMPLETED "
+                              "(lpad -h lists them)")
+    try:
+        return lpad(args.lpad_args) or 0
+    except ValueError as exc:  # lpad's own argument conversions (e.g. -i abc) raise instead of reporting
+        if args.verbose:
+            raise
+        raise DopwfInputError(f"lpad {' '.join(args.lpad_args)}: {exc}") from None
 
 
 def cmd_status(args: argparse.Namespace) -> int:

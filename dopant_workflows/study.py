@@ -192,6 +192,18 @@ class Study(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _protocols_give_a_diffusivity(self) -> Study:
+        for where, protocol in (("protocol", self.protocol), ("validation.protocol", self.validation.protocol)):
+            if protocol is not None and protocol.diffusion_problem():
+                raise ValueError(f"{where}: {protocol.diffusion_problem()}")
+        aimd = self.reference_aimd
+        if aimd.n_steps // aimd.sample_every < 3:
+            raise ValueError(f"reference_aimd: {aimd.n_steps} steps sampled every {aimd.sample_every} give "
+                             f"{aimd.n_steps // aimd.sample_every} training frames; training needs at least 3 "
+                             "(train, validation, test)")
+        return self
+
+    @model_validator(mode="after")
     def _active_learning_engine(self) -> Study:
         if self.active_learning.enabled and self.engine == "vasp":
             raise ValueError("active_learning.enabled with engine vasp: labelling explored frames by VASP (static "
@@ -248,11 +260,29 @@ class StudyValidationError(DopwfInputError):
 
 
 def _physics_problems(raw: dict[str, Any], schema_problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Checks that need the host structure, run on the parts of the file that passed the schema."""
+    """Checks that need the structures, run on the parts of the file that passed the schema."""
+    bad = {path.split(".")[0].split("[")[0] for path, _ in schema_problems}
+    return _training_cell_problems(raw, bad) + _host_problems(raw, bad)
+
+
+def _training_cell_problems(raw: dict[str, Any], bad: set[str]) -> list[tuple[str, str]]:
+    from dopant_workflows.structures.hosts import load_cell
+
+    training = raw.get("training")
+    cell = training.get("cell") if isinstance(training, dict) else None
+    if "training" in bad or not isinstance(cell, str):
+        return []
+    try:
+        load_cell(cell)
+    except DopwfInputError as exc:
+        return [("training.cell", str(exc))]
+    return []
+
+
+def _host_problems(raw: dict[str, Any], bad: set[str]) -> list[tuple[str, str]]:
     from dopant_workflows.structures.hosts import load_host
     from dopant_workflows.structures.substitutions import plan_substitutions
 
-    bad = {path.split(".")[0].split("[")[0] for path, _ in schema_problems}
     if "host" in bad or not isinstance(raw.get("host"), str):
         return []
     try:
@@ -317,7 +347,8 @@ def load_study(path: str | Path) -> Study:
     path = Path(path)
     source = str(path)
     if not path.is_file():
-        raise DopwfInputError(f"study file {source!r}: not found")
+        raise DopwfInputError(f"study file {source!r}: {'a directory' if path.is_dir() else 'not found'} "
+                              "(expected a study YAML file)")
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -334,7 +365,7 @@ def _relative_to(value: Any, directory: Path) -> Any:
     """Structure paths in a study file are relative to the file; built-in host names stay as they are."""
     from dopant_workflows.structures.hosts import BUILTIN_HOSTS
 
-    if not isinstance(value, str) or value.lower() in {name.lower() for name in BUILTIN_HOSTS}:
+    if not isinstance(value, str) or not value.strip() or value.lower() in {name.lower() for name in BUILTIN_HOSTS}:
         return value
     candidate = directory / value
     return str(candidate.resolve()) if not Path(value).is_absolute() and candidate.exists() else value

@@ -109,6 +109,55 @@ def test_aimd_temperature_range_must_be_finite(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_user_paths_the_system_refuses_are_one_line_not_a_traceback(tmp_path, capsys):
+    """init under a file (NotADirectoryError), bad oxidation states: exit 2, the path or value named."""
+    (tmp_path / "a_file").write_text("x")
+    assert main(["init", "--dir", str(tmp_path / "a_file" / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(tmp_path / "a_file") in err
+    for states in ("Li:nan", "Li:inf", ":1"):
+        assert main(["substitutions", "Li20Si3P3S23Cl", "--dopant", "Cl:S", "--compensate", "Si:P", "--counts", "1",
+                     "--oxidation-states", states]) == 2
+        assert "expected ELEMENT:CHARGE pairs" in capsys.readouterr().err
+
+
+def test_md_refuses_what_would_fail_after_the_run_before_any_file(tmp_path, capsys):
+    """A species absent from the cell, a production too short for an MSD fit: refused before the first step."""
+    out = tmp_path / "md"
+    assert main(["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "600", "--species", "Na",
+                 "--out", str(out)]) == 2
+    assert "species 'Na': no such atoms in" in capsys.readouterr().err and not out.exists()
+    assert main(["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "600", "--production-ps", "0.001",
+                 "--sample-interval-fs", "100", "--out", str(out)]) == 2
+    assert "the MSD fit needs at least 20" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_directory_or_an_empty_name_where_a_file_is_expected_is_named_as_such(tmp_path, capsys):
+    for args, expected in ((["validate", str(tmp_path)], "a directory (expected a study YAML file)"),
+                           (["hosts", str(tmp_path)], "a directory (expected a CIF, POSCAR or extxyz file)"),
+                           (["hosts", ""], "host '': empty")):
+        assert main(args) == 2
+        assert expected in capsys.readouterr().err
+
+
+def test_ann_validate_checks_its_network_and_engine_before_the_reference_runs(tmp_path, capsys):
+    out = tmp_path / "v"
+    for args, expected in ((["nope", "LGPS"], "model 'nope': not found"),
+                           (["nope", "LGPS", "--engine", "bogus"], "engine 'bogus': unknown embedded model")):
+        assert main(["ann", "validate", *args, "--temperatures-K", "600", "900", "--out", str(out)]) == 2
+        assert expected in capsys.readouterr().err and not out.exists()
+
+
+def test_fw_config_file_that_is_missing_or_not_yaml_is_named(tmp_path, capsys, monkeypatch):
+    for path, text, expected in ((tmp_path / "nope.yaml", None, "not found"),
+                                 (tmp_path / "garbage.yaml", b"\xa3\x00\xff", "not a YAML FireWorks configuration")):
+        if text is not None:
+            path.write_bytes(text)
+        monkeypatch.setenv("FW_CONFIG_FILE", str(path))
+        assert main(["status"]) == 2
+        assert f"FW_CONFIG_FILE {str(path)!r}: {expected}" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", [
     ["md", "{cell}", "--model", "embedded:chgnet", "--temperature-K", "600"],
     ["aimd", "{cell}", "--steps", "10"],

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.study import StudyValidationError, load_study
+from dopant_workflows.study import StudyValidationError, load_study, study_from_dict
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -151,3 +151,17 @@ def test_a_host_with_two_atoms_on_one_spot_is_refused(tmp_path, lsips):
     doubled.to(filename=str(tmp_path / "POSCAR"))
     with pytest.raises(StudyValidationError, match=r"host: .* are 0\.0\d\d A apart .* a site given twice"):
         load_study(_write(tmp_path, _paper(host=str(tmp_path / "POSCAR"))))
+
+
+def test_validate_refuses_what_training_and_diffusion_would_refuse_later(tmp_path):
+    """A training cell that cannot be read, a production too short for an MSD fit, an AIMD that gives fewer
+    training frames than a split needs: all named at once, each with its field."""
+    data = _paper(protocol={"production_ps": 0.1, "sample_interval_fs": 10})
+    data["training"] = {"cell": str(tmp_path / "missing.cif")}
+    with pytest.raises(StudyValidationError) as info:
+        study_from_dict(data)
+    text = str(info.value)
+    assert "production_ps 0.1 sampled every 10 fs gives 10 frames" in text and "training.cell" in text
+    data = _paper(reference_aimd={"n_steps": 100, "sample_every": 50})
+    with pytest.raises(StudyValidationError, match="2 training frames; training needs at least 3"):
+        study_from_dict(data)

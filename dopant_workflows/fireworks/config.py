@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
+
 from dopant_workflows.errors import DopwfInputError
 
 FIREWORKS_LOGGERS = ("launchpad", "rocket")  # FireWorks' loggers; each gets its own stdout handler from FireWorks
@@ -32,8 +34,18 @@ def use_fw_config(config_dir: str | Path | None) -> Path:
                                "use_fw_config first")
         os.environ["FW_CONFIG_FILE"] = str(path)
     path = os.environ.get("FW_CONFIG_FILE")
-    if not path or not Path(path).is_file():
+    if not path:
         raise DopwfInputError("FireWorks configuration: set FW_CONFIG_FILE (the line dopwf init prints) or pass --config")
+    if not Path(path).is_file():
+        raise DopwfInputError(f"FW_CONFIG_FILE {path!r}: {'a directory' if Path(path).is_dir() else 'not found'}; "
+                              "expected the FW_config.yaml that dopwf init writes (or pass --config)")
+    try:
+        settings = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DopwfInputError(f"FW_CONFIG_FILE {path!r}: not a YAML FireWorks configuration ({exc})") from None
+    if not isinstance(settings, dict):
+        raise DopwfInputError(f"FW_CONFIG_FILE {path!r}: expected a mapping of FireWorks settings (dopwf init "
+                              "writes one)")
     return Path(path).parent
 
 

@@ -13,6 +13,7 @@ from pymatgen.core import Composition, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from dopant_workflows.analysis.settings import AnalysisSettings
+from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import file_sha256, write_text_atomically
 from dopant_workflows.md.settings import MDProtocol
 from dopant_workflows.names import ANALYSIS_DIR, ANALYSIS_FILE, MD_LOG_FILE, MD_TRACES_PLOT
@@ -59,7 +60,15 @@ def run_md_stage(structure: Structure | Atoms, model: str | Path, protocol: MDPr
 
     run_dir = Path(run_dir)
     atoms = structure if isinstance(structure, Atoms) else AseAtomsAdaptor.get_atoms(structure)
+    if protocol.diffusion_problem():
+        raise DopwfInputError(f"MD protocol: {protocol.diffusion_problem()}")
+    if analysis.species not in set(atoms.get_chemical_symbols()):
+        raise DopwfInputError(f"species {analysis.species!r}: no such atoms in {atoms.get_chemical_formula()} "
+                              f"(elements: {', '.join(sorted(set(atoms.get_chemical_symbols())))})")
     calculator, provenance = potential_calculator(model, device)
+    potential = getattr(calculator, "potential", None)
+    if potential is not None:  # before any file: an element the network never saw is refused at the door
+        potential.descriptor.species_indices(atoms)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the universal models warn on every call
         md = run_md(atoms, calculator, protocol, temperature_K, run_dir, seed=seed, provenance=provenance,

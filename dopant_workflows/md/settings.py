@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dopant_workflows.analysis.diffusion import MIN_FRAMES
 from dopant_workflows.errors import DopwfInputError, settings_problems
 
 PRESETS: dict[str, dict[str, float]] = {
@@ -47,6 +48,16 @@ class MDProtocol(BaseModel):
         if self.sample_interval_fs < self.time_step_fs:
             raise ValueError("sample_interval_fs is shorter than time_step_fs")
         return self
+
+    def diffusion_problem(self) -> str | None:
+        """Why this protocol's production cannot give a diffusivity (too few frames for the MSD fit), or None.
+        Exploration runs (active learning) need no MSD; the MD stage and validation runs call this before any
+        work."""
+        frames = int(self.production_ps * 1000.0 / self.sample_interval_fs + 1e-9)
+        if frames < MIN_FRAMES:
+            return (f"production_ps {self.production_ps:g} sampled every {self.sample_interval_fs:g} fs gives "
+                    f"{frames} frames; the MSD fit needs at least {MIN_FRAMES}")
+        return None
 
     def steps(self, duration_ps: float) -> int:
         return int(round(duration_ps * 1000.0 / self.time_step_fs))

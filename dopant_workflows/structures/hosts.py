@@ -151,6 +151,9 @@ def load_cell(name_or_path: str | Path) -> Structure:
 def load_host(name_or_path: str | Path) -> Structure:
     """A built-in host by name (``LGPS``, ``Li20Si3P3S23Cl``, ...) or any structure file (CIF, POSCAR, ...)."""
     key = str(name_or_path)
+    if not key.strip():
+        raise DopwfInputError(f"host {key!r}: empty; expected a built-in host ({', '.join(BUILTIN_HOSTS)}) or a "
+                              "structure file")
     for name, builder in BUILTIN_HOSTS.items():
         if key.lower() == name.lower():
             return builder()

@@ -26,7 +26,8 @@ def read_structure(path: str | Path) -> Structure:
     """
     path = Path(path)
     if not path.is_file():
-        raise DopwfInputError(f"structure file {str(path)!r}: not found (expected a CIF, POSCAR or extxyz file)")
+        what = "a directory" if path.is_dir() else "not found"
+        raise DopwfInputError(f"structure file {str(path)!r}: {what} (expected a CIF, POSCAR or extxyz file)")
     errors: list[str] = []
     structure = None
     try:

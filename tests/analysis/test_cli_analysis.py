@@ -91,6 +91,19 @@ def test_analyze_refuses_a_temperature_the_trajectory_was_not_run_at(tmp_path, c
     assert "was run at 410 K" in capsys.readouterr().err
 
 
+def test_analyze_reads_the_temperature_frames_carry_without_momenta(tmp_path, capsys):
+    from ase.io import read
+
+    _trajectory(tmp_path / "t.extxyz", 600.0, seed=5)
+    frames = read(tmp_path / "t.extxyz", index=":")
+    for atoms in frames:
+        atoms.info["temperature_K"] = 602.5
+    write(tmp_path / "t.extxyz", frames, format="extxyz")
+    assert main(["analyze", str(tmp_path / "t.extxyz"), "--temperature-K", "300"]) == 2
+    assert "was run at 602 K (the temperature_K its frames carry (exact))" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path / "t.extxyz"), "--temperature-K", "602.5", "--json"]) == 0
+
+
 def test_arrhenius_names_a_truncated_or_foreign_analysis(tmp_path, capsys):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "analysis.json").write_text('{"temperature_K": 600, "diffusivity')

@@ -205,6 +205,14 @@ def test_a_second_run_on_the_same_store_is_refused(finished_study):
     assert busy.returncode == 2 and "another dopwf run is using this embedded store" in busy.stderr
 
 
+def test_dopwf_lpad_names_bad_arguments_instead_of_a_traceback(tmp_path):
+    config = init_fw_config(tmp_path / "cfg")
+    for args, expected in ((["get_fws", "-i", "abc"], "lpad get_fws -i abc: invalid literal for int()"),
+                           ([], "expected lpad's own arguments")):
+        done = _dopwf(["lpad", "--config", str(config.directory), *args], tmp_path)
+        assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
 def test_dry_run_file_is_accepted_by_lpad_add(tmp_path):
     out = tmp_path / "wf.yaml"
     done = _dopwf(["submit", str(SMOKE), "--dry-run", "-o", str(out)], tmp_path)
