@@ -150,6 +150,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 ANALYSIS_KEYS = ("temperature_K", "diffusivity_cm2_s", "n_carriers", "volume_A3", "diffusivity_components_cm2_s")
 
 
+ANALYSIS_NUMBERS = ("temperature_K", "diffusivity_cm2_s", "n_carriers", "volume_A3")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _load_analysis(path: str) -> dict:
     path = Path(path)
     for candidate in (path, path / ANALYSIS_FILE, path / ANALYSIS_DIR / ANALYSIS_FILE):
@@ -163,7 +170,13 @@ def _load_analysis(path: str) -> dict:
             if missing:
                 raise DopwfInputError(f"analysis {str(candidate)!r}: lacks {', '.join(missing)}; expected the "
                                       "analysis.json that dopwf analyze or dopwf md writes")
-            return analysis
+            wrong = [k for k in ANALYSIS_NUMBERS if not _is_number(analysis[k])]
+            if not isinstance(analysis["diffusivity_components_cm2_s"], dict):
+                wrong.append("diffusivity_components_cm2_s")
+            if wrong:
+                raise DopwfInputError(f"analysis {str(candidate)!r}: {', '.join(wrong)} not as dopwf analyze writes "
+                                      f"them (numbers; components a mapping a/b/c): edited or from another tool?")
+            return {**analysis, "source": str(candidate)}
     raise DopwfInputError(f"analysis {str(path)!r}: not found (run dopwf md or dopwf analyze ... --out DIR first)")
 
 
@@ -172,6 +185,10 @@ def cmd_arrhenius(args: argparse.Namespace) -> int:
     from dopant_workflows.analysis.transport import anderson_stuart_from_run, transport_from_runs
 
     analyses = [_load_analysis(p) for p in args.analyses]
+    species = {a.get("species", "Li") for a in analyses}
+    if len(species) > 1:
+        raise DopwfInputError("analyses of different species (" + ", ".join(
+            f"{a['source']}: {a.get('species', 'Li')}" for a in analyses) + "): one Arrhenius fit is one species")
     transport = transport_from_runs(analyses, args.at_K)
     fit = transport.fit
     d_lo, d_hi = transport.diffusivity_95_cm2_s

@@ -55,6 +55,16 @@ def test_analyze_then_arrhenius(tmp_path, capsys):
     # a single temperature cannot give an Arrhenius fit
     assert main(["arrhenius", str(tmp_path / "a600")]) == 2
     assert "needs at least two temperatures" in capsys.readouterr().err
+    # an edited analysis (wrong types) or another species: named, no traceback
+    good = json.loads((tmp_path / "a600" / "analysis.json").read_text())
+    for name, change, expected in (("t", {"temperature_K": "hot"}, "temperature_K not as dopwf analyze writes"),
+                                   ("c", {"diffusivity_components_cm2_s": None}, "diffusivity_components_cm2_s not"),
+                                   ("d", {"diffusivity_cm2_s": None}, "diffusivity_cm2_s not as"),
+                                   ("s", {"species": "Na"}, "analyses of different species")):
+        (tmp_path / f"{name}.json").write_text(json.dumps({**good, **change}))
+        assert main(["arrhenius", str(tmp_path / f"{name}.json"), str(tmp_path / "a800")]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err, err
 
 
 def test_analyze_bad_input(tmp_path, capsys):
