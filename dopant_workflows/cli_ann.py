@@ -10,7 +10,8 @@ from pathlib import Path
 
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.names import AMP_MODEL_FILE, MODEL_FILE
-from dopant_workflows.cli_types import finite_float, output_dir, positive_float, temperature_K
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.cli_types import file_label, finite_float, output_dir, positive_float, temperature_K
 
 log = logging.getLogger("dopwf")
 
@@ -60,7 +61,7 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model")
     p.add_argument("images", nargs="+")
     p.add_argument("--out", type=output_dir, help="write parity and residual plots (PNG) here")
-    p.add_argument("--label", default="eval", help="name used in plot files")
+    p.add_argument("--label", type=file_label, default="eval", help="name used in plot files")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_ann_eval)
 
@@ -202,6 +203,11 @@ def cmd_ann_validate(args: argparse.Namespace) -> int:
 def cmd_ann_scan(args: argparse.Namespace) -> int:
     from dopant_workflows.jobs.scan import scan_grid
 
+    for option, values in (("--descriptors", args.descriptors), ("--topologies", args.topologies)):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise DopwfInputError(f"{option}: {', '.join(repeated)} given more than once (each grid point is "
+                                  "trained once)")
     grid = [(d, t) for d in args.descriptors for t in args.topologies]
     common = {name: getattr(args, name) for name in ("cutoff_A", "activation", "optimizer", "max_steps",
                                                      "force_coefficient", "energy_coefficient", "learning_rate",

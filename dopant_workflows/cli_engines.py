@@ -23,7 +23,7 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
                    help="embedded (= embedded:chgnet, CHGNet 0.3.0) or embedded:sevenn (SevenNet-0)")
     p.add_argument("--steps", type=int, required=True, help="MD steps")
     p.add_argument("--temperatures", default=f"{default('temperature_start_K'):g}:{default('temperature_end_K'):g}",
-                   help="START:END in K, linear ramp (default %(default)s)")
+                   help="START:END in K, linear ramp, or one T for a constant temperature (default %(default)s)")
     p.add_argument("--time-step-fs", type=positive_float, default=default("time_step_fs"))
     p.add_argument("--segment-steps", type=int, default=default("segment_steps"),
                    help="steps per segment (checkpoint boundary)")

@@ -12,7 +12,7 @@ from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
 from dopant_workflows.md.settings import PRESETS, MDProtocol
 from dopant_workflows.names import ANALYSIS_DIR, ANALYSIS_FILE, MD_RUN_FILE
-from dopant_workflows.cli_types import output_dir, positive_float, temperature_K
+from dopant_workflows.cli_types import output_dir, permittivity, positive_float, temperature_K
 
 log = logging.getLogger("dopwf")
 PROTOCOL_OPTIONS = ("time_step_fs", "initial_temperature_K", "heating_ps", "equilibration_ps", "production_ps",
@@ -49,7 +49,7 @@ def add_md_parsers(sub: argparse._SubParsersAction) -> None:
                                                "directories) from dopwf md / dopwf analyze")
     p.add_argument("--at-K", type=temperature_K, default=300.0, help="extrapolation temperature (default 300 K)")
     p.add_argument("--anion", help="doping anion for the Anderson-Stuart barrier (e.g. Cl); needs --eps-r")
-    p.add_argument("--eps-r", type=positive_float, help="relative permittivity for the Anderson-Stuart barrier")
+    p.add_argument("--eps-r", type=permittivity, help="relative permittivity for the Anderson-Stuart barrier")
     p.add_argument("--eps-r-source", default="given on the command line", help="where --eps-r comes from")
     p.add_argument("--out", type=output_dir, help="write arrhenius.json and arrhenius.png here")
     p.add_argument("--json", action="store_true")

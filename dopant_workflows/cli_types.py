@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from pathlib import Path
 
-from dopant_workflows.errors import MIN_MD_TEMPERATURE_K
+from dopant_workflows.errors import MAX_MD_TEMPERATURE_K, MIN_MD_TEMPERATURE_K
 
 
 def finite_float(text: str) -> float:
@@ -23,11 +24,26 @@ def finite_float(text: str) -> float:
 
 
 def positive_float(text: str) -> float:
-    """A finite number > 0 (durations, time steps, permittivities)."""
+    """A finite number > 0 (durations, time steps)."""
     value = finite_float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a number > 0")
     return value
+
+
+def permittivity(text: str) -> float:
+    """A relative permittivity: finite and at least 1 (vacuum's)."""
+    value = finite_float(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a relative permittivity of at least 1 (vacuum)")
+    return value
+
+
+def file_label(text: str) -> str:
+    """A name used inside file names: letters, digits, '_', '.', '-'."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected letters, digits, '_', '.' or '-' (it names files)")
+    return text
 
 
 def temperature_K(text: str) -> float:
@@ -36,6 +52,9 @@ def temperature_K(text: str) -> float:
     if value < MIN_MD_TEMPERATURE_K:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a temperature in K of at least "
                                          f"{MIN_MD_TEMPERATURE_K:g} (is it in K?)")
+    if value > MAX_MD_TEMPERATURE_K:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a temperature in K of at most "
+                                         f"{MAX_MD_TEMPERATURE_K:g} (a typo?)")
     return value
 
 

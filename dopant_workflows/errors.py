@@ -44,12 +44,22 @@ def duplicates(values) -> list:
 MIN_MD_TEMPERATURE_K = 5.0
 
 
+#: above this an MD "temperature" of a solid electrolyte is a typo (the melts of these sulfides are near 1,000 K;
+#: AIMD training ramps stop well below 3,000 K)
+MAX_MD_TEMPERATURE_K = 5000.0
+#: MD of Li (the lightest moving atom) is unstable beyond a few fs; 10 fs is a unit mistake, not a setting
+MAX_TIME_STEP_FS = 10.0
+
+
 def check_md_temperature(temperature_K: float, what: str = "temperature_K") -> float:
-    """A finite MD temperature of at least :data:`MIN_MD_TEMPERATURE_K` (in K), or an error naming ``what``."""
+    """A finite MD temperature in [:data:`MIN_MD_TEMPERATURE_K`, :data:`MAX_MD_TEMPERATURE_K`] K, or an error
+    naming ``what``."""
     if not math.isfinite(temperature_K) or temperature_K <= 0:
         raise DopwfInputError(f"{what}={temperature_K!r}: expected a finite temperature > 0 K")
     if temperature_K < MIN_MD_TEMPERATURE_K:
         raise DopwfInputError(f"{what}={temperature_K:g}: below {MIN_MD_TEMPERATURE_K:g} K; is it in K?")
+    if temperature_K > MAX_MD_TEMPERATURE_K:
+        raise DopwfInputError(f"{what}={temperature_K:g}: above {MAX_MD_TEMPERATURE_K:g} K; a typo?")
     return temperature_K
 
 
@@ -60,6 +70,9 @@ def distinct_temperatures(value: list[float] | None) -> list[float] | None:
     cold = [t for t in value or [] if t < MIN_MD_TEMPERATURE_K]
     if cold:
         problems.append(f"temperatures {cold} are below {MIN_MD_TEMPERATURE_K:g} K: are they in K?")
+    hot = [t for t in value or [] if t > MAX_MD_TEMPERATURE_K]
+    if hot:
+        problems.append(f"temperatures {hot} are above {MAX_MD_TEMPERATURE_K:g} K: a typo?")
     if problems:
         raise ValueError("; ".join(problems))
     return value

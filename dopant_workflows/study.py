@@ -126,7 +126,8 @@ class DielectricEntry(_Strict):
 class Study(_Strict):
     """A whole dopant screening study: what to simulate, and each stage's settings model."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="identifier used in ids and paths")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64,
+                      description="identifier used in ids and paths")
     host: str = Field(description="built-in host name (LGPS, Li20Si3P3S23Cl) or a structure file path")
     substitutions: SubstitutionSettings
     temperatures_K: list[PositiveFloat] = Field(

@@ -80,6 +80,9 @@ def test_console_script_is_installed():
 
 
 @pytest.mark.parametrize("args, option, expected", [
+    (["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "1e9"], "--temperature-K", "at most 5000"),
+    (["arrhenius", "a", "b", "--anion", "Cl", "--eps-r", "0.5"], "--eps-r", "at least 1 (vacuum)"),
+    (["ann", "eval", "m", "t.extxyz", "--label", "a/b"], "--label", "it names files"),
     (["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "inf"], "--temperature-K", "finite number"),
     (["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "3"], "--temperature-K", "is it in K?"),
     (["md", "LGPS", "--model", "embedded:chgnet", "--temperature-K", "600", "--production-ps", "inf"],

@@ -165,3 +165,15 @@ def test_validate_refuses_what_training_and_diffusion_would_refuse_later(tmp_pat
     data = _paper(reference_aimd={"n_steps": 100, "sample_every": 50})
     with pytest.raises(StudyValidationError, match="2 training frames; training needs at least 3"):
         study_from_dict(data)
+
+
+def test_typos_beyond_physical_ranges_are_refused(tmp_path):
+    data = _paper(temperatures_K=[600, 1e9], name="x" * 65, reference_aimd={"time_step_fs": 100},
+                  protocol={"time_step_fs": 50})
+    with pytest.raises(StudyValidationError) as info:
+        study_from_dict(data)
+    text = str(info.value)
+    for expected in ("above 5000 K: a typo?", "name: String should have at most 64 characters",
+                     "reference_aimd.time_step_fs: Input should be less than or equal to 10",
+                     "protocol.time_step_fs: Input should be less than or equal to 10"):
+        assert expected in text, (expected, text)

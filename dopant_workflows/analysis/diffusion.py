@@ -91,7 +91,8 @@ def analyze_diffusion(frames: Sequence[Atoms], species: str = "Li", time_step_fs
     symbols = np.array(frames[0].get_chemical_symbols())
     mobile = symbols == species
     if not mobile.any():
-        raise DopwfInputError(f"trajectory: no {species} atoms (species present: {sorted(set(symbols))})")
+        present = ", ".join(sorted(set(symbols.tolist())))
+        raise DopwfInputError(f"trajectory: no {species} atoms (species present: {present})")
     times = [f.info.get("time_fs") for f in frames]
     if all(t is not None for t in times):
         steps = np.diff(np.array(times, dtype=float))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dopant_workflows.errors import MIN_MD_TEMPERATURE_K, DopwfInputError
+from dopant_workflows.errors import MAX_MD_TEMPERATURE_K, MAX_TIME_STEP_FS, MIN_MD_TEMPERATURE_K, DopwfInputError
 
 
 class AIMDSettings(BaseModel):
@@ -26,7 +26,7 @@ class AIMDSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     n_steps: int = Field(2000, gt=0, description="MD steps of the reference AIMD")
-    time_step_fs: float = Field(2.0, gt=0, description="MD time step (fs)")
+    time_step_fs: float = Field(2.0, gt=0, le=MAX_TIME_STEP_FS, description="MD time step (fs)")
     temperature_start_K: float = Field(300.0, gt=0, description="thermostat target at the first step (K)")
     temperature_end_K: float = Field(1000.0, gt=0, description="thermostat target at the last step (K); linear ramp")
     segment_steps: int = Field(500, gt=0, description="steps per segment: one VASP run / one embedded checkpoint")
@@ -38,8 +38,10 @@ class AIMDSettings(BaseModel):
 
     @model_validator(mode="after")
     def _temperatures_in_kelvin(self) -> AIMDSettings:
-        if max(self.temperature_start_K, self.temperature_end_K) < 5:
+        if max(self.temperature_start_K, self.temperature_end_K) < MIN_MD_TEMPERATURE_K:
             raise ValueError("temperatures below 5 K: are they in K? (expected e.g. 300 and 1000)")
+        if max(self.temperature_start_K, self.temperature_end_K) > MAX_MD_TEMPERATURE_K:
+            raise ValueError(f"temperatures above {MAX_MD_TEMPERATURE_K:g} K: a typo? (expected e.g. 300 and 1000)")
         return self
 
     def temperature_at_K(self, step: int) -> float:
@@ -77,7 +79,8 @@ def parse_temperature_range(text: str) -> tuple[float, float]:
         raise DopwfInputError(f"--temperatures {text!r}: expected START:END in K, e.g. 300:1000") from None
     if len(values) == 1:
         values *= 2
-    if len(values) != 2 or not all(math.isfinite(v) and v >= MIN_MD_TEMPERATURE_K for v in values):
+    if len(values) != 2 or not all(math.isfinite(v) and MIN_MD_TEMPERATURE_K <= v <= MAX_MD_TEMPERATURE_K
+                                   for v in values):
         raise DopwfInputError(f"--temperatures {text!r}: expected START:END in K, both finite and at least "
-                              f"{MIN_MD_TEMPERATURE_K:g} K, e.g. 300:1000")
+                              f"{MIN_MD_TEMPERATURE_K:g} K, e.g. 300:1000 (at most {MAX_MD_TEMPERATURE_K:g} K)")
     return values[0], values[1]

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dopant_workflows.analysis.diffusion import MIN_FRAMES
-from dopant_workflows.errors import DopwfInputError, settings_problems
+from dopant_workflows.errors import MAX_TIME_STEP_FS, DopwfInputError, settings_problems
 
 PRESETS: dict[str, dict[str, float]] = {
     "paper": {"heating_ps": 4.0, "equilibration_ps": 1.0, "production_ps": 20.0},
@@ -26,7 +26,7 @@ class MDProtocol(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     preset: Literal["paper", "demo", "smoke"] = Field("paper", description="durations a field does not override")
-    time_step_fs: float = Field(2.0, gt=0, description="MD time step (fs)")
+    time_step_fs: float = Field(2.0, gt=0, le=MAX_TIME_STEP_FS, description="MD time step (fs)")
     initial_temperature_K: float = Field(100.0, gt=0, description="Maxwell-Boltzmann start (K)")
     heating_ps: float = Field(4.0, gt=0, description="linear velocity scaling to the target (ps)")
     equilibration_ps: float = Field(1.0, gt=0, description="Nose-Hoover chain at the target before production (ps)")

@@ -97,3 +97,10 @@ def test_scan_trains_the_grid_and_tables_it(tmp_path, capsys, amp_images):
     before = (out / "gaussian-3" / "model.json").stat().st_mtime_ns
     assert main([*base, "--descriptors", "gaussian", "--topologies", "3"]) == 0
     assert (out / "gaussian-3" / "model.json").stat().st_mtime_ns == before
+
+
+def test_scan_refuses_a_grid_point_given_twice(tmp_path, capsys):
+    assert main(["ann", "scan", str(tmp_path / "f.extxyz"), "--topologies", "5,5", "10,10", "5,5",
+                 "--out", str(tmp_path / "scan")]) == 2
+    assert "--topologies: 5,5 given more than once" in capsys.readouterr().err
+    assert not (tmp_path / "scan").exists()
