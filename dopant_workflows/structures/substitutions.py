@@ -245,6 +245,10 @@ def _charged_swaps(
         raise DopwfInputError(f"dopant rule {dopant}: the host ({formula}) contains no {dopant.old}")
     q_old = oxidation_states[dopant.old]
     dop = _ChargedSwap(dopant, dopant_oxidation_state(dopant.new, q_old, oxidation_states), q_old)
+    if compensation is not None and dop.delta == 0:
+        raise DopwfInputError(
+            f"compensation rule {compensation}: the dopant {dopant.new}{dop.q_new:+g} on {dopant.old}{q_old:+g} "
+            "leaves the charge unchanged, so nothing is compensated; drop the compensation rule")
     if compensation is None:
         if dop.delta != 0:
             raise DopwfInputError(
@@ -380,6 +384,12 @@ def plan_substitutions(
     if not isinstance(max_per_count, int) or max_per_count < 1:
         raise DopwfInputError(f"max_per_count {max_per_count!r}: expected a positive integer")
     check_periodic_structure(host, "host")
+    involved = {el.symbol for el in host.composition} | {dopant.new} | (
+        {compensation.old, compensation.new} if compensation else set())
+    unused = sorted(set(oxidation_states or {}) - involved)
+    if unused:
+        raise DopwfInputError(f"oxidation states for {', '.join(unused)}: no such element in the host, the dopant or "
+                              f"the compensation ({', '.join(sorted(involved))}); a typo?")
     if not host.is_ordered:
         raise DopwfInputError(
             f"host {host.composition.reduced_formula}: is disordered (partial occupancies); order it first"

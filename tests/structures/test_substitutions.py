@@ -8,6 +8,7 @@ from dopant_workflows.structures.substitutions import (
     SpeciesSwap,
     dopant_oxidation_state,
     enumerate_substitutions,
+    plan_substitutions,
 )
 
 PAPER = {1: ("Li60Si7P11S71Cl1", 1 / 150), 2: ("Li60Si8P10S70Cl2", 2 / 150), 3: ("Li60Si9P9S69Cl3", 3 / 150)}
@@ -138,3 +139,13 @@ def test_species_swap_round_trip():
     assert str(SpeciesSwap.parse("Cl:S")) == "Cl:S"
     with pytest.raises(DopwfInputError, match="the same"):
         SpeciesSwap.parse("S:S")
+
+
+def test_rules_that_would_be_silently_ignored_are_refused(lsips):
+    """An isovalent dopant with a compensation rule (nothing to compensate), oxidation states for an element the
+    request never touches: both are typos or misunderstandings, named."""
+    with pytest.raises(DopwfInputError, match="Br-1 on Cl-1 leaves the charge unchanged"):
+        plan_substitutions(lsips, "Br:Cl", "Si:P", [1, 1, 1], [1])
+    with pytest.raises(DopwfInputError, match="oxidation states for Xx: no such element"):
+        plan_substitutions(lsips, "Cl:S", "Si:P", [1, 1, 1], [1], oxidation_states={"Xx": 1})
+    plan_substitutions(lsips, "Br:Cl", None, [1, 1, 1], [1])  # isovalent, no rule: fine
