@@ -278,6 +278,9 @@ def report(db: ResultsDB, out: Path, study: str | None = None) -> str:
 
     if study is not None:
         check_known_study(db, study)
+    elif not result_studies(db):
+        raise DopwfInputError(f"results database ({db.kind}: {db.uri or db.directory}): no results yet; run a study "
+                              "(dopwf run, or dopwf submit and rlaunch/qlaunch) and dopwf build first")
     return write_report(documents(db, "conductivity", study), documents(db, "anderson_stuart", study),
                         documents(db, "diffusivity", study), out, documents(db, "validation", study),
                         documents(db, "active_learning", study))

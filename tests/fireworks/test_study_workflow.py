@@ -213,6 +213,13 @@ def test_dopwf_lpad_names_bad_arguments_instead_of_a_traceback(tmp_path):
         assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
+def test_a_report_of_an_empty_database_says_so_and_writes_nothing(tmp_path):
+    config = init_fw_config(tmp_path / "cfg")
+    done = _dopwf(["report", "--config", str(config.directory), "--out", str(tmp_path / "rep")], tmp_path)
+    assert done.returncode == 2 and "no results yet" in done.stderr, done.stderr
+    assert not (tmp_path / "rep").exists()
+
+
 def test_dry_run_file_is_accepted_by_lpad_add(tmp_path):
     out = tmp_path / "wf.yaml"
     done = _dopwf(["submit", str(SMOKE), "--dry-run", "-o", str(out)], tmp_path)
