@@ -110,6 +110,14 @@ class TrainingPlan(_Strict):
     simulated_cells: SimulatedCellSampling | None = Field(
         None, description="shared mode: reference MD of the simulated cells added to the training data (off if absent)")
 
+    @model_validator(mode="after")
+    def _shared_mode_only(self) -> TrainingPlan:
+        given = [name for name in ("cell", "simulated_cells") if getattr(self, name) is not None]
+        if self.mode == "per_substitution" and given:
+            raise ValueError(f"{' and '.join(given)}: shared mode only (per_substitution trains each substitution's "
+                             "network on its own cell), so it would be ignored; drop it or use mode: shared")
+        return self
+
 
 #: study files written before the stage settings existed: training.<old key> -> reference_aimd.<new key>
 LEGACY_AIMD_KEYS = {"aimd_steps": "n_steps", "aimd_time_step_fs": "time_step_fs", "aimd_sample_every": "sample_every"}

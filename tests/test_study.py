@@ -177,3 +177,9 @@ def test_typos_beyond_physical_ranges_are_refused(tmp_path):
                      "reference_aimd.time_step_fs: Input should be less than or equal to 10",
                      "protocol.time_step_fs: Input should be less than or equal to 10"):
         assert expected in text, (expected, text)
+
+
+def test_shared_mode_fields_are_refused_in_per_substitution_mode():
+    data = _paper(training={"mode": "per_substitution", "simulated_cells": {"temperatures_K": [800]}})
+    with pytest.raises(StudyValidationError, match="simulated_cells: shared mode only"):
+        study_from_dict(data)
