@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import math
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -28,9 +28,10 @@ def _parse_oxidation_states(text: str | None) -> dict[str, float] | None:
     states = {}
     for item in text.split(","):
         element, _, value = item.partition(":")
+        element = element.strip()
         try:
-            states[element.strip()] = float(value)
-            if not math.isfinite(states[element.strip()]) or not element.strip():
+            states[element] = float(value)
+            if not element or not math.isfinite(states[element]):
                 raise ValueError(item)
         except ValueError:
             raise DopwfInputError(

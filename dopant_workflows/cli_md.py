@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 from dopant_workflows.analysis.settings import AnalysisSettings
 from dopant_workflows.errors import DopwfInputError
@@ -93,15 +94,26 @@ def _print_analysis(summary: dict, species: str, temperature_K: float) -> None:
 KINETIC_TEMPERATURE_TOLERANCE = 0.10
 
 
-def recorded_temperature_K(trajectory: str | Path) -> tuple[float, str] | None:
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class RecordedTemperature(NamedTuple):
+    value_K: float
+    source: str  # where it was read, for the message
+    exact: bool  # a target temperature (md_run.json, frames' temperature_K), not a mean kinetic one
+
+
+def recorded_temperature_K(trajectory: str | Path) -> RecordedTemperature | None:
     """The temperature a trajectory was run at, and where that was read: md_run.json beside it (dopwf md), else the
-    mean kinetic temperature of its frames (those that carry momenta); None when neither is there."""
+    mean kinetic temperature of its frames (those that carry momenta), else the temperature_K its frames carry;
+    None when none is there."""
     from ase.io import iread
 
     run_file = Path(trajectory).parent / MD_RUN_FILE
     if run_file.is_file():
         try:
-            return float(json.loads(run_file.read_text())["temperature_K"]), str(run_file)
+            return RecordedTemperature(float(json.loads(run_file.read_text())["temperature_K"]), str(run_file), True)
         except (ValueError, KeyError, TypeError):
             pass  # unreadable: fall back to the frames
     try:
@@ -110,23 +122,22 @@ def recorded_temperature_K(trajectory: str | Path) -> tuple[float, str] | None:
         return None
     temperatures = [a.get_temperature() for a in frames if a.has("momenta")]
     if temperatures:
-        return (float(sum(temperatures) / len(temperatures)),
-                f"the mean kinetic temperature of its {len(temperatures)} frames")
-    recorded = [float(a.info["temperature_K"]) for a in frames
-                if isinstance(a.info.get("temperature_K"), (int, float)) and not isinstance(a.info["temperature_K"], bool)]
+        return RecordedTemperature(float(sum(temperatures) / len(temperatures)),
+                                   f"the mean kinetic temperature of its {len(temperatures)} frames", False)
+    recorded = [float(a.info["temperature_K"]) for a in frames if _is_number(a.info.get("temperature_K"))]
     if not recorded:
         return None
-    if len(set(recorded)) == 1:  # one target temperature carried by every frame (no momenta): exact
-        return recorded[0], "the temperature_K its frames carry (exact)"
-    return float(sum(recorded) / len(recorded)), f"the mean temperature_K of its {len(recorded)} frames"
+    if len(set(recorded)) == 1:  # one target temperature carried by every frame (no momenta)
+        return RecordedTemperature(recorded[0], "the temperature_K its frames carry (exact)", True)
+    return RecordedTemperature(float(sum(recorded) / len(recorded)),
+                               f"the mean temperature_K of its {len(recorded)} frames", False)
 
 
 def _check_temperature(trajectory: str, temperature_K: float) -> None:
     recorded = recorded_temperature_K(trajectory)
     if recorded is None:
         return
-    value, source = recorded
-    exact = source.endswith(MD_RUN_FILE) or source.endswith("(exact)")
+    value, source, exact = recorded
     if abs(value - temperature_K) > (1e-6 if exact else KINETIC_TEMPERATURE_TOLERANCE) * value:
         raise DopwfInputError(
             f"--temperature-K {temperature_K:g}: trajectory {trajectory!r} was run at {value:.0f} K ({source}); "
@@ -147,14 +158,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 #: what ``dopwf arrhenius`` reads of an analysis.json (dopwf analyze / dopwf md write them all)
-ANALYSIS_KEYS = ("temperature_K", "diffusivity_cm2_s", "n_carriers", "volume_A3", "diffusivity_components_cm2_s")
-
-
 ANALYSIS_NUMBERS = ("temperature_K", "diffusivity_cm2_s", "n_carriers", "volume_A3")
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+ANALYSIS_KEYS = (*ANALYSIS_NUMBERS, "diffusivity_components_cm2_s")
 
 
 def _load_analysis(path: str) -> dict:

@@ -90,10 +90,10 @@ def with_study_key(document: dict, key: str) -> dict:
     """A document as the current layout keys it: one written before ``key`` existed gets it from its study and
     substitution (and, in a derived collection, the ``legacy_layout`` flag that has the next build rebuild it).
     A document without its key that cannot be given one is an error naming what is missing."""
-    if key in document or key not in STUDY_KEYS:
-        if key not in document:
-            raise DopwfInputError(f"a document without its key field {key!r} (keys: {sorted(document)[:8]})")
+    if key in document:
         return document
+    if key not in STUDY_KEYS:
+        raise DopwfInputError(f"a document without its key field {key!r} (keys: {sorted(document)[:8]})")
     if "study" not in document or "substitution_id" not in document:
         raise DopwfInputError(f"a document without {key!r} and without study/substitution_id to derive it from")
     from dopant_workflows.names import study_substitution_id

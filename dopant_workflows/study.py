@@ -203,13 +203,14 @@ class Study(_Strict):
     @model_validator(mode="after")
     def _protocols_give_a_diffusivity(self) -> Study:
         for where, protocol in (("protocol", self.protocol), ("validation.protocol", self.validation.protocol)):
-            if protocol is not None and protocol.diffusion_problem():
-                raise ValueError(f"{where}: {protocol.diffusion_problem()}")
+            problem = protocol.diffusion_problem() if protocol is not None else None
+            if problem:
+                raise ValueError(f"{where}: {problem}")
         aimd = self.reference_aimd
-        if aimd.n_steps // aimd.sample_every < 3:
+        frames = aimd.n_steps // aimd.sample_every
+        if frames < 3:
             raise ValueError(f"reference_aimd: {aimd.n_steps} steps sampled every {aimd.sample_every} give "
-                             f"{aimd.n_steps // aimd.sample_every} training frames; training needs at least 3 "
-                             "(train, validation, test)")
+                             f"{frames} training frames; training needs at least 3 (train, validation, test)")
         return self
 
     @model_validator(mode="after")

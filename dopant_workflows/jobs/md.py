@@ -60,8 +60,9 @@ def run_md_stage(structure: Structure | Atoms, model: str | Path, protocol: MDPr
 
     run_dir = Path(run_dir)
     atoms = structure if isinstance(structure, Atoms) else AseAtomsAdaptor.get_atoms(structure)
-    if protocol.diffusion_problem():
-        raise DopwfInputError(f"MD protocol: {protocol.diffusion_problem()}")
+    problem = protocol.diffusion_problem()
+    if problem:
+        raise DopwfInputError(f"MD protocol: {problem}")
     if analysis.species not in set(atoms.get_chemical_symbols()):
         raise DopwfInputError(f"species {analysis.species!r}: no such atoms in {atoms.get_chemical_formula()} "
                               f"(elements: {', '.join(sorted(set(atoms.get_chemical_symbols())))})")
