@@ -157,7 +157,7 @@ def cmd_ann_eval(args: argparse.Namespace) -> int:
 
 def cmd_ann_validate(args: argparse.Namespace) -> int:
     """Runs every validation MD here, one after the other (a study runs them as Fireworks), then compares."""
-    from dopant_workflows.jobs.validation import validate_network, validation_run
+    from dopant_workflows.jobs.validation import check_validation_inputs, validate_network, validation_run
     from dopant_workflows.md.protocol import protocol_from_preset
     from dopant_workflows.names import derive_seed
     from dopant_workflows.report import VALIDATION, VALIDATION_FITS, markdown, validation_tables
@@ -173,14 +173,7 @@ def cmd_ann_validate(args: argparse.Namespace) -> int:
                                   protocol=protocol,
                                   relabel_frames=args.relabel_frames, thresholds=thresholds)
     structure = load_cell(args.structure)
-    # the network, its elements and the engine before the first (long) reference run
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    from dopant_workflows.ann.model_io import load_potential
-    from dopant_workflows.engines.universal import parse_engine
-
-    parse_engine(args.engine)
-    load_potential(args.model).descriptor.species_indices(AseAtomsAdaptor.get_atoms(structure))
+    check_validation_inputs(structure, args.model, args.engine)
     out = Path(args.out)
     runs = []
     models = {"reference": args.engine, "ann": args.model}

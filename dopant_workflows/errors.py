@@ -20,13 +20,20 @@ def field_path(loc: tuple[Any, ...]) -> str:
 
 def validation_problems(exc) -> list[tuple[str, str]]:
     """(field path, message) for every error of a pydantic ``ValidationError``."""
+    errors = exc.errors()
     problems = []
-    for error in exc.errors():
+    for error in errors:
+        if error["type"] == "too_short" and _has_item_errors(error["loc"], errors):
+            continue  # "at least 1 item after validation, not 0": the items' own errors already say it
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown field"
         problems.append((field_path(error["loc"]), message))
     return problems
+
+
+def _has_item_errors(loc: tuple[Any, ...], errors: list[dict]) -> bool:
+    return any(len(other["loc"]) > len(loc) and tuple(other["loc"][:len(loc)]) == tuple(loc) for other in errors)
 
 
 def settings_problems(what: str, exc) -> str:

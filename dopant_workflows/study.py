@@ -72,9 +72,10 @@ class SubstitutionSettings(_Strict):
             raise ValueError("; ".join(issues))
         return value
 
-    @field_validator("supercell")
+    # before the union's own validation: a bad supercell is one line (check_supercell's), not one per union branch
+    @field_validator("supercell", mode="before")
     @classmethod
-    def _supercell(cls, value: list) -> list:
+    def _supercell(cls, value: Any) -> Any:
         from dopant_workflows.structures.substitutions import check_supercell
 
         try:

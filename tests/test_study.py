@@ -50,6 +50,26 @@ def test_every_problem_is_reported_at_once_with_its_path(tmp_path):
     assert "unknown field" in message and "duplicate counts [1]" in message
 
 
+@pytest.mark.parametrize("supercell", [[1.5, 1, 1], [[1, 0, 0], [0, 1, 0], [0, 0, "a"]], "3x1x1"])
+def test_bad_supercell_and_layers_are_one_line_each_without_pydantic_internals(tmp_path, supercell):
+    data = _paper()
+    data["substitutions"]["supercell"] = supercell
+    data["ann"]["hidden_layers"] = [-5]
+    with pytest.raises(StudyValidationError) as info:
+        load_study(_write(tmp_path, data))
+    assert [path for path, _ in info.value.problems] == ["substitutions.supercell", "ann.hidden_layers[0]"]
+    assert "expected 3 positive integers (e.g. 3 1 1) or a 3x3 integer matrix" in str(info.value)
+    assert "list[" not in str(info.value) and "Tuple should have" not in str(info.value)
+
+
+def test_no_hidden_layer_at_all_is_named(tmp_path):
+    data = _paper()
+    data["ann"]["hidden_layers"] = []
+    with pytest.raises(StudyValidationError) as info:
+        load_study(_write(tmp_path, data))
+    assert [path for path, _ in info.value.problems] == ["ann.hidden_layers"]
+
+
 def test_physics_problems_are_reported_with_schema_problems(tmp_path):
     data = _paper(temperatures_K=[-1])
     data["substitutions"]["dopant"] = "Br:O"

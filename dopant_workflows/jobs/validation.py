@@ -108,6 +108,18 @@ def _run_record(run: Mapping) -> RunRecord:
                      failure_reason=run.get("failure_reason"))
 
 
+def check_validation_inputs(structure, model: str | Path, reference_engine: str) -> None:
+    """Refuse, before the first (long) reference run, a network that cannot be read or does not know the cell's
+    elements, and an engine name that is none of the known engines."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dopant_workflows.ann.model_io import load_potential
+    from dopant_workflows.engines.universal import parse_engine
+
+    parse_engine(reference_engine)
+    load_potential(model).descriptor.species_indices(AseAtomsAdaptor.get_atoms(structure))
+
+
 def validation_run(structure, model: str | Path, role: str, protocol, temperature_K: float, run_dir: str | Path,
                    seed: int, analysis=None, device: str = "cpu") -> dict:
     """One validation MD run (``role`` 'ann': ``model`` is the network; 'reference': the engine's name) as the
