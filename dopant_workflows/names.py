@@ -29,6 +29,7 @@ MODEL_PATH_KEY = "model_path"  # trained network, passed by the training Firewor
 MODEL_SHA_KEY = "model_sha256"
 PREVIOUS_SEGMENT_KEY = "previous_segment_dir"  # VASP AIMD: the segment a continuation starts from
 VALIDATION_RUNS_KEY = "validation_runs"  # records pushed by validation MD Fireworks, read by the validation Firework
+VALIDATION_LABELS_KEY = "validation_labels"  # VASP single points of ANN-MD frames, pushed to the comparison
 DIELECTRIC_KEY = "dielectric"  # VASP DFPT results pushed for children
 DEVICE_KEY = "dopwf_device"  # set by the use_device powerup; wins over the worker's env device
 FAKE_VASP_KEY = "_fake_vasp_dir"  # set by the use_fake_vasp powerup: replay this reference run instead of VASP

@@ -41,15 +41,21 @@ def _matching(workflow: Workflow, powerup: str, task_types: tuple[type, ...] | N
     return fireworks
 
 
+def _runs_vasp(task) -> bool:
+    """A VASP Firetask, or a comparison against VASP (it adds VASP single points at run time)."""
+    return isinstance(task, _VASP_TASKS) or (isinstance(task, ValidateNetwork) and task["reference_engine"] == "vasp")
+
+
 def use_fake_vasp(workflow: Workflow, reference_dirs: dict[str, str | Path]) -> Workflow:
     """Replay reference runs instead of running VASP (like atomate's ``use_fake_vasp``).
 
     ``reference_dirs`` maps a Firework name to a directory with ``inputs/`` and ``outputs/``. Every VASP
-    Firework must be matched (a forgotten one would try to run real VASP): unmatched names raise ValueError.
+    Firework must be matched (a forgotten one would try to run real VASP): unmatched names raise ValueError. A
+    validation against VASP is matched too: the single points it adds at run time replay its directory.
     """
     matched = set()
     for fw in workflow.fws:
-        if not any(isinstance(task, _VASP_TASKS) for task in fw.tasks):
+        if not any(_runs_vasp(task) for task in fw.tasks):
             continue
         if fw.name not in reference_dirs:
             raise ValueError(f"use_fake_vasp: no reference directory for Firework {fw.name!r}")

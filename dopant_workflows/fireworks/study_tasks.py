@@ -190,13 +190,14 @@ class RunValidationMD(FiretaskBase):
 @explicit_serialize
 class ValidateNetwork(FiretaskBase):
     """Compare the parent network with its reference from the validation runs the parents pushed; one
-    ``validation`` document. ``skip_reason`` (the reference cannot run here): a skipped record, never a pass."""
+    ``validation`` document. With VASP as the reference, the ANN-MD frames' single points come first, as a detour
+    that ends in this comparison again (``relabelled``)."""
 
     required_params = ["settings", "run_path", "study", "label", "reference_engine", "expected_runs"]
-    optional_params = ["training_range_K", "skip_reason"]
+    optional_params = ["training_range_K", "relabelled"]
 
     def run_task(self, fw_spec):
-        from dopant_workflows.jobs.validation import skipped_validation, validate_network
+        from dopant_workflows.jobs.validation import validate_network
         from dopant_workflows.validation.settings import ValidationSettings
 
         db = results_db(fw_spec)
@@ -205,23 +206,66 @@ class ValidateNetwork(FiretaskBase):
             raise ValueError(f"{MODEL_PATH_KEY}: no trained network was passed by the parent Firework")
         settings = ValidationSettings(**self["settings"])
         common = {"study": self["study"], "label": self["label"], "fw_id": fw_id_of(self)}
-        if self.get("skip_reason"):
-            document = skipped_validation(fw_spec[MODEL_PATH_KEY], self["skip_reason"], self["reference_engine"],
-                                          settings, **common)
-        else:
-            # one record per run directory: a rerun parent pushes its record again
-            runs = list({r["run_dir"]: r for r in fw_spec.get(VALIDATION_RUNS_KEY, [])}.values())
-            document = validate_network(fw_spec[MODEL_PATH_KEY], runs, settings,
-                                        reference_engine=self["reference_engine"], out_dir=run_dir_of(self, fw_spec),
-                                        training_range_K=self.get("training_range_K"), device=device_of(fw_spec),
-                                        **common)
-            if len(runs) < int(self["expected_runs"]):
-                missing = f"{int(self['expected_runs']) - len(runs)} of {self['expected_runs']} validation runs did " \
-                          "not finish (their Fireworks fizzled: see lpad get_fws -s FIZZLED)"
-                document = document.model_copy(update={"status": "failed", "passed": False,
-                                                       "reasons": [*document.reasons, missing]})
+        # one record per run directory: a rerun parent pushes its record again
+        runs = list({r["run_dir"]: r for r in fw_spec.get(VALIDATION_RUNS_KEY, [])}.values())
+        relabelled = None
+        if self["reference_engine"] == "vasp":
+            if not self.get("relabelled"):
+                detour = self._vasp_relabelling(runs, settings, fw_spec)
+                if detour is not None:
+                    return detour
+            relabelled = self._vasp_errors(fw_spec)
+        document = validate_network(fw_spec[MODEL_PATH_KEY], runs, settings,
+                                    reference_engine=self["reference_engine"], out_dir=run_dir_of(self, fw_spec),
+                                    training_range_K=self.get("training_range_K"), device=device_of(fw_spec),
+                                    relabelled=relabelled, **common)
+        if len(runs) < int(self["expected_runs"]):
+            missing = f"{int(self['expected_runs']) - len(runs)} of {self['expected_runs']} validation runs did " \
+                      "not finish (their Fireworks fizzled: see lpad get_fws -s FIZZLED)"
+            document = document.model_copy(update={"status": "failed", "passed": False,
+                                                   "reasons": [*document.reasons, missing]})
         insert(db, "validation", document.model_dump())
         return FWAction(stored_data={"validation_id": document.validation_id, "status": document.status})
+
+    def _vasp_relabelling(self, runs: list[dict], settings, fw_spec) -> FWAction | None:
+        """VASP single points of the ANN-MD frames, then this comparison again with their labels: a detour (the
+        frames exist only now). None when there is nothing to label (every ANN-MD run failed)."""
+        from fireworks import Firework, Workflow
+        from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        from dopant_workflows.fireworks.vasp_tasks import RunVaspStatic
+        from dopant_workflows.jobs.vasp_validation import frames_to_relabel
+        from dopant_workflows.names import FAKE_VASP_KEY
+
+        frames = frames_to_relabel(runs, settings.relabel_frames)
+        if not frames:
+            return None
+        name = f"{self['study']} {self['label']} validation"
+        vasp_spec = {**STUDY_SPEC, "_category": "vasp", "_dupefinder": DupeFinderExact(),
+                     **({FAKE_VASP_KEY: fw_spec[FAKE_VASP_KEY]} if fw_spec.get(FAKE_VASP_KEY) else {})}
+        statics = [Firework([RunVaspStatic(structure=AseAtomsAdaptor.get_structure(atoms).as_dict(), info=atoms.info)],
+                            name=f"{name} relabel {n + 1} of {len(frames)}", spec=vasp_spec)
+                   for n, atoms in enumerate(frames)]
+        compare = Firework([ValidateNetwork({**self, "relabelled": True})], name=f"{name} (VASP labels)",
+                           parents=statics, spec={**STUDY_SPEC, "_allow_fizzled_parents": True, VALIDATION_RUNS_KEY: runs,
+                                                  MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY],
+                                                  MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)})
+        log.info("validation: %d ANN-MD frames go to VASP single points before the comparison", len(frames))
+        return FWAction(stored_data={"relabel_frames": len(frames)}, detours=Workflow([*statics, compare]))
+
+    @staticmethod
+    def _vasp_errors(fw_spec) -> dict:
+        from ase.io import read
+
+        from dopant_workflows.ann.calculator import BPNNCalculator
+        from dopant_workflows.ann.model_io import load_potential
+        from dopant_workflows.jobs.vasp_validation import labelled_errors
+        from dopant_workflows.names import VALIDATION_LABELS_KEY
+
+        labelled = [read(path) for path in sorted(set(fw_spec.get(VALIDATION_LABELS_KEY, [])))]
+        network = BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
+        return labelled_errors(labelled, network)
 
 
 @explicit_serialize

@@ -2,7 +2,9 @@
 
     reference AIMD (training cell) -> train network -> ANN-MD (one per substitution x temperature)
                                                     -> validation: ANN-MD + reference MD of the training cell
-                                                       (temperatures x seeds) -> compare (one per network)
+                                                       (temperatures x seeds) -> compare (one per network;
+                                                       VASP: its single points of ANN-MD frames come as a
+                                                       detour, then the comparison)
     dielectric record / DFPT (one per substitution)
 
 ``training: shared`` (the paper): one AIMD + one network for all substitutions; ``per_substitution``: an AIMD +
@@ -28,8 +30,10 @@ from dopant_workflows.fireworks.study_tasks import (
     TrainNetwork,
     ValidateNetwork,
 )
+from dopant_workflows.fireworks.vasp_tasks import AnalyzeVaspValidationMD, RunVaspAIMDSegment
 from dopant_workflows.fireworks.vasp_workflows import aimd_segment_fireworks, dielectric_firework
 from dopant_workflows.jobs.dielectric import missing_dielectric_reason
+from dopant_workflows.jobs.vasp_validation import reference_md_settings
 from dopant_workflows.names import derive_seed, run_tag
 from dopant_workflows.study import Study
 from dopant_workflows.structures.hosts import load_host
@@ -109,12 +113,6 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
     return Firework([task], name=f"{study.name} {label} active learning round 1", parents=parents, spec=_spec())
 
 
-#: why a VASP study's networks are not validated yet (recorded in their validation documents, never a pass)
-VASP_VALIDATION_MISSING = (
-    "validation against VASP (AIMD at the validation temperatures and VASP relabelling of ANN-MD frames) is not "
-    "built yet: this network is not validated")
-
-
 def _validation(study: Study, cell: Structure, label: str, train: Firework) -> list[Firework]:
     """Reference MD and ANN-MD of the network's own cell at the validation temperatures (``seeds`` each,
     ``ann_seeds`` ANN runs when set), then
@@ -127,27 +125,43 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
               "training_range_K": list(study.training_temperature_range())}
     compare_tag = run_tag(settings.as_record(), train.name, train.tasks[0].as_dict())
     compare_path = f"{name}/validation/{label}-{compare_tag}"
-    if engine == "vasp":
-        task = ValidateNetwork(**common, run_path=compare_path, expected_runs=0, skip_reason=VASP_VALIDATION_MISSING)
-        return [Firework([task], name=f"{name} {label} validation", parents=[train], spec=_spec())]
     cell = cell.copy()
     cell.make_supercell(list(settings.supercell))
     protocol, analysis = study.validation_protocol().model_dump(), study.analysis.model_dump()
-    runs = []
+    fireworks, expected = [], 0
     for temperature in study.validation_temperatures():
         for role, k in settings.run_keys():
             seed = study.validation_seed(label, role, temperature, k)
             depends = (train.name, train.tasks[0].as_dict()) if role == "ann" else (cell.as_dict(), engine)
             tag = run_tag(protocol, analysis, seed, role, *depends)
-            task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
-                                   seed=seed, analysis=analysis, role=role, engine=engine,
-                                   run_path=f"{name}/validation/{label}/{role}-{temperature:g}K-{tag}")
-            runs.append(Firework([task], name=f"{name} {label} validation {role} md {temperature:g}K #{k + 1}",
-                                 parents=[train] if role == "ann" else [], spec=_spec()))
-    task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(runs))
-    compare = Firework([task], name=f"{name} {label} validation", parents=[train, *runs],
+            run_name = f"{name} {label} validation {role} md {temperature:g}K #{k + 1}"
+            run_path = f"{name}/validation/{label}/{role}-{temperature:g}K-{tag}"
+            if role == "reference" and engine == "vasp":
+                fireworks += _vasp_validation_run(study, cell, temperature, seed, run_name, run_path)
+            else:
+                task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
+                                       seed=seed, analysis=analysis, role=role, engine=engine, run_path=run_path)
+                fireworks.append(Firework([task], name=run_name, parents=[train] if role == "ann" else [],
+                                          spec=_spec()))
+            expected += 1
+    task = ValidateNetwork(**common, run_path=compare_path, expected_runs=expected)
+    # the runs' last Fireworks push the records (a VASP run's segments push frames only to its analysis)
+    pushing = [fw for fw in fireworks if not any(isinstance(t, RunVaspAIMDSegment) for t in fw.tasks)]
+    compare = Firework([task], name=f"{name} {label} validation", parents=[train, *pushing],
                        spec={**_spec(), "_allow_fizzled_parents": True})
-    return [*runs, compare]
+    return [*fireworks, compare]
+
+
+def _vasp_validation_run(study: Study, cell: Structure, temperature: float, seed: int, name: str,
+                         run_path: str) -> list[Firework]:
+    """A VASP reference run for validation: the AIMD segments at constant T, then the analysis of their frames
+    (the paper's DFT-MD of Fig. 5a)."""
+    protocol = study.validation_protocol()
+    settings = reference_md_settings(protocol, temperature, seed, study.reference_aimd)
+    segments = aimd_segment_fireworks(cell, settings, name)
+    task = AnalyzeVaspValidationMD(temperature_K=temperature, protocol=protocol.model_dump(), seed=seed,
+                                   analysis=study.analysis.model_dump(), run_path=run_path)
+    return [*segments, Firework([task], name=f"{name} analysis", parents=segments[-1:], spec=_spec())]
 
 
 def _dielectric(study: Study, sub: Substitution) -> Firework:

@@ -1,9 +1,12 @@
-"""Firetasks that run the VASP engine: one AIMD segment, one dielectric (DFPT) run.
+"""Firetasks that run the VASP engine: one AIMD segment, one dielectric (DFPT) run, one single point (validation
+relabelling), and the analysis of a validation reference run (its segments' frames -> D).
 
 Each runs in its launch directory. VASP is ``env_chk(">>vasp_cmd<<")`` (my_fworker.yaml env), unless the
 ``use_fake_vasp`` powerup put a reference directory in the spec (``_fake_vasp_dir``): then the run is replayed
 (inputs checked, outputs copied) under the same custodian handlers. Results travel to children through the
-spec: ``aimd_frames`` (pushed frame files), ``previous_segment_dir`` (continuation), ``dielectric`` documents.
+spec: ``aimd_frames`` (pushed frame files: a segment passes on its predecessors' with its own, so the last
+segment's child gets the whole run), ``previous_segment_dir`` (continuation), ``dielectric`` documents,
+``validation_runs`` / ``validation_labels`` (validation records and VASP-labelled frames).
 """
 
 from __future__ import annotations
@@ -16,9 +19,27 @@ from dopant_workflows.db import insert
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.vasp.replay import ReplayVaspJob
 from dopant_workflows.engines.vasp.runs import run_aimd_segment
-from dopant_workflows.fireworks.study_tasks import announce, as_structure, env_value, fw_id_of, results_db
+from dopant_workflows.fireworks.study_tasks import (
+    announce,
+    as_structure,
+    env_value,
+    fw_id_of,
+    results_db,
+    run_dir_of,
+)
 from dopant_workflows.jobs.dielectric import run_vasp_dielectric
-from dopant_workflows.names import AIMD_FRAMES_FILE, DIELECTRIC_KEY, FAKE_VASP_KEY, FRAMES_KEY, PREVIOUS_SEGMENT_KEY
+from dopant_workflows.names import (
+    AIMD_FRAMES_FILE,
+    DIELECTRIC_KEY,
+    FAKE_VASP_KEY,
+    FRAMES_KEY,
+    PREVIOUS_SEGMENT_KEY,
+    VALIDATION_LABELS_KEY,
+    VALIDATION_RUNS_KEY,
+)
+
+#: a VASP single point's frame with its labels, in its launch directory
+LABELLED_FRAME_FILE = "labelled.extxyz"
 
 
 def _engine_args(fw_spec, vasp_cmd) -> dict:
@@ -49,10 +70,12 @@ class RunVaspAIMDSegment(FiretaskBase):
                                   user_incar=self.get("user_incar"),
                                   **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
         frames = str(result.run_dir / AIMD_FRAMES_FILE)
+        # FireWorks hands a push to direct children only: the earlier segments' files travel on with this one's
+        earlier = [f for f in fw_spec.get(FRAMES_KEY, []) if f != frames] if segment.index > 0 else []
         return FWAction(
             stored_data={"n_frames": result.n_frames, "truncated": result.truncated, "corrections": result.corrections},
             update_spec={PREVIOUS_SEGMENT_KEY: os.getcwd()},
-            mod_spec=[{"_push": {FRAMES_KEY: frames}}],
+            mod_spec=[{"_push_all": {FRAMES_KEY: [*earlier, frames]}}],
         )
 
 
@@ -79,3 +102,51 @@ class RunVaspDielectric(FiretaskBase):
                   "epsilon_electronic": document.epsilon_electronic, "epsilon_ionic": document.epsilon_ionic,
                   "run_dir": os.getcwd(), "corrections": corrections}
         return FWAction(stored_data=record, mod_spec=[{"_push": {DIELECTRIC_KEY: record}}])
+
+
+@explicit_serialize
+class RunVaspStatic(FiretaskBase):
+    """A VASP single point of one ANN-MD frame (validation relabelling); pushes the labelled frame's file. ``info``
+    (temperature, source trajectory, frame index) travels with the labels."""
+
+    required_params = ["structure", "info"]
+    optional_params = ["vasp_cmd", "user_incar"]
+
+    def run_task(self, fw_spec):
+        from ase.io import write
+
+        from dopant_workflows.engines.vasp.runs import run_static
+
+        announce(self)
+        frame, corrections = run_static(os.getcwd(), as_structure(self["structure"]),
+                                        user_incar=self.get("user_incar"),
+                                        **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
+        frame.info.update(self["info"])
+        path = os.path.join(os.getcwd(), LABELLED_FRAME_FILE)
+        write(path, frame, format="extxyz")
+        return FWAction(stored_data={"energy_eV": frame.get_potential_energy(), "corrections": corrections},
+                        mod_spec=[{"_push": {VALIDATION_LABELS_KEY: path}}])
+
+
+@explicit_serialize
+class AnalyzeVaspValidationMD(FiretaskBase):
+    """D of one VASP validation reference run from the frames its segments pushed; pushes the validation record
+    (as RunValidationMD does for an embedded engine)."""
+
+    required_params = ["temperature_K", "protocol", "seed", "run_path"]
+    optional_params = ["analysis"]
+
+    def run_task(self, fw_spec):
+        from dopant_workflows.analysis.settings import AnalysisSettings
+        from dopant_workflows.jobs.vasp_validation import analyze_reference_md
+        from dopant_workflows.md.settings import MDProtocol
+
+        announce(self)
+        frames = sorted(set(fw_spec.get(FRAMES_KEY, [])))
+        if not frames:
+            raise ValueError(f"{FRAMES_KEY}: the VASP segments of this validation run pushed no frames")
+        record = analyze_reference_md(frames, MDProtocol(**self["protocol"]), float(self["temperature_K"]),
+                                      int(self["seed"]), run_dir_of(self, fw_spec),
+                                      AnalysisSettings(**self.get("analysis", {})))
+        return FWAction(stored_data={k: record.get(k) for k in ("role", "status", "temperature_K")},
+                        mod_spec=[{"_push": {VALIDATION_RUNS_KEY: record}}])

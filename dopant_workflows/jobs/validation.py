@@ -143,27 +143,17 @@ def validation_id(study: str | None, label: str | None, model_sha256: str) -> st
     return "-".join(p for p in (study, label, model_sha256[:12]) if p)
 
 
-def skipped_validation(model_path: str | Path, reason: str, reference_engine: str, settings: ValidationSettings, *,
-                       study: str | None = None, label: str | None = None, fw_id: int | None = None) -> ValidationDocument:
-    """A network whose reference cannot run here: recorded as skipped with the reason, never as passed."""
-    from dopant_workflows.ann.model_io import load_potential, model_sha256
-
-    sha = model_sha256(load_potential(model_path))
-    return ValidationDocument(validation_id=validation_id(study, label, sha), study=study, label=label,
-                              model_sha256=sha, model_path=str(Path(model_path).resolve()),
-                              reference_engine=reference_engine, status="skipped", passed=False, reasons=[reason],
-                              thresholds=settings.thresholds.model_dump(), settings=settings.as_record(), fw_id=fw_id)
-
-
 def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: ValidationSettings, *,
                      reference_engine: str, out_dir: str | Path, study: str | None = None, label: str | None = None,
                      training_range_K: Sequence[float] | None = None, device: str = "cpu",
-                     fw_id: int | None = None) -> ValidationDocument:
+                     fw_id: int | None = None, relabelled: Mapping[float, RelabelErrors] | None = None
+                     ) -> ValidationDocument:
     """Compare the network with its reference from the validation runs and write the record and the figure.
 
     ``runs``: one mapping per MD run, ``role`` ('reference' | 'ann'), ``temperature_K``, ``seed``, ``status``
     ('completed' | 'failed'), ``run_dir``, and ``document`` (the run's MDRunDocument as a dict) or
-    ``failure_reason``."""
+    ``failure_reason``. ``relabelled``: the network's errors per temperature against labels the reference
+    computed elsewhere (VASP single points); without it the reference engine relabels here."""
     from dopant_workflows.jobs.md import potential_calculator
     from dopant_workflows.validation.plots import plot_validation
 
@@ -180,12 +170,15 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
     comparison = compare_diffusivities(ref_docs, ann_docs, thresholds)
     reasons += list(comparison.problems)
 
-    log.info("relabelling %d frames of each ANN-MD run with %s", settings.relabel_frames, reference_engine)
-    reference, _ = potential_calculator(reference_engine, device)
-    errors = {}
-    for t in sorted({float(d["temperature_K"]) for d in ann_docs}):
-        trajectories = [d["trajectory_path"] for d in ann_docs if float(d["temperature_K"]) == t]
-        errors[t] = relabel_errors(trajectories, network, reference, settings.relabel_frames)
+    if relabelled is not None:
+        errors = dict(relabelled)
+    else:
+        log.info("relabelling %d frames of each ANN-MD run with %s", settings.relabel_frames, reference_engine)
+        reference, _ = potential_calculator(reference_engine, device)
+        errors = {}
+        for t in sorted({float(d["temperature_K"]) for d in ann_docs}):
+            trajectories = [d["trajectory_path"] for d in ann_docs if float(d["temperature_K"]) == t]
+            errors[t] = relabel_errors(trajectories, network, reference, settings.relabel_frames)
     n_all = sum(e.n_frames for e in errors.values())
     force_all = math.sqrt(sum(e.force_rmse_eV_A**2 * e.n_frames for e in errors.values()) / n_all) if n_all else None
     energy_all = math.sqrt(sum(e.energy_rmse_eV_atom**2 * e.n_frames for e in errors.values()) / n_all) if n_all else None

@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from fireworks import FWorker, LaunchPad
+from fireworks import Firework, FWorker, LaunchPad, ScriptTask, Workflow
 from fireworks.core.rocket_launcher import rapidfire
 
 from dopant_workflows.db import ResultsDB
@@ -19,6 +19,9 @@ settings = AIMDSettings(n_steps=10, segment_steps=5, temperature_start_K=300, te
 host = lsips_host()
 wf = get_wf_vasp_reference(host, settings, "lsips", dielectric_structures={"Li20Si3P3S23Cl": host},
                            study="lsips")
+# a child of the last segment (as the training Firework is in a study): it must receive every segment's frames
+last = next(fw for fw in wf.fws if fw.name == "lsips aimd segment 1")
+wf.append_wf(Workflow([Firework(ScriptTask.from_str("true"), name="lsips after aimd")]), [last.fw_id])
 wf = use_fake_vasp(wf, {"lsips aimd segment 0": reference / "aimd_edddav_error",
                         "lsips aimd segment 1": reference / "aimd_segment_1",
                         "lsips Li20Si3P3S23Cl dielectric": reference / "dielectric"})

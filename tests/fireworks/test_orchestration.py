@@ -119,11 +119,26 @@ def test_vasp_segments_carry_dupefinders_walltime_and_the_study_segment_length()
     """4. VASP AIMD segment Fireworks had no dupefinder, no walltime, and a hard-coded 500-step segment."""
     data = _smoke(engine="vasp", reference_aimd={"n_steps": 100, "segment_steps": 40, "walltime_s": 7200})
     wf = get_wf_dopant_study(study_from_dict(data))
-    segments = sorted((fw for fw in wf.fws if "aimd segment" in fw.name), key=lambda fw: fw.spec["segment_index"])
+    segments = sorted((fw for fw in wf.fws if "aimd segment" in fw.name and "validation" not in fw.name),
+                      key=lambda fw: fw.spec["segment_index"])
     assert len(segments) == 3  # 40 + 40 + 20 steps
     assert all("_dupefinder" in fw.spec for fw in wf.fws)
     settings = segments[0].tasks[0]["settings"]
     assert settings["segment_steps"] == 40 and settings["walltime_s"] == 7200 and settings["seed"] == 3
+    # validation against VASP: per temperature, VASP AIMD at that temperature (smoke protocol: 0.04 ps
+    # equilibration + 0.4 ps production = 220 steps in segments of 40), then the analysis of its frames
+    validation = [fw for fw in wf.fws if "validation reference md" in fw.name]
+    for temperature in (400, 500):
+        runs = [fw for fw in validation if f" {temperature}K #1 aimd segment" in fw.name]
+        assert len(runs) == 6
+        first = runs[0].tasks[0]["settings"]
+        assert (first["n_steps"], first["temperature_start_K"], first["temperature_end_K"]) == (220, temperature,
+                                                                                                temperature)
+        (analysis,) = [fw for fw in validation if fw.name.endswith(f" {temperature}K #1 analysis")]
+        assert [wf.id_fw[p].name for p in wf.links.parent_links[analysis.fw_id]] == [
+            f"smoke shared validation reference md {temperature}K #1 aimd segment 5"]
+    seeds = {fw.tasks[0]["settings"]["seed"] for fw in validation if "aimd segment 0" in fw.name}
+    assert len(seeds) == 2  # independent runs: VASP's RANDOM_SEED differs
 
 
 def test_a_worker_without_device_runs_on_cpu_and_one_without_db_file_is_named():

@@ -1,6 +1,11 @@
 """Write the replay reference directories in tests/data/vasp_replay from an EMBEDDED-ENGINE trajectory.
 
     .venv/bin/python tools/vasp_replay/make_reference_runs.py tests/data/vasp_replay
+    .venv/bin/python tools/vasp_replay/make_reference_runs.py tests/data/vasp_replay --validation
+
+The second form adds (or rewrites) only the directories of the VASP study test (tests/fireworks/
+test_vasp_validation.py): a one-segment training AIMD, constant-temperature validation AIMD at 700 and 900 K
+and a single point; the first rewrites everything.
 
 NOT VASP OUTPUT. No VASP exists here: `inputs/` are written by our own VASP input code, and `outputs/` are
 written by this script from a CHGNet (embedded engine) trajectory of the LSiPS cell, in the file layouts our
@@ -21,7 +26,9 @@ from pymatgen.io.vasp.inputs import Poscar
 
 from dopant_workflows.engines.embedded import run_embedded_aimd
 from dopant_workflows.engines.schedule import AIMDSettings
-from dopant_workflows.engines.vasp.inputs import write_aimd_segment, write_dielectric
+from dopant_workflows.engines.vasp.inputs import write_aimd_segment, write_dielectric, write_static
+from dopant_workflows.jobs.vasp_validation import reference_md_settings
+from dopant_workflows.md.settings import MDProtocol
 from dopant_workflows.structures.hosts import lsips_host
 
 SETTINGS = AIMDSettings(n_steps=10, segment_steps=5, temperature_start_K=300, temperature_end_K=1000, seed=5)
@@ -127,5 +134,53 @@ def main(root: str) -> None:
     (root / "dielectric" / "outputs" / "std_err.txt").write_text("")
 
 
+#: the VASP study test's settings (tests/fireworks/vasp_study_driver.py uses the same)
+STUDY_AIMD = AIMDSettings(n_steps=10, segment_steps=100, temperature_start_K=300, temperature_end_K=1000, seed=5)
+VALIDATION_PROTOCOL = MDProtocol(preset="smoke", heating_ps=0.02, equilibration_ps=0.02, production_ps=0.1,
+                                 sample_interval_fs=4.0)
+VALIDATION_TEMPERATURES_K = (700.0, 900.0)
+
+
+def _chgnet_frames(structure, settings: AIMDSettings, work: Path) -> list:
+    from ase.io import read
+
+    run_embedded_aimd(AseAtomsAdaptor.get_atoms(structure), settings, work, engine="chgnet", progress=False)
+    frames = read(work / "frames.extxyz", ":")
+    shutil.rmtree(work)
+    return frames
+
+
+def validation_references(root: str) -> None:
+    """The directories of the VASP study test, beside the others (which stay as they are)."""
+    root = Path(root)
+    host = lsips_host()
+    for name in ["aimd_single_segment", "static", *(f"validation_md_{t:g}K" for t in VALIDATION_TEMPERATURES_K)]:
+        shutil.rmtree(root / name, ignore_errors=True)
+    frames = _chgnet_frames(host, STUDY_AIMD, root / "_work")
+    write_aimd_segment(root / "aimd_single_segment" / "inputs", host, STUDY_AIMD.segments()[0], STUDY_AIMD,
+                       potcar_spec=True)
+    write_outputs(root / "aimd_single_segment" / "outputs", frames, STUDY_AIMD.time_step_fs)
+    for temperature in VALIDATION_TEMPERATURES_K:
+        settings = reference_md_settings(VALIDATION_PROTOCOL, temperature, seed=int(temperature), reference=STUDY_AIMD)
+        directory = root / f"validation_md_{temperature:g}K"
+        write_aimd_segment(directory / "inputs", host, settings.segments()[0], settings, potcar_spec=True)
+        write_outputs(directory / "outputs", _chgnet_frames(host, settings, root / "_work"), settings.time_step_fs)
+    from dopant_workflows.structures.substitutions import enumerate_substitutions
+
+    (cl_free,) = enumerate_substitutions(host, "Cl:S", "Si:P", [1, 1, 1], [0], 1, None)  # the study's count 0
+    shutil.rmtree(root / "dielectric_cl_free", ignore_errors=True)
+    write_dielectric(root / "dielectric_cl_free" / "inputs", cl_free.structure, potcar_spec=True)
+    shutil.copytree(root / "dielectric" / "outputs", root / "dielectric_cl_free" / "outputs")
+    write_static(root / "static" / "inputs", host, potcar_spec=True)
+    single = frames[0]  # a labelled frame of the host cell: CHGNet's energy, forces and stress
+    (root / "static" / "outputs").mkdir(parents=True)
+    write_vasprun(root / "static" / "outputs" / "vasprun.xml", [single], STUDY_AIMD.time_step_fs)
+    (root / "static" / "outputs" / "vasp.out").write_text(" running on    1 total cores\n")
+    (root / "static" / "outputs" / "std_err.txt").write_text("")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if "--validation" in sys.argv[2:]:
+        validation_references(sys.argv[1])
+    else:
+        main(sys.argv[1])

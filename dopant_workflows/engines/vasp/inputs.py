@@ -5,7 +5,9 @@ LGPS-type cell (<= 60 atoms) and 1x1x1 for supercells.
 - AIMD (training data): IBRION=0, MDALGO=2 (Nose-Hoover), POTIM = time step (2 fs), ISYM=0, NSW, SMASS=0 and
   TEBEG/TEEND of the segment (the temperature ramp cut into walltime-sized segments; a segment after the
   first continues from the previous CONTCAR: positions and velocities).
+  RANDOM_SEED (VASP >= 6.2) from the run's seed: independent validation runs start from different velocities.
 - Dielectric (DFPT): LEPSILON=.TRUE., IBRION=8, EDIFF=1e-6; eps_r = trace/3 of electronic + ionic tensors.
+- Single point (relabelling an ANN-MD frame for validation): the AIMD's electronic settings, NSW=0, IBRION=-1.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from dopant_workflows.errors import DopwfInputError
 PAPER_INCAR = {"ENCUT": 600, "ISMEAR": 0, "SIGMA": 0.2, "ISPIN": 1, "LASPH": True}
 AIMD_INCAR = {"IBRION": 0, "MDALGO": 2, "ISYM": 0, "SMASS": 0, "ISIF": 0, "EDIFF": 1e-5, "EDIFF_PER_ATOM": None,
               "LWAVE": False, "LCHARG": False}
+STATIC_INCAR = {"NSW": 0, "IBRION": -1, "ISYM": 0, "EDIFF": 1e-5, "EDIFF_PER_ATOM": None, "LWAVE": False,
+                "LCHARG": False}
+#: VASP's RANDOM_SEED must lie in [0, 900,000,000)
+VASP_MAX_SEED = 900_000_000
 DFPT_INCAR = {"LEPSILON": True, "IBRION": 8, "EDIFF": 1e-6, "NSW": 1, "LWAVE": False, "LCHARG": False}
 UNIT_CELL_MAX_ATOMS = 60
 
@@ -54,7 +60,8 @@ def aimd_input_set(structure: Structure, segment: Segment, settings: AIMDSetting
         end_temp=segment.temperature_end_K,
         nsteps=segment.n_steps,
         time_step=settings.time_step_fs,
-        user_incar_settings={**PAPER_INCAR, **AIMD_INCAR, **dict(user_incar or {})},
+        user_incar_settings={**PAPER_INCAR, **AIMD_INCAR, "RANDOM_SEED": [settings.seed % VASP_MAX_SEED, 0, 0],
+                             **dict(user_incar or {})},
         user_kpoints_settings=Kpoints.gamma_automatic(kpoints or default_kpoints(structure)),
         user_potcar_functional="PBE_54",
     )
@@ -67,6 +74,18 @@ def dielectric_input_set(structure: Structure, kpoints: tuple[int, int, int] | N
         structure,
         lepsilon=True,
         user_incar_settings={**PAPER_INCAR, **DFPT_INCAR, **dict(user_incar or {})},
+        user_kpoints_settings=Kpoints.gamma_automatic(kpoints or default_kpoints(structure)),
+        user_potcar_functional="PBE_54",
+    )
+
+
+def static_input_set(structure: Structure, kpoints: tuple[int, int, int] | None = None,
+                     user_incar: Mapping[str, Any] | None = None) -> MPStaticSet:
+    """A single point with the AIMD's electronic settings: the labels are comparable with the training data's."""
+    return _quiet(
+        MPStaticSet,
+        structure,
+        user_incar_settings={**PAPER_INCAR, **STATIC_INCAR, **dict(user_incar or {})},
         user_kpoints_settings=Kpoints.gamma_automatic(kpoints or default_kpoints(structure)),
         user_potcar_functional="PBE_54",
     )
@@ -103,6 +122,13 @@ def write_dielectric(run_dir: str | Path, structure: Structure, potcar_spec: boo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BadInputSetWarning)
         dielectric_input_set(structure, **kwargs).write_input(run_dir, potcar_spec=potcar_spec)
+    return Path(run_dir)
+
+
+def write_static(run_dir: str | Path, structure: Structure, potcar_spec: bool = False, **kwargs) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BadInputSetWarning)
+        static_input_set(structure, **kwargs).write_input(run_dir, potcar_spec=potcar_spec)
     return Path(run_dir)
 
 

@@ -1,4 +1,4 @@
-"""One AIMD segment or one dielectric run: write inputs, run VASP under custodian, parse, write frames."""
+"""One AIMD segment, one single point or one dielectric run: write inputs, run VASP under custodian, parse, write frames."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ase import Atoms
 from ase.io import write
 from custodian.custodian import Job
 from pymatgen.core import Structure
 
 from dopant_workflows.engines.schedule import AIMDSettings, Segment
 from dopant_workflows.engines.vasp.custodian_run import dielectric_handlers, md_handlers, run_vasp
-from dopant_workflows.engines.vasp.inputs import write_aimd_segment, write_dielectric
+from dopant_workflows.engines.vasp.inputs import write_aimd_segment, write_dielectric, write_static
 from dopant_workflows.engines.vasp.outputs import DielectricResult, read_aimd_frames, read_dielectric
 from dopant_workflows.names import AIMD_FRAMES_FILE
 
@@ -47,6 +48,24 @@ def run_aimd_segment(run_dir: str | Path, structure: Structure, segment: Segment
             frame.info["flag"] = "truncated_run"
     write(run_dir / FRAMES_FILE, parsed.frames, format="extxyz")
     return SegmentResult(run_dir, len(parsed.frames), parsed.truncated, corrections)
+
+
+def run_static(run_dir: str | Path, structure: Structure, vasp_cmd: str, job: Job | None = None,
+               potcar_spec: bool = False, polling_time_step_s: float = 10.0,
+               user_incar: Mapping[str, Any] | None = None) -> tuple[Atoms, list[dict]]:
+    """A single point of ``structure``: the frame with VASP's energy (e_fr_energy, consistent with the forces),
+    forces and stress, and custodian's corrections."""
+    from dopant_workflows.errors import DopwfInputError
+
+    run_dir = Path(run_dir)
+    write_static(run_dir, structure, potcar_spec=potcar_spec, user_incar=user_incar)
+    corrections = run_vasp(run_dir, vasp_cmd, dielectric_handlers(), job=job, polling_time_step_s=polling_time_step_s)
+    frames = read_aimd_frames(run_dir).frames
+    if not frames:
+        raise DopwfInputError(f"{run_dir}: the single point wrote no complete ionic step")
+    frame = frames[-1]
+    frame.info.update(engine="vasp")
+    return frame, corrections
 
 
 def run_dielectric(run_dir: str | Path, structure: Structure, vasp_cmd: str, job: Job | None = None,
