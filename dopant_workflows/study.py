@@ -214,13 +214,6 @@ class Study(_Strict):
                              f"{frames} training frames; training needs at least 3 (train, validation, test)")
         return self
 
-    @model_validator(mode="after")
-    def _active_learning_engine(self) -> Study:
-        if self.active_learning.enabled and self.engine == "vasp":
-            raise ValueError("active_learning.enabled with engine vasp: labelling explored frames by VASP (static "
-                             "Fireworks added as detours) is not built yet; use an embedded engine or disable it")
-        return self
-
     def simulated_cell_settings(self, substitution_id: str, temperature_K: float) -> AIMDSettings:
         """Reference MD of one simulated cell at one temperature (the reference AIMD's engine and time step)."""
         sampling = self.training.simulated_cells

@@ -42,8 +42,10 @@ def _matching(workflow: Workflow, powerup: str, task_types: tuple[type, ...] | N
 
 
 def _runs_vasp(task) -> bool:
-    """A VASP Firetask, or a comparison against VASP (it adds VASP single points at run time)."""
-    return isinstance(task, _VASP_TASKS) or (isinstance(task, ValidateNetwork) and task["reference_engine"] == "vasp")
+    """A VASP Firetask, or a comparison / active-learning round against VASP (they add VASP single points at run
+    time)."""
+    return isinstance(task, _VASP_TASKS) or (isinstance(task, ValidateNetwork) and task["reference_engine"] == "vasp"
+                                             ) or (isinstance(task, ActiveLearningRound) and task["engine"] == "vasp")
 
 
 def use_fake_vasp(workflow: Workflow, reference_dirs: dict[str, str | Path]) -> Workflow:
@@ -51,7 +53,8 @@ def use_fake_vasp(workflow: Workflow, reference_dirs: dict[str, str | Path]) -> 
 
     ``reference_dirs`` maps a Firework name to a directory with ``inputs/`` and ``outputs/``. Every VASP
     Firework must be matched (a forgotten one would try to run real VASP): unmatched names raise ValueError. A
-    validation against VASP is matched too: the single points it adds at run time replay its directory.
+    validation or an active-learning round against VASP is matched too: the single points it adds at run time
+    replay its directory.
     """
     matched = set()
     for fw in workflow.fws:

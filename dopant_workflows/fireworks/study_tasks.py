@@ -231,22 +231,14 @@ class ValidateNetwork(FiretaskBase):
         """VASP single points of the ANN-MD frames, then this comparison again with their labels: a detour (the
         frames exist only now). None when there is nothing to label (every ANN-MD run failed)."""
         from fireworks import Firework, Workflow
-        from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
-        from pymatgen.io.ase import AseAtomsAdaptor
 
-        from dopant_workflows.fireworks.vasp_tasks import RunVaspStatic
         from dopant_workflows.jobs.vasp_validation import frames_to_relabel
-        from dopant_workflows.names import FAKE_VASP_KEY
 
         frames = frames_to_relabel(runs, settings.relabel_frames)
         if not frames:
             return None
         name = f"{self['study']} {self['label']} validation"
-        vasp_spec = {**STUDY_SPEC, "_category": "vasp", "_dupefinder": DupeFinderExact(),
-                     **({FAKE_VASP_KEY: fw_spec[FAKE_VASP_KEY]} if fw_spec.get(FAKE_VASP_KEY) else {})}
-        statics = [Firework([RunVaspStatic(structure=AseAtomsAdaptor.get_structure(atoms).as_dict(), info=atoms.info)],
-                            name=f"{name} relabel {n + 1} of {len(frames)}", spec=vasp_spec)
-                   for n, atoms in enumerate(frames)]
+        statics = _vasp_single_points(frames, f"{name} relabel", fw_spec)
         compare = Firework([ValidateNetwork({**self, "relabelled": True})], name=f"{name} (VASP labels)",
                            parents=statics, spec={**STUDY_SPEC, "_allow_fizzled_parents": True, VALIDATION_RUNS_KEY: runs,
                                                   MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY],
@@ -261,9 +253,9 @@ class ValidateNetwork(FiretaskBase):
         from dopant_workflows.ann.calculator import BPNNCalculator
         from dopant_workflows.ann.model_io import load_potential
         from dopant_workflows.jobs.vasp_validation import labelled_errors
-        from dopant_workflows.names import VALIDATION_LABELS_KEY
+        from dopant_workflows.names import VASP_LABELS_KEY
 
-        labelled = [read(path) for path in sorted(set(fw_spec.get(VALIDATION_LABELS_KEY, [])))]
+        labelled = [read(path) for path in sorted(set(fw_spec.get(VASP_LABELS_KEY, [])))]
         network = BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
         return labelled_errors(labelled, network)
 
@@ -276,6 +268,7 @@ class ActiveLearningRound(FiretaskBase):
 
     required_params = ["round", "training", "settings", "engine", "cells", "temperatures_K", "run_path", "study",
                        "label", "seed", "frames"]
+    optional_params = ["relabelled"]
 
     def run_task(self, fw_spec):
         from fireworks import Firework
@@ -283,7 +276,7 @@ class ActiveLearningRound(FiretaskBase):
 
         from dopant_workflows.active_learning.settings import ActiveLearningSettings
         from dopant_workflows.ann.settings import TrainingSettings
-        from dopant_workflows.jobs.active_learning import run_round
+        from dopant_workflows.jobs.active_learning import LabelsNeeded, given_labels, run_round
 
         db = results_db(fw_spec)
         announce(self)
@@ -291,11 +284,17 @@ class ActiveLearningRound(FiretaskBase):
         if not frames:
             raise ValueError(f"{FRAMES_KEY}: no training frames were passed by the parent Fireworks")
         cells = [(name, as_structure(cell)) for name, cell in self["cells"]]
-        document, committee = run_round(
-            int(self["round"]), frames, cells, self["temperatures_K"], TrainingSettings(**self["training"]),
-            ActiveLearningSettings(**self["settings"]), self["engine"], run_dir_of(self, fw_spec),
-            study=self["study"], label_name=self["label"], seed=int(self["seed"]), device=device_of(fw_spec),
-            fw_id=fw_id_of(self))
+        labeller = None
+        if self["engine"] == "vasp":  # single points as Fireworks: labels exist only on the second call
+            labeller = given_labels(self._vasp_labels(fw_spec) if self.get("relabelled") else None)
+        try:
+            document, committee = run_round(
+                int(self["round"]), frames, cells, self["temperatures_K"], TrainingSettings(**self["training"]),
+                ActiveLearningSettings(**self["settings"]), self["engine"], run_dir_of(self, fw_spec),
+                study=self["study"], label_name=self["label"], seed=int(self["seed"]), device=device_of(fw_spec),
+                fw_id=fw_id_of(self), labeller=labeller)
+        except LabelsNeeded as needed:
+            return self._vasp_labelling(needed.frames, fw_spec)
         for member in committee:
             insert(db, "models", member.model_copy(update={"fw_id": fw_id_of(self)}).model_dump())
         insert(db, "active_learning", document.model_dump())
@@ -306,10 +305,63 @@ class ActiveLearningRound(FiretaskBase):
             return FWAction(stored_data=stored, update_spec={MODEL_PATH_KEY: document.handed_on_model_path,
                                                              MODEL_SHA_KEY: document.handed_on_sha256})
         following = int(self["round"]) + 1
-        task = ActiveLearningRound({**self, "round": following,
+        task = ActiveLearningRound({**{k: v for k, v in self.items() if k != "relabelled"}, "round": following,
                                     "frames": [*self["frames"], document.labelled_frames_path],
                                     "run_path": str(Path(self["run_path"]).parent / f"round{following}")})
         name = f"{self['study']} {self['label']} active learning round {following}"
         detour = Firework([task], name=name, spec={**STUDY_SPEC, "_dupefinder": DupeFinderExact(),
-                                                   FRAMES_KEY: fw_spec.get(FRAMES_KEY, [])})
+                                                   FRAMES_KEY: fw_spec.get(FRAMES_KEY, []),
+                                                   **_fake_vasp_spec(fw_spec)})
         return FWAction(stored_data=stored, detours=[detour])
+
+    def _vasp_labelling(self, frames, fw_spec) -> FWAction:
+        """The frames this round chose, as VASP single points, then this round again with their labels (a
+        detour: the trained members and the exploration are found in place and not redone)."""
+        from fireworks import Firework, Workflow
+        from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
+
+        name = f"{self['study']} {self['label']} active learning round {self['round']}"
+        statics = _vasp_single_points(frames, f"{name} label", fw_spec)
+        again = Firework([ActiveLearningRound({**self, "relabelled": True})], name=f"{name} (VASP labels)",
+                         parents=statics, spec={**STUDY_SPEC, "_dupefinder": DupeFinderExact(),
+                                                FRAMES_KEY: fw_spec.get(FRAMES_KEY, []), **_fake_vasp_spec(fw_spec)})
+        log.info("active learning round %s: %d frames go to VASP single points", self["round"], len(frames))
+        return FWAction(stored_data={"vasp_single_points": len(frames)}, detours=Workflow([*statics, again]))
+
+    @staticmethod
+    def _vasp_labels(fw_spec) -> list:
+        from ase.io import read
+
+        from dopant_workflows.names import VASP_LABELS_KEY
+
+        labelled = [read(path) for path in set(fw_spec.get(VASP_LABELS_KEY, []))]
+        return sorted(labelled, key=lambda atoms: atoms.info["index"])
+
+
+def _fake_vasp_spec(fw_spec) -> dict:
+    """The replay directory (use_fake_vasp) handed on to Fireworks a task adds at run time."""
+    from dopant_workflows.names import FAKE_VASP_KEY
+
+    return {FAKE_VASP_KEY: fw_spec[FAKE_VASP_KEY]} if fw_spec.get(FAKE_VASP_KEY) else {}
+
+
+def _vasp_single_points(frames, name: str, fw_spec) -> list:
+    """One VASP single point Firework per frame (``<name> n of N``); each pushes its labelled frame, which carries
+    the frame's ``info`` and its position in ``frames`` (``index``)."""
+    from fireworks import Firework
+    from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dopant_workflows.fireworks.vasp_tasks import RunVaspStatic
+
+    spec = {**STUDY_SPEC, "_category": "vasp", "_dupefinder": DupeFinderExact(), **_fake_vasp_spec(fw_spec)}
+    return [Firework([RunVaspStatic(structure=AseAtomsAdaptor.get_structure(atoms).as_dict(),
+                                    info={**_json_info(atoms.info), "index": n})],
+                     name=f"{name} {n + 1} of {len(frames)}", spec=spec)
+            for n, atoms in enumerate(frames)]
+
+
+def _json_info(info: dict) -> dict:
+    """The frame's info entries a Firework spec can hold (numbers, strings)."""
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in info.items()
+            if isinstance(v, (int, float, str, bool)) or hasattr(v, "item")}

@@ -6,7 +6,7 @@ Each runs in its launch directory. VASP is ``env_chk(">>vasp_cmd<<")`` (my_fwork
 (inputs checked, outputs copied) under the same custodian handlers. Results travel to children through the
 spec: ``aimd_frames`` (pushed frame files: a segment passes on its predecessors' with its own, so the last
 segment's child gets the whole run), ``previous_segment_dir`` (continuation), ``dielectric`` documents,
-``validation_runs`` / ``validation_labels`` (validation records and VASP-labelled frames).
+``validation_runs`` / ``vasp_labels`` (validation records and VASP-labelled frames).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dopant_workflows.names import (
     FAKE_VASP_KEY,
     FRAMES_KEY,
     PREVIOUS_SEGMENT_KEY,
-    VALIDATION_LABELS_KEY,
+    VASP_LABELS_KEY,
     VALIDATION_RUNS_KEY,
 )
 
@@ -125,7 +125,7 @@ class RunVaspStatic(FiretaskBase):
         path = os.path.join(os.getcwd(), LABELLED_FRAME_FILE)
         write(path, frame, format="extxyz")
         return FWAction(stored_data={"energy_eV": frame.get_potential_energy(), "corrections": corrections},
-                        mod_spec=[{"_push": {VALIDATION_LABELS_KEY: path}}])
+                        mod_spec=[{"_push": {VASP_LABELS_KEY: path}}])
 
 
 @explicit_serialize

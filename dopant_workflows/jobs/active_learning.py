@@ -178,6 +178,34 @@ def label(frames: Sequence[Atoms], engine: str, device: str = "cpu") -> list[Ato
     return labelled
 
 
+class LabelsNeeded(Exception):
+    """Raised by a labeller that cannot label here and now (VASP: single points run as their own Fireworks): the
+    round is called again with the labels once they exist."""
+
+    def __init__(self, frames: Sequence[Atoms]):
+        super().__init__(f"{len(frames)} frames need reference labels")
+        self.frames = list(frames)
+
+
+def given_labels(labels: Sequence[Atoms] | None):
+    """A labeller that hands out ``labels`` computed elsewhere (in the order the frames were asked for), or raises
+    :class:`LabelsNeeded` while there are none; a label whose geometry is not the frame's is refused."""
+
+    def labeller(frames: Sequence[Atoms]) -> list[Atoms]:
+        if not frames:
+            return []
+        if labels is None:
+            raise LabelsNeeded(frames)
+        if len(labels) != len(frames):
+            raise ValueError(f"{len(labels)} labelled frames for {len(frames)} requested")
+        for n, (frame, labelled) in enumerate(zip(frames, labels, strict=True)):
+            if not np.allclose(frame.positions, labelled.positions, atol=1e-5):
+                raise ValueError(f"labelled frame {n} is not the explored frame it should label")
+        return list(labels)
+
+    return labeller
+
+
 def _force_rmse(network_path: str | Path, labelled: Sequence[Atoms]) -> tuple[float | None, list[float]]:
     """Member 0 against the reference: overall RMSE and per-frame RMSE."""
     from dopant_workflows.ann.model_io import load_potential
@@ -313,9 +341,14 @@ def _log_round(document: ActiveLearningDocument) -> None:
 def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Sequence[tuple[str, Structure]],
               temperatures_K: Sequence[float], training: TrainingSettings, settings: ActiveLearningSettings,
               engine: str, out_dir: str | Path, *, study: str | None = None, label_name: str | None = None,
-              seed: int = 0, device: str = "cpu", fw_id: int | None = None) -> tuple[ActiveLearningDocument,
-                                                                                      list[ModelDocument]]:
-    """One round (see the module docstring); returns its document and the committee's model documents."""
+              seed: int = 0, device: str = "cpu", fw_id: int | None = None, labeller=None
+              ) -> tuple[ActiveLearningDocument, list[ModelDocument]]:
+    """One round (see the module docstring); returns its document and the committee's model documents.
+
+    ``labeller`` (frames -> labelled frames): the embedded engine by default; :func:`given_labels` for labels
+    computed elsewhere (VASP), which also skips the random true-error sample (a reference that costs a single
+    point per frame labels only what trains). Everything before labelling is kept in ``out_dir`` (trained
+    members, finished exploration runs), so a round called again with its labels redoes none of it."""
     from dopant_workflows.active_learning.plots import plot_deviations, plot_uniform_round
 
     out = Path(out_dir)
@@ -357,15 +390,17 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     to_label = np.concatenate([to_label, beyond]).astype(int)
 
     t0 = time.perf_counter()
-    labelled = label([frames[i] for i in to_label], engine, device) if len(to_label) else []
+    measure_true_error = labeller is None
+    labeller = labeller or (lambda chosen_frames: label(chosen_frames, engine, device))
+    labelled = labeller([frames[i] for i in to_label]) if len(to_label) else []
     labelled_path = None
     if labelled:
         labelled_path = out / LABELLED_FILE
         write(str(labelled_path), labelled, format="extxyz")
     rng = np.random.default_rng(derive_seed(seed, "true error", round_number))
-    n_random = 0 if uniform else min(settings.true_error_frames, len(frames))
+    n_random = 0 if uniform or not measure_true_error else min(settings.true_error_frames, len(frames))
     sample = np.sort(rng.choice(len(frames), size=n_random, replace=False)) if n_random else np.array([], dtype=int)
-    reference_sample = label([frames[i] for i in sample], engine, device) if len(sample) else []
+    reference_sample = labeller([frames[i] for i in sample]) if len(sample) else []
     if reference_sample:
         write(str(out / TRUE_ERROR_FILE), reference_sample, format="extxyz")
     timing["label"] = time.perf_counter() - t0

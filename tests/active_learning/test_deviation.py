@@ -77,17 +77,21 @@ def test_bad_active_learning_settings_are_refused(values, field):
         ActiveLearningSettings(**values)
 
 
-def test_active_learning_with_vasp_is_refused_at_the_door():
-    from pathlib import Path
+def test_given_labels_ask_for_labels_then_hand_out_the_ones_that_sit_on_the_frames():
+    from ase import Atoms
 
-    import yaml
+    from dopant_workflows.jobs.active_learning import LabelsNeeded, given_labels
 
-    from dopant_workflows.study import StudyValidationError, study_from_dict
-
-    raw = yaml.safe_load((Path(__file__).parents[1] / "data" / "studies" / "smoke_study.yaml").read_text())
-    raw.update(engine="vasp", active_learning={"enabled": True})
-    with pytest.raises(StudyValidationError, match="active_learning.enabled with engine vasp"):
-        study_from_dict(raw)
+    frames = [Atoms("Li2", positions=[[0, 0, 0], [1.5 + x, 0, 0]], cell=[5, 5, 5], pbc=True) for x in (0.0, 0.1)]
+    assert given_labels(None)([]) == []
+    with pytest.raises(LabelsNeeded) as needed:
+        given_labels(None)(frames)
+    assert needed.value.frames == frames
+    assert given_labels(frames)(frames) == frames
+    with pytest.raises(ValueError, match="2 labelled frames for 1 requested"):
+        given_labels(frames)(frames[:1])
+    with pytest.raises(ValueError, match="labelled frame 0 is not the explored frame"):
+        given_labels(frames[::-1])(frames)
 
 
 def _round_document(number, worst, beyond=0, converged=False, blew_up=False):

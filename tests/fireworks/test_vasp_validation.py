@@ -1,4 +1,4 @@
-"""Validation against VASP, the cluster path of the paper's section 3.2, replayed: a whole ``engine: vasp`` study
+"""Validation and active learning against VASP, the cluster path of the paper's section 3.2 and of DP-GEN, replayed: a whole ``engine: vasp`` study
 under FireWorks (tests/fireworks/vasp_study_driver.py). The replayed outputs are CHGNet frames in VASP's layouts
 (tests/data/vasp_replay/README.md), so the numbers test the machinery, not LSiPS."""
 
@@ -80,3 +80,26 @@ def test_the_network_error_is_taken_against_the_vasp_labels(vasp_study):
         assert point["n_frames_relabelled"] == 2
         assert point["force_rmse_eV_A"] == pytest.approx(errors.force_rmse_eV_A, rel=1e-9)
         assert point["energy_rmse_eV_atom"] == pytest.approx(errors.energy_rmse_eV_atom, rel=1e-9)
+
+
+def test_active_learning_labels_its_explored_frames_by_vasp_single_points(vasp_study):
+    result, _ = vasp_study
+    states = {name: fw["state"] for name, fw in result["fireworks"].items()}
+    rounds = sorted(result["active_learning"], key=lambda d: d["round"])
+    assert [d["round"] for d in rounds] == [1, 2] and rounds[-1]["final"]
+    for document in rounds:
+        # round r asks for labels: one VASP single point per chosen frame (one frame of each exploration run),
+        # then the same round again with them (trained members and exploration found in place)
+        r, n = document["round"], len(document["explored"])
+        assert document["reference_engine"] == "vasp" and document["n_labelled"] == n >= 2
+        assert sorted(name for name in states if name.startswith(f"vstudy shared active learning round {r} label ")
+                      ) == sorted(f"vstudy shared active learning round {r} label {k} of {n}" for k in range(1, n + 1))
+        assert f"vstudy shared active learning round {r} (VASP labels)" in states
+    # round 2 trained on round 1's VASP labels: its frame files are the AIMD's and round 1's labelled frames
+    assert rounds[0]["labelled_frames_path"] in rounds[1]["training_frame_files"]
+    labelled = read(rounds[0]["labelled_frames_path"], ":")
+    static = read(REFERENCE / "static" / "outputs" / "vasprun.xml")
+    assert all(frame.get_forces() == pytest.approx(static.get_forces()) for frame in labelled)
+    # each label sits on the explored frame it labels (the positions asked for, not the replay's)
+    explored = read(Path(rounds[0]["model_path"]).parents[1] / "explore" / "training-700K" / "trajectory.extxyz", ":")
+    assert any(labelled[0].positions == pytest.approx(frame.positions) for frame in explored)

@@ -53,8 +53,12 @@ def run_aimd_segment(run_dir: str | Path, structure: Structure, segment: Segment
 def run_static(run_dir: str | Path, structure: Structure, vasp_cmd: str, job: Job | None = None,
                potcar_spec: bool = False, polling_time_step_s: float = 10.0,
                user_incar: Mapping[str, Any] | None = None) -> tuple[Atoms, list[dict]]:
-    """A single point of ``structure``: the frame with VASP's energy (e_fr_energy, consistent with the forces),
-    forces and stress, and custodian's corrections."""
+    """A single point of ``structure``: its atoms (as given: NSW = 0 moves none, and the positions stay exactly
+    those asked for, unwrapped) with VASP's energy (e_fr_energy, consistent with the forces), forces and stress,
+    and custodian's corrections."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from pymatgen.io.ase import AseAtomsAdaptor
+
     from dopant_workflows.errors import DopwfInputError
 
     run_dir = Path(run_dir)
@@ -63,9 +67,15 @@ def run_static(run_dir: str | Path, structure: Structure, vasp_cmd: str, job: Jo
     frames = read_aimd_frames(run_dir).frames
     if not frames:
         raise DopwfInputError(f"{run_dir}: the single point wrote no complete ionic step")
-    frame = frames[-1]
-    frame.info.update(engine="vasp")
-    return frame, corrections
+    result = frames[-1]
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    if len(result) != len(atoms):
+        raise DopwfInputError(f"{run_dir}: vasprun.xml holds {len(result)} atoms, the single point was asked for "
+                              f"{len(atoms)}")
+    atoms.calc = SinglePointCalculator(atoms, energy=result.get_potential_energy(), forces=result.get_forces(),
+                                       stress=result.get_stress())
+    atoms.info.update(engine="vasp")
+    return atoms, corrections
 
 
 def run_dielectric(run_dir: str | Path, structure: Structure, vasp_cmd: str, job: Job | None = None,
