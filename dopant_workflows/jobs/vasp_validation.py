@@ -75,17 +75,20 @@ def analyze_reference_md(frame_files: Sequence[str | Path], protocol: MDProtocol
     frames = [frame for path in frame_files for frame in read(str(path), index=":")]
     if not frames:
         raise DopwfInputError(f"validation reference MD at {temperature_K:g} K: no frames in {list(frame_files)}")
-    frames.sort(key=lambda f: f.info["step"])
-    steps = [f.info["step"] for f in frames]
-    if len(set(steps)) != len(steps):
+    # in segment order: a segment stopped early by its walltime leaves its last steps unrun, and the next one goes
+    # on from its CONTCAR, so the frames are one continuous trajectory whose step labels skip; time is their order
+    frames.sort(key=lambda f: (f.info.get("segment", 0), f.info["step"]))
+    keys = [(f.info.get("segment", 0), f.info["step"]) for f in frames]
+    if len(set(keys)) != len(keys):
         raise DopwfInputError(f"validation reference MD at {temperature_K:g} K: step numbers repeat across "
                               f"{list(frame_files)} (a segment pushed twice from different runs?)")
-    first_production = protocol.steps(protocol.equilibration_ps)
-    production = [f for f in frames if f.info["step"] > first_production]
+    n_equilibration = protocol.steps(protocol.equilibration_ps)
+    production = frames[n_equilibration:]
     expected = protocol.steps(protocol.production_ps)
     warnings_ = []
     if len(production) < expected:
-        warnings_.append(f"{len(production)} of {expected} production steps complete (a segment was cut short)")
+        warnings_.append(f"{len(production)} of {expected} production steps ran (a VASP segment stopped before "
+                         "its last step): D is from a shorter run")
     if len(production) > 2:
         unwrapped = unwrapped_positions(production)
         for frame, positions in zip(production, unwrapped, strict=True):

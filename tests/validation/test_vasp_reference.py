@@ -4,7 +4,7 @@ so the reference run's MSD and temperature come from unwrapped positions and the
 import numpy as np
 import pytest
 from ase import Atoms
-from ase.io import write
+from ase.io import read, write
 from ase.units import fs, kB
 
 from dopant_workflows.engines.schedule import AIMDSettings
@@ -76,3 +76,18 @@ def test_a_segment_pushed_twice_from_different_runs_is_refused(tmp_path):
     write(tmp_path / "b.extxyz", frames)
     with pytest.raises(ValueError, match="step numbers repeat"):
         analyze_reference_md([tmp_path / "a.extxyz", tmp_path / "b.extxyz"], PROTOCOL, 700.0, 3, tmp_path / "run")
+
+
+def test_a_segment_cut_short_by_its_walltime_leaves_one_continuous_shorter_run(tmp_path):
+    frames = _drifting(55, np.array([[0.01, 0.0, 0.0], [-0.01, 0.0, 0.0]]))
+    for n, frame in enumerate(frames):  # segment 0 (steps 1-40) stopped after 35; segment 1 continued it
+        frame.info.update(segment=0 if n < 35 else 1, step=n + 1 if n < 35 else n + 6)
+    write(tmp_path / "seg1.extxyz", frames[35:])
+    write(tmp_path / "seg0.extxyz", frames[:35])
+    record = analyze_reference_md([tmp_path / "seg1.extxyz", tmp_path / "seg0.extxyz"], PROTOCOL, 700.0, 3,
+                                  tmp_path / "run")
+    document = record["document"]
+    assert record["status"] == "completed" and document["n_frames"] == 22  # 45 production steps, every second
+    assert any("45 of 50 production steps ran" in w for w in document["warnings"])
+    written = read(tmp_path / "run" / "trajectory.extxyz", ":")
+    assert np.diff([f.positions[0, 0] for f in written]) == pytest.approx(0.04)  # no jump where the segments meet
