@@ -163,13 +163,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print(f"  validation of each network: {study.engine} MD vs ANN-MD of its own cell at "
                   f"{', '.join(f'{t:g}' for t in study.validation_temperatures())} K, {v.seeds} reference and "
                   f"{v.runs_per_temperature('ann')} ANN run(s) each "
-                  f"(preset {study.validation_protocol().preset})")
+                  f"(preset {study.validation_protocol().preset})"
+                  + (f"; then VASP single points of {v.relabel_frames} frames of each ANN run" if study.engine == "vasp"
+                     else ""))
         else:
             print("  validation: OFF (validation.enabled: false): results will say 'not validated'")
         for r in results:
             entry = eps.get(r.formula)
-            print(f"  {r.formula:22s} eps_r = " + (f"{entry.eps_r:g} ({entry.source})" if entry
-                                                   else "missing (Anderson-Stuart barrier will say so)"))
+            if study.engine == "vasp":  # the study file's values are not used: each cell gets its DFPT run
+                source = "from a VASP DFPT run (a dielectric Firework)"
+            else:
+                source = (f"{entry.eps_r:g} ({entry.source})" if entry
+                          else "missing (Anderson-Stuart barrier will say so)")
+            print(f"  {r.formula:22s} eps_r = {source}")
     if args.out:
         _write_substitutions(results, Path(args.out))
     return 0

@@ -199,6 +199,9 @@ class Study(_Strict):
         repeated = duplicates(formulas)
         if repeated:
             raise ValueError(f"dielectric: more than one eps_r for {repeated}")
+        if self.dielectric and self.engine == "vasp":
+            raise ValueError("dielectric: with engine vasp every cell's eps_r comes from its own DFPT run and these "
+                             "entries would be ignored; remove them (or use an embedded engine, which reads them)")
         return self
 
     @model_validator(mode="after")

@@ -62,6 +62,12 @@ def test_bad_supercell_and_layers_are_one_line_each_without_pydantic_internals(t
     assert "list[" not in str(info.value) and "Tuple should have" not in str(info.value)
 
 
+def test_dielectric_entries_that_a_vasp_study_would_ignore_are_refused(tmp_path):
+    with pytest.raises(StudyValidationError, match="with engine vasp every cell's eps_r comes from its own DFPT"):
+        load_study(_write(tmp_path, _paper(engine="vasp")))
+    assert load_study(_write(tmp_path, _paper(engine="vasp", dielectric=[]))).engine == "vasp"
+
+
 def test_no_hidden_layer_at_all_is_named(tmp_path):
     data = _paper()
     data["ann"]["hidden_layers"] = []

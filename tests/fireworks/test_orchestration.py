@@ -117,7 +117,8 @@ def test_dopwf_build_exits_nonzero_naming_the_failure(tmp_path):
 
 def test_vasp_segments_carry_dupefinders_walltime_and_the_study_segment_length():
     """4. VASP AIMD segment Fireworks had no dupefinder, no walltime, and a hard-coded 500-step segment."""
-    data = _smoke(engine="vasp", reference_aimd={"n_steps": 100, "segment_steps": 40, "walltime_s": 7200})
+    data = _smoke(engine="vasp", dielectric=[],
+                  reference_aimd={"n_steps": 100, "segment_steps": 40, "walltime_s": 7200})
     wf = get_wf_dopant_study(study_from_dict(data))
     segments = sorted((fw for fw in wf.fws if "aimd segment" in fw.name and "validation" not in fw.name),
                       key=lambda fw: fw.spec["segment_index"])
