@@ -9,7 +9,8 @@ from dopant_workflows.study import StudyValidationError, load_study, study_from_
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.mark.parametrize("name", ["lsips_cl_study.yaml", "lgps_cl_study.yaml", "lgps_validation.yaml"])
+@pytest.mark.parametrize("name", ["lsips_cl_study.yaml", "lgps_cl_study.yaml", "lgps_validation.yaml",
+                                  "lsips_cl_vasp.yaml"])
 def test_examples_are_valid(name):
     study = load_study(EXAMPLES / name)
     assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == (5, 5)
