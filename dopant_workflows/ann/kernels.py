@@ -375,11 +375,13 @@ def pair_terms(vectors, rc):
 
 @njit(cache=True)
 def pairs_within(positions, centers, neighbor, shift_vectors, cutoff):
-    """Indices and current vectors (R_j + shift - R_i) of the kept pairs closer than ``cutoff``, in their order:
-    a Verlet list's per-step filter, one pass instead of numpy's five temporaries."""
+    """Indices, current vectors (R_j + shift - R_i) and :func:`pair_terms` (distance, f_c, f_c') of the kept pairs
+    closer than ``cutoff``, in their order: a Verlet list's per-step filter in one serial pass (a parallel
+    region's start costs more than this work at MD sizes), the same numbers as a fresh search's."""
     n = centers.shape[0]
     keep = np.empty(n, dtype=np.int64)
     vectors = np.empty((n, 3))
+    dist, fc, dfc = np.empty(n), np.empty(n), np.empty(n)
     rc2 = cutoff * cutoff
     m = 0
     for p in range(n):
@@ -390,8 +392,12 @@ def pairs_within(positions, centers, neighbor, shift_vectors, cutoff):
         if x * x + y * y + z * z < rc2:
             keep[m] = p
             vectors[m, 0], vectors[m, 1], vectors[m, 2] = x, y, z
+            r = math.sqrt(x**2 + y**2 + z**2)  # as pair_terms writes it: the same bits
+            dist[m] = r
+            fc[m] = _cutoff(r, cutoff)
+            dfc[m] = _cutoff_prime(r, cutoff)
             m += 1
-    return keep[:m], vectors[:m]
+    return keep[:m], vectors[:m], dist[:m], fc[:m], dfc[:m]
 
 
 @njit(cache=True)

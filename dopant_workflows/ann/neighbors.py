@@ -113,11 +113,11 @@ class VerletList:
             self._shift_vectors = np.ascontiguousarray(self._kept.shifts @ cell, dtype=np.float64)
             self.n_builds += 1
         kept = self._kept
-        inside, vectors = kernels.pairs_within(np.ascontiguousarray(positions, dtype=np.float64), kept.centers,
-                                               kept.neighbor, self._shift_vectors, self.cutoff_A)
+        inside, vectors, *terms = kernels.pairs_within(np.ascontiguousarray(positions, dtype=np.float64),
+                                                       kept.centers, kept.neighbor, self._shift_vectors, self.cutoff_A)
         centers = kept.centers[inside]
         return NeighborPairs(first=first_offsets(centers, len(positions)), centers=centers, neighbor=kept.neighbor[inside],
-                             shifts=kept.shifts[inside], vectors=vectors)
+                             shifts=kept.shifts[inside], vectors=vectors, _terms={self.cutoff_A: tuple(terms)})
 
     def _stale(self, positions: np.ndarray, cell: np.ndarray, pbc) -> bool:
         if self._kept is None or len(positions) != len(self._built_at) or not all(pbc):

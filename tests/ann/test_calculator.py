@@ -76,6 +76,7 @@ def test_verlet_list_gives_a_fresh_search_s_pairs_and_forces(lgps_potential, amp
     """Along a random walk that carries atoms well past half the skin (so the list is rebuilt), in a cell smaller
     than twice the cutoff (periodic images of one neighbour are separate pairs), then in a strained cell: the same
     pairs as a fresh search at every step, and energies, forces and stress to 1e-10."""
+    from dopant_workflows.ann import kernels
     from dopant_workflows.ann.calculator import BPNNCalculator
     from dopant_workflows.ann.neighbors import VerletList, neighbor_pairs
 
@@ -89,9 +90,14 @@ def test_verlet_list_gives_a_fresh_search_s_pairs_and_forces(lgps_potential, amp
             atoms.set_cell(atoms.cell.array * 1.01, scale_atoms=True)
         else:
             atoms.positions += rng.normal(scale=0.06, size=atoms.positions.shape)
-        expected = _pair_set(neighbor_pairs(atoms, lgps_potential.descriptor.cutoff_A))
-        assert _pair_set(verlet.neighbor_list.pairs(atoms)) == expected
+        searched = neighbor_pairs(atoms, lgps_potential.descriptor.cutoff_A)
+        kept = verlet.neighbor_list.pairs(atoms)
+        assert _pair_set(kept) == _pair_set(searched)
         verlet.neighbor_list.n_calls -= 1  # the check above is not one of the calculator's calls
+        # the distances and cutoff terms the filter computes in its pass: pair_terms' numbers, bit for bit
+        for given, computed in zip(kept.terms(lgps_potential.descriptor.cutoff_A),
+                                   kernels.pair_terms(kept.vectors, lgps_potential.descriptor.cutoff_A), strict=True):
+            np.testing.assert_array_equal(given, computed)
         for name in ("energy", "forces", "stress"):
             a, b = fresh.get_property(name, atoms), verlet.get_property(name, atoms)
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-10, err_msg=f"{name} at step {step}")
