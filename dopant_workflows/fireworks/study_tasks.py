@@ -248,16 +248,12 @@ class ValidateNetwork(FiretaskBase):
 
     @staticmethod
     def _vasp_errors(fw_spec) -> dict:
-        from ase.io import read
-
         from dopant_workflows.ann.calculator import BPNNCalculator
         from dopant_workflows.ann.model_io import load_potential
         from dopant_workflows.jobs.vasp_validation import labelled_errors
-        from dopant_workflows.names import VASP_LABELS_KEY
 
-        labelled = [read(path) for path in sorted(set(fw_spec.get(VASP_LABELS_KEY, [])))]
         network = BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
-        return labelled_errors(labelled, network)
+        return labelled_errors(_vasp_labelled_frames(fw_spec), network)
 
 
 @explicit_serialize
@@ -286,7 +282,7 @@ class ActiveLearningRound(FiretaskBase):
         cells = [(name, as_structure(cell)) for name, cell in self["cells"]]
         labeller = None
         if self["engine"] == "vasp":  # single points as Fireworks: labels exist only on the second call
-            labeller = given_labels(self._vasp_labels(fw_spec) if self.get("relabelled") else None)
+            labeller = given_labels(_vasp_labelled_frames(fw_spec) if self.get("relabelled") else None)
         try:
             document, committee = run_round(
                 int(self["round"]), frames, cells, self["temperatures_K"], TrainingSettings(**self["training"]),
@@ -328,14 +324,17 @@ class ActiveLearningRound(FiretaskBase):
         log.info("active learning round %s: %d frames go to VASP single points", self["round"], len(frames))
         return FWAction(stored_data={"vasp_single_points": len(frames)}, detours=Workflow([*statics, again]))
 
-    @staticmethod
-    def _vasp_labels(fw_spec) -> list:
-        from ase.io import read
 
-        from dopant_workflows.names import VASP_LABELS_KEY
 
-        labelled = [read(path) for path in set(fw_spec.get(VASP_LABELS_KEY, []))]
-        return sorted(labelled, key=lambda atoms: atoms.info["index"])
+def _vasp_labelled_frames(fw_spec) -> list:
+    """The frames the VASP single points of :func:`_vasp_single_points` pushed, in the order they were asked for
+    (a rerun single point pushes its file again: read once)."""
+    from ase.io import read
+
+    from dopant_workflows.names import VASP_LABELS_KEY
+
+    labelled = [read(path) for path in set(fw_spec.get(VASP_LABELS_KEY, []))]
+    return sorted(labelled, key=lambda atoms: atoms.info["index"])
 
 
 def _fake_vasp_spec(fw_spec) -> dict:

@@ -30,7 +30,7 @@ from dopant_workflows.fireworks.study_tasks import (
     TrainNetwork,
     ValidateNetwork,
 )
-from dopant_workflows.fireworks.vasp_tasks import AnalyzeVaspValidationMD, RunVaspAIMDSegment
+from dopant_workflows.fireworks.vasp_tasks import AnalyzeVaspValidationMD
 from dopant_workflows.fireworks.vasp_workflows import aimd_segment_fireworks, dielectric_firework
 from dopant_workflows.jobs.dielectric import missing_dielectric_reason
 from dopant_workflows.jobs.vasp_validation import reference_md_settings
@@ -128,7 +128,7 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
     cell = cell.copy()
     cell.make_supercell(list(settings.supercell))
     protocol, analysis = study.validation_protocol().model_dump(), study.analysis.model_dump()
-    fireworks, expected = [], 0
+    fireworks, pushing = [], []  # every Firework of the runs; each run's last, which pushes its record
     for temperature in study.validation_temperatures():
         for role, k in settings.run_keys():
             seed = study.validation_seed(label, role, temperature, k)
@@ -137,16 +137,14 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
             run_name = f"{name} {label} validation {role} md {temperature:g}K #{k + 1}"
             run_path = f"{name}/validation/{label}/{role}-{temperature:g}K-{tag}"
             if role == "reference" and engine == "vasp":
-                fireworks += _vasp_validation_run(study, cell, temperature, seed, run_name, run_path)
+                chain = _vasp_validation_run(study, cell, temperature, seed, run_name, run_path)
             else:
                 task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
                                        seed=seed, analysis=analysis, role=role, engine=engine, run_path=run_path)
-                fireworks.append(Firework([task], name=run_name, parents=[train] if role == "ann" else [],
-                                          spec=_spec()))
-            expected += 1
-    task = ValidateNetwork(**common, run_path=compare_path, expected_runs=expected)
-    # the runs' last Fireworks push the records (a VASP run's segments push frames only to its analysis)
-    pushing = [fw for fw in fireworks if not any(isinstance(t, RunVaspAIMDSegment) for t in fw.tasks)]
+                chain = [Firework([task], name=run_name, parents=[train] if role == "ann" else [], spec=_spec())]
+            fireworks += chain
+            pushing.append(chain[-1])
+    task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(pushing))
     compare = Firework([task], name=f"{name} {label} validation", parents=[train, *pushing],
                        spec={**_spec(), "_allow_fizzled_parents": True})
     return [*fireworks, compare]

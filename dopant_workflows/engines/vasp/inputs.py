@@ -110,26 +110,25 @@ def write_aimd_segment(run_dir: str | Path, structure: Structure, segment: Segme
             raise DopwfInputError(f"continuation: {contcar_path} holds {contcar.structure.composition.formula}, "
                                   f"expected {structure.composition.formula}")
         start = contcar.structure
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BadInputSetWarning)
-        aimd_input_set(start, segment, settings, **kwargs).write_input(run_dir, potcar_spec=potcar_spec)
+    _write(aimd_input_set(start, segment, settings, **kwargs), run_dir, potcar_spec)
     if contcar is not None:
         shutil.copyfile(Path(previous_dir) / "CONTCAR", run_dir / "POSCAR")  # positions + velocities
     return run_dir
 
 
-def write_dielectric(run_dir: str | Path, structure: Structure, potcar_spec: bool = False, **kwargs) -> Path:
+def _write(input_set, run_dir: str | Path, potcar_spec: bool) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BadInputSetWarning)
-        dielectric_input_set(structure, **kwargs).write_input(run_dir, potcar_spec=potcar_spec)
+        input_set.write_input(run_dir, potcar_spec=potcar_spec)
     return Path(run_dir)
+
+
+def write_dielectric(run_dir: str | Path, structure: Structure, potcar_spec: bool = False, **kwargs) -> Path:
+    return _write(dielectric_input_set(structure, **kwargs), run_dir, potcar_spec)
 
 
 def write_static(run_dir: str | Path, structure: Structure, potcar_spec: bool = False, **kwargs) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BadInputSetWarning)
-        static_input_set(structure, **kwargs).write_input(run_dir, potcar_spec=potcar_spec)
-    return Path(run_dir)
+    return _write(static_input_set(structure, **kwargs), run_dir, potcar_spec)
 
 
 def check_vasp_available(vasp_cmd: str | None, structure: Structure) -> None:
