@@ -22,7 +22,8 @@ def get_builders(db, study: str | None = None) -> list:
     study's documents only (default: all studies, each grouped on its own)."""
     return [
         DiffusivityBuilder(db.store("md_tasks"), db.store("diffusivity"), study=study),
-        ConductivityBuilder(db.store("diffusivity"), db.store("conductivity"), db.store("validation"), study=study),
+        ConductivityBuilder(db.store("diffusivity"), db.store("conductivity"), db.store("validation"), study=study,
+                            studies=db.store("studies")),
         AndersonStuartBuilder(db.store("diffusivity"), db.store("dielectric"), db.store("conductivity"),
                               db.store("anderson_stuart"), study=study),
     ]

@@ -78,34 +78,54 @@ def validation_status(runs: list[dict], validations: list[dict]) -> tuple[bool |
 class ConductivityBuilder(Builder):
     """Rebuilds a (study, substitution) whenever one of its diffusivity documents is newer than its conductivity
     document's sources (a new temperature, or a run redone in place). ``study``: build that study only (default:
-    every study in the database, each grouped on its own; a study never reads another's runs or validations)."""
+    every study in the database, each grouped on its own; a study never reads another's runs or validations).
+    ``studies``: the studies' plans (what each asks for now): runs at a temperature the study no longer lists are
+    left out of its fit and named in the document's warnings; a study without a plan (submitted as a file with
+    ``lpad add``) fits every run it has."""
 
-    def __init__(self, diffusivity, conductivity, validation=None, study: str | None = None, **kwargs):
+    def __init__(self, diffusivity, conductivity, validation=None, study: str | None = None, studies=None, **kwargs):
         self.diffusivity, self.conductivity, self.validation, self.study = diffusivity, conductivity, validation, study
-        sources = [diffusivity] + ([validation] if validation is not None else [])
+        self.studies = studies
+        sources = [diffusivity] + [s for s in (validation, studies) if s is not None]
         super().__init__(sources=sources, targets=[conductivity], **kwargs)
 
     def get_items(self):
         criteria = study_query(self.study)
         drop_legacy(self.conductivity)
         validations = list(self.validation.query(criteria)) if self.validation is not None else []
+        plans = {p["study"]: p for p in self.studies.query(criteria)} if self.studies is not None else {}
 
         def networks_validations(runs):
             """The validations of the runs' networks in the runs' own study."""
             shas, study = {r.get("model_sha256") for r in runs}, runs[0]["study"]
             return [v for v in validations if v.get("model_sha256") in shas and v.get("study") == study]
 
-        for _, runs, newest in group_newer(self.diffusivity, self.conductivity, criteria, extra=networks_validations):
+        def extra(runs):  # a changed plan (a temperature dropped) rebuilds too
+            plan = plans.get(runs[0]["study"])
+            return networks_validations(runs) + ([plan] if plan else [])
+
+        for _, runs, newest in group_newer(self.diffusivity, self.conductivity, criteria, extra=extra):
+            plan = plans.get(runs[0]["study"])
             yield {"study": runs[0]["study"], "substitution_id": runs[0]["substitution_id"], "runs": runs,
-                   "validations": networks_validations(runs), "sources_last_updated": newest}
+                   "validations": networks_validations(runs), "sources_last_updated": newest,
+                   "planned_temperatures_K": plan["temperatures_K"] if plan else None}
 
     def process_item(self, item: dict) -> dict:
         runs = sorted(item["runs"], key=lambda d: d["temperature_K"])
+        planned, dropped = item.get("planned_temperatures_K"), []
+        if planned is not None:
+            dropped = [r["temperature_K"] for r in runs if not any(abs(r["temperature_K"] - t) < 1e-6 for t in planned)]
+            runs = [r for r in runs if r["temperature_K"] not in dropped]
+        not_planned = [f"runs at {', '.join(f'{t:g}' for t in dropped)} K are not among the study's temperatures "
+                       f"({', '.join(f'{t:g}' for t in planned)} K) any more: kept in the database, not fitted"
+                       ] if dropped else []
         try:
+            if not runs:
+                raise DopwfInputError("no MD run at the study's temperatures yet")
             transport = transport_from_runs(runs)
         except DopwfInputError as exc:
             return {"conductivity_id": study_substitution_id(item["study"], item["substitution_id"]),
-                    "state": "failed", "error": str(exc)}
+                    "state": "failed", "error": "; ".join([str(exc), *not_planned])}
         first, fit = runs[0], transport.fit
         validated, validation_notes = validation_status(runs, item.get("validations", []))
         networks = sorted({r.get("model_sha256") or "" for r in runs})
@@ -121,7 +141,7 @@ class ConductivityBuilder(Builder):
             conductivity_300K_mS_cm=transport.conductivity_mS_cm,
             conductivity_300K_95_mS_cm=list(transport.conductivity_95_mS_cm),
             diffusivity_300K_components_cm2_s=transport.diffusivity_components_cm2_s, linear=fit.linear,
-            warnings=list(fit.warnings) + mixed, validated=validated, validation_notes=validation_notes,
+            warnings=list(fit.warnings) + mixed + not_planned, validated=validated, validation_notes=validation_notes,
             model_sha256=networks, builder=type(self).__name__,
             sources_last_updated=item["sources_last_updated"],
         ).model_dump()

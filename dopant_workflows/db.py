@@ -24,6 +24,7 @@ COLLECTIONS = {
     "diffusivity": "task_id",
     "conductivity": "conductivity_id",
     "anderson_stuart": "anderson_stuart_id",
+    "studies": "study",
 }
 
 

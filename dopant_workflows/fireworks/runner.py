@@ -21,7 +21,7 @@ from fireworks import FWorker, LaunchPad
 from fireworks.core.rocket_launcher import rapidfire
 from fireworks.fw_config import LAUNCHPAD_LOC, MONGOMOCK_SERVERSTORE_FILE
 
-from dopant_workflows.db import COLLECTIONS, ResultsDB
+from dopant_workflows.db import COLLECTIONS, ResultsDB, insert
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fireworks import embedded_store
 from dopant_workflows.fireworks.config import fireworks_stream_level, quiet_fireworks
@@ -110,16 +110,33 @@ def results_db() -> ResultsDB:
     return ResultsDB.from_file(env["db_file"])
 
 
+def record_plan(db: ResultsDB, study, substitutions) -> None:
+    """The study's ``studies`` document: what it asks for now (its builders fit these temperatures only). The
+    same plan submitted again is left as it was (its time unchanged: nothing to rebuild)."""
+    from dopant_workflows.schemas.plan import StudyPlanDocument
+
+    plan = StudyPlanDocument(study=study.name, temperatures_K=[float(t) for t in study.temperatures_K],
+                             substitution_ids=[s.id for s in substitutions], engine=study.engine)
+    content = plan.model_dump(include={"temperatures_K", "substitution_ids", "engine"})
+    known = documents(db, "studies", study.name)
+    if not known or {k: known[0].get(k) for k in content} != content:
+        insert(db, "studies", plan.model_dump())
+
+
 def submit_study(study, substitutions, workflow, verbose: bool = False) -> list[int]:
     """Add the study's workflow to the configured LaunchPad. The workers that will run it check their own env
-    when each Firework starts; this machine's worker file is checked too when it names a results database."""
+    when each Firework starts; this machine's worker file is checked too when it names a results database, and
+    the study's plan is recorded there."""
     check_study(study, substitutions)
     env = worker_env()
     if env.get("db_file"):
         check_worker(env, study)
     else:
         log.info("this machine's my_fworker.yaml names no results database: each worker checks its own at launch")
-    return list(_initialised(open_launchpad(verbose)).add_wf(workflow).values())
+    ids = list(_initialised(open_launchpad(verbose)).add_wf(workflow).values())
+    if env.get("db_file"):
+        record_plan(ResultsDB.from_file(env["db_file"]), study, substitutions)
+    return ids
 
 
 @dataclass(frozen=True)
@@ -149,6 +166,7 @@ def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_
     check_worker(env, study)
     lpad = _initialised(open_launchpad(verbose))
     lpad.add_wf(workflow)  # dupefinders link repeated AIMD/training/MD to the Fireworks already there
+    record_plan(ResultsDB.from_file(env["db_file"]), study, substitutions)
     for fw_id in interrupted_fireworks(lpad):
         lpad.rerun_fw(fw_id)  # stopped by an interrupted dopwf run: rerun, continuing from its checkpoints
     if not _launch_all(lpad, worker, Path(env["runs_dir"]) / "launches", verbose):
@@ -259,8 +277,9 @@ def documents(db: ResultsDB, collection: str, study: str | None = None) -> list[
 
 
 def result_studies(db: ResultsDB) -> list[str]:
-    """The studies that have documents in the results database."""
-    return sorted({doc.get("study") for collection in COLLECTIONS for doc in documents(db, collection)} - {None})
+    """The studies that have documents in the results database (a plan alone, submitted and not run, is none)."""
+    return sorted({doc.get("study") for collection in COLLECTIONS if collection != "studies"
+                   for doc in documents(db, collection)} - {None})
 
 
 def check_known_study(db: ResultsDB, study: str) -> None:

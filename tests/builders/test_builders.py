@@ -247,6 +247,41 @@ def test_runs_from_several_networks_are_fitted_with_a_warning(stores):
     assert not any("networks" in w for w in stores["conductivity"].query_one({"substitution_id": "zero"})["warnings"])
 
 
+def test_a_temperature_the_study_no_longer_lists_is_kept_but_not_fitted(stores):
+    """The study's plan (written at submission) says what it asks for now: a run left in the database from an
+    earlier version of the study file is named in the warnings, not fitted; changing the plan rebuilds."""
+    from dopant_workflows.schemas.plan import StudyPlanDocument
+
+    studies = MemoryStore(collection_name="studies", key=COLLECTIONS["studies"])
+    studies.connect()
+
+    def plan(temperatures, minutes):
+        document = StudyPlanDocument(study="s", temperatures_K=temperatures, substitution_ids=["one", "zero"],
+                                     engine="embedded").model_dump()
+        studies.update([{**document, "last_updated": T0 + timedelta(minutes=minutes)}])
+
+    def build():
+        s = stores
+        run_builders([DiffusivityBuilder(s["md_tasks"], s["diffusivity"]),
+                      ConductivityBuilder(s["diffusivity"], s["conductivity"], studies=studies)])
+        return s["conductivity"].query_one({"substitution_id": "one"})
+
+    stores["md_tasks"].update([{**_task("one", "Li60Si8P10S71Cl1", 1, 500.0), "diffusivity_cm2_s": 1e-4}])
+    plan([500.0, 600.0, 700.0, 800.0], 0)
+    assert build()["temperatures_K"] == [500.0, 600.0, 700.0, 800.0]
+    plan([600.0, 700.0, 800.0], 5)  # the study file without 500 K, submitted again
+    one = build()
+    assert one["temperatures_K"] == [600.0, 700.0, 800.0]
+    assert one["activation_energy_eV"] == pytest.approx(EA, abs=1e-6)  # the off-law 500 K run is not in the fit
+    assert "runs at 500 K are not among the study's temperatures (600, 700, 800 K) any more: kept in the " \
+           "database, not fitted" in one["warnings"]
+    assert stores["md_tasks"].count({"temperature_K": 500.0}) == 1
+    plan([900.0, 1000.0], 10)  # none of its runs at the planned temperatures yet: a failure the build reports
+    summary = run_builders([ConductivityBuilder(stores["diffusivity"], stores["conductivity"], studies=studies)])
+    failures = {key: error for _, key, error in summary.failures}
+    assert failures["s/one"].startswith("no MD run at the study's temperatures yet; runs at 500, 600, 700, 800 K")
+
+
 def test_documents_from_before_the_study_key_are_rebuilt_not_doubled(stores):
     """A database written when conductivity and Anderson-Stuart documents were keyed by substitution alone: the
     old documents (derived) are replaced by rebuilt ones, never left beside them."""

@@ -51,7 +51,8 @@ def _collection(config, name):
 
 def _results(config):
     tasks = {(t["task_id"], t["diffusivity_cm2_s"], t["trajectory_sha256"]) for t in _collection(config, "md_tasks")}
-    return tasks, {m["model_sha256"] for m in _collection(config, "models")}
+    plans = {(p["study"], p["last_updated"]) for p in _collection(config, "studies")}  # the same plan: not rewritten
+    return tasks, {m["model_sha256"] for m in _collection(config, "models")}, plans
 
 
 def test_smoke_study_runs_end_to_end(finished_study):
@@ -72,6 +73,9 @@ def test_smoke_study_runs_end_to_end(finished_study):
         assert Path(task["trajectory_path"]).is_file()
         assert isinstance(task["fw_id"], int)  # FireWorks hands the id to the task (_add_launchpad_and_fw_id)
         assert 0.0 <= task["core_repulsion_contact_fraction"] <= 1.0  # the network carries a wall; its use is recorded
+    (plan,) = _collection(config, "studies")  # what the study asks for: the builders fit these temperatures
+    assert plan["study"] == "smoke" and plan["temperatures_K"] == [400.0, 500.0] and plan["engine"] == "embedded"
+    assert sorted(plan["substitution_ids"]) == sorted({t["substitution_id"] for t in tasks})
     dielectric = {d["formula"]: d for d in _collection(config, "dielectric")}
     assert dielectric["Li20Si3P3S23Cl1"]["eps_r"] == 5.0
     assert dielectric["Li20Si2P4S24"]["eps_r"] is None and "missing" in dielectric["Li20Si2P4S24"]["source"]
@@ -521,7 +525,7 @@ def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
     # the resubmitted workflow's Fireworks whose twins had finished are linked to them, the rest ran
     states = re.search(r"Fireworks by state (\{.*\})", again.stdout)
     assert states and re.fullmatch(r"\{'COMPLETED': 13(, 'linked duplicates': \d+)?\}", states.group(1)), states
-    tasks, models = _results(config)
+    tasks, models, _ = _results(config)
     assert tasks == _results(reference)[0]  # the same trajectories (sha256) and diffusivities, task by task
     assert len(models) == 1
     for collection in ("md_tasks", "models", "training_sets", "diffusivity", "conductivity", "validation"):
