@@ -46,13 +46,16 @@ class AndersonStuartBuilder(Builder):
     def process_item(self, item: dict) -> dict:
         runs = item["diffusivity"]
         first = runs[0]
+        conductivity = item["conductivity"] or {}
+        fitted = conductivity.get("temperatures_K")
+        if fitted:  # the runs the Arrhenius fit used (not those of a temperature the study no longer lists)
+            runs = [r for r in runs if r["temperature_K"] in fitted] or runs
         peaks = [t["rdf_first_peak_A"] for t in runs if t.get("rdf_first_peak_A")]
         jump = sum(peaks) / len(peaks) if peaks else None
         dielectric = item["dielectric"] or {}
         eps, source = dielectric.get("eps_r"), dielectric.get("source") or "missing: no dielectric document"
         barrier = anderson_stuart_from_run(first, first["dopant"], first.get("dopant_oxidation_state"), jump, eps,
                                            source)
-        conductivity = item["conductivity"] or {}
         return AndersonStuartDocument(
             substitution_id=item["substitution_id"], study=first["study"], formula=first["formula"],
             dopant=first["dopant"], jump_distance_A=jump, r_cation_A=barrier.r_cation_A, r_anion_A=barrier.r_anion_A,

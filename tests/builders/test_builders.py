@@ -263,10 +263,13 @@ def test_a_temperature_the_study_no_longer_lists_is_kept_but_not_fitted(stores):
     def build():
         s = stores
         run_builders([DiffusivityBuilder(s["md_tasks"], s["diffusivity"]),
-                      ConductivityBuilder(s["diffusivity"], s["conductivity"], studies=studies)])
+                      ConductivityBuilder(s["diffusivity"], s["conductivity"], studies=studies),
+                      AndersonStuartBuilder(s["diffusivity"], s["dielectric"], s["conductivity"],
+                                            s["anderson_stuart"])])
         return s["conductivity"].query_one({"substitution_id": "one"})
 
-    stores["md_tasks"].update([{**_task("one", "Li60Si8P10S71Cl1", 1, 500.0), "diffusivity_cm2_s": 1e-4}])
+    stores["md_tasks"].update([{**_task("one", "Li60Si8P10S71Cl1", 1, 500.0), "diffusivity_cm2_s": 1e-4,
+                                "rdf_first_peak_A": 9.0}])
     plan([500.0, 600.0, 700.0, 800.0], 0)
     assert build()["temperatures_K"] == [500.0, 600.0, 700.0, 800.0]
     plan([600.0, 700.0, 800.0], 5)  # the study file without 500 K, submitted again
@@ -276,6 +279,8 @@ def test_a_temperature_the_study_no_longer_lists_is_kept_but_not_fitted(stores):
     assert "runs at 500 K are not among the study's temperatures (600, 700, 800 K) any more: kept in the " \
            "database, not fitted" in one["warnings"]
     assert stores["md_tasks"].count({"temperature_K": 500.0}) == 1
+    # Anderson-Stuart's jump distance: the RDF peaks of the fitted runs only
+    assert stores["anderson_stuart"].query_one({"substitution_id": "one"})["jump_distance_A"] == pytest.approx(3.35)
     plan([900.0, 1000.0], 10)  # none of its runs at the planned temperatures yet: a failure the build reports
     summary = run_builders([ConductivityBuilder(stores["diffusivity"], stores["conductivity"], studies=studies)])
     failures = {key: error for _, key, error in summary.failures}
