@@ -124,7 +124,7 @@ def test_validation_is_on_by_default_and_its_section_is_checked(tmp_path):
 
     study = load_study(EXAMPLES / "lgps_validation.yaml")
     assert study.validation.enabled and study.validation_temperatures() == study.temperatures_K
-    assert study.validation.seeds == 2 and study.validation_protocol() == study.protocol
+    assert study.validation.seeds == 3 and study.validation_protocol() == study.protocol
     raw = yaml.safe_load((EXAMPLES / "lgps_validation.yaml").read_text())
     raw["validation"] = {"temperatures_K": [800], "seeds": 0, "protocol": {"production_ps": 2},
                          "thresholds": {"activation_energy_eV": -1}}
