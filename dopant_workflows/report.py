@@ -84,7 +84,7 @@ def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[
         ea = a.get("arrhenius_activation_energy_eV")
         rows3.append([*([a.get("study") or "—"] if several else []), a["formula"],
                       f"{a['jump_distance_A']:.2f}" if a["jump_distance_A"] else "—",
-                      f"{a['r_cation_A']:.2f}", f"{a['r_anion_A']:.2f}",
+                      f"{a['r_cation_A']:.2f}", f"{a['r_anion_A']:.2f}" if a["r_anion_A"] else "— (no dopant atom)",
                       f"{a['epsilon_r']:g}" if a["epsilon_r"] is not None else "—", a["epsilon_r_source"], barrier,
                       f"{ea:.3f}" if ea is not None else "—"])
     return rows2, rows3

@@ -70,6 +70,12 @@ def test_tables_come_out(stores, tmp_path):
     assert a_s["arrhenius_activation_energy_eV"] == pytest.approx(EA, rel=1e-6)
     zero = stores["anderson_stuart"].query_one({"substitution_id": "zero"})
     assert zero["barrier_eV"] is None and "missing" in zero["missing_reason"]
+    from dopant_workflows.report import tables
+
+    _, rows3 = tables(list(stores["conductivity"].query()), [a_s, zero])
+    by_formula = {row[0]: row for row in rows3}
+    assert by_formula["Li60Si8P10S71Cl1"][3] == "0.62"
+    assert by_formula["Li60Si6P12S72"][3] == "— (no dopant atom)"  # not a radius of 0.00 A
 
 
 def test_rerun_adds_nothing_and_new_data_updates_only_what_it_touches(stores):
