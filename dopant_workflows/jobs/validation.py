@@ -53,23 +53,31 @@ def relabel_errors(trajectories: Sequence[str | Path], network, reference, n_fra
     frames of each trajectory. The network is evaluated as MD used it (with its core repulsion)."""
     from ase.io import iread
 
+    def pairs():
+        for path in trajectories:
+            frames = list(iread(str(path), index=":"))
+            for index in evenly_spaced(len(frames), n_frames):
+                atoms = frames[index].copy()
+                atoms.calc = None
+                results = []
+                for calculator in (network, reference):
+                    atoms.calc = calculator
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", UserWarning)  # the universal models warn on every call
+                        results.append((atoms.get_potential_energy(), atoms.get_forces().copy()))
+                yield (*results[0], *results[1], len(atoms))
+
+    return errors_of(pairs())
+
+
+def errors_of(pairs) -> RelabelErrors:
+    """Force and per-atom energy RMSE over (E_net, F_net, E_ref, F_ref, n_atoms) of each frame; NaN for none."""
     sq_force, n_force, sq_energy, n_images = 0.0, 0, 0.0, 0
-    for path in trajectories:
-        frames = list(iread(str(path), index=":"))
-        for index in evenly_spaced(len(frames), n_frames):
-            atoms = frames[index].copy()
-            atoms.calc = None
-            results = []
-            for calculator in (network, reference):
-                atoms.calc = calculator
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)  # the universal models warn on every call
-                    results.append((atoms.get_potential_energy(), atoms.get_forces().copy()))
-            (e_net, f_net), (e_ref, f_ref) = results
-            sq_force += float(((f_net - f_ref) ** 2).sum())
-            n_force += f_net.size
-            sq_energy += ((e_net - e_ref) / len(atoms)) ** 2
-            n_images += 1
+    for e_net, f_net, e_ref, f_ref, n_atoms in pairs:
+        sq_force += float(((f_net - f_ref) ** 2).sum())
+        n_force += f_net.size
+        sq_energy += ((e_net - e_ref) / n_atoms) ** 2
+        n_images += 1
     if n_images == 0:
         return RelabelErrors(float("nan"), float("nan"), 0)
     return RelabelErrors(math.sqrt(sq_force / n_force), math.sqrt(sq_energy / n_images), n_images)

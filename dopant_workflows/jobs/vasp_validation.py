@@ -11,7 +11,6 @@ engine's in-process runs. The comparison itself is :func:`dopant_workflows.jobs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -143,17 +142,13 @@ def frames_to_relabel(ann_runs: Sequence[Mapping], n_frames: int) -> list[Atoms]
 def labelled_errors(labelled: Sequence[Atoms], network) -> dict:
     """{temperature: RelabelErrors} of ``network`` (an ASE calculator, evaluated as MD used it) against the
     reference energies and forces the ``labelled`` frames carry."""
-    from dopant_workflows.jobs.validation import RelabelErrors
+    from dopant_workflows.jobs.validation import errors_of
 
-    sums: dict[float, list[float]] = {}
+    by_temperature: dict[float, list[tuple]] = {}
     for frame in labelled:
-        e_ref, f_ref = frame.get_potential_energy(), frame.get_forces().copy()
         atoms = frame.copy()
         atoms.calc = network
-        e_net, f_net = atoms.get_potential_energy(), atoms.get_forces()
-        s = sums.setdefault(float(frame.info["temperature_K"]), [0.0, 0, 0.0, 0])
-        s[0] += float(((f_net - f_ref) ** 2).sum())
-        s[1] += f_net.size
-        s[2] += ((e_net - e_ref) / len(atoms)) ** 2
-        s[3] += 1
-    return {t: RelabelErrors(math.sqrt(f / nf), math.sqrt(e / n), n) for t, (f, nf, e, n) in sums.items()}
+        by_temperature.setdefault(float(frame.info["temperature_K"]), []).append(
+            (atoms.get_potential_energy(), atoms.get_forces(), frame.get_potential_energy(), frame.get_forces(),
+             len(atoms)))
+    return {t: errors_of(pairs) for t, pairs in by_temperature.items()}
