@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import read
+from ase.stress import full_3x3_to_voigt_6_stress
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from dopant_workflows.engines.embedded import run_embedded_aimd
@@ -85,6 +86,26 @@ def test_chgnet_frames_and_document(tmp_path, lsips):
     from dopant_workflows.ann.dataset import load_images
 
     assert len(load_images(tmp_path / "frames.extxyz")) == 3
+
+
+def test_chgnet_runs_stress_only_when_asked(lsips):
+    """MD asks for forces: CHGNet's task "ef" (no second backward pass for the stress), the same forces bit for
+    bit as its "efsm"; a caller that asks for the stress still gets it."""
+    from dopant_workflows.engines.universal import make_calculator
+
+    calculator, _ = make_calculator("chgnet")
+    atoms = AseAtomsAdaptor.get_atoms(lsips)
+    atoms.rattle(0.05, seed=3)
+    atoms.calc = calculator
+    forces = atoms.get_forces().copy()
+    assert "stress" not in calculator.results and "magmoms" not in calculator.results
+    energy = atoms.get_potential_energy()  # cached: no second call
+    stress = atoms.get_stress()
+    assert stress.shape == (6,) and np.all(np.isfinite(stress)) and np.abs(stress).max() > 0
+    calculator.calculate(atoms, ["forces"], None, task="efsm")  # CHGNet's own default
+    assert np.array_equal(calculator.results["forces"], forces)
+    assert calculator.results["energy"] == energy
+    assert np.array_equal(full_3x3_to_voigt_6_stress(calculator.results["stress"]), stress)
 
 
 def test_schedule_segments_and_ramp():
