@@ -119,7 +119,8 @@ class PackedImages:
     forces_eV_A: np.ndarray | None  # (n_atoms, 3)
     n_atoms_per_image: np.ndarray
     pair_start: np.ndarray  # (n_images + 1,)
-    jacobian: np.ndarray | None = None  # (n_pairs, K, 3) float32 dG/d(pair vector), when stored for training
+    jacobian: np.ndarray | None = None  # (n_pairs, W, 3) float32 dG/d(pair vector) over the columns each pair
+    #                                     touches (GaussianDescriptor.pair_jacobian), when stored for training
 
     @property
     def n_images(self) -> int:
@@ -152,9 +153,9 @@ class PackedImages:
             jacobian=None if self.jacobian is None else np.concatenate([self.jacobian[s] for s in pair_slices]),
         )
 
-    def jacobian_bytes(self) -> int:
-        """Memory a stored Jacobian of these images takes (float32, 3 per pair and fingerprint column)."""
-        return 12 * len(self.neighbor) * self.fingerprints.shape[1]
+    def jacobian_bytes(self, width: int) -> int:
+        """Memory a stored Jacobian of these images takes (float32, 3 per pair and column a pair touches)."""
+        return 12 * len(self.neighbor) * width
 
 
 def pack_images(descriptor: GaussianDescriptor, images: Sequence[ReferenceImage], progress: bool = False) -> PackedImages:

@@ -26,6 +26,8 @@ class _Tables:
     offset: np.ndarray
     gamma: np.ndarray
     zeta: np.ndarray
+    pair_columns: np.ndarray  # (E, E, W + 1): columns a pair (centre a, neighbour e) can touch, -1 ends the list
+    column_slot: np.ndarray  # (E, E, K): slot of column k in pair_columns[a, e], -1 where untouched
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,35 @@ class GaussianDescriptor:
                     g4_lists[a][e1][e2].sort(key=lambda k, a=a: (eta[a, k], k))
         g2_slots = _pad([[g2_lists[a][e] for e in range(n_el)] for a in range(n_el)], (n_el, n_el))
         g4_slots = _pad(g4_lists, (n_el, n_el, n_el))
-        return _Tables(g2_slots, g4_slots, eta, offset, gamma, zeta)
+        # a pair with a neighbour of element e moves the G2 columns of e and the G4 columns of every (e, e2)
+        touched = [[sorted({*g2_lists[a][e], *(k for e2 in range(n_el) for k in g4_lists[a][e][e2])})
+                    for e in range(n_el)] for a in range(n_el)]
+        pair_columns = _pad(touched, (n_el, n_el))
+        column_slot = -np.ones((n_el, n_el, width), dtype=np.int64)
+        for a in range(n_el):
+            for e in range(n_el):
+                column_slot[a, e, touched[a][e]] = np.arange(len(touched[a][e]))
+        return _Tables(g2_slots, g4_slots, eta, offset, gamma, zeta, pair_columns, column_slot)
+
+    @property
+    def jacobian_width(self) -> int:
+        """Columns of the stored training Jacobian per pair: the most one pair can touch."""
+        return max(1, int((self._tables.pair_columns >= 0).sum(axis=2).max()))
+
+    def pair_jacobian(self, species, first, neighbor, vectors, terms) -> np.ndarray:
+        """dG/d(pair vector) of every pair over the columns it touches ((P, jacobian_width, 3) float32)."""
+        t = self._tables
+        return kernels.fingerprints_jacobian(*self.kernel_args(species, first, neighbor, vectors, terms),
+                                             t.column_slot, self.jacobian_width)
+
+    def jacobian_vjp(self, species, first, neighbor, jacobian, weights) -> np.ndarray:
+        """dE/d(pair vector) (P, 3) from a stored Jacobian and dE/dG (N, max_functions)."""
+        return kernels.jacobian_vjp(species, first, neighbor, self._tables.pair_columns, jacobian, weights)
+
+    def jacobian_jvp(self, species, first, neighbor, jacobian, displacements) -> np.ndarray:
+        """dG (N, max_functions) along a displacement of the atoms (N, 3), from a stored Jacobian."""
+        return kernels.jacobian_jvp(species, first, neighbor, self._tables.pair_columns, jacobian,
+                                    np.ascontiguousarray(displacements, dtype=np.float64), self.max_functions)
 
     def species_indices(self, atoms: Atoms) -> np.ndarray:
         """Element index of every atom; refuses elements the descriptor does not know (naming them)."""

@@ -15,8 +15,8 @@ Three passes over pairs and triplets (j < k), each parallel over centres:
 committee's M networks in one pass) and
 ``fingerprints_jvp`` (dG along a displacement field: what force training needs). Triplet terms are
 recomputed in each pass rather than stored: at 10,000 atoms there are ~10^7 triplets. Training can instead
-store the Jacobian per pair once (``fingerprints_jacobian``, 12 K bytes per pair) and contract it
-(``jacobian_vjp``/``jacobian_jvp``): no triplet pass per step. The VJP, JVP and Jacobian loops mirror each other
+store the Jacobian per pair once (``fingerprints_jacobian``, 12 bytes per pair and column the pair touches) and
+contract it (``jacobian_vjp``/``jacobian_jvp``): no triplet pass per step. The VJP, JVP and Jacobian loops mirror each other
 on purpose: numba compiles each into a tight loop, a shared mode switch would not be.
 """
 
@@ -415,14 +415,16 @@ def scatter_pair_gradient(n_atoms, first, neighbor, pair_gradient):
 
 @njit(parallel=True, cache=True)
 def fingerprints_jacobian(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset, gamma,
-                          zeta):
-    """dG[centre(p), k]/d vectors[p] for every pair p and column k: shape (P, K, 3), float32.
+                          zeta, column_slot, width):
+    """dG[centre(p), k]/d vectors[p] for every pair p and every column k the pair can touch: shape (P, width, 3),
+    float32, column k of pair p (centre element a, neighbour element e) at slot ``column_slot[a, e, k]``.
 
     The stored Jacobian of the training images: with it the forces of one training step are a contraction
-    (J^T dE/dG) instead of two passes over all triplets; it costs 12 K bytes per pair."""
+    (J^T dE/dG) instead of two passes over all triplets. A pair moves only the G2 columns of its neighbour's
+    element and the G4 columns of element pairs that hold it (28 of 100 columns of ``gaussian-radial8`` on five
+    elements): the other columns are zero and are not stored (12 bytes per pair and touched column)."""
     n_atoms = species.shape[0]
-    n_columns = eta.shape[1]
-    out = np.zeros((vectors.shape[0], n_columns, 3), dtype=np.float32)
+    out = np.zeros((vectors.shape[0], width, 3), dtype=np.float32)
     rc2 = rc * rc
     for i in prange(n_atoms):
         a = species[i]
@@ -436,9 +438,10 @@ def fingerprints_jacobian(species, first, neighbor, vectors, dist, fc, dfc, rc, 
                 if k < 0:
                     break
                 radial = _g2_radial_derivative(rp, fcp, dfcp, eta[a, k], offset[a, k], rc2) / rp
-                out[p, k, 0] += radial * px
-                out[p, k, 1] += radial * py
-                out[p, k, 2] += radial * pz
+                slot = column_slot[a, e, k]
+                out[p, slot, 0] += radial * px
+                out[p, slot, 1] += radial * py
+                out[p, slot, 2] += radial * pz
         for p in range(start, stop):
             px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
             ep = species[neighbor[p]]
@@ -465,42 +468,58 @@ def fingerprints_jacobian(species, first, neighbor, vectors, dist, fc, dfc, rc, 
                     c_cos = gauss * cut * slope
                     c_rsum = -gauss * cut * value * last_eta / rc2
                     c_cut = gauss * value
-                    out[p, k, 0] += c_cos * geo[3] + c_rsum * geo[9] + c_cut * geo[15]
-                    out[p, k, 1] += c_cos * geo[4] + c_rsum * geo[10] + c_cut * geo[16]
-                    out[p, k, 2] += c_cos * geo[5] + c_rsum * geo[11] + c_cut * geo[17]
-                    out[q, k, 0] += c_cos * geo[6] + c_rsum * geo[12] + c_cut * geo[18]
-                    out[q, k, 1] += c_cos * geo[7] + c_rsum * geo[13] + c_cut * geo[19]
-                    out[q, k, 2] += c_cos * geo[8] + c_rsum * geo[14] + c_cut * geo[20]
+                    sp, sq = column_slot[a, ep, k], column_slot[a, eq, k]
+                    out[p, sp, 0] += c_cos * geo[3] + c_rsum * geo[9] + c_cut * geo[15]
+                    out[p, sp, 1] += c_cos * geo[4] + c_rsum * geo[10] + c_cut * geo[16]
+                    out[p, sp, 2] += c_cos * geo[5] + c_rsum * geo[11] + c_cut * geo[17]
+                    out[q, sq, 0] += c_cos * geo[6] + c_rsum * geo[12] + c_cut * geo[18]
+                    out[q, sq, 1] += c_cos * geo[7] + c_rsum * geo[13] + c_cut * geo[19]
+                    out[q, sq, 2] += c_cos * geo[8] + c_rsum * geo[14] + c_cut * geo[20]
     return out
 
 
 @njit(parallel=True, cache=True)
-def jacobian_vjp(first, jacobian, weights):
-    """``fingerprints_vjp`` from a stored Jacobian: sum_k weights[i, k] J[p, k, :] for every pair p of centre i."""
+def jacobian_vjp(species, first, neighbor, pair_columns, jacobian, weights):
+    """``fingerprints_vjp`` from a stored Jacobian: sum_k weights[i, k] dG[i, k]/d vectors[p] for every pair p
+    of centre i, over the columns ``pair_columns[a, e]`` the pair touches (slot s holds column
+    ``pair_columns[a, e, s]``; -1 ends the list)."""
     n_atoms = first.shape[0] - 1
-    n_columns = jacobian.shape[1]
     out = np.zeros((jacobian.shape[0], 3))
     for i in prange(n_atoms):
+        a = species[i]
         for p in range(first[i], first[i + 1]):
+            e = species[neighbor[p]]
             x = y = z = 0.0
-            for k in range(n_columns):
+            for s in range(pair_columns.shape[2]):
+                k = pair_columns[a, e, s]
+                if k < 0:
+                    break
                 w = weights[i, k]
-                x += w * jacobian[p, k, 0]
-                y += w * jacobian[p, k, 1]
-                z += w * jacobian[p, k, 2]
+                x += w * jacobian[p, s, 0]
+                y += w * jacobian[p, s, 1]
+                z += w * jacobian[p, s, 2]
             out[p, 0], out[p, 1], out[p, 2] = x, y, z
     return out
 
 
 @njit(parallel=True, cache=True)
-def jacobian_jvp(first, jacobian, pair_displacements):
-    """``fingerprints_jvp`` from a stored Jacobian: sum_p J[p, k, :] . pair_displacements[p] for every centre."""
+def jacobian_jvp(species, first, neighbor, pair_columns, jacobian, displacements, n_columns):
+    """``fingerprints_jvp`` from a stored Jacobian, along a displacement of the atoms (N, 3): sum_p dG[i, k]/d
+    vectors[p] . (u[neighbor[p]] - u[i]) for every centre i and column k (``n_columns`` columns; those no pair
+    touches stay zero). The pair displacements are formed here, not as a (P, 3) array."""
     n_atoms = first.shape[0] - 1
-    n_columns = jacobian.shape[1]
     out = np.zeros((n_atoms, n_columns))
     for i in prange(n_atoms):
+        a = species[i]
         for p in range(first[i], first[i + 1]):
-            ux, uy, uz = pair_displacements[p, 0], pair_displacements[p, 1], pair_displacements[p, 2]
-            for k in range(n_columns):
-                out[i, k] += jacobian[p, k, 0] * ux + jacobian[p, k, 1] * uy + jacobian[p, k, 2] * uz
+            e = species[neighbor[p]]
+            j = neighbor[p]
+            ux = displacements[j, 0] - displacements[i, 0]
+            uy = displacements[j, 1] - displacements[i, 1]
+            uz = displacements[j, 2] - displacements[i, 2]
+            for s in range(pair_columns.shape[2]):
+                k = pair_columns[a, e, s]
+                if k < 0:
+                    break
+                out[i, k] += jacobian[p, s, 0] * ux + jacobian[p, s, 1] * uy + jacobian[p, s, 2] * uz
     return out

@@ -99,7 +99,7 @@ class _DescriptorForces(torch.autograd.Function):
         ctx.descriptor, ctx.batch = descriptor, batch
         weights = np.ascontiguousarray(dE_dG.detach().numpy())
         if batch.jacobian is not None:
-            pair_gradient = kernels.jacobian_vjp(batch.first, batch.jacobian, weights)
+            pair_gradient = descriptor.jacobian_vjp(batch.species, batch.first, batch.neighbor, batch.jacobian, weights)
         else:
             pair_gradient = kernels.fingerprints_vjp(*_kernel_args(descriptor, batch), weights)
         gradient = kernels.scatter_pair_gradient(len(batch.species), batch.first, batch.neighbor, pair_gradient)
@@ -109,10 +109,10 @@ class _DescriptorForces(torch.autograd.Function):
     def backward(ctx, grad_forces: torch.Tensor):
         batch = ctx.batch
         u = grad_forces.detach().numpy()
-        pair_displacements = np.ascontiguousarray(u[batch.neighbor] - u[batch.centers])
         if batch.jacobian is not None:
-            jvp = kernels.jacobian_jvp(batch.first, batch.jacobian, pair_displacements)
+            jvp = ctx.descriptor.jacobian_jvp(batch.species, batch.first, batch.neighbor, batch.jacobian, u)
         else:
+            pair_displacements = np.ascontiguousarray(u[batch.neighbor] - u[batch.centers])
             jvp = kernels.fingerprints_jvp(*_kernel_args(ctx.descriptor, batch), pair_displacements)
         return torch.from_numpy(-jvp), None, None
 
@@ -127,7 +127,7 @@ def with_stored_jacobian(descriptor: GaussianDescriptor, parts: dict[str, Packed
     is on and it fits in ``settings.jacobian_memory_GB``; otherwise every step recomputes it (same numbers)."""
     if settings.force_coefficient == 0 or parts[names[0]].forces_eV_A is None:
         return parts
-    need = sum(parts[n].jacobian_bytes() for n in names)
+    need = sum(parts[n].jacobian_bytes(descriptor.jacobian_width) for n in names)
     if need > settings.jacobian_memory_GB * 1e9:
         log.info("descriptor Jacobian: %.2f GB > jacobian_memory_GB %.2f: recomputed at every step (slower, "
                  "same result)", need / 1e9, settings.jacobian_memory_GB)
@@ -135,7 +135,8 @@ def with_stored_jacobian(descriptor: GaussianDescriptor, parts: dict[str, Packed
     log.info("descriptor Jacobian stored for %s: %.2f GB", " and ".join(names), need / 1e9)
     out = dict(parts)
     for n in names:
-        out[n] = replace(parts[n], jacobian=kernels.fingerprints_jacobian(*_kernel_args(descriptor, parts[n])))
+        p = parts[n]
+        out[n] = replace(p, jacobian=descriptor.pair_jacobian(p.species, p.first, p.neighbor, p.vectors, p.pair_terms))
     return out
 
 

@@ -101,19 +101,34 @@ def test_jvp_and_vjp_are_adjoint_and_match_finite_differences(lgps_potential, lg
 
 
 def test_stored_jacobian_contracts_like_the_triplet_kernels(lgps_potential, lgps):
-    """Training's stored Jacobian (float32) gives the VJP/JVP kernels' numbers to single precision."""
+    """Training's stored Jacobian (float32, only the columns each pair touches) gives the VJP/JVP kernels' numbers
+    to single precision; the columns it leaves out are exactly zero in the full Jacobian (finite differences)."""
     from dopant_workflows.ann import kernels
 
     descriptor = lgps_potential.descriptor
     rng = np.random.default_rng(2)
     fingerprints, species, pairs = descriptor.fingerprints(lgps)
-    args = descriptor.kernel_args(species, pairs.first, pairs.neighbor, pairs.vectors, pairs.terms(descriptor.cutoff_A))
-    jacobian = kernels.fingerprints_jacobian(*args)
-    assert jacobian.dtype == np.float32 and jacobian.shape == (pairs.n_pairs, fingerprints.shape[1], 3)
+    terms = pairs.terms(descriptor.cutoff_A)
+    args = descriptor.kernel_args(species, pairs.first, pairs.neighbor, pairs.vectors, terms)
+    jacobian = descriptor.pair_jacobian(species, pairs.first, pairs.neighbor, pairs.vectors, terms)
+    width = descriptor.jacobian_width
+    assert jacobian.dtype == np.float32 and jacobian.shape == (pairs.n_pairs, width, 3)
+    assert width < fingerprints.shape[1] / 2  # LGPS, 4 elements: most columns of a pair are zero
     weights = rng.normal(size=fingerprints.shape)
-    pair_displacements = rng.normal(size=(pairs.n_pairs, 3))
+    displacements = rng.normal(size=(len(species), 3))
     vjp = kernels.fingerprints_vjp(*args, weights)
-    jvp = kernels.fingerprints_jvp(*args, pair_displacements)
-    assert kernels.jacobian_vjp(pairs.first, jacobian, weights) == pytest.approx(vjp, rel=1e-5, abs=1e-5 * np.abs(vjp).max())
-    assert kernels.jacobian_jvp(pairs.first, jacobian, pair_displacements) == pytest.approx(
-        jvp, rel=1e-5, abs=1e-5 * np.abs(jvp).max())
+    jvp = kernels.fingerprints_jvp(*args, displacements[pairs.neighbor] - displacements[pairs.centers])
+    stored_vjp = descriptor.jacobian_vjp(species, pairs.first, pairs.neighbor, jacobian, weights)
+    stored_jvp = descriptor.jacobian_jvp(species, pairs.first, pairs.neighbor, jacobian, displacements)
+    assert stored_vjp == pytest.approx(vjp, rel=1e-5, abs=1e-5 * np.abs(vjp).max())
+    assert stored_jvp == pytest.approx(jvp, rel=1e-5, abs=1e-5 * np.abs(jvp).max())
+    # one pair moved: only its centre's touched columns change
+    p = int(np.argmax(terms[0] < 3.0))
+    i, e = int(pairs.centers[p]), int(species[pairs.neighbor[p]])
+    moved = pairs.vectors.copy()
+    moved[p] += [1e-4, -2e-4, 1.5e-4]
+    shifted = kernels.fingerprints(*descriptor.kernel_args(species, pairs.first, pairs.neighbor, moved,
+                                                           kernels.pair_terms(moved, descriptor.cutoff_A)))
+    changed = set(np.flatnonzero(shifted[i] != fingerprints[i]))
+    columns = descriptor._tables.pair_columns[species[i], e]
+    assert changed and changed <= set(columns[columns >= 0])
