@@ -23,6 +23,7 @@ $(STAMP): setup.py
 # Re-running continues an interrupted run and redoes nothing that finished.
 demo: $(STAMP)
 	$(BIN)/dopwf init --dir fw_local
+	mkdir -p runs
 	$(BIN)/dopwf run examples/lsips_cl_study.yaml --config fw_local --out runs/lsips-cl
 
 paper-demo: demo
@@ -30,6 +31,7 @@ paper-demo: demo
 # The same pipeline in about a minute (50-atom cell, smoke-length MD): the machinery, not physics.
 quick-demo: $(STAMP)
 	$(BIN)/dopwf init --dir fw_local
+	mkdir -p runs
 	$(BIN)/dopwf run examples/quick_study.yaml --config fw_local --out runs/quick
 
 # The cluster-path test runs SLURM jobs on localhost: Debian's slurm-wlm and munge, installed here where root and
