@@ -51,6 +51,7 @@ setup(
         "kinisi>=1.0,<3",
         "numba>=0.60,<1",
         "vesin>=0.3,<1",
+        "threadpoolctl>=3.1,<4",  # BLAS kept to one thread beside the numba kernels (ann.force_training)
     ],
     # gpu: the neighbour list built on the GPU (vesin-torch), half of a 100,000-atom force call otherwise;
     # test installs it so that its equivalence with the host list is checked on every run (it works on CPU too)

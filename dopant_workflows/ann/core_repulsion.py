@@ -124,7 +124,7 @@ class CoreRepulsion:
         dv = (half_slope / r)[:, None] * v  # d(half_energy)/d(vector), vector = R_j - R_i + shift
         np.add.at(gradient, j, dv)
         np.add.at(gradient, i, -dv)
-        strain = dv.T @ v
+        strain = np.einsum("pi,pj->ij", dv, v)  # not BLAS: see GaussianDescriptor.gradient_from_pairs
         return float(energies.sum()), energies, gradient, 0.5 * (strain + strain.T)
 
     def as_dict(self) -> dict:

@@ -181,11 +181,16 @@ class GaussianDescriptor:
         return self.gradient_from_pairs(species, pairs, pair_gradient)
 
     @staticmethod
-    def gradient_from_pairs(species: np.ndarray, pairs: NeighborPairs, pair_gradient: np.ndarray
-                            ) -> tuple[np.ndarray, np.ndarray]:
-        """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV) from dE/d(pair vector) (P, 3)."""
+    def gradient_from_pairs(species: np.ndarray, pairs: NeighborPairs, pair_gradient: np.ndarray,
+                            strain: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV, or None unless ``strain``) from dE/d(pair vector)
+        (P, 3)."""
         gradient = kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, pair_gradient)
-        strain_derivative = pair_gradient.T @ pairs.vectors
+        if not strain:
+            return gradient, None
+        # einsum, not a BLAS matmul: a threaded BLAS call between force calls leaves OpenBLAS threads spinning
+        # against the numba kernels' threads
+        strain_derivative = np.einsum("pi,pj->ij", pair_gradient, pairs.vectors)
         return gradient, 0.5 * (strain_derivative + strain_derivative.T)
 
     def energy_gradients(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> np.ndarray:

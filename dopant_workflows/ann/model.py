@@ -78,7 +78,8 @@ class BPNNPotential:
                 fused.chunks())
             energies, pair_gradient = energies[0], pair_gradient[0]
             if want_gradient:
-                gradient, strain_derivative = self.descriptor.gradient_from_pairs(species, pairs, pair_gradient)
+                gradient, strain_derivative = self.descriptor.gradient_from_pairs(species, pairs, pair_gradient,
+                                                                                  strain=stress)
         else:
             fingerprints, species, pairs = self.descriptor.fingerprints(atoms, pairs)
             symbols = np.asarray(self.descriptor.elements)[species]

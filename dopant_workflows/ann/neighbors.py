@@ -110,7 +110,11 @@ class VerletList:
             check_atoms(atoms)
             self._kept = neighbor_pairs(atoms, self.cutoff_A + self.skin_A)
             self._built_at, self._cell = positions.copy(), cell.copy()
-            self._shift_vectors = np.ascontiguousarray(self._kept.shifts @ cell, dtype=np.float64)
+            # elementwise, not a BLAS matmul: a threaded dgemm here leaves OpenBLAS threads spinning against the
+            # next force call's numba threads (measured: 1,200-atom ANN-MD 20 % slower on 2 cores)
+            shifts = self._kept.shifts
+            self._shift_vectors = np.ascontiguousarray(
+                shifts[:, 0, None] * cell[0] + shifts[:, 1, None] * cell[1] + shifts[:, 2, None] * cell[2])
             self.n_builds += 1
         kept = self._kept
         inside, vectors, *terms = kernels.pairs_within(np.ascontiguousarray(positions, dtype=np.float64),

@@ -6,8 +6,9 @@ Loss per batch of images (AMP's ``LossFunction``, averaged instead of summed ove
         [+ overfit sum w^2]
 
 with c_E = 1 and c_F = 0.04 by default (AMP's overfit penalty is off by default, as in AMP). Energies come from
-the per-element networks (PyTorch); forces are F = -J^T dE/dG with J = dG/dR, and their gradient with respect to
-the weights is J v. J is stored per pair when it fits in ``jacobian_memory_GB`` (a step is then a contraction),
+the per-element networks; forces are F = -J^T dE/dG with J = dG/dR, and their weight gradients are written out
+(:mod:`dopant_workflows.ann.force_training`: one JVP and two sweeps through the networks, not torch's double
+backward); torch keeps the loss, the optimizers and the parameters. J is stored per pair when it fits in ``jacobian_memory_GB`` (a step is then a contraction),
 else applied by the compiled vector-Jacobian and Jacobian-vector kernels at every step (AMP keeps J on disk:
 2.65 GB per 100 images). Fingerprints are computed once. Early stopping keeps the weights with the lowest
 validation loss (data terms only).
@@ -26,11 +27,11 @@ import torch
 from tqdm import tqdm
 
 from dopant_workflows import __version__
-from dopant_workflows.ann import kernels
 from dopant_workflows.ann.core_repulsion import CoreRepulsion, closest_approach_A
 from dopant_workflows.ann.dataset import PackedImages, ReferenceImage, extend_split, pack_images, split_indices
 from dopant_workflows.ann.descriptor import GaussianDescriptor
 from dopant_workflows.ann.evaluation import ErrorMetrics, error_metrics
+from dopant_workflows.ann.force_training import energies_and_forces
 from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
@@ -90,37 +91,6 @@ class WarmStart:
         return descriptor
 
 
-class _DescriptorForces(torch.autograd.Function):
-    """F = -J^T (dE/dG) with the VJP kernel; its backward is -J v with the JVP kernel. Both contract a stored
-    Jacobian instead when the batch holds one (ten times faster: no pass over triplets)."""
-
-    @staticmethod
-    def forward(ctx, dE_dG: torch.Tensor, descriptor: GaussianDescriptor, batch: PackedImages) -> torch.Tensor:
-        ctx.descriptor, ctx.batch = descriptor, batch
-        weights = np.ascontiguousarray(dE_dG.detach().numpy())
-        if batch.jacobian is not None:
-            pair_gradient = descriptor.jacobian_vjp(batch.species, batch.first, batch.neighbor, batch.jacobian, weights)
-        else:
-            pair_gradient = kernels.fingerprints_vjp(*_kernel_args(descriptor, batch), weights)
-        gradient = kernels.scatter_pair_gradient(len(batch.species), batch.first, batch.neighbor, pair_gradient)
-        return torch.from_numpy(-gradient)
-
-    @staticmethod
-    def backward(ctx, grad_forces: torch.Tensor):
-        batch = ctx.batch
-        u = grad_forces.detach().numpy()
-        if batch.jacobian is not None:
-            jvp = ctx.descriptor.jacobian_jvp(batch.species, batch.first, batch.neighbor, batch.jacobian, u)
-        else:
-            pair_displacements = np.ascontiguousarray(u[batch.neighbor] - u[batch.centers])
-            jvp = kernels.fingerprints_jvp(*_kernel_args(ctx.descriptor, batch), pair_displacements)
-        return torch.from_numpy(-jvp), None, None
-
-
-def _kernel_args(descriptor: GaussianDescriptor, batch: PackedImages) -> tuple:
-    return descriptor.kernel_args(batch.species, batch.first, batch.neighbor, batch.vectors, batch.pair_terms)
-
-
 def with_stored_jacobian(descriptor: GaussianDescriptor, parts: dict[str, PackedImages], settings: TrainingSettings,
                          names: tuple[str, ...] = ("train", "validation")) -> dict[str, PackedImages]:
     """Store the descriptor Jacobian of the parts that training evaluates at every step, when force training
@@ -169,14 +139,15 @@ def _initial_network(descriptor: GaussianDescriptor, train_set: PackedImages, se
 
 
 def _predict(model: TorchNetworks, descriptor: GaussianDescriptor, batch: PackedImages, forces: bool):
-    g = torch.from_numpy(batch.fingerprints).requires_grad_(forces)
-    atomic = model(g, torch.from_numpy(batch.species))
+    """(energy per image, forces per atom or None), differentiable in the model's parameters; forces and their
+    weight gradients by hand (:mod:`dopant_workflows.ann.force_training`)."""
+    if forces:
+        atomic, force_values = energies_and_forces(model, descriptor, batch)
+    else:
+        atomic, force_values = model(torch.from_numpy(batch.fingerprints), torch.from_numpy(batch.species)), None
     energies = torch.zeros(batch.n_images, dtype=torch.float64).index_add(
         0, torch.from_numpy(batch.image_of_atom), atomic)
-    if not forces:
-        return energies, None
-    (dE_dG,) = torch.autograd.grad(atomic.sum(), g, create_graph=torch.is_grad_enabled())
-    return energies, _DescriptorForces.apply(dE_dG, descriptor, batch)
+    return energies, force_values
 
 
 def _loss(model, descriptor, batch: PackedImages, settings: TrainingSettings):

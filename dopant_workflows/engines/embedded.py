@@ -92,6 +92,8 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
     atoms = run.atoms
     while run.step < settings.n_steps:
         set_nhc_temperature(run.dyn, settings.temperature_at_K(run.step))
+        if hasattr(atoms.calc, "stress_with_forces"):  # a stored frame's stress comes with the step's own call
+            atoms.calc.stress_with_forces = (run.step + 1) % settings.sample_every == 0
         run.dyn.step()
         run.step += 1
         energy = float(atoms.get_potential_energy())
@@ -109,6 +111,8 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
         bar.update(1)
         bar.set_postfix(T=f"{atoms.get_temperature():.0f} K")
     bar.close()
+    if hasattr(atoms.calc, "stress_with_forces"):
+        atoms.calc.stress_with_forces = False
     rate = (run.step - start_step) / max(time.perf_counter() - t0, 1e-9)
     if failure:
         log.error("AIMD stopped: %s; %d earlier frames kept and flagged", failure, n_frames)

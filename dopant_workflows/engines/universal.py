@@ -73,15 +73,18 @@ def _chgnet_calculator_class():
     (``create_graph=True``), which more than doubles an MD step's cost at 150 atoms (measured: 0.22-0.25 s vs
     0.10 s a call) for a number NVT MD never reads. Here a call that asks for energy or forces runs "ef" (the
     same forces, bit for bit: the same graph and backward pass); one that asks for stress or magnetic moments
-    (a stored AIMD frame, a single point recorded with its stress) runs "efsm" as before.
+    runs "efsm" as before. ``stress_with_forces = True`` makes every call "efsm": a driver sets it for the
+    steps whose frames it stores with their stress, so that the stress comes with the step's own call.
     """
     from chgnet.model.dynamics import CHGNetCalculator
 
     class ForcesFirstCHGNetCalculator(CHGNetCalculator):
+        stress_with_forces = False
+
         def calculate(self, atoms=None, properties=None, system_changes=None, task=None):
             if task is None:
                 wanted = set(properties or ("energy", "forces", "stress", "magmoms"))
-                task = "efsm" if wanted & {"stress", "magmoms"} else "ef"
+                task = "efsm" if self.stress_with_forces or wanted & {"stress", "magmoms"} else "ef"
             super().calculate(atoms=atoms, properties=properties, system_changes=system_changes, task=task)
 
     return ForcesFirstCHGNetCalculator

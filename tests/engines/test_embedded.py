@@ -106,6 +106,10 @@ def test_chgnet_runs_stress_only_when_asked(lsips):
     assert np.array_equal(calculator.results["forces"], forces)
     assert calculator.results["energy"] == energy
     assert np.array_equal(full_3x3_to_voigt_6_stress(calculator.results["stress"]), stress)
+    calculator.stress_with_forces = True  # what the AIMD driver sets for a step whose frame it stores
+    atoms.rattle(0.01, seed=4)
+    atoms.get_forces()
+    assert "stress" in calculator.results
 
 
 def test_schedule_segments_and_ramp():
