@@ -95,7 +95,6 @@ class NetworkForces(torch.autograd.Function):
                 delta = (delta @ weights[layer][:-1].T) * d1s[layer - 1]
             dE_dG[rows, :n_in] = (delta @ weights[0][:-1].T) * factor
             saved.append((rows, factor, weights, slope, inputs, d1s, d2s))
-        forces = None
         if batch.jacobian is not None:
             pair_gradient = descriptor.jacobian_vjp(batch.species, batch.first, batch.neighbor, batch.jacobian, dE_dG)
         else:
