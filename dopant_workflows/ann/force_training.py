@@ -109,7 +109,7 @@ class NetworkForces(torch.autograd.Function):
         epsilon = grad_energies.detach().numpy() if grad_energies is not None else np.zeros(len(batch.species))
         v = None
         if grad_forces is not None:
-            u = np.ascontiguousarray(grad_forces.detach().numpy())
+            u = grad_forces.detach().numpy()  # jacobian_jvp makes it contiguous; fancy indexing copies anyway
             if batch.jacobian is not None:
                 v = -ctx.descriptor.jacobian_jvp(batch.species, batch.first, batch.neighbor, batch.jacobian, u)
             else:

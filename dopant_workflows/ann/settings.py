@@ -40,8 +40,8 @@ class TrainingSettings(BaseModel):
     validation_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of the non-test images for early stopping")
     jacobian_memory_GB: float = Field(
         8.0, ge=0, description="memory for the stored descriptor Jacobian of the training and validation images "
-                               "(12 bytes per pair and function the pair moves; ~10x faster force training); above it, recomputed "
-                               "at every step")
+                               "(12 bytes per pair and function the pair moves; ~10x faster force training); "
+                               "above it, recomputed at every step")
     seed: int = Field(0, description="split, initial weights, minibatch order")
     core_repulsion: bool = Field(True, description="wall beneath the closest approach of each element pair in the "
                                                    "training data (zero where the network was trained)")

@@ -8,8 +8,8 @@ Loss per batch of images (AMP's ``LossFunction``, averaged instead of summed ove
 with c_E = 1 and c_F = 0.04 by default (AMP's overfit penalty is off by default, as in AMP). Energies come from
 the per-element networks; forces are F = -J^T dE/dG with J = dG/dR, and their weight gradients are written out
 (:mod:`dopant_workflows.ann.force_training`: one JVP and two sweeps through the networks, not torch's double
-backward); torch keeps the loss, the optimizers and the parameters. J is stored per pair when it fits in ``jacobian_memory_GB`` (a step is then a contraction),
-else applied by the compiled vector-Jacobian and Jacobian-vector kernels at every step (AMP keeps J on disk:
+backward); torch keeps the loss, the optimizers and the parameters. J is stored per pair (the columns each
+pair moves) when it fits in ``jacobian_memory_GB`` (a step is then a contraction), else applied by the compiled vector-Jacobian and Jacobian-vector kernels at every step (AMP keeps J on disk:
 2.65 GB per 100 images). Fingerprints are computed once. Early stopping keeps the weights with the lowest
 validation loss (data terms only).
 """
