@@ -5,10 +5,10 @@
 
 One production run of a study decides whether the wall stayed below its threshold (0.05 eV); whether that run
 crossed it is chance, so one study run says little about a recipe. This runs, for each network, ``--seeds``
-independent production runs (the study's protocol, the same code as a study's MD Firework: run_md_stage) of
+independent production runs (the study's protocol, the MD driver of a study's MD Firework: run_md) of
 every cell the study simulates at every temperature, with seeds no study uses, and prints per network and
 temperature: the runs whose wall energy ever exceeded the threshold (the criterion), those in which the wall was
-active at all, the largest wall energy, runs that blew up, and the mean D. Writes the per-run records (json) and a
+active at all, the largest wall energy, and runs that blew up. Writes the per-run records (json) and a
 PNG of the per-run wall maximum against temperature, one panel per network.
 
 ``--workers N`` runs N single-threaded processes (numba, BLAS and torch limited to one thread each): for a many-core
@@ -33,27 +33,31 @@ SEED_BASE = 900_000  # far from the seeds a study derives (derive_seed hashes), 
 
 
 def one_run(job: dict) -> dict:
-    """One production run; the record keeps what the statistics need (a blow-up is a result, not an error)."""
+    """One production run of the MD driver a study's MD Firework runs (run_md: the protocol, the network with its
+    wall, the blow-up limits); the record keeps what the statistics need (a blow-up is a result, not an error).
+    The diffusion analysis is left out: it does not change the trajectory and needs kinisi."""
     import logging
     import warnings
 
     from pymatgen.core import Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
 
-    from dopant_workflows.jobs.md import run_md_stage
-    from dopant_workflows.md.protocol import MDBlowUp
+    from dopant_workflows.jobs.md import potential_calculator
+    from dopant_workflows.md.protocol import MDBlowUp, run_md
     from dopant_workflows.md.settings import MDProtocol
 
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)  # per-run notes (a short run's mean temperature) would bury the progress lines
     record = {k: job[k] for k in ("network", "cell", "temperature_K", "seed")}
     started = time.perf_counter()
+    atoms = AseAtomsAdaptor.get_atoms(Structure.from_dict(job["structure"]))
+    calculator, provenance = potential_calculator(job["model"])
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            doc = run_md_stage(Structure.from_dict(job["structure"]), job["model"], MDProtocol(**job["protocol"]),
-                               job["temperature_K"], tmp, seed=job["seed"], progress=False)
-            record.update(status="completed", wall_max_eV=doc.core_repulsion_max_eV or 0.0,
-                          wall_fraction=doc.core_repulsion_contact_fraction or 0.0,
-                          diffusivity_cm2_s=doc.diffusivity_cm2_s)
+            md = run_md(atoms, calculator, MDProtocol(**job["protocol"]), job["temperature_K"], tmp, seed=job["seed"],
+                        provenance=provenance, progress=False)
+            record.update(status="completed", wall_max_eV=md.core_repulsion_max_eV or 0.0,
+                          wall_fraction=md.core_repulsion_contact_fraction or 0.0)
         except MDBlowUp as exc:
             record.update(status="blew up", reason=str(exc)[:200], wall_max_eV=math.inf)
     record["seconds"] = time.perf_counter() - started
@@ -106,6 +110,7 @@ def worker(jobs_file: str, out: str) -> int:
     sys.meta_path.insert(0, Refuse())
     started = time.perf_counter()
     import dopant_workflows.jobs.md  # noqa: F401
+    import dopant_workflows.md.protocol  # noqa: F401
 
     print(f"worker {Path(out).stem}: imports {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     with open(out, "a") as sink:
@@ -121,12 +126,10 @@ def summarise(records: list[dict], threshold: float) -> list[dict]:
         for t in sorted({r["temperature_K"] for r in records if r["network"] == network}) + ["all"]:
             these = [r for r in records if r["network"] == network and (t == "all" or r["temperature_K"] == t)]
             walls = [r["wall_max_eV"] for r in these]
-            ds = [r["diffusivity_cm2_s"] for r in these if r.get("diffusivity_cm2_s") is not None]
             rows.append({"network": network, "temperature_K": t, "runs": len(these),
                          "above_threshold": sum(w > threshold for w in walls),
                          "wall_active": sum(w > 0 for w in walls), "wall_max_eV": max(walls),
-                         "blew_up": sum(r["status"] != "completed" for r in these),
-                         "mean_D_cm2_s": sum(ds) / len(ds) if ds else None})
+                         "blew_up": sum(r["status"] != "completed" for r in these)})
     return rows
 
 
@@ -173,6 +176,9 @@ def main() -> int:
                         help="its simulated cells, temperatures and production protocol are used")
     parser.add_argument("--seeds", type=int, default=4, help="runs per network, cell and temperature")
     parser.add_argument("--temperatures", type=float, nargs="+", help="default: the study's")
+    parser.add_argument("--cells", choices=["simulated", "host", "both"], default="simulated",
+                        help="the study's substitution cells (production), its host cell (what validation simulates "
+                             "in a shared-network study), or both")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threshold", type=float, default=None, help="default: the study's validation threshold")
     parser.add_argument("--json", type=Path)
@@ -199,7 +205,9 @@ def main() -> int:
         if not sep or not name or not Path(path).exists():
             raise SystemExit(f"--model {item!r}: expected NAME=PATH to an existing model.json or model directory")
         models[name] = str(Path(path).resolve())
-    cells = [(sub.id, sub.structure.as_dict()) for sub in substitutions]
+    cells = [(sub.id, sub.structure.as_dict()) for sub in substitutions] if args.cells != "host" else []
+    if args.cells != "simulated":
+        cells.insert(0, ("host " + study.host, load_host(study.host).as_dict()))
     temperatures = args.temperatures or study.temperatures_K
     jobs = [{"network": n, "model": m, "cell": cid, "structure": cell, "temperature_K": float(t),
              "seed": SEED_BASE + 1000 * k + 10 * i + j, "protocol": study.protocol.model_dump()}
@@ -225,11 +233,10 @@ def main() -> int:
             done(one_run(job), n)
     rows = summarise(records, threshold)
     print(f"\n{'network':<16} {'T (K)':>6} {'runs':>5} {'> thr':>6} {'wall on':>8} {'wall max (eV)':>14} "
-          f"{'blew up':>8} {'mean D (cm2/s)':>15}")
+          f"{'blew up':>8}")
     for r in rows:
-        d = f"{r['mean_D_cm2_s']:.3g}" if r["mean_D_cm2_s"] is not None else "-"
         print(f"{r['network']:<16} {str(r['temperature_K']):>6} {r['runs']:>5} {r['above_threshold']:>6} "
-              f"{r['wall_active']:>8} {r['wall_max_eV']:>14.4g} {r['blew_up']:>8} {d:>15}")
+              f"{r['wall_active']:>8} {r['wall_max_eV']:>14.4g} {r['blew_up']:>8}")
     if args.json:
         write_json(args.json, study_path=args.study, threshold=threshold, seeds=args.seeds, models=models,
                    records=records)
