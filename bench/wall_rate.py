@@ -57,11 +57,29 @@ def one_run(job: dict) -> dict:
             md = run_md(atoms, calculator, MDProtocol(**job["protocol"]), job["temperature_K"], tmp, seed=job["seed"],
                         provenance=provenance, progress=False)
             record.update(status="completed", wall_max_eV=md.core_repulsion_max_eV or 0.0,
-                          wall_fraction=md.core_repulsion_contact_fraction or 0.0)
+                          wall_fraction=md.core_repulsion_contact_fraction or 0.0,
+                          closest_A=closest_approach_by_pair(md.trajectory_path))
         except MDBlowUp as exc:
             record.update(status="blew up", reason=str(exc)[:200], wall_max_eV=math.inf)
     record["seconds"] = time.perf_counter() - started
     return record
+
+
+def closest_approach_by_pair(trajectory: Path, cutoff_A: float = 6.0) -> dict[str, float]:
+    """Closest distance of every element pair over the production frames (pairs never within the cutoff left out)."""
+    import numpy as np
+    from ase.io import iread
+    from ase.neighborlist import neighbor_list
+
+    closest: dict[str, float] = {}
+    for atoms in iread(str(trajectory), index=":"):
+        i, j, d = neighbor_list("ijd", atoms, cutoff_A)
+        symbols = np.array(atoms.get_chemical_symbols())
+        a, b = symbols[i], symbols[j]
+        keys = np.char.add(np.char.add(np.where(a < b, a, b), "-"), np.where(a < b, b, a))
+        for key in np.unique(keys):
+            closest[str(key)] = min(closest.get(str(key), np.inf), float(d[keys == key].min()))
+    return closest
 
 
 def run_in_workers(jobs: list[dict], workers: int):
@@ -237,6 +255,14 @@ def main() -> int:
     for r in rows:
         print(f"{r['network']:<16} {str(r['temperature_K']):>6} {r['runs']:>5} {r['above_threshold']:>6} "
               f"{r['wall_active']:>8} {r['wall_max_eV']:>14.4g} {r['blew_up']:>8}")
+    print("\nclosest approach per element pair over all production frames (A):")
+    for network in models:
+        closest: dict[str, float] = {}
+        for r in records:
+            if r["network"] == network:
+                for key, d in r.get("closest_A", {}).items():
+                    closest[key] = min(closest.get(key, math.inf), d)
+        print(f"  {network}: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(closest.items())))
     if args.json:
         write_json(args.json, study_path=args.study, threshold=threshold, seeds=args.seeds, models=models,
                    records=records)

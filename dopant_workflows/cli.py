@@ -127,6 +127,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
           f"{' + ' + settings.compensate if settings.compensate else ''}, supercell {settings.supercell}, "
           f"counts {settings.counts}, {len(study.temperatures_K)} temperatures, engine {study.engine}, "
           f"preset {study.protocol.preset}")
+    for note in study.advice():
+        print(f"advice: {note}")
     return 0
 
 
@@ -176,6 +178,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 source = (f"{entry.eps_r:g} ({entry.source})" if entry
                           else "missing (Anderson-Stuart barrier will say so)")
             print(f"  {r.formula:22s} eps_r = {source}")
+        for note in study.advice():
+            print(f"advice: {note}")
     if args.out:
         _write_substitutions(results, Path(args.out))
     return 0

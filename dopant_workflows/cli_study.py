@@ -69,6 +69,8 @@ def _workflow(study_path: str):
     from dopant_workflows.study import load_study
 
     study = load_study(study_path)
+    for note in study.advice():
+        log.warning("study %s: %s", study.name, note)
     substitutions = study_substitutions(study)
     return study, substitutions, get_wf_dopant_study(study, substitutions)
 

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from pymatgen.core import Structure
 
 from dopant_workflows.cli import main
@@ -55,8 +56,20 @@ def test_validate_and_plan(capsys, tmp_path):
     assert "valid study 'lsips-cl'" in capsys.readouterr().out
     assert main(["plan", str(EXAMPLES / "lsips_cl_study.yaml"), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "12 ANN-MD runs" in out and "eps_r = 5.24 (Rao et al. 2020" in out
+    assert "12 ANN-MD runs" in out and "eps_r = 5.24 (Rao et al. 2020" in out and "advice:" not in out
     assert len(list(tmp_path.glob("*/POSCAR"))) == 3
+
+
+def test_validate_and_plan_give_the_studys_advice(capsys, tmp_path):
+    data = yaml.safe_load((EXAMPLES / "lsips_cl_study.yaml").read_text())
+    data["reference_aimd"]["temperature_end_K"] = 950
+    data["training"].pop("simulated_cells")
+    path = tmp_path / "cold.yaml"
+    path.write_text(yaml.safe_dump(data))
+    for command in ("validate", "plan"):
+        assert main([command, str(path)]) == 0  # advice, not an error
+        out = capsys.readouterr().out
+        assert "advice: reference data reach 950 K" in out and ">= 1080 K" in out
 
 
 def test_hosts_listing_and_export(tmp_path, capsys):

@@ -210,3 +210,31 @@ def test_shared_mode_fields_are_refused_in_per_substitution_mode():
     data = _paper(training={"mode": "per_substitution", "simulated_cells": {"temperatures_K": [800]}})
     with pytest.raises(StudyValidationError, match="simulated_cells: shared mode only"):
         study_from_dict(data)
+
+
+def test_shipped_paper_study_takes_its_reference_data_past_the_hottest_md():
+    study = load_study(EXAMPLES / "lsips_cl_study.yaml")
+    assert study.md_temperatures() == [600.0, 700.0, 800.0, 900.0]
+    assert study.hottest_reference_data_K() == 1200.0
+    assert study.advice() == []
+
+
+def test_reference_data_no_hotter_than_the_md_is_advised_against_with_the_numbers():
+    data = _paper()
+    data["reference_aimd"]["temperature_end_K"] = 1000
+    data["training"]["simulated_cells"]["temperatures_K"] = [800]
+    study = study_from_dict(data)
+    assert study.hottest_reference_data_K() == 1000.0
+    (note,) = study.advice()
+    assert "1000 K" in note and "900 K" in note and ">= 1080 K" in note and "temperature_end_K" in note
+    data["training"]["simulated_cells"]["temperatures_K"] = [1100]  # hot supercell MD is reference data too
+    assert study_from_dict(data).advice() == []
+
+
+def test_validation_and_exploration_temperatures_count_as_md_and_no_wall_means_no_advice():
+    data = _paper()
+    data["validation"]["temperatures_K"] = [600, 1100]
+    study = study_from_dict(data)
+    assert max(study.md_temperatures()) == 1100.0 and ">= 1320 K" in study.advice()[0]
+    data["ann"]["core_repulsion"] = False
+    assert study_from_dict(data).advice() == []

@@ -12,6 +12,14 @@ for the slightly closer approaches a larger or longer run finds by chance; below
 Element pairs never closer than the cutoff in the data get ``r_on`` = sum of ASE's covalent radii (source
 "covalent radii (no data)"). How often MD touches the wall is recorded (md_run.json): a run that lives on the
 wall is not a run of the network.
+
+The wall is for cores, so ``r_on`` is never beyond the pair's bonding distance (the sum of covalent radii). A pair
+that never bonds in the data -- two cations such as P-P or Si-Si, whose closest approach is set by the anions
+between them -- has its closest approach at 3.5-5 A, decided by a handful of samples (three Si in a cell): the
+reasoning above (not visited because far uphill) does not hold there. Measured on the LSiPS demo's networks
+(bench/wall_rate.py, README), every wall crossing above 0.05 eV but one was such a pair (P-P at 3.50-3.52 A
+against an onset of 3.66 A, Si-Si at 4.75 A against 4.86 A): the wall pushed with 3-4 eV/A on tetrahedra at an
+ordinary distance, where the network's own forces are the ones validated (force RMSE on its ANN-MD frames).
 """
 
 from __future__ import annotations
@@ -64,17 +72,21 @@ class CoreRepulsion:
     @classmethod
     def from_closest_approach(cls, closest_A: np.ndarray, elements: Sequence[str],
                               margin_A: float = DEFAULT_MARGIN_A) -> CoreRepulsion:
-        """Onsets = ``closest_A`` (per element pair, in the order of ``elements``) - margin; pairs never seen
-        (inf) get the sum of covalent radii."""
+        """Onsets = ``closest_A`` (per element pair, in the order of ``elements``) - margin, at most the sum of
+        covalent radii (the bonding distance: beyond it there is no core to protect); pairs never seen (inf) get
+        that sum."""
         onset, source = {}, {}
         for i, x in enumerate(elements):
             for j, y in enumerate(elements[i:], start=i):
                 key = pair_key(x, y)
-                if np.isfinite(closest_A[i, j]):
-                    onset[key], source[key] = float(closest_A[i, j]) - margin_A, f"training data - {margin_A:g} A"
+                bonding = float(covalent_radii[atomic_numbers[x]] + covalent_radii[atomic_numbers[y]])
+                if not np.isfinite(closest_A[i, j]):
+                    onset[key], source[key] = bonding, NO_DATA
+                elif closest_A[i, j] - margin_A > bonding:
+                    onset[key] = bonding
+                    source[key] = f"covalent radii (never bonded in the data: closest {closest_A[i, j]:.2f} A)"
                 else:
-                    onset[key] = float(covalent_radii[atomic_numbers[x]] + covalent_radii[atomic_numbers[y]])
-                    source[key] = NO_DATA
+                    onset[key], source[key] = float(closest_A[i, j]) - margin_A, f"training data - {margin_A:g} A"
         return cls(onset, source)
 
     @classmethod

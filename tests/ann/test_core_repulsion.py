@@ -8,6 +8,7 @@ import pytest
 
 from dopant_workflows.ann.calculator import BPNNCalculator
 from dopant_workflows.ann.core_repulsion import NO_DATA, CoreRepulsion
+from dopant_workflows.ann.neighbors import neighbor_pairs
 from dopant_workflows.ann.model_io import load_potential, model_sha256, save_potential
 from dopant_workflows.errors import DopwfInputError
 
@@ -49,10 +50,28 @@ def test_onsets_are_the_closest_approach_in_the_data(walled):
 def test_unseen_pairs_get_covalent_radii(amp_images):
     from ase import Atoms
 
-    lonely = Atoms("LiS", positions=[[0, 0, 0], [3.0, 0, 0]], cell=[7, 7, 7], pbc=True)
+    lonely = Atoms("LiS", positions=[[0, 0, 0], [2.3, 0, 0]], cell=[7, 7, 7], pbc=True)
     core = CoreRepulsion.from_images([lonely], ["Li", "S"], 6.5)
     assert core.source["Li-Li"] == NO_DATA and core.onset_A["Li-Li"] == pytest.approx(2 * 1.28)
-    assert core.onset_A["Li-S"] == pytest.approx(2.9) and core.source["Li-S"].startswith("training data")
+    assert core.onset_A["Li-S"] == pytest.approx(2.2) and core.source["Li-S"].startswith("training data")
+
+
+def test_pairs_never_bonded_in_the_data_are_walled_at_bonding_distance_not_at_their_closest_approach():
+    """Two P a tetrahedron apart (3.6 A, as the PS4 centres of the LSiPS cells): their closest approach in the
+    data says where the anions kept them, not where their cores meet; the wall starts at the bonding distance
+    (covalent radii 1.07 + 1.07 A), so an ordinary 3.5 A P-P contact feels nothing. Bonded P-S keeps its data onset."""
+    from ase import Atoms
+
+    cell = Atoms("P2S", positions=[[0, 0, 0], [3.6, 0, 0], [1.8, 0.9, 0]], cell=[9, 9, 9], pbc=True)
+    core = CoreRepulsion.from_images([cell], ["P", "S"], 6.5)
+    assert core.onset_A["P-P"] == pytest.approx(2 * 1.07)
+    assert core.source["P-P"] == "covalent radii (never bonded in the data: closest 3.60 A)"
+    assert core.onset_A["P-S"] == pytest.approx(np.hypot(1.8, 0.9) - 0.1) and core.source["P-S"] == "training data - 0.1 A"
+    squeezed = cell.copy()
+    squeezed.positions[1, 0] = 3.5  # 0.1 A closer than any P-P in the data: inside the old onset (3.5 A)
+    assert core.evaluate(np.array([0, 0, 1]), ("P", "S"), neighbor_pairs(squeezed, 6.5))[0] == 0.0
+    overlapping = Atoms("P2", positions=[[0, 0, 0], [2.0, 0, 0]], cell=[9, 9, 9], pbc=True)  # cores: the wall acts
+    assert core.evaluate(np.array([0, 0]), ("P", "S"), neighbor_pairs(overlapping, 6.5))[0] > 0.0
 
 
 def test_zero_on_the_training_images(walled, lgps_potential):
