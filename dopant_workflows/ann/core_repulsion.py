@@ -17,9 +17,9 @@ The wall is for cores, so ``r_on`` is never beyond the pair's bonding distance (
 that never bonds in the data -- two cations such as P-P or Si-Si, whose closest approach is set by the anions
 between them -- has its closest approach at 3.5-5 A, decided by a handful of samples (three Si in a cell): the
 reasoning above (not visited because far uphill) does not hold there. Measured on the LSiPS demo's networks
-(bench/wall_rate.py, README), every wall crossing above 0.05 eV but one was such a pair (P-P at 3.50-3.52 A
-against an onset of 3.66 A, Si-Si at 4.75 A against 4.86 A): the wall pushed with 3-4 eV/A on tetrahedra at an
-ordinary distance, where the network's own forces are the ones validated (force RMSE on its ANN-MD frames).
+(bench/wall_rate.py, bench/wall_frames.py, README): of five wall crossings above 0.05 eV replayed, four were such
+a pair (P-P at 3.50-3.52 A against an onset of 3.66 A, Si-Si at 4.75 A against 4.86 A), where the reference's
+force along the pair is 1-3 eV/A and the wall added 7-20 eV/A on tetrahedra at an ordinary distance.
 """
 
 from __future__ import annotations
