@@ -42,16 +42,14 @@ def main() -> int:
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from dopant_workflows.ann.calculator import BPNNCalculator
+    from dopant_workflows.ann.core_repulsion import pair_key
     from dopant_workflows.jobs.md import potential_calculator
     from dopant_workflows.md.protocol import run_md
     from dopant_workflows.structures.hosts import load_host
-    from dopant_workflows.structures.substitutions import enumerate_substitutions
     from dopant_workflows.study import load_study
 
     study = load_study(args.study)
-    s = study.substitutions
-    cells = {sub.id: sub.structure for sub in enumerate_substitutions(
-        load_host(study.host), s.dopant, s.compensate, s.supercell, s.counts, s.max_per_count, s.oxidation_states)}
+    cells = {sub.id: sub.structure for sub in study.enumerate_substitutions()}
     if args.cell.startswith("host"):
         structure = load_host(study.host)
     elif args.cell in cells:
@@ -74,16 +72,15 @@ def main() -> int:
           f"(run max {md.core_repulsion_max_eV}) at production sample {k} of {len(rows)}")
     i, j, d = neighbor_list("ijd", frame, 6.0)
     symbols = frame.get_chemical_symbols()
-    inside = sorted(((wall.onset_A["-".join(sorted((symbols[a], symbols[b])))] - r, a, b, r)
-                     for a, b, r in zip(i, j, d, strict=True) if a < b
-                     and r < wall.onset_A["-".join(sorted((symbols[a], symbols[b])))]), reverse=True)
+    keys = [pair_key(symbols[a], symbols[b]) for a, b in zip(i, j, strict=True)]
+    inside = sorted(((wall.onset_A[key] - r, a, b, r, key) for a, b, r, key in zip(i, j, d, keys, strict=True)
+                     if a < b and r < wall.onset_A[key]), reverse=True)
     if not inside:
         print("no pair inside its onset in that frame")
         return 0
-    for depth, a, b, r in inside[:5]:
-        key = "-".join(sorted((symbols[a], symbols[b])))
+    for depth, a, b, r, key in inside[:5]:
         print(f"  {key} {a}-{b}: {r:.3f} A, onset {wall.onset_A[key]:.3f} A ({wall.source[key]}), {depth:.3f} A inside")
-    _, a, b, r = inside[0]
+    _, a, b, r, _ = inside[0]
     bare = BPNNCalculator(replace(network.potential, core_repulsion=None))
     reference, _ = potential_calculator(args.engine)
     axis = frame.get_distance(a, b, mic=True, vector=True) / r

@@ -66,20 +66,24 @@ def one_run(job: dict) -> dict:
 
 
 def closest_approach_by_pair(trajectory: Path, cutoff_A: float = 6.0) -> dict[str, float]:
-    """Closest distance of every element pair over the production frames (pairs never within the cutoff left out)."""
+    """Closest distance of every element pair over the production frames (pairs never within the cutoff left out):
+    the same measure the wall's onsets are taken from (core_repulsion.closest_approach_A)."""
     import numpy as np
     from ase.io import iread
-    from ase.neighborlist import neighbor_list
 
-    closest: dict[str, float] = {}
-    for atoms in iread(str(trajectory), index=":"):
-        i, j, d = neighbor_list("ijd", atoms, cutoff_A)
-        symbols = np.array(atoms.get_chemical_symbols())
-        a, b = symbols[i], symbols[j]
-        keys = np.char.add(np.char.add(np.where(a < b, a, b), "-"), np.where(a < b, b, a))
-        for key in np.unique(keys):
-            closest[str(key)] = min(closest.get(str(key), np.inf), float(d[keys == key].min()))
-    return closest
+    from dopant_workflows.ann.core_repulsion import closest_approach_A, pair_key
+    from dopant_workflows.ann.neighbors import neighbor_pairs
+
+    frames = list(iread(str(trajectory), index=":"))
+    elements = sorted(set(frames[0].get_chemical_symbols())) if frames else []
+    closest = np.full((len(elements), len(elements)), np.inf)
+    for atoms in frames:
+        species = np.array([elements.index(x) for x in atoms.get_chemical_symbols()])
+        pairs = neighbor_pairs(atoms, cutoff_A)
+        closest = np.minimum(closest, closest_approach_A(species, pairs.centers, pairs.neighbor, pairs.vectors,
+                                                         len(elements)))
+    return {pair_key(x, y): float(closest[i, j]) for i, x in enumerate(elements) for j, y in enumerate(elements)
+            if j >= i and np.isfinite(closest[i, j])}
 
 
 def run_in_workers(jobs: list[dict], workers: int):
@@ -209,13 +213,10 @@ def main() -> int:
         parser.error("at least one --model NAME=PATH is required")
 
     from dopant_workflows.structures.hosts import load_host
-    from dopant_workflows.structures.substitutions import enumerate_substitutions
     from dopant_workflows.study import load_study
 
     study = load_study(args.study)
-    s = study.substitutions  # as the study's workflow enumerates them (no FireWorks import: light on a bare machine)
-    substitutions = enumerate_substitutions(load_host(study.host), s.dopant, s.compensate, s.supercell, s.counts,
-                                            s.max_per_count, s.oxidation_states)
+    substitutions = study.enumerate_substitutions()  # no FireWorks import: light on a bare machine
     threshold = args.threshold if args.threshold is not None else study.validation.thresholds.core_repulsion_eV
     models = {}
     for item in args.model:

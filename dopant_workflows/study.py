@@ -250,6 +250,15 @@ class Study(_Strict):
         return (min(aimd.temperature_start_K, aimd.temperature_end_K),
                 max(aimd.temperature_start_K, aimd.temperature_end_K))
 
+    def enumerate_substitutions(self) -> list:
+        """The study's substitution cells (structures.substitutions.Substitution), as its workflow simulates them."""
+        from dopant_workflows.structures.hosts import load_host
+        from dopant_workflows.structures.substitutions import enumerate_substitutions
+
+        s = self.substitutions
+        return enumerate_substitutions(load_host(self.host), s.dopant, s.compensate, s.supercell, s.counts,
+                                       s.max_per_count, s.oxidation_states)
+
     def md_temperatures(self) -> list[float]:
         """Every temperature a network of this study runs MD at: production, validation, exploration."""
         temperatures = set(self.temperatures_K)

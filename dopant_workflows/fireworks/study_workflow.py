@@ -37,13 +37,11 @@ from dopant_workflows.jobs.vasp_validation import reference_md_settings
 from dopant_workflows.names import derive_seed, run_tag
 from dopant_workflows.study import Study
 from dopant_workflows.structures.hosts import load_host
-from dopant_workflows.structures.substitutions import Substitution, enumerate_substitutions
+from dopant_workflows.structures.substitutions import Substitution
 
 
 def study_substitutions(study: Study) -> list[Substitution]:
-    s = study.substitutions
-    return enumerate_substitutions(load_host(study.host), s.dopant, s.compensate, s.supercell, s.counts,
-                                   s.max_per_count, s.oxidation_states)
+    return study.enumerate_substitutions()
 
 
 def _spec() -> dict:

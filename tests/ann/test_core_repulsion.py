@@ -8,8 +8,8 @@ import pytest
 
 from dopant_workflows.ann.calculator import BPNNCalculator
 from dopant_workflows.ann.core_repulsion import NO_DATA, CoreRepulsion
-from dopant_workflows.ann.neighbors import neighbor_pairs
 from dopant_workflows.ann.model_io import load_potential, model_sha256, save_potential
+from dopant_workflows.ann.neighbors import neighbor_pairs
 from dopant_workflows.errors import DopwfInputError
 
 
