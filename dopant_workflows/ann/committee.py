@@ -33,8 +33,7 @@ def committee_evaluate(potentials: Sequence[BPNNPotential], atoms: Atoms, pairs:
     if packed is not None:
         species = descriptor.species_indices(atoms)
         pairs = neighbor_pairs(atoms, descriptor.cutoff_A) if pairs is None else pairs
-        energies, pair_gradients = fused.energy_and_pair_gradient(
-            *descriptor.pair_kernel_args(species, pairs), *packed.args(), True, fused.chunks())
+        energies, pair_gradients = fused.evaluate(descriptor, species, pairs, packed, True)
         forces = [-descriptor.gradient_from_pairs(species, pairs, g, strain=False)[0] for g in pair_gradients]
     else:
         fingerprints, species, pairs = descriptor.fingerprints(atoms, pairs)

@@ -24,12 +24,14 @@ force along the pair is 1-3 eV/A and the wall added 7-20 eV/A on tetrahedra at a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii
+from numba import njit
 
 from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
 from dopant_workflows.errors import DopwfInputError
@@ -119,25 +121,8 @@ class CoreRepulsion:
     def evaluate(self, species: np.ndarray, elements: tuple[str, ...], pairs: NeighborPairs
                  ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """(energy eV, atomic energies (N,), dE/dR (N, 3), dE/d(strain) (3, 3)) from a full neighbour list."""
-        n_atoms = len(species)
-        energies, gradient, strain = np.zeros(n_atoms), np.zeros((n_atoms, 3)), np.zeros((3, 3))
-        if pairs.n_pairs == 0:
-            return 0.0, energies, gradient, strain
-        onset = self._onset_table(elements)[species[pairs.centers], species[pairs.neighbor]]
-        r = np.linalg.norm(pairs.vectors, axis=1)
-        inside = r < onset
-        if not inside.any():
-            return 0.0, energies, gradient, strain
-        i, j, v, r = pairs.centers[inside], pairs.neighbor[inside], pairs.vectors[inside], r[inside]
-        depth = (onset[inside] - r) / self.width_A
-        half_energy = 0.5 * self.strength_eV * depth**3  # the full list holds each pair twice
-        half_slope = -1.5 * self.strength_eV * depth**2 / self.width_A  # d(half_energy)/dr
-        np.add.at(energies, i, half_energy)
-        dv = (half_slope / r)[:, None] * v  # d(half_energy)/d(vector), vector = R_j - R_i + shift
-        np.add.at(gradient, j, dv)
-        np.add.at(gradient, i, -dv)
-        strain = np.einsum("pi,pj->ij", dv, v)  # not BLAS: see GaussianDescriptor.gradient_from_pairs
-        return float(energies.sum()), energies, gradient, 0.5 * (strain + strain.T)
+        return _wall(species, pairs.centers, pairs.neighbor, pairs.vectors, self._onset_table(elements),
+                     self.strength_eV, self.width_A)
 
     def as_dict(self) -> dict:
         return {"onset_A": dict(sorted(self.onset_A.items())), "source": dict(sorted(self.source.items())),
@@ -147,3 +132,33 @@ class CoreRepulsion:
     def from_dict(cls, d: Mapping) -> CoreRepulsion:
         return cls({k: float(v) for k, v in d["onset_A"].items()}, dict(d["source"]), float(d["strength_eV"]),
                    float(d["width_A"]))
+
+
+@njit(cache=True)
+def _wall(species, centers, neighbor, vectors, onset, strength_eV, width_A):
+    """:meth:`CoreRepulsion.evaluate`'s terms in one compiled pass over a full pair list (every MD step: no
+    array is made for the common case of no pair inside its onset)."""
+    n_atoms = species.shape[0]
+    energies, gradient, strain = np.zeros(n_atoms), np.zeros((n_atoms, 3)), np.zeros((3, 3))
+    total = 0.0
+    for p in range(centers.shape[0]):
+        i, j = centers[p], neighbor[p]
+        r_on = onset[species[i], species[j]]
+        vx, vy, vz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+        r2 = vx * vx + vy * vy + vz * vz
+        if r2 >= r_on * r_on:
+            continue
+        r = math.sqrt(r2)
+        depth = (r_on - r) / width_A
+        half_energy = 0.5 * strength_eV * depth**3  # the full list holds each pair twice
+        half_slope = -1.5 * strength_eV * depth**2 / width_A  # d(half_energy)/dr
+        energies[i] += half_energy
+        total += half_energy
+        d = (vx * half_slope / r, vy * half_slope / r, vz * half_slope / r)  # d(half_energy)/d(vector)
+        v = (vx, vy, vz)
+        for a in range(3):
+            gradient[j, a] += d[a]
+            gradient[i, a] -= d[a]
+            for b in range(3):
+                strain[a, b] += d[a] * v[b]
+    return total, energies, gradient, 0.5 * (strain + strain.T)

@@ -8,6 +8,7 @@ from functools import cached_property
 
 import numpy as np
 from ase import Atoms
+from ase.data import atomic_numbers, chemical_symbols
 
 from dopant_workflows.ann import kernels
 from dopant_workflows.ann.settings import DEFAULT_CUTOFF_A
@@ -122,6 +123,14 @@ class GaussianDescriptor:
                 column_slot[a, e, touched[a][e]] = np.arange(len(touched[a][e]))
         return _Tables(g2_slots, g4_slots, eta, offset, gamma, zeta, pair_columns, column_slot)
 
+    @cached_property
+    def angular_tables(self):
+        """The G4 functions as the fused kernel takes them (:class:`dopant_workflows.ann.fused.AngularTables`)."""
+        from dopant_workflows.ann.fused import angular_tables
+
+        t = self._tables
+        return angular_tables(t.g4_slots, t.eta, t.gamma, t.zeta)
+
     @property
     def jacobian_width(self) -> int:
         """Columns of the stored training Jacobian per pair: the most one pair can touch."""
@@ -142,17 +151,24 @@ class GaussianDescriptor:
         return kernels.jacobian_jvp(species, first, neighbor, self._tables.pair_columns, jacobian,
                                     np.ascontiguousarray(displacements, dtype=np.float64), self.max_functions)
 
+    @cached_property
+    def _index_of_number(self) -> np.ndarray:
+        """Element index by atomic number (-1: not in the model)."""
+        table = -np.ones(len(chemical_symbols), dtype=np.int64)
+        for n, el in enumerate(self.elements):
+            table[atomic_numbers[el]] = n
+        return table
+
     def species_indices(self, atoms: Atoms) -> np.ndarray:
         """Element index of every atom; refuses elements the descriptor does not know (naming them)."""
-        symbols = atoms.get_chemical_symbols()
-        unknown = sorted(set(symbols) - set(self.elements))
-        if unknown:
+        species = self._index_of_number[atoms.numbers]
+        if (species < 0).any():
+            unknown = sorted({chemical_symbols[z] for z in atoms.numbers[species < 0]})
             raise DopwfInputError(
                 f"structure {atoms.get_chemical_formula()}: element(s) {unknown} are not in the model, "
                 f"which was trained on {list(self.elements)}"
             )
-        index = {el: n for n, el in enumerate(self.elements)}
-        return np.array([index[s] for s in symbols], dtype=np.int64)
+        return species
 
     def pair_kernel_args(self, species: np.ndarray, pairs: NeighborPairs) -> tuple:
         """Positional arguments of the compiled kernels for one structure's pairs."""

@@ -4,16 +4,22 @@ The unfused path (``descriptor.fingerprints`` -> ``network.atomic_energies`` -> 
 walks every triplet twice and recomputes its geometry, Gaussian and angular terms in the second walk. Here each
 centre atom, in turn:
 
-1. walks its pairs and triplets once, summing G_i and keeping, per triplet, cos(theta), f_c(R_jk) and
-   f_c'(R_jk)/R_jk (a power series in R_jk^2: no sqrt or cos per triplet) and, per column, Gaussian x angular term and Gaussian x its cos-derivative (a per-thread
-   buffer, ~0.5 MB at ~100 neighbours: it stays in L2);
-2. runs its element's network(s) forward and backward (a few hundred flops each): E_i and dE_i/dG_i;
-3. rebuilds the triplet gradients from the kept numbers and the pair vectors (multiplications only: no sqrt,
-   exp or trigonometry) and contracts them with dE_i/dG_i into dE/d(pair vector) of its own pairs.
+1. puts its neighbours in element order and lists its triplets (j < k, R_jk < R_c) in bins of one element pair,
+   without a branch per candidate;
+2. evaluates each bin in loops over triplets that the compiler vectorises (several triplets per SIMD instruction):
+   cos(theta), the Gaussian's per-triplet factor H(R_jk^2) = f_c exp(-eta R_jk^2 / R_c^2) by its power series (no
+   sqrt, cos or exp per triplet: A(R) = exp(-eta R^2 / R_c^2) f_c(R) is computed once per pair), and the angular
+   shapes (1 + gamma cos)^zeta once per (eta, gamma, zeta), not once per column; G_i's columns are sums over a bin;
+3. runs its element's network(s) forward and backward (a few hundred flops each): E_i and dE_i/dG_i;
+4. per member, weights the kept shapes with dE_i/dG_i into two coefficients per triplet (of d cos and d(A A H)),
+   turns them into dE/d(pair vector) in another vectorised loop (multiplications only) and scatters those onto
+   its pairs.
 
-M networks on the same descriptor (a committee) share steps 1 and 3's geometry: each adds its network and a
-few multiply-adds per triplet. Same layout and same numbers as the unfused kernels
-(:mod:`dopant_workflows.ann.kernels`, to rounding); :func:`pack_networks` packs the networks into padded arrays.
+Every loop over triplets runs over views from index 0 (the compiler then knows no index is negative: numba's
+wraparound test per element otherwise stops vectorisation; measured 8x on the series alone) and the triplet
+indices are unsigned. M networks on the same descriptor (a committee) share steps 1-2; each adds its network
+and step 4. Same layout and same numbers as the unfused kernels (:mod:`dopant_workflows.ann.kernels`, to
+rounding); :func:`pack_networks` packs the networks into padded arrays, :func:`angular_tables` the G4 functions.
 """
 
 from __future__ import annotations
@@ -26,16 +32,10 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from dopant_workflows.ann.kernels import _angular
+from dopant_workflows.ann.kernels import _FC_SERIES, cutoff_of_square
 from dopant_workflows.ann.network import AtomicNeuralNetwork
 
 _ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "linear": 2}
-
-# f_c(R) = (cos(pi R / R_c) + 1) / 2 as a power series in x = (R / R_c)^2: cos(pi sqrt(x)) is entire in x, and 16
-# terms give f_c to 4e-16 and its derivative to 2e-15 on [0, 1] (tested): a triplet's third side then needs no
-# sqrt and no cos, only two Horner chains on R_jk^2 (the per-triplet transcendental work left is one exp)
-_FC_SERIES = np.array([1.0] + [(-1) ** n * math.pi ** (2 * n) / (2 * math.factorial(2 * n)) for n in range(1, 16)])
-_FC_SERIES_PRIME = np.array([n * _FC_SERIES[n] for n in range(1, 16)])  # d f_c / dx, coefficients of x^(n-1)
 
 
 def chunks() -> int:
@@ -99,18 +99,6 @@ def pack_networks(networks: Sequence[AtomicNeuralNetwork], n_columns: int) -> Pa
 
 
 @njit(inline="always", cache=True)
-def cutoff_of_square(x):
-    """(f_c, d f_c / dx) at x = (R / R_c)^2 in [0, 1] (the cosine cutoff, by its power series in x)."""
-    value = _FC_SERIES[15]
-    for n in range(14, -1, -1):
-        value = value * x + _FC_SERIES[n]
-    slope = _FC_SERIES_PRIME[14]
-    for n in range(13, -1, -1):
-        slope = slope * x + _FC_SERIES_PRIME[n]
-    return value, slope
-
-
-@njit(inline="always", cache=True)
 def _activate(x, code):
     """(f(x), f'(x)) for tanh (0), sigmoid (1), linear (2)."""
     if code == 0:
@@ -154,216 +142,379 @@ def _network(m, a, g, weights, biases, sizes, factor, shift, slope, intercept, a
     return energy
 
 
-@njit(parallel=True, cache=True)
+
+#: terms of the power series of H(x) = f_c(x) exp(-eta x) in x = (R_jk / R_c)^2 (a G4 group's third-side factor)
+_H_TERMS = 16
+#: a group whose series misses H by more than this (large eta: alternating terms cancel) multiplies f_c's series by exp
+_H_SERIES_TOLERANCE = 1e-14
+
+
+@dataclass(frozen=True)
+class AngularTables:
+    """The G4 functions as the fused kernel evaluates them, over all centre elements.
+
+    A *shape* is one (eta, gamma, zeta): its value 2^(1-zeta) (1 + gamma cos)^zeta and slope are computed once per
+    triplet and serve every column of that shape (one per element pair). A *group* is one eta: G4's Gaussian
+    factorises, exp(-eta (R_ij^2 + R_ik^2 + R_jk^2) / R_c^2) f_c(R_ij) f_c(R_ik) f_c(R_jk) = A(R_ij) A(R_ik) H(x_jk)
+    with A(R) = exp(-eta R^2 / R_c^2) f_c(R) per pair and H(x) = f_c(x) exp(-eta x) per triplet, a power series in
+    x = R_jk^2 / R_c^2 (entire: no sqrt, cos or exp per triplet)."""
+
+    column_shape: np.ndarray  # (E, K) int64: shape of column k of centre element a; -1 for G2 and padding
+    shape_group: np.ndarray  # (S,) int64
+    shape_gamma: np.ndarray  # (S,)
+    shape_zeta: np.ndarray  # (S,)
+    shape_power: np.ndarray  # (S,) int64: zeta when it is an integer in 1..16 (a chain of products), else -1
+    group_eta: np.ndarray  # (T,)
+    group_series: np.ndarray  # (T, _H_TERMS): H's coefficients of x^n
+    group_direct: np.ndarray  # (T,) int64: 1 where the series is not accurate enough (f_c's series x exp instead)
+
+    def args(self) -> tuple:
+        return (self.column_shape, self.shape_group, self.shape_gamma, self.shape_zeta, self.shape_power,
+                self.group_eta, self.group_series, self.group_direct)
+
+
+def h_series(eta: float) -> np.ndarray:
+    """Coefficients of x^n, n < _H_TERMS, of f_c(x) exp(-eta x) (the Cauchy product of the two series)."""
+    fc = np.zeros(_H_TERMS)
+    fc[: len(_FC_SERIES)] = _FC_SERIES[:_H_TERMS]
+    decay = np.array([(-eta) ** n / math.factorial(n) for n in range(_H_TERMS)])
+    return np.array([np.dot(fc[: n + 1], decay[n::-1]) for n in range(_H_TERMS)])
+
+
+def _h_series_accurate(eta: float, coefficients: np.ndarray) -> bool:
+    """Whether the series gives H and dH/dx within _H_SERIES_TOLERANCE (x 10 for the slope) on [0, 1]."""
+    x = np.linspace(0.0, 1.0, 2001)
+    direct = 0.5 * (np.cos(np.pi * np.sqrt(x)) + 1.0) * np.exp(-eta * x)
+    root = np.sqrt(np.maximum(x, 1e-300))
+    slope = np.where(x > 0, -np.pi * np.sin(np.pi * root) / (4.0 * root), -np.pi**2 / 4.0) * np.exp(-eta * x) - eta * direct
+    series = np.polynomial.polynomial.polyval(x, coefficients)
+    series_slope = np.polynomial.polynomial.polyval(x, coefficients[1:] * np.arange(1, _H_TERMS))
+    return bool(np.abs(series - direct).max() <= _H_SERIES_TOLERANCE
+                and np.abs(series_slope - slope).max() <= 10 * _H_SERIES_TOLERANCE)
+
+
+def angular_tables(g4_slots: np.ndarray, eta: np.ndarray, gamma: np.ndarray, zeta: np.ndarray) -> AngularTables:
+    """:class:`AngularTables` of a descriptor's kernel tables (``GaussianDescriptor.angular_tables`` caches it)."""
+    n_el, width = eta.shape
+    columns = sorted({(a, int(k)) for a in range(n_el) for k in g4_slots[a].ravel() if k >= 0})
+    shapes = sorted({(eta[a, k], gamma[a, k], zeta[a, k]) for a, k in columns})
+    etas = sorted({s[0] for s in shapes})
+    column_shape = -np.ones((n_el, width), dtype=np.int64)
+    for a, k in columns:
+        column_shape[a, k] = shapes.index((eta[a, k], gamma[a, k], zeta[a, k]))
+    power = [int(z) if float(z).is_integer() and 1 <= z <= 16 else -1 for _, _, z in shapes]
+    series = np.array([h_series(e) for e in etas]).reshape(len(etas), _H_TERMS)
+    direct = np.array([0 if _h_series_accurate(e, c) else 1 for e, c in zip(etas, series, strict=True)],
+                      dtype=np.int64)
+    return AngularTables(column_shape, np.array([etas.index(s[0]) for s in shapes], dtype=np.int64),
+                         np.array([s[1] for s in shapes], dtype=float), np.array([s[2] for s in shapes], dtype=float),
+                         np.array(power, dtype=np.int64), np.array(etas, dtype=float), series, direct)
+
+
+@njit(inline="always", cache=True)
+def _series_coefficients(c):
+    """The 16 coefficients as a tuple of scalars: loops over triplets then keep them in registers (an array's
+    elements are reloaded every iteration, since the compiler cannot rule out that a store changed them)."""
+    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15])
+
+
+@njit(inline="always", cache=True)
+def _series(c, x):
+    """sum_n c[n] x^n (Horner, written out: no loop, so loops over x vectorise)."""
+    return c[0] + x * (c[1] + x * (c[2] + x * (c[3] + x * (c[4] + x * (c[5] + x * (c[6] + x * (c[7] + x * (c[8] + x * (c[9] + x * (c[10] + x * (c[11] + x * (c[12] + x * (c[13] + x * (c[14] + x * (c[15])))))))))))))))
+
+
+@njit(inline="always", cache=True)
+def _series_slope(c, x):
+    """d/dx of :func:`_series`."""
+    return 1.0 * c[1] + x * (2.0 * c[2] + x * (3.0 * c[3] + x * (4.0 * c[4] + x * (5.0 * c[5] + x * (6.0 * c[6] + x * (7.0 * c[7] + x * (8.0 * c[8] + x * (9.0 * c[9] + x * (10.0 * c[10] + x * (11.0 * c[11] + x * (12.0 * c[12] + x * (13.0 * c[13] + x * (14.0 * c[14] + x * (15.0 * c[15]))))))))))))))
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset,
-                             gamma, zeta, weights, biases, sizes, factor, shift, slope, intercept, activation,
-                             want_gradient, n_chunks):
+                             gamma, zeta, column_shape, shape_group, shape_gamma, shape_zeta, shape_power, group_eta,
+                             group_series, group_direct, weights, biases, sizes, factor, shift, slope, intercept,
+                             activation, want_gradient, n_chunks):
     """(E_i of every member (M, N) in eV, dE/d vectors[p] (M, P, 3) in eV/A; zeros when ``want_gradient`` is
-    False). Centres are taken in ``n_chunks`` contiguous chunks (a few per thread), each with its own scratch."""
+    False). Centres are taken in ``n_chunks`` contiguous chunks (a few per thread), each with its own scratch.
+
+    Per centre, its neighbours are put in element order; the triplets (j < k, R_jk < R_c) are listed in bins
+    of one element pair, each bin walked by loops over triplets that the compiler vectorises (no branch, no
+    transcendental function: the geometry, H's series and the angular shapes); the columns are sums over a bin;
+    the forces on the pair vectors are scattered back per triplet."""
     n_atoms = species.shape[0]
     n_members = weights.shape[0]
     n_columns = eta.shape[1]
+    n_el = g2_slots.shape[0]
+    n_shapes = shape_group.shape[0]
+    n_groups = group_eta.shape[0]
     rc2 = rc * rc
     inv_rc2 = 1.0 / rc2
     energies = np.zeros((n_members, n_atoms))
     out = np.zeros((n_members, vectors.shape[0], 3))
     g2_width = max(g2_slots.shape[2] - 1, 1)
-    g4_width = max(g4_slots.shape[3] - 1, 1)
     width = max(n_columns, weights.shape[3])
     depth = sizes.shape[2] - 1
     n_chunks = max(1, min(n_atoms, n_chunks))
     for c in prange(n_chunks):
         lo, hi = c * n_atoms // n_chunks, (c + 1) * n_atoms // n_chunks
-        most = 0
+        most = 1
         for i in range(lo, hi):
             most = max(most, first[i + 1] - first[i])
-        n_cached = most * (most - 1) // 2 if want_gradient else 0
-        pair_q = np.empty(n_cached, dtype=np.int64)
-        per_pair = np.empty(most, dtype=np.int64)  # triplets kept whose first pair is p
-        triplet = np.empty((n_cached, 3))  # cos, f_c(R_jk), f_c'(R_jk) / R_jk
-        columns = np.empty((n_cached * g4_width, 2))  # Gaussian x (angular term, its cos-derivative)
+        cap = most * (most - 1) // 2 + 1
+        # the centre's neighbours in element order (local index u)
+        lx, ly, lz = np.empty(most), np.empty(most), np.empty(most)
+        lr, linv, lfc, ldfc = np.empty(most), np.empty(most), np.empty(most), np.empty(most)
+        lel, orig = np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int64)
+        count, bstart, fill = np.empty(n_el, dtype=np.int64), np.empty(n_el + 1, dtype=np.int64), np.empty(n_el, dtype=np.int64)
+        pair_a, pair_da = np.empty((n_groups, most)), np.empty((n_groups, most))  # A(R) and A'(R) / R per group
         radial = np.empty(most * g2_width if want_gradient else 0)
-        element = np.empty(most, dtype=np.int64)
-        inverse = np.empty(most)
-        within = np.empty(most, dtype=np.int64)
+        # triplets, binned by element pair (ep <= eq) with G4 columns: bin nb holds [bin_lo[nb], bin_hi[nb])
+        bin_lo, bin_hi = np.empty(n_el * n_el, dtype=np.int64), np.empty(n_el * n_el, dtype=np.int64)
+        bin_ep, bin_eq = np.empty(n_el * n_el, dtype=np.int64), np.empty(n_el * n_el, dtype=np.int64)
+        bin_of = np.empty(n_el * n_el, dtype=np.int64)  # bin of (ep, eq) at ep * E + eq; -1: no columns
+        tu, tq = np.empty(cap, dtype=np.uint32), np.empty(cap, dtype=np.uint32)  # unsigned: no wraparound test
+        tx, tcos = np.empty(cap), np.empty(cap)
+        th, tdh, tw = np.empty((n_groups, cap)), np.empty((n_groups, cap)), np.empty((n_groups, cap))
+        tval, tslope = np.empty((n_shapes, cap)), np.empty((n_shapes, cap))
+        n_grad = cap if want_gradient else 0
+        coef_cos, coef_w = np.empty(n_grad), np.empty((n_groups, n_grad))
+        alpha_p, alpha_q, beta = np.empty(n_grad), np.empty(n_grad), np.empty(n_grad)
+        fp, fq = np.empty((3, n_grad)), np.empty((3, n_grad))
+        on_local = np.empty((n_members, most, 3))  # dE/d(pair vector) per member, local order
         g = np.empty(n_columns)
         w = np.zeros((n_members, width))
         values = np.empty((depth + 1, width))
         slopes = np.empty((depth + 1, width))
         delta = np.empty((depth + 1, width))
-        s_cos = np.empty(n_members)
-        s_rsum = np.empty(n_members)
-        s_cut = np.empty(n_members)
         along = np.empty(n_members)
-        on_p = np.empty((n_members, 3))
         for i in range(lo, hi):
             a = species[i]
             start, stop = first[i], first[i + 1]
+            n = stop - start
+            count[:] = 0
+            for p in range(start, stop):
+                count[species[neighbor[p]]] += 1
+            bstart[0] = 0
+            for e in range(n_el):
+                bstart[e + 1] = bstart[e] + count[e]
+                fill[e] = bstart[e]
+            for p in range(start, stop):
+                e = species[neighbor[p]]
+                u = fill[e]
+                fill[e] += 1
+                orig[u], lel[u] = p, e
+                lx[u], ly[u], lz[u] = vectors[p, 0], vectors[p, 1], vectors[p, 2]
+                lr[u], lfc[u], ldfc[u] = dist[p], fc[p], dfc[p]
+                linv[u] = 1.0 / dist[p]
+            # radial functions (G2)
             g[:] = 0.0
             n_radial = 0
-            for p in range(start, stop):
-                rp, fcp, dfcp = dist[p], fc[p], dfc[p]
-                e = species[neighbor[p]]
-                element[p - start] = e
-                inverse[p - start] = 1.0 / rp
+            for u in range(n):
+                ru, fcu, e = lr[u], lfc[u], lel[u]
                 for s in range(g2_slots.shape[2]):
                     k = g2_slots[a, e, s]
                     if k < 0:
                         break
-                    x = rp - offset[a, k]
+                    x = ru - offset[a, k]
                     gauss = math.exp(-eta[a, k] * x * x / rc2)
-                    g[k] += gauss * fcp
+                    g[k] += gauss * fcu
                     if want_gradient:
-                        radial[n_radial] = gauss * (dfcp - 2.0 * eta[a, k] * x / rc2 * fcp) / rp
+                        radial[n_radial] = gauss * (ldfc[u] - 2.0 * eta[a, k] * x / rc2 * fcu) / ru
                         n_radial += 1
-            n_triplets = 0
-            n_stored = 0
-            for p in range(start, stop):
-                px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
-                ep = element[p - start]
-                rp, inv_p, fcp = dist[p], inverse[p - start], fc[p]
-                # the neighbours k > j within R_c of j (f_c(R_jk) > 0), listed without a branch per candidate:
-                # about half the candidates fail, at random, which a branch would mispredict
-                n_within = 0
-                for q in range(p + 1, stop):
-                    jx, jy, jz = vectors[q, 0] - px, vectors[q, 1] - py, vectors[q, 2] - pz
-                    within[n_within] = q
-                    n_within += jx * jx + jy * jy + jz * jz < rc2
-                before = n_triplets
-                for n in range(n_within):
-                    q = within[n]
-                    eq = element[q - start]
-                    if g4_slots[a, ep, eq, 0] < 0:
+            for t in range(n_groups):
+                for u in range(n):
+                    decay = math.exp(-group_eta[t] * lr[u] * lr[u] * inv_rc2)
+                    pair_a[t, u] = decay * lfc[u]
+                    pair_da[t, u] = decay * (ldfc[u] - 2.0 * group_eta[t] * lr[u] * inv_rc2 * lfc[u]) * linv[u]
+            # triplets j < k (in element order) with R_jk < R_c, listed without a branch per candidate
+            size = n_bins = 0
+            for ep in range(n_el):
+                for eq in range(ep, n_el):
+                    bin_of[ep * n_el + eq] = -1
+                    if g4_slots[a, ep, eq, 0] >= 0:
+                        bin_of[ep * n_el + eq] = n_bins
+                        bin_ep[n_bins], bin_eq[n_bins] = ep, eq
+                        bin_lo[n_bins] = bin_hi[n_bins] = size
+                        n_p, n_q = count[ep], count[eq]
+                        size += n_p * (n_p - 1) // 2 if ep == eq else n_p * n_q
+                        n_bins += 1
+            for u in range(n):
+                ep = lel[u]
+                px, py, pz = lx[u], ly[u], lz[u]
+                for eq in range(ep, n_el):
+                    b = bin_of[ep * n_el + eq]
+                    if b < 0:
                         continue
-                    qx, qy, qz = vectors[q, 0], vectors[q, 1], vectors[q, 2]
-                    jx, jy, jz = qx - px, qy - py, qz - pz
-                    rjk2 = jx * jx + jy * jy + jz * jz
-                    rq = dist[q]
-                    cos = (px * qx + py * qy + pz * qz) * (inv_p * inverse[q - start])
-                    if cos < -1.0:  # rounding; AMP clamps the same way
-                        cos = -1.0
-                    fcj, dfcj_dx = cutoff_of_square(rjk2 * inv_rc2)
-                    cut = fcp * fc[q] * fcj
-                    rsum = rp * rp + rq * rq + rjk2
-                    last_eta = -1.0
-                    gauss = 0.0
-                    for s in range(g4_slots.shape[3]):
-                        k = g4_slots[a, ep, eq, s]
-                        if k < 0:
-                            break
-                        if eta[a, k] != last_eta:
-                            last_eta = eta[a, k]
-                            gauss = math.exp(-last_eta * rsum / rc2)
-                        value, slope_k = _angular(cos, gamma[a, k], zeta[a, k])
-                        g[k] += value * gauss * cut
-                        if want_gradient:
-                            columns[n_stored, 0] = value * gauss
-                            columns[n_stored, 1] = slope_k * gauss
-                            n_stored += 1
-                    if want_gradient:
-                        pair_q[n_triplets] = q
-                        triplet[n_triplets, 0] = cos
-                        triplet[n_triplets, 1] = fcj
-                        triplet[n_triplets, 2] = 2.0 * dfcj_dx * inv_rc2  # f_c'(R_jk) / R_jk
-                        n_triplets += 1
-                per_pair[p - start] = n_triplets - before
+                    pos = bin_hi[b]
+                    q_lo, q_hi = max(u + 1, bstart[eq]), bstart[eq + 1]
+                    if q_hi <= q_lo:
+                        continue
+                    # zero-based loops over views: the compiler then knows no index is negative (no wraparound
+                    # test per element), which is what lets the loops below vectorise
+                    xs, ys, zs = lx[q_lo:q_hi], ly[q_lo:q_hi], lz[q_lo:q_hi]
+                    u_, q_, x_ = tu[pos:], tq[pos:], tx[pos:]
+                    kept = 0
+                    for n_q in range(q_hi - q_lo):
+                        jx, jy, jz = xs[n_q] - px, ys[n_q] - py, zs[n_q] - pz
+                        rjk2 = jx * jx + jy * jy + jz * jz
+                        u_[kept], q_[kept], x_[kept] = u, q_lo + n_q, rjk2 * inv_rc2
+                        kept += rjk2 < rc2
+                    bin_hi[b] = pos + kept
+            for b in range(n_bins):
+                ep, eq, t_lo, t_hi = bin_ep[b], bin_eq[b], bin_lo[b], bin_hi[b]
+                n_t = t_hi - t_lo
+                u_, q_, x_, cos_ = tu[t_lo:t_hi], tq[t_lo:t_hi], tx[t_lo:t_hi], tcos[t_lo:t_hi]
+                for t in range(n_t):
+                    u, q = u_[t], q_[t]
+                    cos = (lx[u] * lx[q] + ly[u] * ly[q] + lz[u] * lz[q]) * (linv[u] * linv[q])
+                    cos_[t] = max(cos, -1.0)  # rounding; AMP clamps the same way
+                for grp in range(n_groups):
+                    h_, dh_, w_ = th[grp, t_lo:t_hi], tdh[grp, t_lo:t_hi], tw[grp, t_lo:t_hi]
+                    a_ = pair_a[grp]
+                    if group_direct[grp]:
+                        decay_eta = group_eta[grp]
+                        for t in range(n_t):
+                            fcj, dfcj = cutoff_of_square(x_[t])
+                            decay = math.exp(-decay_eta * x_[t])
+                            h_[t] = fcj * decay
+                            dh_[t] = (dfcj - decay_eta * fcj) * decay
+                    else:
+                        coefficients = _series_coefficients(group_series[grp])
+                        for t in range(n_t):
+                            h_[t] = _series(coefficients, x_[t])
+                            dh_[t] = _series_slope(coefficients, x_[t])
+                    for t in range(n_t):
+                        w_[t] = a_[u_[t]] * a_[q_[t]] * h_[t]
+                for sh in range(n_shapes):
+                    gam, shape_z = shape_gamma[sh], shape_zeta[sh]
+                    power = shape_power[sh]
+                    val_, slope_ = tval[sh, t_lo:t_hi], tslope[sh, t_lo:t_hi]
+                    if power > 0:
+                        pref = 0.5 ** (power - 1)
+                        m = power - 1  # (1 + gamma cos)^(zeta - 1) by squaring: four bits cover zeta <= 16
+                        b0, b1, b2, b3 = m & 1, m & 2, m & 4, m & 8
+                        for t in range(n_t):
+                            base = 1.0 + gam * cos_[t]
+                            sq2 = base * base
+                            sq4 = sq2 * sq2
+                            sq8 = sq4 * sq4
+                            below = (base if b0 else 1.0) * (sq2 if b1 else 1.0) * (sq4 if b2 else 1.0) * (
+                                sq8 if b3 else 1.0)
+                            val_[t] = pref * below * base
+                            slope_[t] = pref * power * gam * below
+                    else:
+                        pref = 2.0 ** (1.0 - shape_z)
+                        for t in range(n_t):
+                            base = 1.0 + gam * cos_[t]
+                            val_[t] = pref * base**shape_z
+                            slope_[t] = 0.0 if base == 0.0 and shape_z < 1.0 else (
+                                shape_z * gam * pref * base ** (shape_z - 1.0))
+                for s in range(g4_slots.shape[3]):
+                    k = g4_slots[a, ep, eq, s]
+                    if k < 0:
+                        break
+                    sh = column_shape[a, k]
+                    val_, w_ = tval[sh, t_lo:t_hi], tw[shape_group[sh], t_lo:t_hi]
+                    total = 0.0
+                    for t in range(n_t):
+                        total += val_[t] * w_[t]
+                    g[k] += total
             for m in range(n_members):
                 energies[m, i] = _network(m, a, g, weights, biases, sizes, factor, shift, slope, intercept,
                                           activation, want_gradient, values, slopes, delta, w[m])
             if not want_gradient:
                 continue
-            n_radial = 0
-            for p in range(start, stop):
-                e = element[p - start]
-                along[:] = 0.0
-                for s in range(g2_slots.shape[2]):
-                    k = g2_slots[a, e, s]
-                    if k < 0:
-                        break
-                    for m in range(n_members):
-                        along[m] += w[m, k] * radial[n_radial]
-                    n_radial += 1
+            for m in range(n_members):
+                local = on_local[m]
+                local[:n, :] = 0.0
+                n_radial = 0
+                for u in range(n):
+                    e = lel[u]
+                    total = 0.0
+                    for s in range(g2_slots.shape[2]):
+                        k = g2_slots[a, e, s]
+                        if k < 0:
+                            break
+                        total += w[m, k] * radial[n_radial]
+                        n_radial += 1
+                    local[u, 0] = total * lx[u]
+                    local[u, 1] = total * ly[u]
+                    local[u, 2] = total * lz[u]
+            for b in range(n_bins):
+                ep, eq, t_lo, t_hi = bin_ep[b], bin_eq[b], bin_lo[b], bin_hi[b]
+                n_t = t_hi - t_lo
+                u_, q_, cos_ = tu[t_lo:t_hi], tq[t_lo:t_hi], tcos[t_lo:t_hi]
                 for m in range(n_members):
-                    out[m, p, 0] += along[m] * vectors[p, 0]
-                    out[m, p, 1] += along[m] * vectors[p, 1]
-                    out[m, p, 2] += along[m] * vectors[p, 2]
-            n_stored = 0
-            t = 0
-            for p in range(start, stop):
-                ep = element[p - start]
-                px, py, pz = vectors[p, 0], vectors[p, 1], vectors[p, 2]
-                inv_p, fcp, dfcp = inverse[p - start], fc[p], dfc[p]
-                on_p[:, :] = 0.0  # dE/d vectors[p], summed over its triplets
-                for _ in range(per_pair[p - start]):
-                    q = pair_q[t]
-                    eq = element[q - start]
-                    cos, fcj, dfcj_r = triplet[t, 0], triplet[t, 1], triplet[t, 2]
-                    t += 1
-                    qx, qy, qz = vectors[q, 0], vectors[q, 1], vectors[q, 2]
-                    jx, jy, jz = qx - px, qy - py, qz - pz
-                    inv_q, fcq = inverse[q - start], fc[q]
-                    cut = fcp * fcq * fcj
-                    # d cos/dp = q/(rp rq) - cos p/rp^2 (zero where cos was clamped at -1, as AMP)
-                    inv = inv_p * inv_q
-                    c_p = -cos * inv_p * inv_p
-                    c_q = -cos * inv_q * inv_q
-                    if cos == -1.0:
-                        inv = c_p = c_q = 0.0
-                    # d rsum/dp = 2 (p - j), d rsum/dq = 2 (q + j); d cut/dp = b_p p - b_j j, d cut/dq = b_q q + b_j j
-                    b_p = dfcp * fcq * fcj * inv_p
-                    b_q = fcp * dfc[q] * fcj * inv_q
-                    b_j = fcp * fcq * dfcj_r
-                    cos_px, cos_py, cos_pz = qx * inv + c_p * px, qy * inv + c_p * py, qz * inv + c_p * pz
-                    cos_qx, cos_qy, cos_qz = px * inv + c_q * qx, py * inv + c_q * qy, pz * inv + c_q * qz
-                    cut_px, cut_py, cut_pz = b_p * px - b_j * jx, b_p * py - b_j * jy, b_p * pz - b_j * jz
-                    cut_qx, cut_qy, cut_qz = b_q * qx + b_j * jx, b_q * qy + b_j * jy, b_q * qz + b_j * jz
-                    # per member: weighted sums over the columns (coefficients of d cos, d rsum and d cut), then
-                    # the chain rule; one network (MD) keeps its sums in registers
-                    if n_members == 1:
-                        sc = sr = sx = 0.0
-                        for s in range(g4_slots.shape[3]):
-                            k = g4_slots[a, ep, eq, s]
-                            if k < 0:
-                                break
-                            sc += w[0, k] * columns[n_stored, 1]
-                            sr -= w[0, k] * columns[n_stored, 0] * eta[a, k]
-                            sx += w[0, k] * columns[n_stored, 0]
-                            n_stored += 1
-                        sc *= cut
-                        sr *= 2.0 * cut / rc2
-                        on_p[0, 0] += sc * cos_px + sr * (px - jx) + sx * cut_px
-                        on_p[0, 1] += sc * cos_py + sr * (py - jy) + sx * cut_py
-                        on_p[0, 2] += sc * cos_pz + sr * (pz - jz) + sx * cut_pz
-                        out[0, q, 0] += sc * cos_qx + sr * (qx + jx) + sx * cut_qx
-                        out[0, q, 1] += sc * cos_qy + sr * (qy + jy) + sx * cut_qy
-                        out[0, q, 2] += sc * cos_qz + sr * (qz + jz) + sx * cut_qz
-                        continue
-                    s_cos[:] = 0.0
-                    s_rsum[:] = 0.0
-                    s_cut[:] = 0.0
+                    local = on_local[m]
+                    # per triplet: the coefficient of d cos and, per group, of d(A A H)
+                    cc_ = coef_cos[:n_t]
+                    cc_[:] = 0.0
+                    coef_w[:, :n_t] = 0.0
                     for s in range(g4_slots.shape[3]):
                         k = g4_slots[a, ep, eq, s]
                         if k < 0:
                             break
-                        c_value, c_slope = columns[n_stored, 0], columns[n_stored, 1]
-                        c_rsum = c_value * eta[a, k]
-                        for m in range(n_members):
-                            s_cos[m] += w[m, k] * c_slope
-                            s_rsum[m] -= w[m, k] * c_rsum
-                            s_cut[m] += w[m, k] * c_value
-                        n_stored += 1
-                    for m in range(n_members):
-                        sc = s_cos[m] * cut
-                        sr = s_rsum[m] * 2.0 * cut / rc2
-                        sx = s_cut[m]
-                        on_p[m, 0] += sc * cos_px + sr * (px - jx) + sx * cut_px
-                        on_p[m, 1] += sc * cos_py + sr * (py - jy) + sx * cut_py
-                        on_p[m, 2] += sc * cos_pz + sr * (pz - jz) + sx * cut_pz
-                        out[m, q, 0] += sc * cos_qx + sr * (qx + jx) + sx * cut_qx
-                        out[m, q, 1] += sc * cos_qy + sr * (qy + jy) + sx * cut_qy
-                        out[m, q, 2] += sc * cos_qz + sr * (qz + jz) + sx * cut_qz
-                for m in range(n_members):
-                    out[m, p, 0] += on_p[m, 0]
-                    out[m, p, 1] += on_p[m, 1]
-                    out[m, p, 2] += on_p[m, 2]
+                        sh = column_shape[a, k]
+                        grp = shape_group[sh]
+                        wk = w[m, k]
+                        val_, slope_, w_ = tval[sh, t_lo:t_hi], tslope[sh, t_lo:t_hi], tw[grp, t_lo:t_hi]
+                        cw_ = coef_w[grp, :n_t]
+                        for t in range(n_t):
+                            cc_[t] += wk * slope_[t] * w_[t]
+                            cw_[t] += wk * val_[t]
+                    # d(A_j A_k H)/dp = A_k H A_j'/R_j p - 2 A_j A_k H' / R_c^2 (k - j), and mirrored for q
+                    ap_, aq_, bt_ = alpha_p[:n_t], alpha_q[:n_t], beta[:n_t]
+                    ap_[:] = 0.0
+                    aq_[:] = 0.0
+                    bt_[:] = 0.0
+                    for grp in range(n_groups):
+                        h_, dh_, cw_ = th[grp, t_lo:t_hi], tdh[grp, t_lo:t_hi], coef_w[grp, :n_t]
+                        a_, da_ = pair_a[grp], pair_da[grp]
+                        for t in range(n_t):
+                            u, q = u_[t], q_[t]
+                            z = cw_[t] * h_[t]
+                            au, aq = a_[u], a_[q]
+                            ap_[t] += z * aq * da_[u]
+                            aq_[t] += z * au * da_[q]
+                            bt_[t] -= 2.0 * inv_rc2 * cw_[t] * au * aq * dh_[t]
+                    fpx, fpy, fpz = fp[0, :n_t], fp[1, :n_t], fp[2, :n_t]
+                    fqx, fqy, fqz = fq[0, :n_t], fq[1, :n_t], fq[2, :n_t]
+                    for t in range(n_t):
+                        u, q = u_[t], q_[t]
+                        cos = cos_[t]
+                        cc = 0.0 if cos == -1.0 else cc_[t]  # d cos = 0 where clamped, as AMP
+                        inv_u, inv_q = linv[u], linv[q]
+                        ap = ap_[t] - cc * cos * inv_u * inv_u
+                        aq = aq_[t] - cc * cos * inv_q * inv_q
+                        bt, ci = bt_[t], cc * inv_u * inv_q
+                        px, py, pz = lx[u], ly[u], lz[u]
+                        qx, qy, qz = lx[q], ly[q], lz[q]
+                        fpx[t] = ap * px + bt * (qx - px) + ci * qx
+                        fpy[t] = ap * py + bt * (qy - py) + ci * qy
+                        fpz[t] = ap * pz + bt * (qz - pz) + ci * qz
+                        fqx[t] = aq * qx - bt * (qx - px) + ci * px
+                        fqy[t] = aq * qy - bt * (qy - py) + ci * py
+                        fqz[t] = aq * qz - bt * (qz - pz) + ci * pz
+                    for t in range(n_t):
+                        u, q = u_[t], q_[t]
+                        local[u, 0] += fpx[t]
+                        local[u, 1] += fpy[t]
+                        local[u, 2] += fpz[t]
+                        local[q, 0] += fqx[t]
+                        local[q, 1] += fqy[t]
+                        local[q, 2] += fqz[t]
+            for m in range(n_members):
+                for u in range(n):
+                    p = orig[u]
+                    out[m, p, 0] += on_local[m, u, 0]
+                    out[m, p, 1] += on_local[m, u, 1]
+                    out[m, p, 2] += on_local[m, u, 2]
     return energies, out
+
+
+def evaluate(descriptor, species: np.ndarray, pairs, packed: PackedNetworks, want_gradient: bool
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`energy_and_pair_gradient` of ``packed`` on one structure's ``pairs`` (a GaussianDescriptor's)."""
+    return energy_and_pair_gradient(*descriptor.pair_kernel_args(species, pairs), *descriptor.angular_tables.args(),
+                                    *packed.args(), want_gradient, chunks())

@@ -73,9 +73,7 @@ class BPNNPotential:
         if packed is not None:
             species = self.descriptor.species_indices(atoms)
             pairs = neighbor_pairs(atoms, self.descriptor.cutoff_A) if pairs is None else pairs
-            energies, pair_gradient = fused.energy_and_pair_gradient(
-                *self.descriptor.pair_kernel_args(species, pairs), *packed.args(), want_gradient,
-                fused.chunks())
+            energies, pair_gradient = fused.evaluate(self.descriptor, species, pairs, packed, want_gradient)
             energies, pair_gradient = energies[0], pair_gradient[0]
             if want_gradient:
                 gradient, strain_derivative = self.descriptor.gradient_from_pairs(species, pairs, pair_gradient,

@@ -117,11 +117,11 @@ class VerletList:
                 shifts[:, 0, None] * cell[0] + shifts[:, 1, None] * cell[1] + shifts[:, 2, None] * cell[2])
             self.n_builds += 1
         kept = self._kept
-        inside, vectors, *terms = kernels.pairs_within(np.ascontiguousarray(positions, dtype=np.float64),
-                                                       kept.centers, kept.neighbor, self._shift_vectors, self.cutoff_A)
-        centers = kept.centers[inside]
-        return NeighborPairs(first=first_offsets(centers, len(positions)), centers=centers, neighbor=kept.neighbor[inside],
-                             shifts=kept.shifts[inside], vectors=vectors, _terms={self.cutoff_A: tuple(terms)})
+        first, centers, neighbor, shifts, vectors, *terms = kernels.pairs_within(
+            np.ascontiguousarray(positions, dtype=np.float64), kept.centers, kept.neighbor, kept.shifts,
+            self._shift_vectors, self.cutoff_A)
+        return NeighborPairs(first=first, centers=centers, neighbor=neighbor, shifts=shifts, vectors=vectors,
+                             _terms={self.cutoff_A: tuple(terms)})
 
     def _stale(self, positions: np.ndarray, cell: np.ndarray, pbc) -> bool:
         if self._kept is None or len(positions) != len(self._built_at) or not all(pbc):

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from dopant_workflows.ann.amp_io import load_amp_potential
-from dopant_workflows.ann.fused import pack_networks
+from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.fused import _H_SERIES_TOLERANCE, h_series, pack_networks
 from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
+from dopant_workflows.ann.symmetry_functions import make_g2, make_g4
 
 from .conftest import MODEL_IMAGES, REFERENCE_DIR
 
@@ -74,7 +76,7 @@ def test_networks_of_different_depths_use_the_three_steps(lgps_potential, amp_im
 def test_cutoff_power_series_is_the_cosine_cutoff():
     """The fused kernel's f_c(R_jk) from R_jk^2 alone: the cosine cutoff and its derivative to rounding on
     [0, R_c], exactly zero at R_c."""
-    from dopant_workflows.ann.fused import cutoff_of_square
+    from dopant_workflows.ann.kernels import cutoff_of_square
 
     rc = 6.5
     for r in np.linspace(0.0, rc, 4001):
@@ -83,3 +85,40 @@ def test_cutoff_power_series_is_the_cosine_cutoff():
         # d f_c / dR = (d f_c / dx) 2 R / R_c^2
         assert slope * 2.0 * r / rc**2 == pytest.approx(-0.5 * np.pi / rc * np.sin(np.pi * r / rc), abs=1e-15)
     assert cutoff_of_square(1.0)[0] == 0.0
+
+
+@pytest.mark.parametrize("eta", [0.005, 0.05, 0.1])
+def test_triplet_factor_series_is_cutoff_times_gaussian(eta):
+    """H(x) = f_c(x) exp(-eta x), x = (R_jk / R_c)^2, and its slope by the series the kernel uses (AMP's G4 eta
+    0.005 and the lsips_custom model's 0.05 among them)."""
+    x = np.linspace(0.0, 1.0, 1001)
+    direct = 0.5 * (np.cos(np.pi * np.sqrt(x)) + 1.0) * np.exp(-eta * x)
+    coefficients = h_series(eta)
+    series = np.polynomial.polynomial.polyval(x, coefficients)
+    np.testing.assert_allclose(series, direct, rtol=0, atol=_H_SERIES_TOLERANCE)
+    h = 1e-6
+    inner = x[(x > h) & (x < 1 - h)]
+    numeric = (np.polynomial.polynomial.polyval(inner + h, coefficients)
+               - np.polynomial.polynomial.polyval(inner - h, coefficients)) / (2 * h)
+    slope = np.polynomial.polynomial.polyval(inner, coefficients[1:] * np.arange(1, len(coefficients)))
+    np.testing.assert_allclose(slope, numeric, rtol=0, atol=1e-8)
+
+
+def test_wide_gaussians_and_fractional_zeta(lgps_potential, amp_images):
+    """G4 shapes the AMP reference models lack: an eta whose series would not be accurate (the kernel falls back
+    to f_c's series times exp per triplet), non-integer zeta (powers by exp/log) and zeta 16 (the longest chain
+    of products): the same energies, forces and stress as the three steps."""
+    elements = sorted(lgps_potential.network.networks)
+    functions = make_g2(elements, [0.05, 4.0]) + make_g4(elements, [0.005, 2.0], [1.0, 2.5, 16.0], [1.0, -1.0])
+    descriptor = GaussianDescriptor(tuple(elements), {el: tuple(functions) for el in elements})
+    tables = descriptor.angular_tables
+    assert list(tables.group_direct) == [0, 1] and -1 in tables.shape_power and 16 in tables.shape_power
+    rng = np.random.default_rng(5)
+    atoms = amp_images[0].copy()
+    atoms.rattle(0.05, seed=2)
+    fingerprints = descriptor.fingerprints(atoms)[0]
+    networks = {}
+    for el in elements:
+        weights = (rng.normal(0, 0.5, (len(functions) + 1, 5)), rng.normal(0, 0.5, (6, 5)), rng.normal(0, 0.5, (6, 1)))
+        networks[el] = ElementNetwork(weights, fingerprints.min(axis=0), fingerprints.max(axis=0) + 1e-3, 1.3, -2.0)
+    _assert_same(BPNNPotential(descriptor, AtomicNeuralNetwork(networks)), atoms)
