@@ -142,7 +142,6 @@ def _network(m, a, g, weights, biases, sizes, factor, shift, slope, intercept, a
     return energy
 
 
-
 #: terms of the power series of H(x) = f_c(x) exp(-eta x) in x = (R_jk / R_c)^2 (a G4 group's third-side factor)
 _H_TERMS = 16
 #: a group whose series misses H by more than this (large eta: alternating terms cancel) multiplies f_c's series by exp
@@ -186,7 +185,8 @@ def _h_series_accurate(eta: float, coefficients: np.ndarray) -> bool:
     x = np.linspace(0.0, 1.0, 2001)
     direct = 0.5 * (np.cos(np.pi * np.sqrt(x)) + 1.0) * np.exp(-eta * x)
     root = np.sqrt(np.maximum(x, 1e-300))
-    slope = np.where(x > 0, -np.pi * np.sin(np.pi * root) / (4.0 * root), -np.pi**2 / 4.0) * np.exp(-eta * x) - eta * direct
+    fc_slope = np.where(x > 0, -np.pi * np.sin(np.pi * root) / (4.0 * root), -np.pi**2 / 4.0)  # d f_c / dx
+    slope = fc_slope * np.exp(-eta * x) - eta * direct
     series = np.polynomial.polynomial.polyval(x, coefficients)
     series_slope = np.polynomial.polynomial.polyval(x, coefficients[1:] * np.arange(1, _H_TERMS))
     return bool(np.abs(series - direct).max() <= _H_SERIES_TOLERANCE
@@ -213,21 +213,23 @@ def angular_tables(g4_slots: np.ndarray, eta: np.ndarray, gamma: np.ndarray, zet
 
 @njit(inline="always", cache=True)
 def _series_coefficients(c):
-    """The 16 coefficients as a tuple of scalars: loops over triplets then keep them in registers (an array's
-    elements are reloaded every iteration, since the compiler cannot rule out that a store changed them)."""
+    """H's 16 coefficients as a tuple of scalars: loops over triplets then keep them in registers (an array's
+    elements are reloaded every iteration: a store might have changed them)."""
     return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15])
 
 
 @njit(inline="always", cache=True)
-def _series(c, x):
-    """sum_n c[n] x^n (Horner, written out: no loop, so loops over x vectorise)."""
-    return c[0] + x * (c[1] + x * (c[2] + x * (c[3] + x * (c[4] + x * (c[5] + x * (c[6] + x * (c[7] + x * (c[8] + x * (c[9] + x * (c[10] + x * (c[11] + x * (c[12] + x * (c[13] + x * (c[14] + x * (c[15])))))))))))))))
+def _slope_coefficients(c):
+    """The coefficients of dH/dx (15, and a 0 to make 16) as a tuple of scalars."""
+    return (c[1], 2.0 * c[2], 3.0 * c[3], 4.0 * c[4], 5.0 * c[5], 6.0 * c[6], 7.0 * c[7], 8.0 * c[8], 9.0 * c[9],
+            10.0 * c[10], 11.0 * c[11], 12.0 * c[12], 13.0 * c[13], 14.0 * c[14], 15.0 * c[15], 0.0)
 
 
 @njit(inline="always", cache=True)
-def _series_slope(c, x):
-    """d/dx of :func:`_series`."""
-    return 1.0 * c[1] + x * (2.0 * c[2] + x * (3.0 * c[3] + x * (4.0 * c[4] + x * (5.0 * c[5] + x * (6.0 * c[6] + x * (7.0 * c[7] + x * (8.0 * c[8] + x * (9.0 * c[9] + x * (10.0 * c[10] + x * (11.0 * c[11] + x * (12.0 * c[12] + x * (13.0 * c[13] + x * (14.0 * c[14] + x * (15.0 * c[15]))))))))))))))
+def _series(c, x):
+    """sum_n c[n] x^n over 16 coefficients (Horner, written out: no loop, so loops over x vectorise)."""
+    return c[0] + x * (c[1] + x * (c[2] + x * (c[3] + x * (c[4] + x * (c[5] + x * (c[6] + x * (c[7] + x * (
+        c[8] + x * (c[9] + x * (c[10] + x * (c[11] + x * (c[12] + x * (c[13] + x * (c[14] + x * c[15]))))))))))))))
 
 
 @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
@@ -266,10 +268,11 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
         lx, ly, lz = np.empty(most), np.empty(most), np.empty(most)
         lr, linv, lfc, ldfc = np.empty(most), np.empty(most), np.empty(most), np.empty(most)
         lel, orig = np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int64)
-        count, bstart, fill = np.empty(n_el, dtype=np.int64), np.empty(n_el + 1, dtype=np.int64), np.empty(n_el, dtype=np.int64)
+        count, fill = np.empty(n_el, dtype=np.int64), np.empty(n_el, dtype=np.int64)
+        bstart = np.empty(n_el + 1, dtype=np.int64)  # neighbours of element e: local [bstart[e], bstart[e + 1])
         pair_a, pair_da = np.empty((n_groups, most)), np.empty((n_groups, most))  # A(R) and A'(R) / R per group
         radial = np.empty(most * g2_width if want_gradient else 0)
-        # triplets, binned by element pair (ep <= eq) with G4 columns: bin nb holds [bin_lo[nb], bin_hi[nb])
+        # triplets, binned by element pair (ep <= eq) with G4 columns: bin b holds [bin_lo[b], bin_hi[b])
         bin_lo, bin_hi = np.empty(n_el * n_el, dtype=np.int64), np.empty(n_el * n_el, dtype=np.int64)
         bin_ep, bin_eq = np.empty(n_el * n_el, dtype=np.int64), np.empty(n_el * n_el, dtype=np.int64)
         bin_of = np.empty(n_el * n_el, dtype=np.int64)  # bin of (ep, eq) at ep * E + eq; -1: no columns
@@ -287,7 +290,6 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
         values = np.empty((depth + 1, width))
         slopes = np.empty((depth + 1, width))
         delta = np.empty((depth + 1, width))
-        along = np.empty(n_members)
         for i in range(lo, hi):
             a = species[i]
             start, stop = first[i], first[i + 1]
@@ -380,10 +382,11 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                             h_[t] = fcj * decay
                             dh_[t] = (dfcj - decay_eta * fcj) * decay
                     else:
-                        coefficients = _series_coefficients(group_series[grp])
+                        value_of = _series_coefficients(group_series[grp])
+                        slope_of = _slope_coefficients(group_series[grp])
                         for t in range(n_t):
-                            h_[t] = _series(coefficients, x_[t])
-                            dh_[t] = _series_slope(coefficients, x_[t])
+                            h_[t] = _series(value_of, x_[t])
+                            dh_[t] = _series(slope_of, x_[t])
                     for t in range(n_t):
                         w_[t] = a_[u_[t]] * a_[q_[t]] * h_[t]
                 for sh in range(n_shapes):
