@@ -129,7 +129,7 @@ class GaussianDescriptor:
         from dopant_workflows.ann.fused import angular_tables
 
         t = self._tables
-        return angular_tables(t.g4_slots, t.eta, t.gamma, t.zeta)
+        return angular_tables(t.g4_slots, t.eta, t.gamma, t.zeta, t.pair_columns, t.column_slot)
 
     @property
     def jacobian_width(self) -> int:

@@ -11,15 +11,18 @@ centre atom, in turn:
    sqrt, cos or exp per triplet: A(R) = exp(-eta R^2 / R_c^2) f_c(R) is computed once per pair), and the angular
    shapes (1 + gamma cos)^zeta once per (eta, gamma, zeta), not once per column; G_i's columns are sums over a bin;
 3. runs its element's network(s) forward and backward (a few hundred flops each): E_i and dE_i/dG_i;
-4. per member, weights the kept shapes with dE_i/dG_i into two coefficients per triplet (of d cos and d(A A H)),
-   turns them into dE/d(pair vector) in another vectorised loop (multiplications only) and scatters those onto
-   its pairs.
+4. one network (MD): weights the kept shapes with dE_i/dG_i into two coefficients per triplet (of d cos and
+   d(A A H)), turns them into dE/d(pair vector) in another vectorised loop (multiplications only) and scatters
+   those onto its pairs; a committee of M: accumulates once the Jacobian dG_k/d(pair vector) of the columns each
+   pair moves (28 of 100 for ``gaussian-radial8``), then contracts it with each member's dE_i/dG_i (a short dot
+   product per pair and member), instead of M passes over the triplets.
 
 Every loop over triplets runs over views from index 0 (the compiler then knows no index is negative: numba's
 wraparound test per element otherwise stops vectorisation; measured 8x on the series alone) and the triplet
-indices are unsigned. M networks on the same descriptor (a committee) share steps 1-2; each adds its network
-and step 4. Same layout and same numbers as the unfused kernels (:mod:`dopant_workflows.ann.kernels`, to
-rounding); :func:`pack_networks` packs the networks into padded arrays, :func:`angular_tables` the G4 functions.
+indices are unsigned. M networks on the same descriptor (a committee) share steps 1-2 and the Jacobian of step
+4; each adds its network and a contraction. Same layout and same numbers as the unfused kernels
+(:mod:`dopant_workflows.ann.kernels`, to rounding); :func:`pack_networks` packs the networks into padded arrays,
+:func:`angular_tables` the G4 functions.
 """
 
 from __future__ import annotations
@@ -146,6 +149,10 @@ def _network(m, a, g, weights, biases, sizes, factor, shift, slope, intercept, a
 _H_TERMS = 16
 #: a group whose series misses H by more than this (large eta: alternating terms cancel) multiplies f_c's series by exp
 _H_SERIES_TOLERANCE = 1e-14
+#: committees this large take the per-pair Jacobian (shared) instead of a pass over the triplets per member:
+#: measured at 150 atoms (LSiPS demo network, 2 cores), kernel for M members 1.35 + 0.5 (M - 1) ms per member
+#: against ~2.1 + 0.12 M ms by the Jacobian: it pays from 4 members
+_JACOBIAN_MEMBERS = 4
 
 
 @dataclass(frozen=True)
@@ -166,10 +173,12 @@ class AngularTables:
     group_eta: np.ndarray  # (T,)
     group_series: np.ndarray  # (T, _H_TERMS): H's coefficients of x^n
     group_direct: np.ndarray  # (T,) int64: 1 where the series is not accurate enough (f_c's series x exp instead)
+    pair_columns: np.ndarray  # (E, E, J + 1): the columns a pair (centre a, neighbour e) moves, -1 ends the list
+    column_slot: np.ndarray  # (E, E, K): position of column k in pair_columns[a, e], -1 where not moved
 
     def args(self) -> tuple:
         return (self.column_shape, self.shape_group, self.shape_gamma, self.shape_zeta, self.shape_power,
-                self.group_eta, self.group_series, self.group_direct)
+                self.group_eta, self.group_series, self.group_direct, self.pair_columns, self.column_slot)
 
 
 def h_series(eta: float) -> np.ndarray:
@@ -193,7 +202,8 @@ def _h_series_accurate(eta: float, coefficients: np.ndarray) -> bool:
                 and np.abs(series_slope - slope).max() <= 10 * _H_SERIES_TOLERANCE)
 
 
-def angular_tables(g4_slots: np.ndarray, eta: np.ndarray, gamma: np.ndarray, zeta: np.ndarray) -> AngularTables:
+def angular_tables(g4_slots: np.ndarray, eta: np.ndarray, gamma: np.ndarray, zeta: np.ndarray,
+                   pair_columns: np.ndarray, column_slot: np.ndarray) -> AngularTables:
     """:class:`AngularTables` of a descriptor's kernel tables (``GaussianDescriptor.angular_tables`` caches it)."""
     n_el, width = eta.shape
     columns = sorted({(a, int(k)) for a in range(n_el) for k in g4_slots[a].ravel() if k >= 0})
@@ -208,7 +218,8 @@ def angular_tables(g4_slots: np.ndarray, eta: np.ndarray, gamma: np.ndarray, zet
                       dtype=np.int64)
     return AngularTables(column_shape, np.array([etas.index(s[0]) for s in shapes], dtype=np.int64),
                          np.array([s[1] for s in shapes], dtype=float), np.array([s[2] for s in shapes], dtype=float),
-                         np.array(power, dtype=np.int64), np.array(etas, dtype=float), series, direct)
+                         np.array(power, dtype=np.int64), np.array(etas, dtype=float), series, direct,
+                         pair_columns, column_slot)
 
 
 @njit(inline="always", cache=True)
@@ -235,8 +246,8 @@ def _series(c, x):
 @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset,
                              gamma, zeta, column_shape, shape_group, shape_gamma, shape_zeta, shape_power, group_eta,
-                             group_series, group_direct, weights, biases, sizes, factor, shift, slope, intercept,
-                             activation, want_gradient, n_chunks):
+                             group_series, group_direct, pair_columns, column_slot, weights, biases, sizes, factor,
+                             shift, slope, intercept, activation, want_gradient, n_chunks):
     """(E_i of every member (M, N) in eV, dE/d vectors[p] (M, P, 3) in eV/A; zeros when ``want_gradient`` is
     False). Centres are taken in ``n_chunks`` contiguous chunks (a few per thread), each with its own scratch.
 
@@ -276,6 +287,8 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
         bin_lo, bin_hi = np.empty(n_el * n_el, dtype=np.int64), np.empty(n_el * n_el, dtype=np.int64)
         bin_ep, bin_eq = np.empty(n_el * n_el, dtype=np.int64), np.empty(n_el * n_el, dtype=np.int64)
         bin_of = np.empty(n_el * n_el, dtype=np.int64)  # bin of (ep, eq) at ep * E + eq; -1: no columns
+        bin_columns = np.empty(n_el * n_el, dtype=np.int64)  # a bin's G4 columns: bin_k[b, :bin_columns[b]]
+        bin_k = np.empty((n_el * n_el, g4_slots.shape[3]), dtype=np.int64)
         tu, tq = np.empty(cap, dtype=np.uint32), np.empty(cap, dtype=np.uint32)  # unsigned: no wraparound test
         tx, tcos = np.empty(cap), np.empty(cap)
         th, tdh, tw = np.empty((n_groups, cap)), np.empty((n_groups, cap)), np.empty((n_groups, cap))
@@ -284,7 +297,14 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
         coef_cos, coef_w = np.empty(n_grad), np.empty((n_groups, n_grad))
         alpha_p, alpha_q, beta = np.empty(n_grad), np.empty(n_grad), np.empty(n_grad)
         fp, fq = np.empty((3, n_grad)), np.empty((3, n_grad))
-        on_local = np.empty((n_members, most, 3))  # dE/d(pair vector) per member, local order
+        on_local = np.empty((most, 3))  # dE/d(pair vector) of one member, local order
+        # a committee's: the per-pair Jacobian dG_k / d vectors[u] of the columns each pair moves, and per triplet
+        # d cos / dp, d cos / dq and per group d(A A H) / dp, / dq
+        jacobian = want_gradient and n_members >= _JACOBIAN_MEMBERS
+        jac = np.empty((most if jacobian else 0, 3, pair_columns.shape[2]))
+        d_cos = np.empty((6, cap if jacobian else 0))
+        d_w = np.empty((n_groups, 6, cap if jacobian else 0))
+        picked = np.empty(pair_columns.shape[2])  # a member's dE/dG on the columns a pair moves
         g = np.empty(n_columns)
         w = np.zeros((n_members, width))
         values = np.empty((depth + 1, width))
@@ -336,6 +356,12 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                     bin_of[ep * n_el + eq] = -1
                     if g4_slots[a, ep, eq, 0] >= 0:
                         bin_of[ep * n_el + eq] = n_bins
+                        bin_columns[n_bins] = 0
+                        for slot in range(g4_slots.shape[3]):
+                            if g4_slots[a, ep, eq, slot] < 0:
+                                break
+                            bin_k[n_bins, slot] = g4_slots[a, ep, eq, slot]
+                            bin_columns[n_bins] += 1
                         bin_ep[n_bins], bin_eq[n_bins] = ep, eq
                         bin_lo[n_bins] = bin_hi[n_bins] = size
                         n_p, n_q = count[ep], count[eq]
@@ -413,10 +439,8 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                             val_[t] = pref * base**shape_z
                             slope_[t] = 0.0 if base == 0.0 and shape_z < 1.0 else (
                                 shape_z * gam * pref * base ** (shape_z - 1.0))
-                for s in range(g4_slots.shape[3]):
-                    k = g4_slots[a, ep, eq, s]
-                    if k < 0:
-                        break
+                for s in range(bin_columns[b]):
+                    k = bin_k[b, s]
                     sh = column_shape[a, k]
                     val_, w_ = tval[sh, t_lo:t_hi], tw[shape_group[sh], t_lo:t_hi]
                     total = 0.0
@@ -428,91 +452,173 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                                           activation, want_gradient, values, slopes, delta, w[m])
             if not want_gradient:
                 continue
-            for m in range(n_members):
-                local = on_local[m]
-                local[:n, :] = 0.0
+            if not jacobian:  # one network (MD) or a few: per member, loops over triplets, vectorised
+                for m in range(n_members):
+                    local = on_local
+                    local[:n, :] = 0.0
+                    n_radial = 0
+                    for u in range(n):
+                        e = lel[u]
+                        total = 0.0
+                        for s in range(g2_slots.shape[2]):
+                            k = g2_slots[a, e, s]
+                            if k < 0:
+                                break
+                            total += w[m, k] * radial[n_radial]
+                            n_radial += 1
+                        local[u, 0] = total * lx[u]
+                        local[u, 1] = total * ly[u]
+                        local[u, 2] = total * lz[u]
+                    for b in range(n_bins):
+                        ep, eq, t_lo, t_hi = bin_ep[b], bin_eq[b], bin_lo[b], bin_hi[b]
+                        n_t = t_hi - t_lo
+                        u_, q_, cos_ = tu[t_lo:t_hi], tq[t_lo:t_hi], tcos[t_lo:t_hi]
+                        # per triplet: the coefficient of d cos and, per group, of d(A A H)
+                        cc_ = coef_cos[:n_t]
+                        cc_[:] = 0.0
+                        coef_w[:, :n_t] = 0.0
+                        for s in range(bin_columns[b]):
+                            k = bin_k[b, s]
+                            sh = column_shape[a, k]
+                            grp = shape_group[sh]
+                            wk = w[m, k]
+                            val_, slope_, w_ = tval[sh, t_lo:t_hi], tslope[sh, t_lo:t_hi], tw[grp, t_lo:t_hi]
+                            cw_ = coef_w[grp, :n_t]
+                            for t in range(n_t):
+                                cc_[t] += wk * slope_[t] * w_[t]
+                                cw_[t] += wk * val_[t]
+                        # d(A_j A_k H)/dp = A_k H A_j'/R_j p - 2 A_j A_k H' / R_c^2 (k - j), and mirrored for q
+                        ap_, aq_, bt_ = alpha_p[:n_t], alpha_q[:n_t], beta[:n_t]
+                        ap_[:] = 0.0
+                        aq_[:] = 0.0
+                        bt_[:] = 0.0
+                        for grp in range(n_groups):
+                            h_, dh_, cw_ = th[grp, t_lo:t_hi], tdh[grp, t_lo:t_hi], coef_w[grp, :n_t]
+                            a_, da_ = pair_a[grp], pair_da[grp]
+                            for t in range(n_t):
+                                u, q = u_[t], q_[t]
+                                z = cw_[t] * h_[t]
+                                au, aq = a_[u], a_[q]
+                                ap_[t] += z * aq * da_[u]
+                                aq_[t] += z * au * da_[q]
+                                bt_[t] -= 2.0 * inv_rc2 * cw_[t] * au * aq * dh_[t]
+                        fpx, fpy, fpz = fp[0, :n_t], fp[1, :n_t], fp[2, :n_t]
+                        fqx, fqy, fqz = fq[0, :n_t], fq[1, :n_t], fq[2, :n_t]
+                        for t in range(n_t):
+                            u, q = u_[t], q_[t]
+                            cos = cos_[t]
+                            cc = 0.0 if cos == -1.0 else cc_[t]  # d cos = 0 where clamped, as AMP
+                            inv_u, inv_q = linv[u], linv[q]
+                            ap = ap_[t] - cc * cos * inv_u * inv_u
+                            aq = aq_[t] - cc * cos * inv_q * inv_q
+                            bt, ci = bt_[t], cc * inv_u * inv_q
+                            px, py, pz = lx[u], ly[u], lz[u]
+                            qx, qy, qz = lx[q], ly[q], lz[q]
+                            fpx[t] = ap * px + bt * (qx - px) + ci * qx
+                            fpy[t] = ap * py + bt * (qy - py) + ci * qy
+                            fpz[t] = ap * pz + bt * (qz - pz) + ci * qz
+                            fqx[t] = aq * qx - bt * (qx - px) + ci * px
+                            fqy[t] = aq * qy - bt * (qy - py) + ci * py
+                            fqz[t] = aq * qz - bt * (qz - pz) + ci * pz
+                        for t in range(n_t):
+                            u, q = u_[t], q_[t]
+                            local[u, 0] += fpx[t]
+                            local[u, 1] += fpy[t]
+                            local[u, 2] += fpz[t]
+                            local[q, 0] += fqx[t]
+                            local[q, 1] += fqy[t]
+                            local[q, 2] += fqz[t]
+                    for u in range(n):
+                        p = orig[u]
+                        out[m, p, 0] += local[u, 0]
+                        out[m, p, 1] += local[u, 1]
+                        out[m, p, 2] += local[u, 2]
+            else:  # a committee: the per-pair Jacobian once, then one contraction per member
+                jac[:n] = 0.0
                 n_radial = 0
                 for u in range(n):
                     e = lel[u]
-                    total = 0.0
                     for s in range(g2_slots.shape[2]):
                         k = g2_slots[a, e, s]
                         if k < 0:
                             break
-                        total += w[m, k] * radial[n_radial]
+                        j = column_slot[a, e, k]
+                        jac[u, 0, j] = radial[n_radial] * lx[u]
+                        jac[u, 1, j] = radial[n_radial] * ly[u]
+                        jac[u, 2, j] = radial[n_radial] * lz[u]
                         n_radial += 1
-                    local[u, 0] = total * lx[u]
-                    local[u, 1] = total * ly[u]
-                    local[u, 2] = total * lz[u]
-            for b in range(n_bins):
-                ep, eq, t_lo, t_hi = bin_ep[b], bin_eq[b], bin_lo[b], bin_hi[b]
-                n_t = t_hi - t_lo
-                u_, q_, cos_ = tu[t_lo:t_hi], tq[t_lo:t_hi], tcos[t_lo:t_hi]
-                for m in range(n_members):
-                    local = on_local[m]
-                    # per triplet: the coefficient of d cos and, per group, of d(A A H)
-                    cc_ = coef_cos[:n_t]
-                    cc_[:] = 0.0
-                    coef_w[:, :n_t] = 0.0
-                    for s in range(g4_slots.shape[3]):
-                        k = g4_slots[a, ep, eq, s]
-                        if k < 0:
-                            break
-                        sh = column_shape[a, k]
-                        grp = shape_group[sh]
-                        wk = w[m, k]
-                        val_, slope_, w_ = tval[sh, t_lo:t_hi], tslope[sh, t_lo:t_hi], tw[grp, t_lo:t_hi]
-                        cw_ = coef_w[grp, :n_t]
-                        for t in range(n_t):
-                            cc_[t] += wk * slope_[t] * w_[t]
-                            cw_[t] += wk * val_[t]
-                    # d(A_j A_k H)/dp = A_k H A_j'/R_j p - 2 A_j A_k H' / R_c^2 (k - j), and mirrored for q
-                    ap_, aq_, bt_ = alpha_p[:n_t], alpha_q[:n_t], beta[:n_t]
-                    ap_[:] = 0.0
-                    aq_[:] = 0.0
-                    bt_[:] = 0.0
-                    for grp in range(n_groups):
-                        h_, dh_, cw_ = th[grp, t_lo:t_hi], tdh[grp, t_lo:t_hi], coef_w[grp, :n_t]
-                        a_, da_ = pair_a[grp], pair_da[grp]
-                        for t in range(n_t):
-                            u, q = u_[t], q_[t]
-                            z = cw_[t] * h_[t]
-                            au, aq = a_[u], a_[q]
-                            ap_[t] += z * aq * da_[u]
-                            aq_[t] += z * au * da_[q]
-                            bt_[t] -= 2.0 * inv_rc2 * cw_[t] * au * aq * dh_[t]
-                    fpx, fpy, fpz = fp[0, :n_t], fp[1, :n_t], fp[2, :n_t]
-                    fqx, fqy, fqz = fq[0, :n_t], fq[1, :n_t], fq[2, :n_t]
+                for b in range(n_bins):
+                    ep, eq, t_lo, t_hi = bin_ep[b], bin_eq[b], bin_lo[b], bin_hi[b]
+                    n_t = t_hi - t_lo
+                    u_, q_, cos_ = tu[t_lo:t_hi], tq[t_lo:t_hi], tcos[t_lo:t_hi]
+                    dc = d_cos[:, :n_t]
                     for t in range(n_t):
                         u, q = u_[t], q_[t]
                         cos = cos_[t]
-                        cc = 0.0 if cos == -1.0 else cc_[t]  # d cos = 0 where clamped, as AMP
+                        live = 0.0 if cos == -1.0 else 1.0  # d cos = 0 where clamped, as AMP
                         inv_u, inv_q = linv[u], linv[q]
-                        ap = ap_[t] - cc * cos * inv_u * inv_u
-                        aq = aq_[t] - cc * cos * inv_q * inv_q
-                        bt, ci = bt_[t], cc * inv_u * inv_q
-                        px, py, pz = lx[u], ly[u], lz[u]
-                        qx, qy, qz = lx[q], ly[q], lz[q]
-                        fpx[t] = ap * px + bt * (qx - px) + ci * qx
-                        fpy[t] = ap * py + bt * (qy - py) + ci * qy
-                        fpz[t] = ap * pz + bt * (qz - pz) + ci * qz
-                        fqx[t] = aq * qx - bt * (qx - px) + ci * px
-                        fqy[t] = aq * qy - bt * (qy - py) + ci * py
-                        fqz[t] = aq * qz - bt * (qz - pz) + ci * pz
-                    for t in range(n_t):
-                        u, q = u_[t], q_[t]
-                        local[u, 0] += fpx[t]
-                        local[u, 1] += fpy[t]
-                        local[u, 2] += fpz[t]
-                        local[q, 0] += fqx[t]
-                        local[q, 1] += fqy[t]
-                        local[q, 2] += fqz[t]
-            for m in range(n_members):
-                for u in range(n):
-                    p = orig[u]
-                    out[m, p, 0] += on_local[m, u, 0]
-                    out[m, p, 1] += on_local[m, u, 1]
-                    out[m, p, 2] += on_local[m, u, 2]
+                        c_i, c_p, c_q = live * inv_u * inv_q, live * cos * inv_u * inv_u, live * cos * inv_q * inv_q
+                        dc[0, t] = c_i * lx[q] - c_p * lx[u]
+                        dc[1, t] = c_i * ly[q] - c_p * ly[u]
+                        dc[2, t] = c_i * lz[q] - c_p * lz[u]
+                        dc[3, t] = c_i * lx[u] - c_q * lx[q]
+                        dc[4, t] = c_i * ly[u] - c_q * ly[q]
+                        dc[5, t] = c_i * lz[u] - c_q * lz[q]
+                    for grp in range(n_groups):
+                        h_, dh_, dw = th[grp, t_lo:t_hi], tdh[grp, t_lo:t_hi], d_w[grp, :, :n_t]
+                        a_, da_ = pair_a[grp], pair_da[grp]
+                        for t in range(n_t):
+                            u, q = u_[t], q_[t]
+                            au, aq = a_[u], a_[q]
+                            e_p, e_q = h_[t] * aq * da_[u], h_[t] * au * da_[q]
+                            e_b = -2.0 * inv_rc2 * au * aq * dh_[t]
+                            jx, jy, jz = lx[q] - lx[u], ly[q] - ly[u], lz[q] - lz[u]
+                            dw[0, t] = e_p * lx[u] + e_b * jx
+                            dw[1, t] = e_p * ly[u] + e_b * jy
+                            dw[2, t] = e_p * lz[u] + e_b * jz
+                            dw[3, t] = e_q * lx[q] - e_b * jx
+                            dw[4, t] = e_q * ly[q] - e_b * jy
+                            dw[5, t] = e_q * lz[q] - e_b * jz
+                    for s in range(bin_columns[b]):
+                        k = bin_k[b, s]
+                        sh = column_shape[a, k]
+                        grp = shape_group[sh]
+                        j_u, j_q = column_slot[a, ep, k], column_slot[a, eq, k]
+                        val_, slope_, w_ = tval[sh, t_lo:t_hi], tslope[sh, t_lo:t_hi], tw[grp, t_lo:t_hi]
+                        dw = d_w[grp, :, :n_t]
+                        jp, jq = fp[:, :n_t], fq[:, :n_t]  # dT/dp = slope W d cos/dp + val d(A A H)/dp, and dT/dq
+                        for t in range(n_t):
+                            c_s, c_v = slope_[t] * w_[t], val_[t]
+                            jp[0, t] = c_s * dc[0, t] + c_v * dw[0, t]
+                            jp[1, t] = c_s * dc[1, t] + c_v * dw[1, t]
+                            jp[2, t] = c_s * dc[2, t] + c_v * dw[2, t]
+                            jq[0, t] = c_s * dc[3, t] + c_v * dw[3, t]
+                            jq[1, t] = c_s * dc[4, t] + c_v * dw[4, t]
+                            jq[2, t] = c_s * dc[5, t] + c_v * dw[5, t]
+                        for t in range(n_t):
+                            u, q = u_[t], q_[t]
+                            jac[u, 0, j_u] += jp[0, t]
+                            jac[u, 1, j_u] += jp[1, t]
+                            jac[u, 2, j_u] += jp[2, t]
+                            jac[q, 0, j_q] += jq[0, t]
+                            jac[q, 1, j_q] += jq[1, t]
+                            jac[q, 2, j_q] += jq[2, t]
+                for m in range(n_members):
+                    for e in range(n_el):
+                        n_moved = 0
+                        for j in range(pair_columns.shape[2]):
+                            k = pair_columns[a, e, j]
+                            if k < 0:
+                                break
+                            picked[j] = w[m, k]
+                            n_moved += 1
+                        for u in range(bstart[e], bstart[e + 1]):
+                            p = orig[u]
+                            for d in range(3):
+                                total = 0.0
+                                for j in range(n_moved):
+                                    total += picked[j] * jac[u, d, j]
+                                out[m, p, d] += total
     return energies, out
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from dopant_workflows.ann.amp_io import load_amp_potential
+from dopant_workflows.ann.committee import committee_evaluate
 from dopant_workflows.ann.descriptor import GaussianDescriptor
-from dopant_workflows.ann.fused import _H_SERIES_TOLERANCE, h_series, pack_networks
+from dopant_workflows.ann.fused import _H_SERIES_TOLERANCE, _JACOBIAN_MEMBERS, h_series, pack_networks
 from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.symmetry_functions import make_g2, make_g4
@@ -107,7 +108,7 @@ def test_triplet_factor_series_is_cutoff_times_gaussian(eta):
 def test_wide_gaussians_and_fractional_zeta(lgps_potential, amp_images):
     """G4 shapes the AMP reference models lack: an eta whose series would not be accurate (the kernel falls back
     to f_c's series times exp per triplet), non-integer zeta (powers by exp/log) and zeta 16 (the longest chain
-    of products): the same energies, forces and stress as the three steps."""
+    of products): the same energies, forces and stress as the three steps, alone and in committees."""
     elements = sorted(lgps_potential.network.networks)
     functions = make_g2(elements, [0.05, 4.0]) + make_g4(elements, [0.005, 2.0], [1.0, 2.5, 16.0], [1.0, -1.0])
     descriptor = GaussianDescriptor(tuple(elements), {el: tuple(functions) for el in elements})
@@ -121,4 +122,16 @@ def test_wide_gaussians_and_fractional_zeta(lgps_potential, amp_images):
     for el in elements:
         weights = (rng.normal(0, 0.5, (len(functions) + 1, 5)), rng.normal(0, 0.5, (6, 5)), rng.normal(0, 0.5, (6, 1)))
         networks[el] = ElementNetwork(weights, fingerprints.min(axis=0), fingerprints.max(axis=0) + 1e-3, 1.3, -2.0)
-    _assert_same(BPNNPotential(descriptor, AtomicNeuralNetwork(networks)), atoms)
+    potential = BPNNPotential(descriptor, AtomicNeuralNetwork(networks))
+    _assert_same(potential, atoms)
+    # committees on these groups and shapes, each member as if alone: 2 members take a pass over the triplets
+    # each, 4 the per-pair Jacobian (fused._JACOBIAN_MEMBERS)
+    other = BPNNPotential(descriptor, AtomicNeuralNetwork(
+        {el: replace(n, weights=tuple(w * (1 + 0.2 * rng.standard_normal(w.shape)) for w in n.weights))
+         for el, n in networks.items()}))
+    assert _JACOBIAN_MEMBERS == 4
+    for members in ([potential, other], [other, potential, potential, other]):
+        for member, result in zip(members, committee_evaluate(members, atoms), strict=True):
+            alone = member.evaluate(atoms, forces=True, fused_kernel=False)
+            assert result.energy_eV == pytest.approx(alone.energy_eV, abs=1e-10)
+            np.testing.assert_allclose(result.forces_eV_A, alone.forces_eV_A, rtol=0, atol=1e-10)
