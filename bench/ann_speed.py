@@ -69,6 +69,30 @@ def time_ours(atoms, calls: int) -> tuple[float, float]:
     return best, energy
 
 
+def time_parts(atoms, calls: int) -> tuple[float, float]:
+    """Best times (s) of the call's two big parts on ``atoms``: the neighbour search, and the fused kernel on its
+    pairs (energy and dE/d pair vectors): where the time per atom goes."""
+    from dopant_workflows.ann import fused
+    from dopant_workflows.ann.amp_io import load_amp_potential
+    from dopant_workflows.ann.neighbors import neighbor_pairs
+
+    potential = load_amp_potential(MODEL)
+    pairs = neighbor_pairs(atoms, potential.descriptor.cutoff_A)
+    species = potential.descriptor.species_indices(atoms)
+    parts = (lambda: neighbor_pairs(atoms, potential.descriptor.cutoff_A),
+             lambda: fused.evaluate(potential.descriptor, species, pairs, potential.packed_network, True))
+    best = []
+    for part in parts:
+        part()
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            part()
+            times.append(time.perf_counter() - t0)
+        best.append(min(times))
+    return best[0], best[1]
+
+
 def time_amp(structures: dict[int, object]) -> dict[int, dict]:
     if not AMP_PYTHON.exists():
         return {}
@@ -95,12 +119,14 @@ def main() -> None:
 
     print(f"model {MODEL.name}; our kernels on {numba.get_num_threads()} threads; AMP: "
           f"{'Fortran, serial, measured now' if amp else 'not installed (.amp-venv missing): no ratio'}")
-    print(f"{'atoms':>6s} {'ours (ms)':>10s} {'us/atom':>8s} {'AMP (s)':>9s} {'speed-up':>9s} {'|dE| vs AMP (eV)':>17s}")
+    print(f"{'atoms':>6s} {'ours (ms)':>10s} {'us/atom':>8s} {'search':>7s} {'kernel':>7s} {'AMP (s)':>9s} "
+          f"{'speed-up':>9s} {'|dE| vs AMP (eV)':>17s}   (search, kernel: us/atom)")
     per_atom = {}
     for n, atoms in structures.items():
         seconds, energy = time_ours(atoms, calls=5 if n <= 1200 else 2)
+        search, kernel = time_parts(atoms, calls=5 if n <= 1200 else 2)
         per_atom[n] = seconds / n
-        row = f"{n:6d} {seconds * 1e3:10.2f} {seconds / n * 1e6:8.1f}"
+        row = f"{n:6d} {seconds * 1e3:10.2f} {seconds / n * 1e6:8.1f} {search / n * 1e6:7.1f} {kernel / n * 1e6:7.1f}"
         if n in amp:
             row += (f" {amp[n]['seconds']:9.2f} {amp[n]['seconds'] / seconds:8.0f}x"
                     f" {abs(amp[n]['energy_eV'] - energy):17.2e}")
