@@ -150,8 +150,8 @@ _H_TERMS = 16
 #: a group whose series misses H by more than this (large eta: alternating terms cancel) multiplies f_c's series by exp
 _H_SERIES_TOLERANCE = 1e-14
 #: committees this large take the per-pair Jacobian (shared) instead of a pass over the triplets per member:
-#: measured at 150 atoms (LSiPS demo network, 2 cores), kernel for M members 1.35 + 0.5 (M - 1) ms per member
-#: against ~2.1 + 0.12 M ms by the Jacobian: it pays from 4 members
+#: measured at 150 atoms (LSiPS demo network, 2 cores), the kernel takes 1.35 + 0.5 (M - 1) ms for M members by
+#: passes per member against ~2.1 + 0.12 M ms by the Jacobian: it pays from 4 members
 _JACOBIAN_MEMBERS = 4
 
 
@@ -293,14 +293,15 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
         tx, tcos = np.empty(cap), np.empty(cap)
         th, tdh, tw = np.empty((n_groups, cap)), np.empty((n_groups, cap)), np.empty((n_groups, cap))
         tval, tslope = np.empty((n_shapes, cap)), np.empty((n_shapes, cap))
+        jacobian = want_gradient and n_members >= _JACOBIAN_MEMBERS
         n_grad = cap if want_gradient else 0
-        coef_cos, coef_w = np.empty(n_grad), np.empty((n_groups, n_grad))
-        alpha_p, alpha_q, beta = np.empty(n_grad), np.empty(n_grad), np.empty(n_grad)
-        fp, fq = np.empty((3, n_grad)), np.empty((3, n_grad))
+        n_pass = cap if want_gradient and not jacobian else 0  # a pass per member: its coefficients per triplet
+        coef_cos, coef_w = np.empty(n_pass), np.empty((n_groups, n_pass))
+        alpha_p, alpha_q, beta = np.empty(n_pass), np.empty(n_pass), np.empty(n_pass)
+        fp, fq = np.empty((3, n_grad)), np.empty((3, n_grad))  # dE or dG_k / d(pair vector) per triplet, j and k
         on_local = np.empty((most, 3))  # dE/d(pair vector) of one member, local order
         # a committee's: the per-pair Jacobian dG_k / d vectors[u] of the columns each pair moves, and per triplet
         # d cos / dp, d cos / dq and per group d(A A H) / dp, / dq
-        jacobian = want_gradient and n_members >= _JACOBIAN_MEMBERS
         jac = np.empty((most if jacobian else 0, 3, pair_columns.shape[2]))
         d_cos = np.empty((6, cap if jacobian else 0))
         d_w = np.empty((n_groups, 6, cap if jacobian else 0))
@@ -344,11 +345,11 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                     if want_gradient:
                         radial[n_radial] = gauss * (ldfc[u] - 2.0 * eta[a, k] * x / rc2 * fcu) / ru
                         n_radial += 1
-            for t in range(n_groups):
+            for grp in range(n_groups):
                 for u in range(n):
-                    decay = math.exp(-group_eta[t] * lr[u] * lr[u] * inv_rc2)
-                    pair_a[t, u] = decay * lfc[u]
-                    pair_da[t, u] = decay * (ldfc[u] - 2.0 * group_eta[t] * lr[u] * inv_rc2 * lfc[u]) * linv[u]
+                    decay = math.exp(-group_eta[grp] * lr[u] * lr[u] * inv_rc2)
+                    pair_a[grp, u] = decay * lfc[u]
+                    pair_da[grp, u] = decay * (ldfc[u] - 2.0 * group_eta[grp] * lr[u] * inv_rc2 * lfc[u]) * linv[u]
             # triplets j < k (in element order) with R_jk < R_c, listed without a branch per candidate
             size = n_bins = 0
             for ep in range(n_el):
@@ -390,7 +391,7 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                         kept += rjk2 < rc2
                     bin_hi[b] = pos + kept
             for b in range(n_bins):
-                ep, eq, t_lo, t_hi = bin_ep[b], bin_eq[b], bin_lo[b], bin_hi[b]
+                t_lo, t_hi = bin_lo[b], bin_hi[b]
                 n_t = t_hi - t_lo
                 u_, q_, x_, cos_ = tu[t_lo:t_hi], tq[t_lo:t_hi], tx[t_lo:t_hi], tcos[t_lo:t_hi]
                 for t in range(n_t):
@@ -454,8 +455,7 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                 continue
             if not jacobian:  # one network (MD) or a few: per member, loops over triplets, vectorised
                 for m in range(n_members):
-                    local = on_local
-                    local[:n, :] = 0.0
+                    on_local[:n, :] = 0.0
                     n_radial = 0
                     for u in range(n):
                         e = lel[u]
@@ -466,11 +466,11 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                                 break
                             total += w[m, k] * radial[n_radial]
                             n_radial += 1
-                        local[u, 0] = total * lx[u]
-                        local[u, 1] = total * ly[u]
-                        local[u, 2] = total * lz[u]
+                        on_local[u, 0] = total * lx[u]
+                        on_local[u, 1] = total * ly[u]
+                        on_local[u, 2] = total * lz[u]
                     for b in range(n_bins):
-                        ep, eq, t_lo, t_hi = bin_ep[b], bin_eq[b], bin_lo[b], bin_hi[b]
+                        t_lo, t_hi = bin_lo[b], bin_hi[b]
                         n_t = t_hi - t_lo
                         u_, q_, cos_ = tu[t_lo:t_hi], tq[t_lo:t_hi], tcos[t_lo:t_hi]
                         # per triplet: the coefficient of d cos and, per group, of d(A A H)
@@ -522,17 +522,17 @@ def energy_and_pair_gradient(species, first, neighbor, vectors, dist, fc, dfc, r
                             fqz[t] = aq * qz - bt * (qz - pz) + ci * pz
                         for t in range(n_t):
                             u, q = u_[t], q_[t]
-                            local[u, 0] += fpx[t]
-                            local[u, 1] += fpy[t]
-                            local[u, 2] += fpz[t]
-                            local[q, 0] += fqx[t]
-                            local[q, 1] += fqy[t]
-                            local[q, 2] += fqz[t]
+                            on_local[u, 0] += fpx[t]
+                            on_local[u, 1] += fpy[t]
+                            on_local[u, 2] += fpz[t]
+                            on_local[q, 0] += fqx[t]
+                            on_local[q, 1] += fqy[t]
+                            on_local[q, 2] += fqz[t]
                     for u in range(n):
                         p = orig[u]
-                        out[m, p, 0] += local[u, 0]
-                        out[m, p, 1] += local[u, 1]
-                        out[m, p, 2] += local[u, 2]
+                        out[m, p, 0] += on_local[u, 0]
+                        out[m, p, 1] += on_local[u, 1]
+                        out[m, p, 2] += on_local[u, 2]
             else:  # a committee: the per-pair Jacobian once, then one contraction per member
                 jac[:n] = 0.0
                 n_radial = 0

@@ -425,16 +425,13 @@ def pairs_within(positions, centers, neighbor, shifts, shift_vectors, cutoff):
     dist, fc, dfc = np.empty(m), np.empty(m), np.empty(m)
     for p in range(m):
         dist[p], fc[p], dfc[p] = _pair_cutoff(squared[p], cutoff)
-    first = np.zeros(n_atoms + 1, dtype=np.int64)
     kept_centers, kept_neighbor = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
     kept_shifts = np.empty((m, 3), dtype=shifts.dtype)
     for p in range(m):
         q = keep[p]
         kept_centers[p], kept_neighbor[p] = centers[q], neighbor[q]
         kept_shifts[p, 0], kept_shifts[p, 1], kept_shifts[p, 2] = shifts[q, 0], shifts[q, 1], shifts[q, 2]
-        first[centers[q] + 1] += 1
-    for i in range(n_atoms):
-        first[i + 1] += first[i]
+    first = np.searchsorted(kept_centers, np.arange(n_atoms + 1))  # as neighbors.first_offsets
     return first, kept_centers, kept_neighbor, kept_shifts, vectors[:m], dist, fc, dfc
 
 
