@@ -35,8 +35,9 @@ quick-demo: $(STAMP)
 	$(BIN)/dopwf run examples/quick_study.yaml --config fw_local --out runs/quick
 
 # The cluster-path test runs SLURM jobs on localhost: Debian's slurm-wlm and munge, installed here where root and
-# apt allow (otherwise that test is reported as skipped, with the reason).
+# apt allow (otherwise that test is reported as skipped, with the reason). ruff (ruff.toml) lints first.
 test: $(STAMP)
+	$(BIN)/ruff check .
 	tools/install_slurm.sh
 	$(BIN)/python -m pytest -q tests
 
@@ -44,6 +45,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/substitution_ranking.py
 	$(BIN)/python bench/ann_speed.py
+	$(BIN)/python bench/md_speed.py
 
 clean:
 	rm -rf runs fw_local

@@ -23,7 +23,8 @@ setup(
         "dopant_workflows.fw_config.templates",
     ],
     # the top-level fw_config/ (FireWorks configuration templates) ships inside the package
-    package_dir={"dopant_workflows.fw_config": "fw_config", "dopant_workflows.fw_config.templates": "fw_config/templates"},
+    package_dir={"dopant_workflows.fw_config": "fw_config",
+                 "dopant_workflows.fw_config.templates": "fw_config/templates"},
     package_data={"dopant_workflows.fw_config": ["*.yaml"], "dopant_workflows.fw_config.templates": ["*.yaml"]},
     include_package_data=True,
     install_requires=[
@@ -55,6 +56,7 @@ setup(
     ],
     # gpu: the neighbour list built on the GPU (vesin-torch), half of a 100,000-atom force call otherwise;
     # test installs it so that its equivalence with the host list is checked on every run (it works on CPU too)
-    extras_require={"test": ["pytest>=8,<10", "vesin-torch>=0.6,<0.7"], "gpu": ["vesin-torch>=0.6,<0.7"]},
+    extras_require={"test": ["pytest>=8,<10", "ruff>=0.8,<1", "vesin-torch>=0.6,<0.7"],
+                    "gpu": ["vesin-torch>=0.6,<0.7"]},
     entry_points={"console_scripts": ["dopwf = dopant_workflows.cli:main"]},
 )

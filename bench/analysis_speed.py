@@ -48,7 +48,7 @@ def main() -> None:
     structures = [AseAtomsAdaptor.get_structure(f) for f in frames]
     baseline = DiffusionAnalyzer.from_structures(structures, "Li", temperature=800, time_step=10, step_skip=1)
     t_pymatgen = time.perf_counter() - t0
-    print(f"2000 frames x 150 atoms (60 Li), 20 ps at 10 fs")
+    print("2000 frames x 150 atoms (60 Li), 20 ps at 10 fs")
     print(f"ours: D + components + kinisi uncertainty {t_diffusion:.1f} s; RDF (200 frames) {t_rdf:.1f} s, "
           f"first Li-Li peak found at {rdf.first_peak_A} A")
     print(f"pymatgen DiffusionAnalyzer (standard estimator only): {t_pymatgen:.1f} s")

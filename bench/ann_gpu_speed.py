@@ -6,9 +6,10 @@ Model: tests/data/amp_reference/lgps_default.amp (AMP's Gaussian-56, 6.5 A cosin
 ordered 50-atom LGPS host repeated, rattled by 0.05 A. For each size, in the same run: the neighbour list alone
 (vesin, on the CPU), one energy + forces call of the torch backend on the device with that host list and with
 vesin-torch's list built on the device (when installed: extra "gpu"), each the best of several calls on fresh
-positions after a warm-up (float64), the numba kernels on this machine's CPU threads, their agreement (max |dF|, |dE| per atom), the GPU memory peak and the number of centre blocks the
-call was cut into, and ANN-MD steps/s (ASE velocity Verlet, 2 fs) with the torch backend. The device machine is
-not the 2-core laptop: its CPU figures are its own.
+positions after a warm-up (float64), the numba kernels on this machine's CPU threads, their agreement (max |dF|,
+|dE| per atom), the GPU memory peak and the number of centre blocks the call was cut into, and ANN-MD steps/s
+(ASE velocity Verlet, 2 fs) with the torch backend. The device machine is not the 2-core laptop: its CPU figures
+are its own.
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ def main() -> int:
         rate = md_rate(potential, atoms, args.device, steps)
         row = {"atoms": n, "pairs": int(pairs.n_pairs), "blocks": len(backend.blocks(np.asarray(pairs.first))),
                "neighbour_list_ms": 1e3 * t_nbr, "torch_host_list_ms": 1e3 * t_host,
-               "device_neighbour_list": backend._device_list is not None, "torch_ms": 1e3 * t_torch, "torch_us_per_atom": 1e6 * t_torch / n,
+               "device_neighbour_list": backend._device_list is not None, "torch_ms": 1e3 * t_torch,
+               "torch_us_per_atom": 1e6 * t_torch / n,
                "numba_ms": 1e3 * t_numba, "gpu_peak_GB": peak,
                "max_force_difference_eV_A": float(np.abs(ours.forces_eV_A - reference.forces_eV_A).max()),
                "energy_difference_eV_atom": abs(ours.energy_eV - reference.energy_eV) / n,

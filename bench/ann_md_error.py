@@ -40,10 +40,10 @@ def main() -> None:
 
     from ase.io import read, write
 
+    from dopant_workflows.active_learning.deviation import evenly_spaced
     from dopant_workflows.fireworks.study_workflow import study_substitutions
     from dopant_workflows.jobs.active_learning import label
     from dopant_workflows.jobs.md import potential_calculator
-    from dopant_workflows.active_learning.deviation import evenly_spaced
     from dopant_workflows.jobs.validation import relabel_errors, validation_run
     from dopant_workflows.md.settings import MDProtocol
     from dopant_workflows.study import load_study

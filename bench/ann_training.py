@@ -5,9 +5,10 @@
 Images: the ordered 50-atom LGPS host rattled with amplitudes 0.02-0.25 A (wide sampling, like the paper's
 AIMD with large temperature fluctuations), labelled by a fixed random (5, 5) tanh network on the default
 Gaussian-56 descriptor: the labels are synthetic, the work per image (neighbours, fingerprints, force training
-through the descriptor Jacobian) is exactly that of real data. Target (issue 3): 10,000 images in <= 30 min
-and <= 8 GB on 2 cores. AMP's recorded figures (shared/anchors/AMP.md, same kind of machine) are printed for
-scale; with --amp-images K (needs .amp-venv) AMP fingerprints K images in this run for a measured ratio.
+through the descriptor Jacobian) is exactly that of real data. Target: 10,000 images in <= 30 min and <= 8 GB
+on 2 cores (measured figures: bench/results/ann_training.md). AMP's recorded figures (shared/anchors/AMP.md,
+same kind of machine) are printed for scale; with --amp-images K (needs .amp-venv) AMP fingerprints K images in
+this run for a measured ratio.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def main() -> None:
         AMP_LOSS_GRADIENT_S_PER_100 * 0.72 * args.images / 100)
     label = "measured now" if amp_fp is not None else "recorded"
     print(f"AMP for scale ({label} fingerprinting {amp_per_image:.2f} s/image; recorded 5.31 s per loss+gradient "
-          f"per 100 images, same number of passes): ~{amp_estimate / 3600:.1f} h -> ratio ~{amp_estimate / train_s:.0f}x")
+          f"per 100 images, same number of passes): ~{amp_estimate / 3600:.1f} h "
+          f"-> ratio ~{amp_estimate / train_s:.0f}x")
 
 
 if __name__ == "__main__":

@@ -99,7 +99,8 @@ def main() -> None:
     old_s, old_loss, old_grads = timed(lambda: torch_loss(model, descriptor, batch, settings), model, args.repeats)
     new_s, new_loss, new_grads = timed(lambda: training._training_loss(model, descriptor, batch, settings), model,
                                        args.repeats)
-    worst = max(float((a - b).abs().max() / max(float(b.abs().max()), 1e-300)) for a, b in zip(new_grads, old_grads))
+    worst = max(float((a - b).abs().max() / max(float(b.abs().max()), 1e-300))
+                for a, b in zip(new_grads, old_grads, strict=True))
     print(f"{args.images} images of {len(base)} atoms ({len(batch.species)} atoms, {len(batch.neighbor)} pairs), "
           f"stored Jacobian {batch.jacobian.nbytes / 1e9:.2f} GB")
     print(f"loss + gradient: torch double backward {old_s:.3f} s, written out {new_s:.3f} s -> {old_s / new_s:.2f}x; "

@@ -103,8 +103,10 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(6, 4.2))
     x = [r["frames"] for r in rows]
     ax.plot(x, [r["test_force_rmse_eV_A"] for r in rows], "o-", label="held-out AIMD frames (test split)")
-    ax.plot(x, [r["ann_md_force_rmse_max_eV_A"] for r in rows], "s--", label="own ANN-MD frames, relabelled (worst run)")
-    ax.axhline(study.validation.thresholds.force_rmse_eV_A, color="tab:red", linestyle=":", label="validation threshold")
+    ax.plot(x, [r["ann_md_force_rmse_max_eV_A"] for r in rows], "s--",
+            label="own ANN-MD frames, relabelled (worst run)")
+    ax.axhline(study.validation.thresholds.force_rmse_eV_A, color="tab:red", linestyle=":",
+               label="validation threshold")
     ax.set_xscale("log")
     ax.set_xlabel("reference frames")
     ax.set_ylabel("force RMSE (eV/Å)")

@@ -9,12 +9,13 @@ Network: the one `make demo` hands on (bench/data/lsips_demo_network.json: Gauss
 Maxwell-Boltzmann draw), timed over ``--steps`` steps after a warm-up; the same for CHGNet over ``--chgnet-steps``.
 
 Printed, per size: ANN-MD steps/s and ns/day three ways, in the same run: the baseline (fingerprints, networks
-and forces as three kernel calls, a neighbour search at every step: the calculator before issue 12), the Verlet
+and forces as three kernel calls, a neighbour search at every step: no Verlet list, no fused kernel), the Verlet
 list alone (skin 1 A), and the default (Verlet list + the fused kernel, one compiled pass per centre atom); the
 default's speed-up over the baseline; the default's force call alone (a search included); CHGNet-MD steps/s
 and ANN/CHGNet. Then a committee of 4 networks on one descriptor (DP-GEN's model deviation, one fused pass)
 against one network, 150 atoms. Writes md_speed.json and md_speed.png (time per force call vs atoms: our
 network, CHGNet, and AMP 1.0.1 as recorded by bench/ann_speed.py: bench/results/amp_force_call_recorded.json).
+Measured figures, by commit: bench/results/md_speed.md.
 """
 
 from __future__ import annotations

@@ -89,7 +89,8 @@ def main() -> int:
         atoms = frame.copy()
         atoms.calc = calculator
         forces[name] = atoms.get_forces()
-    print(f"deepest pair {symbols[a]}-{symbols[b]} {a}-{b} at {r:.3f} A; force along the pair axis pushing the two apart:")
+    print(f"deepest pair {symbols[a]}-{symbols[b]} {a}-{b} at {r:.3f} A; "
+          "force along the pair axis pushing the two apart:")
     for name, f in forces.items():
         print(f"  {name:16s} {(f[b] - f[a]) @ axis:+7.2f} eV/A")
     diff = forces["network alone"] - forces[args.engine]

@@ -1,7 +1,8 @@
-"""Benchmark: how often a network's ANN-MD reaches its core-repulsion wall (issue 11's safety-net criterion).
+"""Benchmark: how often a network's ANN-MD reaches its core-repulsion wall (the validation's safety-net criterion).
 
-    .venv/bin/python bench/wall_rate.py --model NAME=path/to/model.json [--model ...] [--study examples/lsips_cl_study.yaml]
-        [--seeds 4] [--temperatures 600 700 800 900] [--workers 1] [--json out.json] [--png out.png]
+    .venv/bin/python bench/wall_rate.py --model NAME=path/to/model.json [--model ...]
+        [--study examples/lsips_cl_study.yaml] [--seeds 4] [--temperatures 600 700 800 900] [--workers 1]
+        [--json out.json] [--png out.png]
 
 One production run of a study decides whether the wall stayed below its threshold (0.05 eV); whether that run
 crossed it is chance, so one study run says little about a recipe. This runs, for each network, ``--seeds``

@@ -13,7 +13,7 @@ import json
 AIMD_FRAMES_FILE = "frames.extxyz"  # reference AIMD frames (both engines): energy, forces, stress per frame
 AIMD_RUN_FILE = "run.json"  # embedded reference AIMD: status, provenance, timing
 CHECKPOINT_FILE = "checkpoint.npz"  # exact-resume state of an MD or AIMD run (numbers only)
-MD_TRAJECTORY_FILE = "trajectory.extxyz"  # ANN-MD production frames, unwrapped
+MD_TRAJECTORY_FILE = "trajectory.extxyz"  # MD production frames, unwrapped (ANN-MD, exploration, VASP reference MD)
 MD_LOG_FILE = "md_log.csv"  # ANN-MD log of all stages
 MD_RUN_FILE = "md_run.json"  # ANN-MD status and summary
 MD_TRACES_PLOT = "md_traces.png"
@@ -22,6 +22,14 @@ ANALYSIS_FILE = "analysis.json"
 MODEL_FILE = "model.json"  # our checksummed network (with its core repulsion)
 AMP_MODEL_FILE = "model.amp"  # the network alone, readable by AMP
 TRAINING_FILE = "training.json"  # training settings, split, history and errors
+# frames with their reference labels, ready for training: an active-learning round's (in its run directory), a VASP
+# single point's (in its launch directory)
+LABELLED_FRAMES_FILE = "labelled.extxyz"
+TRUE_ERROR_FILE = "true_error.extxyz"  # active learning: explored frames labelled at random (the true error)
+ROUND_FILE = "round.json"  # active learning: the round's document, read by the rounds after it
+DEVIATION_PLOT = "deviation.png"
+VALIDATION_FILE = "validation.json"  # a network's validation document
+VALIDATION_PLOT = "validation.png"
 
 # ---------------------------------------------------------------- FireWorks spec keys
 FRAMES_KEY = "aimd_frames"  # frame files pushed by reference-AIMD Fireworks (both engines), read by training

@@ -40,7 +40,8 @@ def validation_tables(validations: list[dict]) -> tuple[list[list[str]], list[li
     for v in sorted(validations, key=lambda d: d["validation_id"]):
         name = f"{v.get('label') or ''} {v['model_sha256'][:8]}".strip()
         for t in v.get("temperatures", []):
-            rows.append([name, f"{t['temperature_K']:g}", _pm(t["reference"]["diffusivity_cm2_s"], t["reference"]["std_cm2_s"]),
+            rows.append([name, f"{t['temperature_K']:g}",
+                         _pm(t["reference"]["diffusivity_cm2_s"], t["reference"]["std_cm2_s"]),
                          _pm(t["ann"]["diffusivity_cm2_s"], t["ann"]["std_cm2_s"]), f"{t['ratio']:.2f}",
                          f"{t['z_score']:+.1f}", _pm(t.get("force_rmse_eV_A"), None, ".3f"),
                          _pm(t.get("core_repulsion_max_eV"), None, ".3g"), "yes" if t["passed"] else "NO"])
@@ -54,7 +55,8 @@ def validation_tables(validations: list[dict]) -> tuple[list[list[str]], list[li
         if not v.get("temperatures"):
             fits.append([v.get("formula") or "—", name, "—", "—", v["status"].upper()])
     return rows, fits
-TABLE3 = ["material", "lambda (A)", "r_Li (A)", "r_anion (A)", "eps_r", "eps_r source", "dE_AS (eV)", "Ea Arrhenius (eV)"]
+TABLE3 = ["material", "lambda (A)", "r_Li (A)", "r_anion (A)", "eps_r", "eps_r source", "dE_AS (eV)",
+          "Ea Arrhenius (eV)"]
 
 
 def _studies(*collections: list[dict]) -> list[str]:
@@ -253,7 +255,8 @@ def _plot_all(diffusivity: list[dict], conductivity: list[dict], path: Path) -> 
         d = np.array([d["diffusivity_cm2_s"] for d in docs])
         err = np.array([x["diffusivity_std_cm2_s"] or 0 for x in docs])
         label = f"{docs[0]['formula']} ({100 * docs[0]['dopant_fraction']:.2f} % {docs[0]['dopant']})"
-        line = ax.errorbar(1000 / t, d, yerr=err, fmt="o", capsize=3, label=f"{group[0]}: {label}" if several else label)
+        line = ax.errorbar(1000 / t, d, yerr=err, fmt="o", capsize=3,
+                           label=f"{group[0]}: {label}" if several else label)
         fit = fits.get(group)
         if fit:
             x = np.linspace(1000 / t.max(), 1000 / 300.0, 50)

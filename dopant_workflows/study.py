@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.analysis.settings import AnalysisSettings
@@ -21,6 +21,7 @@ from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError, distinct_temperatures, duplicates, validation_problems
 from dopant_workflows.md.settings import MDProtocol
 from dopant_workflows.names import derive_seed
+from dopant_workflows.settings_base import StrictSettings
 from dopant_workflows.validation.settings import ValidationSettings
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,7 @@ log = logging.getLogger(__name__)
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class SubstitutionSettings(_Strict):
+class SubstitutionSettings(StrictSettings):
     """Which dopants go where, in which supercell, at which counts."""
 
     dopant: str = Field(description="NEW:OLD, dopant element on sites of a host element, e.g. Cl:S")
@@ -84,8 +81,14 @@ class SubstitutionSettings(_Strict):
             raise ValueError(str(exc)) from None
         return value
 
+    def request(self) -> dict[str, Any]:
+        """The keyword arguments after the host of ``structures.substitutions``' ``plan_substitutions`` and
+        ``enumerate_substitutions``: the one place that spells the settings out for them."""
+        return {"dopant": self.dopant, "compensation": self.compensate, "supercell": self.supercell,
+                "counts": self.counts, "max_per_count": self.max_per_count, "oxidation_states": self.oxidation_states}
 
-class SimulatedCellSampling(_Strict):
+
+class SimulatedCellSampling(StrictSettings):
     """Reference MD of every cell the study will simulate, at fixed temperatures, added to the training frames:
     the shared network then sees the doped supercells' own environments (a dopant next to its neighbours), not
     only the training cell's."""
@@ -100,7 +103,7 @@ class SimulatedCellSampling(_Strict):
         return distinct_temperatures(value)
 
 
-class TrainingPlan(_Strict):
+class TrainingPlan(StrictSettings):
     """Which cell(s) the reference AIMD and the network are made for (the stages' settings: ``reference_aimd``,
     ``ann``)."""
 
@@ -123,11 +126,12 @@ class TrainingPlan(_Strict):
 #: study files written before the stage settings existed: training.<old key> -> reference_aimd.<new key>
 LEGACY_AIMD_KEYS = {"aimd_steps": "n_steps", "aimd_time_step_fs": "time_step_fs", "aimd_sample_every": "sample_every"}
 
-#: reference data should reach this factor above the hottest MD temperature (Study.advice: measured on LSiPS)
+#: reference data should reach this factor above the hottest MD temperature (Study.advice; the LSiPS evidence:
+#: bench/results/demo_runs/README.md)
 HOT_REFERENCE_FACTOR = 1.2
 
 
-class DielectricEntry(_Strict):
+class DielectricEntry(StrictSettings):
     """A dielectric constant for one composition, with where it came from (never a silent default)."""
 
     formula: str = Field(description="composition of the substitution, e.g. Li60Si7P11S71Cl1")
@@ -135,17 +139,20 @@ class DielectricEntry(_Strict):
     source: str = Field(min_length=3, description='provenance, e.g. "Rao et al. 2020, DFPT"')
 
 
-class Study(_Strict):
+class Study(StrictSettings):
     """A whole dopant screening study: what to simulate, and each stage's settings model."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64,
                       description="identifier used in ids and paths")
     host: str = Field(description="built-in host name (LGPS, Li20Si3P3S23Cl) or a structure file path")
-    substitutions: SubstitutionSettings
+    substitutions: SubstitutionSettings = Field(description="dopant, charge compensation, supercell and counts")
     temperatures_K: list[PositiveFloat] = Field(
         min_length=2, description="ANN-MD temperatures; an Arrhenius fit needs at least two")
-    engine: Literal["embedded", "embedded:chgnet", "embedded:sevenn", "vasp"] = "embedded"
-    training: TrainingPlan = Field(default_factory=TrainingPlan)
+    engine: Literal["embedded", "embedded:chgnet", "embedded:sevenn", "vasp"] = Field(
+        "embedded", description="reference engine that stands in for DFT: embedded (= embedded:chgnet, CHGNet 0.3.0), "
+                                "embedded:sevenn (SevenNet-0), vasp (VASP through custodian, on a cluster)")
+    training: TrainingPlan = Field(default_factory=TrainingPlan, description="which cells the reference data and "
+                                                                              "the network are made for")
     reference_aimd: AIMDSettings = Field(default_factory=AIMDSettings, description="reference AIMD stage")
     ann: TrainingSettings = Field(default_factory=TrainingSettings, description="network training stage")
     protocol: MDProtocol = Field(default_factory=lambda: MDProtocol(preset="demo"), description="ANN-MD stage")
@@ -154,7 +161,9 @@ class Study(_Strict):
         default_factory=ActiveLearningSettings, description="committee exploration, labelling and retraining")
     validation: ValidationSettings = Field(default_factory=ValidationSettings,
                                            description="reference MD vs ANN-MD of every network (on by default)")
-    dielectric: list[DielectricEntry] = Field(default_factory=list)
+    dielectric: list[DielectricEntry] = Field(
+        default_factory=list, description="eps_r with its source per substituted composition (embedded engines; "
+                                          "vasp computes it by DFPT)")
     seed: int = Field(0, description="master seed; every random step derives its own from it")
 
     @model_validator(mode="before")
@@ -255,9 +264,7 @@ class Study(_Strict):
         from dopant_workflows.structures.hosts import load_host
         from dopant_workflows.structures.substitutions import enumerate_substitutions
 
-        s = self.substitutions
-        return enumerate_substitutions(load_host(self.host), s.dopant, s.compensate, s.supercell, s.counts,
-                                       s.max_per_count, s.oxidation_states)
+        return enumerate_substitutions(load_host(self.host), **self.substitutions.request())
 
     def md_temperatures(self) -> list[float]:
         """Every temperature a network of this study runs MD at: production, validation, exploration."""
@@ -279,10 +286,10 @@ class Study(_Strict):
         Reference data no hotter than the MD: the core repulsion sets in 0.1 A inside the closest approach of each
         bonded pair in the training frames, and MD at the hottest temperature for as long as production reaches
         closer than reference MD at that temperature did in the few picoseconds that gave the frames (extreme
-        values: more samples, closer contacts). Hotter reference data put the data's edge deeper. On the LSiPS
-        demo, data up to 1200 K (supercells at 1100 K) instead of 1000 K (800 K) left 9 explored frames beyond the
-        data in the first active-learning round instead of 193 and 471 (two runs), and the rounds converged in 3
-        instead of 4 (README: Quick start)."""
+        values: more samples, closer contacts). Hotter reference data put the data's edge deeper: on the LSiPS
+        demo, data up to 1200 K (supercells at 1100 K) leave 9 explored frames beyond the data in the first
+        active-learning round where data up to 1000 K (800 K) left 193 and 471, and the rounds converge in 3
+        instead of 4 (bench/results/demo_runs/README.md)."""
         notes = []
         hottest_md, hottest_data = max(self.md_temperatures()), self.hottest_reference_data_K()
         if self.ann.core_repulsion and hottest_data < HOT_REFERENCE_FACTOR * hottest_md:
@@ -347,10 +354,7 @@ def _host_problems(raw: dict[str, Any], bad: set[str]) -> list[tuple[str, str]]:
         return []
     settings = SubstitutionSettings.model_validate(raw["substitutions"])
     try:
-        cell, _, plans = plan_substitutions(
-            host, settings.dopant, settings.compensate, settings.supercell, settings.counts,
-            settings.max_per_count, settings.oxidation_states,
-        )
+        cell, _, plans = plan_substitutions(host, **settings.request())
     except DopwfInputError as exc:
         return [("substitutions", str(exc))]
     if "dielectric" in bad or not isinstance(raw.get("dielectric"), list):

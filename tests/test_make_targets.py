@@ -26,3 +26,13 @@ def test_demo_targets_create_the_parent_of_their_output(target):
             assert out.parent in created, f"make {target}: {line!r} needs {out.parent}/, which nothing creates"
             runs += 1
     assert runs == 1
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_bench_runs_the_speed_benchmarks_one_at_a_time():
+    """`make bench` runs the ranking, the force-call and the MD benchmarks, each as its own command (one after the
+    other: they share the cores)."""
+    commands = subprocess.run(["make", "-n", "-B", "bench"], cwd=ROOT, capture_output=True, text=True, check=True)
+    scripts = [words[1] for words in map(shlex.split, commands.stdout.splitlines())
+               if len(words) == 2 and words[0].endswith("python") and words[1].startswith("bench/")]
+    assert scripts == ["bench/substitution_ranking.py", "bench/ann_speed.py", "bench/md_speed.py"]

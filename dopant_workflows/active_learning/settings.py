@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dopant_workflows.errors import distinct_temperatures
+from dopant_workflows.settings_base import StrictSettings
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
-class ActiveLearningSettings(BaseModel):
+class ActiveLearningSettings(StrictSettings):
     """DP-GEN's scheme with its usual numbers: trust levels on the maximum committee force deviation (eV/A),
     a cap on frames labelled per round, convergence when few explored frames exceed the lower level.
 
     ``selection: uniform`` is for a cheap reference (the embedded engines): explored frames are labelled evenly
     along every run and the network's true force error on them decides convergence; no committee is needed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = Field(False, description="explore, label and retrain before the production MD")
     selection: Literal["deviation", "uniform"] = Field(
@@ -51,14 +50,12 @@ class ActiveLearningSettings(BaseModel):
         "best", description="which round's network the study uses when the rounds end: best = the one measured "
                             "best where it was used (uniform: smallest worst-run force RMSE on its own exploration, "
                             "no run blown up; deviation: fewest explored frames above trust_lo), last = the last "
-                            "round's (DP-GEN). More data does not always give a better network: the demo's round 4 "
-                            "was far worse than its round 2")
+                            "round's (DP-GEN); more data does not always give a better network")
     warm_start: bool = Field(
         True, description="round r > 1 continues from round r - 1's networks (their weights, scaling and split; "
                           "DP-GEN's training_init_model) instead of a fresh random start: the new frames refine "
-                          "the fit rather than re-roll it (the demo: fresh starts gave worst-run errors of 0.26 / "
-                          "0.12 / 0.20 / 1.32 eV/A over four rounds, warm starts 0.26 / 0.12 / 0.11 / 0.12 and "
-                          "converged), and training is shorter; false: every round from AMP's random start")
+                          "the fit rather than re-roll it, and training is shorter; false: every round from AMP's "
+                          "random start")
     warm_start_max_steps: int | None = Field(
         None, gt=0, description="warm-started rounds: L-BFGS iterations or Adam epochs at most (DP-GEN's "
                                 "training_reuse_numb_steps); default the ann section's max_steps")
@@ -78,6 +75,3 @@ class ActiveLearningSettings(BaseModel):
     @classmethod
     def _distinct(cls, value: list[float] | None) -> list[float] | None:
         return distinct_temperatures(value)
-
-    def as_record(self) -> dict:
-        return self.model_dump(mode="json")

@@ -100,7 +100,8 @@ def fit_arrhenius(temperatures_K: Sequence[float], diffusivities_cm2_s: Sequence
                     linear = False
                     notes.append("curvature in ln D vs 1/T is significant (F-test p < 0.05): extrapolation is doubtful")
     if dof == 0:
-        notes.append("two temperatures: the fit has no degrees of freedom; its uncertainty is not estimated from scatter")
+        notes.append("two temperatures: the fit has no degrees of freedom; "
+                     "its uncertainty is not estimated from scatter")
         if not weighted:
             covariance = np.full((2, 2), np.nan)
     if t.min() > 500:

@@ -49,7 +49,8 @@ def plot_arrhenius(fit: ArrheniusFit, errors_cm2_s, path, extrapolate_to_K: floa
                 label=label or "MD")
     grid = np.linspace(1000.0 / t.max(), 1000.0 / extrapolate_to_K, 100)
     band = np.array([fit.extrapolate(1000.0 / x) for x in grid])
-    ax.semilogy(grid, band[:, 0], "-", label=f"Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV:.3f} eV")
+    ax.semilogy(grid, band[:, 0], "-",
+                label=f"Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV:.3f} eV")
     if np.all(np.isfinite(band)):
         ax.fill_between(grid, band[:, 1], band[:, 2], alpha=0.25, label="95 % interval")
     ax.set_yscale("log")

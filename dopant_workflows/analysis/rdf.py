@@ -11,7 +11,6 @@ from ase import Atoms
 from dopant_workflows.ann.neighbors import neighbor_pairs
 from dopant_workflows.errors import DopwfInputError
 
-
 N_BLOCKS = 5  # trajectory blocks for the standard error of g(r)
 PEAK_SIGNIFICANCE = 3.0  # a first peak must rise above g = 1 by this many standard errors
 

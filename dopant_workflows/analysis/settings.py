@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from dopant_workflows.settings_base import StrictSettings
 
 
-class AnalysisSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+class AnalysisSettings(StrictSettings):
+    """Which species diffuses, and which part of its mean squared displacement is fitted for D."""
 
     species: str = Field("Li", min_length=1, description="the mobile ion whose D and conductivity are reported")
     fit_start_fraction: float = Field(0.1, gt=0, lt=0.5, description="the MSD is fitted from this fraction of the "

@@ -50,7 +50,8 @@ def analyze_trajectory(path: str | Path, species: str = "Li", temperature_K: flo
                                          "c": diffusion.diffusivity_components_cm2_s[2]},
         "conductivity_mS_cm": sigma, "conductivity_std_mS_cm": sigma_std,
         "n_carriers": n_carriers, "volume_A3": volume,
-        "composition": {el: int(n) for el, n in zip(*np.unique(frames[0].get_chemical_symbols(), return_counts=True))},
+        "composition": {el: int(n) for el, n in zip(*np.unique(frames[0].get_chemical_symbols(), return_counts=True),
+                                                     strict=True)},
         "rdf_first_peak_A": rdf.first_peak_A,
         "warnings": list(diffusion.warnings) + ([] if rdf.first_peak_A else ["no Li-Li RDF peak found"]),
     }

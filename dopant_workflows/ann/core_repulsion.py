@@ -16,10 +16,9 @@ wall is not a run of the network.
 The wall is for cores, so ``r_on`` is never beyond the pair's bonding distance (the sum of covalent radii). A pair
 that never bonds in the data -- two cations such as P-P or Si-Si, whose closest approach is set by the anions
 between them -- has its closest approach at 3.5-5 A, decided by a handful of samples (three Si in a cell): the
-reasoning above (not visited because far uphill) does not hold there. Measured on the LSiPS demo's networks
-(bench/wall_rate.py, bench/wall_frames.py, README): of five wall crossings above 0.05 eV replayed, four were such
-a pair (P-P at 3.50-3.52 A against an onset of 3.66 A, Si-Si at 4.75 A against 4.86 A), where the reference's
-force along the pair is 1-3 eV/A and the wall added 7-20 eV/A on tetrahedra at an ordinary distance.
+reasoning above (not visited because far uphill) does not hold there, and a wall at that distance would push on
+tetrahedra at an ordinary distance where the reference shows nothing repulsive (on the LSiPS demo's networks: P-P
+at 3.50-3.52 A, Si-Si at 4.75 A; bench/results/wall_frames.md, bench/results/wall_rate.md).
 """
 
 from __future__ import annotations
@@ -66,7 +65,8 @@ class CoreRepulsion:
 
     def __post_init__(self) -> None:
         if not (self.strength_eV > 0 and self.width_A > 0):
-            raise DopwfInputError(f"core repulsion: strength_eV {self.strength_eV} and width_A {self.width_A} must be > 0")
+            raise DopwfInputError(f"core repulsion: strength_eV {self.strength_eV} and width_A {self.width_A} "
+                                  "must be > 0")
         bad = {k: v for k, v in self.onset_A.items() if not (0 < v < 10)}
         if bad:
             raise DopwfInputError(f"core repulsion: onsets {bad} outside (0, 10) A")
@@ -136,8 +136,9 @@ class CoreRepulsion:
 
 @njit(cache=True)
 def _wall(species, centers, neighbor, vectors, onset, strength_eV, width_A):
-    """:meth:`CoreRepulsion.evaluate`'s terms in one compiled pass over a full pair list (it runs every MD step:
-    the numpy version built half a dozen arrays over all pairs, 0.14 ms at 150 atoms against 0.014 now)."""
+    """:meth:`CoreRepulsion.evaluate`'s terms in one compiled pass over a full pair list. It runs every MD step, so
+    it makes no array over all pairs: 0.014 ms at 150 atoms, a tenth of the same terms in numpy
+    (bench/results/md_speed.md)."""
     n_atoms = species.shape[0]
     energies, gradient, strain = np.zeros(n_atoms), np.zeros((n_atoms, 3)), np.zeros((3, 3))
     total = 0.0

@@ -147,7 +147,8 @@ class PackedImages:
             vectors=np.ascontiguousarray(np.concatenate([self.vectors[s] for s in pair_slices])),
             pair_terms=tuple(np.concatenate([t[s] for s in pair_slices]) for t in self.pair_terms),
             energies_eV=self.energies_eV[indices],
-            forces_eV_A=None if self.forces_eV_A is None else np.concatenate([self.forces_eV_A[s] for s in atom_slices]),
+            forces_eV_A=(None if self.forces_eV_A is None
+                         else np.concatenate([self.forces_eV_A[s] for s in atom_slices])),
             n_atoms_per_image=counts,
             pair_start=np.concatenate([[0], np.cumsum(n_pairs)]),
             jacobian=None if self.jacobian is None else np.concatenate([self.jacobian[s] for s in pair_slices]),
@@ -158,7 +159,8 @@ class PackedImages:
         return 12 * len(self.neighbor) * width
 
 
-def pack_images(descriptor: GaussianDescriptor, images: Sequence[ReferenceImage], progress: bool = False) -> PackedImages:
+def pack_images(descriptor: GaussianDescriptor, images: Sequence[ReferenceImage],
+                progress: bool = False) -> PackedImages:
     """Fingerprint every image once and pack them (see :class:`PackedImages`)."""
     fingerprints, species, first, neighbor, centers, vectors = [], [], [0], [], [], []
     terms = ([], [], [])

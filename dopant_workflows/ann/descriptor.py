@@ -11,8 +11,8 @@ from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
 from dopant_workflows.ann import kernels
-from dopant_workflows.ann.settings import DEFAULT_CUTOFF_A
 from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
+from dopant_workflows.ann.settings import DEFAULT_CUTOFF_A
 from dopant_workflows.ann.symmetry_functions import G2, SymmetryFunction, default_symmetry_functions
 from dopant_workflows.errors import DopwfInputError
 
@@ -191,7 +191,8 @@ class GaussianDescriptor:
         pairs = neighbor_pairs(atoms, self.cutoff_A) if pairs is None else pairs
         return kernels.fingerprints(*self.pair_kernel_args(species, pairs)), species, pairs
 
-    def energy_gradient(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def energy_gradient(self, species: np.ndarray, pairs: NeighborPairs,
+                        dE_dG: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV) for a given dE/dG (N, max_functions)."""
         pair_gradient = kernels.fingerprints_vjp(*self.pair_kernel_args(species, pairs), np.ascontiguousarray(dE_dG))
         return self.gradient_from_pairs(species, pairs, pair_gradient)
@@ -211,7 +212,8 @@ class GaussianDescriptor:
 
     def energy_gradients(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> np.ndarray:
         """dE_m/dR (M, N, 3) in eV/A for M networks' dE_m/dG (M, N, max_functions), in one pass over triplets."""
-        pair_gradients = kernels.fingerprints_vjp_many(*self.pair_kernel_args(species, pairs), np.ascontiguousarray(dE_dG))
+        pair_gradients = kernels.fingerprints_vjp_many(*self.pair_kernel_args(species, pairs),
+                                                       np.ascontiguousarray(dE_dG))
         return np.stack([kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, g)
                          for g in pair_gradients])
 
@@ -219,7 +221,8 @@ class GaussianDescriptor:
                                            displacements: np.ndarray) -> np.ndarray:
         """dG along atomic displacements (N, 3): the Jacobian-vector product force training needs."""
         pair_displacements = displacements[pairs.neighbor] - displacements[pairs.centers]
-        return kernels.fingerprints_jvp(*self.pair_kernel_args(species, pairs), np.ascontiguousarray(pair_displacements))
+        return kernels.fingerprints_jvp(*self.pair_kernel_args(species, pairs),
+                                        np.ascontiguousarray(pair_displacements))
 
 
 def _pad(nested: list, shape: tuple[int, ...]) -> np.ndarray:

@@ -16,7 +16,8 @@ from dopant_workflows.ann.plots import plot_parity, plot_residuals
 
 @dataclass(frozen=True)
 class ErrorMetrics:
-    """energy RMSE per atom: sqrt(mean_img ((E_pred - E_ref) / N)^2); force RMSE: sqrt(mean_img mean_(atoms,xyz) dF^2)."""
+    """energy RMSE per atom: sqrt(mean_img ((E_pred - E_ref) / N)^2); force RMSE:
+    sqrt(mean_img mean_(atoms,xyz) dF^2)."""
 
     energy_rmse_eV_atom: float
     force_rmse_eV_A: float | None
@@ -55,7 +56,8 @@ class Evaluation:
         ]
 
 
-def evaluate_potential(potential: BPNNPotential, images: Sequence[ReferenceImage], progress: bool = False) -> Evaluation:
+def evaluate_potential(potential: BPNNPotential, images: Sequence[ReferenceImage],
+                       progress: bool = False) -> Evaluation:
     """Predict every image with the production (compiled) path and compare with the references."""
     with_forces = all(image.forces_eV_A is not None for image in images)
     energies, forces = [], []

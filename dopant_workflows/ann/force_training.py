@@ -14,8 +14,8 @@ Here the per-element networks' derivatives are written out:
 
 The same numbers as torch's double backward to rounding (tested); what training uses whenever it trains forces.
 The matrix products are small (atoms x functions by functions x hidden) and run on one BLAS thread: a threaded
-OpenBLAS call leaves its threads spinning against the numba kernels that follow (measured: a training step
-twice as slow on 2 cores).
+OpenBLAS call leaves its threads spinning against the numba kernels that follow (a training step twice as slow on
+2 cores: bench/results/force_training.md).
 """
 
 from __future__ import annotations
@@ -167,6 +167,7 @@ def _kernel_args(descriptor: GaussianDescriptor, batch: PackedImages) -> tuple:
     return descriptor.kernel_args(batch.species, batch.first, batch.neighbor, batch.vectors, batch.pair_terms)
 
 
-def energies_and_forces(model, descriptor: GaussianDescriptor, batch: PackedImages) -> tuple[torch.Tensor, torch.Tensor]:
+def energies_and_forces(model, descriptor: GaussianDescriptor,
+                        batch: PackedImages) -> tuple[torch.Tensor, torch.Tensor]:
     """Atomic energies (N,) and forces (N, 3) of ``model`` on ``batch``, differentiable in its parameters."""
     return NetworkForces.apply(model, descriptor, batch, *model.parameters())

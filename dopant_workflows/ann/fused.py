@@ -18,9 +18,9 @@ centre atom, in turn:
    product per pair and member), instead of M passes over the triplets.
 
 Every loop over triplets runs over views from index 0 (the compiler then knows no index is negative: numba's
-wraparound test per element otherwise stops vectorisation; measured 8x on the series alone) and the triplet
-indices are unsigned. M networks on the same descriptor (a committee) share steps 1-2 and the Jacobian of step
-4; each adds its network and a contraction. Same layout and same numbers as the unfused kernels
+wraparound test per element otherwise stops vectorisation: 8x on the series alone, bench/results/md_speed.md)
+and the triplet indices are unsigned. M networks on the same descriptor (a committee) share steps 1-2 and the
+Jacobian of step 4; each adds its network and a contraction. Same layout and same numbers as the unfused kernels
 (:mod:`dopant_workflows.ann.kernels`, to rounding); :func:`pack_networks` packs the networks into padded arrays,
 :func:`angular_tables` the G4 functions.
 """
@@ -92,10 +92,10 @@ def pack_networks(networks: Sequence[AtomicNeuralNetwork], n_columns: int) -> Pa
             factor[m, a, :n_in] = net.scale(np.ones((1, n_in)))[1]
             shift[m, a, :n_in] = net.scale(np.zeros((1, n_in)))[0][0]
             sizes[m, a, 0] = n_in
-            for l, w in enumerate(net.weights):
-                sizes[m, a, l + 1] = w.shape[1]
-                weights[m, a, l, : w.shape[0] - 1, : w.shape[1]] = w[:-1]
-                biases[m, a, l, : w.shape[1]] = w[-1]
+            for layer, w in enumerate(net.weights):
+                sizes[m, a, layer + 1] = w.shape[1]
+                weights[m, a, layer, : w.shape[0] - 1, : w.shape[1]] = w[:-1]
+                biases[m, a, layer, : w.shape[1]] = w[-1]
             slope[m, a], intercept[m, a] = net.slope_eV, net.intercept_eV
     activation = np.array([_ACTIVATION_CODES[network.activation] for network in networks], dtype=np.int64)
     return PackedNetworks(weights, biases, sizes, factor, shift, slope, intercept, activation)
@@ -123,23 +123,23 @@ def _network(m, a, g, weights, biases, sizes, factor, shift, slope, intercept, a
     code = activation[m]
     for k in range(n_in):
         values[0, k] = g[k] * factor[m, a, k] + shift[m, a, k]
-    for l in range(depth):
-        n_from, n_to = sizes[m, a, l], sizes[m, a, l + 1]
+    for layer in range(depth):
+        n_from, n_to = sizes[m, a, layer], sizes[m, a, layer + 1]
         for j in range(n_to):
-            net = biases[m, a, l, j]
+            net = biases[m, a, layer, j]
             for k in range(n_from):
-                net += values[l, k] * weights[m, a, l, k, j]
-            values[l + 1, j], slopes[l + 1, j] = _activate(net, code)
+                net += values[layer, k] * weights[m, a, layer, k, j]
+            values[layer + 1, j], slopes[layer + 1, j] = _activate(net, code)
     energy = slope[m, a] * values[depth, 0] + intercept[m, a]
     if want_gradient:
         delta[depth, 0] = slope[m, a] * slopes[depth, 0]
-        for l in range(depth - 1, -1, -1):
-            n_from, n_to = sizes[m, a, l], sizes[m, a, l + 1]
+        for layer in range(depth - 1, -1, -1):
+            n_from, n_to = sizes[m, a, layer], sizes[m, a, layer + 1]
             for k in range(n_from):
                 total = 0.0
                 for j in range(n_to):
-                    total += weights[m, a, l, k, j] * delta[l + 1, j]
-                delta[l, k] = total * slopes[l, k] if l > 0 else total
+                    total += weights[m, a, layer, k, j] * delta[layer + 1, j]
+                delta[layer, k] = total * slopes[layer, k] if layer > 0 else total
         for k in range(n_in):
             dE_dG[k] = delta[0, k] * factor[m, a, k]
     return energy
@@ -151,7 +151,7 @@ _H_TERMS = 16
 _H_SERIES_TOLERANCE = 1e-14
 #: committees this large take the per-pair Jacobian (shared) instead of a pass over the triplets per member:
 #: measured at 150 atoms (LSiPS demo network, 2 cores), the kernel takes 1.35 + 0.5 (M - 1) ms for M members by
-#: passes per member against ~2.1 + 0.12 M ms by the Jacobian: it pays from 4 members
+#: passes per member against ~2.1 + 0.12 M ms by the Jacobian: it pays from 4 members (bench/results/md_speed.md)
 _JACOBIAN_MEMBERS = 4
 
 

@@ -16,8 +16,8 @@ committee's M networks in one pass) and
 ``fingerprints_jvp`` (dG along a displacement field: what force training needs). Triplet terms are
 recomputed in each pass rather than stored: at 10,000 atoms there are ~10^7 triplets. Training can instead
 store the Jacobian per pair once (``fingerprints_jacobian``, 12 bytes per pair and column the pair touches) and
-contract it (``jacobian_vjp``/``jacobian_jvp``): no triplet pass per step. The VJP, JVP and Jacobian loops mirror each other
-on purpose: numba compiles each into a tight loop, a shared mode switch would not be.
+contract it (``jacobian_vjp``/``jacobian_jvp``): no triplet pass per step. The VJP, JVP and Jacobian loops mirror
+each other on purpose: numba compiles each into a tight loop, a shared mode switch would not be.
 """
 
 from __future__ import annotations
@@ -168,7 +168,8 @@ def _g2_radial_derivative(r, fc, dfc, eta_k, offset_k, rc2):
 
 
 @njit(parallel=True, cache=True)
-def fingerprints_vjp(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset, gamma, zeta, weights):
+def fingerprints_vjp(species, first, neighbor, vectors, dist, fc, dfc, rc, g2_slots, g4_slots, eta, offset, gamma,
+                     zeta, weights):
     """sum_{i,k} weights[i, k] dG[i, k]/d vectors[p] for every pair p: shape (P, 3)."""
     n_atoms = species.shape[0]
     out = np.zeros((vectors.shape[0], 3))

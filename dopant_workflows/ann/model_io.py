@@ -24,10 +24,10 @@ from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.symmetry_functions import symmetry_functions_from_amp, symmetry_functions_to_amp
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.names import MODEL_FILE
 
 FORMAT = "dopant_workflows.bpnn"
 FORMAT_VERSION = 1
-MODEL_FILE = "model.json"
 
 
 def _canonical(document: dict[str, Any]) -> bytes:
@@ -79,7 +79,8 @@ def potential_from_document(document: dict[str, Any], source: str = "model") -> 
     body = {k: v for k, v in document.items() if k != "sha256"}
     actual = hashlib.sha256(_canonical(body)).hexdigest()
     if stored != actual:
-        raise DopwfInputError(f"{source}: checksum mismatch (stored {stored}, computed {actual}): file corrupted or edited")
+        raise DopwfInputError(f"{source}: checksum mismatch (stored {stored}, computed {actual}): "
+                              "file corrupted or edited")
     try:
         d, n = document["descriptor"], document["network"]
         descriptor = GaussianDescriptor(tuple(d["elements"]), symmetry_functions_from_amp(d["symmetry_functions"]),
@@ -127,7 +128,8 @@ def load_potential(path: str | Path) -> BPNNPotential:
 
 def content_sha256(document: dict[str, Any]) -> str:
     """sha256 of a model document's content: everything but ``metadata`` and the file checksum."""
-    return hashlib.sha256(_canonical({k: v for k, v in document.items() if k not in ("metadata", "sha256")})).hexdigest()
+    return hashlib.sha256(_canonical({k: v for k, v in document.items()
+                                      if k not in ("metadata", "sha256")})).hexdigest()
 
 
 def model_sha256(potential: BPNNPotential) -> str:

@@ -111,7 +111,7 @@ class VerletList:
             self._kept = neighbor_pairs(atoms, self.cutoff_A + self.skin_A)
             self._built_at, self._cell = positions.copy(), cell.copy()
             # elementwise, not a BLAS matmul: a threaded dgemm here leaves OpenBLAS threads spinning against the
-            # next force call's numba threads (measured: 1,200-atom ANN-MD 20 % slower on 2 cores)
+            # next force call's numba threads (1,200-atom ANN-MD 20 % slower on 2 cores: bench/results/md_speed.md)
             shifts = self._kept.shifts
             self._shift_vectors = np.ascontiguousarray(
                 shifts[:, 0, None] * cell[0] + shifts[:, 1, None] * cell[1] + shifts[:, 2, None] * cell[2])

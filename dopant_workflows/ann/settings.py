@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from dopant_workflows.settings_base import StrictSettings
 
 DEFAULT_CUTOFF_A = 6.5  # the paper's cosine cutoff
 
 
-class TrainingSettings(BaseModel):
+class TrainingSettings(StrictSettings):
     """The training stage's one settings model (the study file's ``ann`` section, ``dopwf ann train``'s defaults,
     the training Firetask's parameters); defaults follow the paper and AMP."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     descriptor: Literal["gaussian", "gaussian-radial8", "gaussian-g2"] = Field(
         "gaussian", description="symmetry-function set: gaussian (AMP's default G2/G4, the paper's), "
@@ -22,9 +21,10 @@ class TrainingSettings(BaseModel):
     cutoff_A: float = Field(DEFAULT_CUTOFF_A, gt=0, description="cosine cutoff radius (A)")
     hidden_layers: tuple[Annotated[int, Field(gt=0)], ...] = Field(
         (5, 5), min_length=1, description="nodes per hidden layer, e.g. [5, 5]")
-    activation: Literal["tanh", "sigmoid", "linear"] = "tanh"
+    activation: Literal["tanh", "sigmoid", "linear"] = Field("tanh", description="hidden-layer activation (AMP's)")
     energy_coefficient: float = Field(1.0, ge=0, description="weight of the energy term of AMP's loss")
-    force_coefficient: float = Field(0.04, ge=0, description="AMP's default weight of the force term (0: energies only)")
+    force_coefficient: float = Field(
+        0.04, ge=0, description="AMP's default weight of the force term (0: energies only)")
     overfit: float = Field(
         0.0, ge=0, description="AMP's overfit penalty: + overfit x sum of squared network weights and biases (not the "
                                "output scaling); larger weights extrapolate more wildly outside the training data")
@@ -37,7 +37,8 @@ class TrainingSettings(BaseModel):
     patience: int = Field(20, gt=0, description="validation checks without improvement before stopping")
     validate_every: int = Field(10, gt=0, description="L-BFGS iterations between validation checks (Adam: every epoch)")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="images held out for the final test")
-    validation_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of the non-test images for early stopping")
+    validation_fraction: float = Field(
+        0.1, gt=0, lt=1, description="fraction of the non-test images for early stopping")
     jacobian_memory_GB: float = Field(
         8.0, ge=0, description="memory for the stored descriptor Jacobian of the training and validation images "
                                "(12 bytes per pair and function the pair moves; ~10x faster force training); "
@@ -53,7 +54,3 @@ class TrainingSettings(BaseModel):
         if self.final_learning_rate > self.learning_rate:
             raise ValueError("final_learning_rate: expected <= learning_rate")
         return self
-
-    def as_record(self) -> dict:
-        """JSON-ready (lists, not tuples): for documents, training.json and Firetask parameters."""
-        return self.model_dump(mode="json")

@@ -56,7 +56,8 @@ def make_g2(elements: Sequence[str], etas: Iterable[float], offsets_A: Iterable[
     return [G2(el, float(eta), float(off)) for eta in etas for el in elements for off in offsets_A]
 
 
-def make_g4(elements: Sequence[str], etas: Iterable[float], zetas: Iterable[float], gammas: Iterable[float]) -> list[G4]:
+def make_g4(elements: Sequence[str], etas: Iterable[float], zetas: Iterable[float],
+            gammas: Iterable[float]) -> list[G4]:
     """Same order as AMP's ``make_symmetry_functions(type='G4')``: eta, zeta, gamma, then element pairs."""
     zetas, gammas = list(zetas), list(gammas)
     return [

@@ -56,7 +56,8 @@ class TorchPotential:
         tables = desc._tables
         to = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
         self.g2_slots, self.g4_slots = to(tables.g2_slots), to(tables.g4_slots)
-        self.eta, self.offset, self.gamma, self.zeta = to(tables.eta), to(tables.offset), to(tables.gamma), to(tables.zeta)
+        self.eta, self.offset, self.gamma, self.zeta = (to(tables.eta), to(tables.offset), to(tables.gamma),
+                                                        to(tables.zeta))
         self.networks = TorchNetworks(potential.network, desc.elements).to(self.device)
         self.width = desc.max_functions
 

@@ -9,9 +9,10 @@ with c_E = 1 and c_F = 0.04 by default (AMP's overfit penalty is off by default,
 the per-element networks; forces are F = -J^T dE/dG with J = dG/dR, and their weight gradients are written out
 (:mod:`dopant_workflows.ann.force_training`: one JVP and two sweeps through the networks, not torch's double
 backward); torch keeps the loss, the optimizers and the parameters. J is stored per pair (the columns each
-pair moves) when it fits in ``jacobian_memory_GB`` (a step is then a contraction), else applied by the compiled vector-Jacobian and Jacobian-vector kernels at every step (AMP keeps J on disk:
-2.65 GB per 100 images). Fingerprints are computed once. Early stopping keeps the weights with the lowest
-validation loss (data terms only).
+pair moves) when it fits in ``jacobian_memory_GB`` (a step is then a contraction), else applied by the compiled
+vector-Jacobian and Jacobian-vector kernels at every step (AMP keeps J on disk: 2.65 GB per 100 images).
+Fingerprints are computed once. Early stopping keeps the weights with the lowest validation loss (data terms
+only).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from dopant_workflows.ann.descriptor import GaussianDescriptor
 from dopant_workflows.ann.evaluation import ErrorMetrics, error_metrics
 from dopant_workflows.ann.force_training import energies_and_forces
 from dopant_workflows.ann.model import BPNNPotential
-from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
+from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.ann.torch_network import TorchNetworks
 from dopant_workflows.errors import DopwfInputError
 

@@ -12,18 +12,16 @@ section, the Firetasks' parameters and ``dopwf aimd``'s defaults all come from i
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from dopant_workflows.errors import MAX_MD_TEMPERATURE_K, MAX_TIME_STEP_FS, MIN_MD_TEMPERATURE_K, DopwfInputError
+from dopant_workflows.settings_base import StrictSettings
 
 
-class AIMDSettings(BaseModel):
+class AIMDSettings(StrictSettings):
     """How the reference AIMD runs (any engine)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     n_steps: int = Field(2000, gt=0, description="MD steps of the reference AIMD")
     time_step_fs: float = Field(2.0, gt=0, le=MAX_TIME_STEP_FS, description="MD time step (fs)")

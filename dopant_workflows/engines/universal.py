@@ -70,10 +70,10 @@ def _chgnet_calculator_class():
     """CHGNet's ASE calculator, asked only for what the caller wants.
 
     CHGNetCalculator runs task "efsm" on every call: its stress is a second backward pass through the graph
-    (``create_graph=True``), which more than doubles an MD step's cost at 150 atoms (measured: 0.22-0.25 s vs
-    0.10 s a call) for a number NVT MD never reads. Here a call that asks for energy or forces runs "ef" (the
-    same forces, bit for bit: the same graph and backward pass); one that asks for stress or magnetic moments
-    runs "efsm" as before. ``stress_with_forces = True`` makes every call "efsm": a driver sets it for the
+    (``create_graph=True``), which more than doubles an MD step's cost at 150 atoms (0.22-0.25 s vs 0.10 s a
+    call: bench/results/embedded_aimd.md) for a number NVT MD never reads. Here a call that asks for energy or
+    forces runs "ef" (the same forces, bit for bit: the same graph and backward pass); one that asks for stress or
+    magnetic moments runs "efsm". ``stress_with_forces = True`` makes every call "efsm": a driver sets it for the
     steps whose frames it stores with their stress, so that the stress comes with the step's own call.
     """
     from chgnet.model.dynamics import CHGNetCalculator
@@ -102,7 +102,8 @@ def make_calculator(engine: str, device: str = "cpu"):
                 f"engine chgnet: the installed chgnet {version('chgnet')} has no bundled 0.3.0 weights ({exc}); "
                 "install chgnet>=0.3.8"
             ) from None
-        return _chgnet_calculator_class()(model=model, use_device=device), UniversalModel("chgnet", "CHGNet 0.3.0", version("chgnet"))
+        return (_chgnet_calculator_class()(model=model, use_device=device),
+                UniversalModel("chgnet", "CHGNet 0.3.0", version("chgnet")))
     if engine == "sevenn":
         from sevenn.calculator import SevenNetCalculator
 

@@ -73,7 +73,8 @@ def use_fake_vasp(workflow: Workflow, reference_dirs: dict[str, str | Path]) -> 
     return workflow
 
 
-def modify_incar(workflow: Workflow, incar_update: Mapping[str, Any], fw_name_constraint: str | None = None) -> Workflow:
+def modify_incar(workflow: Workflow, incar_update: Mapping[str, Any],
+                 fw_name_constraint: str | None = None) -> Workflow:
     """Override INCAR tags of the VASP Fireworks (atomate's ``add_modify_incar``), on top of the paper's settings,
     e.g. ``{"NCORE": 8, "KPAR": 2}``; later calls update earlier ones."""
     if not isinstance(incar_update, Mapping) or not incar_update:

@@ -2,7 +2,7 @@
 
 ``check_study`` needs only the study (cells the engine can handle); ``check_worker`` checks one worker's
 environment (results database reachable, runs directory, VASP): on the embedded runner the worker is this
-machine; on a cluster each Firetask checks its own worker when it starts (``study_tasks.worker_setting``).
+machine; on a cluster each Firetask checks its own worker when it starts (``task_helpers.worker_setting``).
 """
 
 from __future__ import annotations

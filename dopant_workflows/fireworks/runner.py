@@ -181,8 +181,9 @@ def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_
 def _launch_all(lpad: LaunchPad, worker: FWorker, launches: Path, verbose: bool) -> bool:
     """Launch Fireworks one at a time until none is ready (True) or a signal says stop (False).
 
-    The embedded store is written after every Firework and when this process exits normally; SIGTERM (a scheduler, `kill`) is turned into
-    the same clean exit as Ctrl-C, so what finished is kept and the running Firework resumes next time. FireWorks
+    The embedded store is written after every Firework and when this process exits normally; SIGTERM (a
+    scheduler, `kill`) is turned into the same clean exit as Ctrl-C, so what finished is kept and the running
+    Firework resumes next time. FireWorks
     records an exception in a Firetask (KeyboardInterrupt included) as FIZZLED and moves on to the next Firework,
     so one is launched at a time and the loop stops when told."""
     launches.mkdir(parents=True, exist_ok=True)

@@ -12,65 +12,22 @@ import logging
 from pathlib import Path
 
 from fireworks import FiretaskBase, FWAction, explicit_serialize
-from pymatgen.core import Structure
 
-from dopant_workflows.db import ResultsDB, insert
-from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.names import DEVICE_KEY, FRAMES_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY, VALIDATION_RUNS_KEY
+from dopant_workflows.db import insert
+from dopant_workflows.fireworks.task_helpers import (
+    STUDY_SPEC,
+    announce,
+    as_structure,
+    device_of,
+    fake_vasp_spec,
+    fw_id_of,
+    results_db,
+    run_dir_of,
+    study_spec,
+)
+from dopant_workflows.names import FRAMES_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY, VALIDATION_RUNS_KEY
 
 log = logging.getLogger("dopwf")
-#: in the spec of every study Firework: FireWorks then sets the Firework's id (and LaunchPad) on its tasks, for
-#: fw_id in the documents and the name in the log heading
-STUDY_SPEC = {"_add_launchpad_and_fw_id": True}
-
-
-def env_value(value, fw_spec, default=None):
-    """atomate's env_chk: ">>name<<" reads the worker's env (my_fworker.yaml), ``default`` when the worker has no
-    such entry; anything else is returned as is."""
-    from atomate.utils.utils import env_chk
-
-    return env_chk(value, fw_spec, strict=False, default=default)
-
-
-def worker_setting(name: str, fw_spec) -> str:
-    """An env entry this worker must have; a clear error naming it (checked before any work)."""
-    value = env_value(f">>{name}<<", fw_spec)
-    if not value:
-        raise DopwfInputError(f"my_fworker.yaml of this worker: env.{name} is not set (dopwf init writes it)")
-    return value
-
-
-def results_db(fw_spec) -> ResultsDB:
-    """The results database of this worker (env db_file, like atomate's db_file)."""
-    return ResultsDB.from_file(worker_setting("db_file", fw_spec))
-
-
-def device_of(fw_spec) -> str:
-    """Where ANN-MD and embedded AIMD run: the Firework's own choice (use_device), else the worker's env, else cpu."""
-    return fw_spec.get(DEVICE_KEY) or env_value(">>device<<", fw_spec) or "cpu"
-
-
-def run_dir_of(task: FiretaskBase, fw_spec) -> Path:
-    path = Path(worker_setting("runs_dir", fw_spec)) / task["run_path"]
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def as_structure(value) -> Structure:
-    """Firetask parameters arrive deserialised (FireWorks rebuilds MSONable dicts) or as plain dicts."""
-    return value if isinstance(value, Structure) else Structure.from_dict(value)
-
-
-def fw_id_of(task: FiretaskBase) -> int | None:
-    """The running Firework's id (FireWorks sets it on the task when the spec asks: ``_add_launchpad_and_fw_id``)."""
-    return getattr(task, "fw_id", None)
-
-
-def announce(task: FiretaskBase) -> None:
-    """A heading in the log naming the Firework that starts: the stages of a long run, readable in the output."""
-    launchpad, fw_id = getattr(task, "launchpad", None), fw_id_of(task)
-    record = launchpad.fireworks.find_one({"fw_id": fw_id}, {"name": 1}) if launchpad and fw_id is not None else None
-    log.info("== %s", record["name"] if record else type(task).__name__)
 
 
 @explicit_serialize
@@ -232,16 +189,17 @@ class ValidateNetwork(FiretaskBase):
         frames exist only now). None when there is nothing to label (every ANN-MD run failed)."""
         from fireworks import Firework, Workflow
 
+        from dopant_workflows.fireworks.vasp_tasks import vasp_single_points
         from dopant_workflows.jobs.vasp_validation import frames_to_relabel
 
         frames = frames_to_relabel(runs, settings.relabel_frames)
         if not frames:
             return None
         name = f"{self['study']} {self['label']} validation"
-        statics = _vasp_single_points(frames, f"{name} relabel", fw_spec)
+        statics = vasp_single_points(frames, f"{name} relabel", fw_spec)
         compare = Firework([ValidateNetwork({**self, "relabelled": True})], name=f"{name} (VASP labels)",
-                           parents=statics, spec={**STUDY_SPEC, "_allow_fizzled_parents": True, VALIDATION_RUNS_KEY: runs,
-                                                  MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY],
+                           parents=statics, spec={**STUDY_SPEC, "_allow_fizzled_parents": True,
+                                                  VALIDATION_RUNS_KEY: runs, MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY],
                                                   MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)})
         log.info("validation: %d ANN-MD frames go to VASP single points before the comparison", len(frames))
         return FWAction(stored_data={"relabel_frames": len(frames)}, detours=Workflow([*statics, compare]))
@@ -250,10 +208,11 @@ class ValidateNetwork(FiretaskBase):
     def _vasp_errors(fw_spec) -> dict:
         from dopant_workflows.ann.calculator import BPNNCalculator
         from dopant_workflows.ann.model_io import load_potential
+        from dopant_workflows.fireworks.vasp_tasks import vasp_labelled_frames
         from dopant_workflows.jobs.vasp_validation import labelled_errors
 
         network = BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
-        return labelled_errors(_vasp_labelled_frames(fw_spec), network)
+        return labelled_errors(vasp_labelled_frames(fw_spec), network)
 
 
 @explicit_serialize
@@ -268,7 +227,6 @@ class ActiveLearningRound(FiretaskBase):
 
     def run_task(self, fw_spec):
         from fireworks import Firework
-        from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 
         from dopant_workflows.active_learning.settings import ActiveLearningSettings
         from dopant_workflows.ann.settings import TrainingSettings
@@ -282,7 +240,9 @@ class ActiveLearningRound(FiretaskBase):
         cells = [(name, as_structure(cell)) for name, cell in self["cells"]]
         labeller = None
         if self["engine"] == "vasp":  # single points as Fireworks: labels exist only on the second call
-            labeller = given_labels(_vasp_labelled_frames(fw_spec) if self.get("relabelled") else None)
+            from dopant_workflows.fireworks.vasp_tasks import vasp_labelled_frames
+
+            labeller = given_labels(vasp_labelled_frames(fw_spec) if self.get("relabelled") else None)
         try:
             document, committee = run_round(
                 int(self["round"]), frames, cells, self["temperatures_K"], TrainingSettings(**self["training"]),
@@ -305,62 +265,25 @@ class ActiveLearningRound(FiretaskBase):
                                     "frames": [*self["frames"], document.labelled_frames_path],
                                     "run_path": str(Path(self["run_path"]).parent / f"round{following}")})
         name = f"{self['study']} {self['label']} active learning round {following}"
-        detour = Firework([task], name=name, spec={**STUDY_SPEC, "_dupefinder": DupeFinderExact(),
-                                                   FRAMES_KEY: fw_spec.get(FRAMES_KEY, []),
-                                                   **_fake_vasp_spec(fw_spec)})
+        detour = Firework([task], name=name, spec=self._round_spec(fw_spec))
         return FWAction(stored_data=stored, detours=[detour])
 
     def _vasp_labelling(self, frames, fw_spec) -> FWAction:
         """The frames this round chose, as VASP single points, then this round again with their labels (a
         detour: the trained members and the exploration are found in place and not redone)."""
         from fireworks import Firework, Workflow
-        from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
+
+        from dopant_workflows.fireworks.vasp_tasks import vasp_single_points
 
         name = f"{self['study']} {self['label']} active learning round {self['round']}"
-        statics = _vasp_single_points(frames, f"{name} label", fw_spec)
+        statics = vasp_single_points(frames, f"{name} label", fw_spec)
         again = Firework([ActiveLearningRound({**self, "relabelled": True})], name=f"{name} (VASP labels)",
-                         parents=statics, spec={**STUDY_SPEC, "_dupefinder": DupeFinderExact(),
-                                                FRAMES_KEY: fw_spec.get(FRAMES_KEY, []), **_fake_vasp_spec(fw_spec)})
+                         parents=statics, spec=self._round_spec(fw_spec))
         log.info("active learning round %s: %d frames go to VASP single points", self["round"], len(frames))
         return FWAction(stored_data={"vasp_single_points": len(frames)}, detours=Workflow([*statics, again]))
 
-
-
-def _vasp_labelled_frames(fw_spec) -> list:
-    """The frames the VASP single points of :func:`_vasp_single_points` pushed, in the order they were asked for
-    (a rerun single point pushes its file again: read once)."""
-    from ase.io import read
-
-    from dopant_workflows.names import VASP_LABELS_KEY
-
-    labelled = [read(path) for path in set(fw_spec.get(VASP_LABELS_KEY, []))]
-    return sorted(labelled, key=lambda atoms: atoms.info["index"])
-
-
-def _fake_vasp_spec(fw_spec) -> dict:
-    """The replay directory (use_fake_vasp) handed on to Fireworks a task adds at run time."""
-    from dopant_workflows.names import FAKE_VASP_KEY
-
-    return {FAKE_VASP_KEY: fw_spec[FAKE_VASP_KEY]} if fw_spec.get(FAKE_VASP_KEY) else {}
-
-
-def _vasp_single_points(frames, name: str, fw_spec) -> list:
-    """One VASP single point Firework per frame (``<name> n of N``); each pushes its labelled frame, which carries
-    the frame's ``info`` and its position in ``frames`` (``index``)."""
-    from fireworks import Firework
-    from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    from dopant_workflows.fireworks.vasp_tasks import RunVaspStatic
-
-    spec = {**STUDY_SPEC, "_category": "vasp", "_dupefinder": DupeFinderExact(), **_fake_vasp_spec(fw_spec)}
-    return [Firework([RunVaspStatic(structure=AseAtomsAdaptor.get_structure(atoms).as_dict(),
-                                    info={**_json_info(atoms.info), "index": n})],
-                     name=f"{name} {n + 1} of {len(frames)}", spec=spec)
-            for n, atoms in enumerate(frames)]
-
-
-def _json_info(info: dict) -> dict:
-    """The frame's info entries a Firework spec can hold (numbers, strings)."""
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in info.items()
-            if isinstance(v, (int, float, str, bool)) or hasattr(v, "item")}
+    @staticmethod
+    def _round_spec(fw_spec) -> dict:
+        """The spec of a round this one adds (the next round, or this one again with VASP labels): the reference
+        frames this round got, and the VASP replay directory when there is one."""
+        return study_spec(**{FRAMES_KEY: fw_spec.get(FRAMES_KEY, [])}, **fake_vasp_spec(fw_spec))

@@ -17,11 +17,9 @@ included), so a changed setting never resumes a stale checkpoint.
 from __future__ import annotations
 
 from fireworks import Firework, Workflow
-from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 from pymatgen.core import Structure
 
 from dopant_workflows.fireworks.study_tasks import (
-    STUDY_SPEC,
     ActiveLearningRound,
     RecordDielectric,
     RunANNMD,
@@ -30,22 +28,20 @@ from dopant_workflows.fireworks.study_tasks import (
     TrainNetwork,
     ValidateNetwork,
 )
+from dopant_workflows.fireworks.task_helpers import study_spec
 from dopant_workflows.fireworks.vasp_tasks import AnalyzeVaspValidationMD
 from dopant_workflows.fireworks.vasp_workflows import aimd_segment_fireworks, dielectric_firework
 from dopant_workflows.jobs.dielectric import missing_dielectric_reason
 from dopant_workflows.jobs.vasp_validation import reference_md_settings
 from dopant_workflows.names import derive_seed, run_tag
-from dopant_workflows.study import Study
 from dopant_workflows.structures.hosts import load_host
 from dopant_workflows.structures.substitutions import Substitution
+from dopant_workflows.study import Study
 
 
 def study_substitutions(study: Study) -> list[Substitution]:
+    """The study's substitution cells: ``Study.enumerate_substitutions`` (kept under this name for scripts)."""
     return study.enumerate_substitutions()
-
-
-def _spec() -> dict:
-    return {**STUDY_SPEC, "_dupefinder": DupeFinderExact()}
 
 
 def _reference_run(study: Study, cell: Structure, settings, label: str) -> list[Firework]:
@@ -56,7 +52,7 @@ def _reference_run(study: Study, cell: Structure, settings, label: str) -> list[
     tag = run_tag(cell.as_dict(), settings.model_dump(), study.engine)
     task = RunEmbeddedAIMD(structure=cell.as_dict(), settings=settings.model_dump(), engine=study.engine,
                            run_path=f"{study.name}/aimd/{label}-{tag}")
-    return [Firework([task], name=f"{study.name} {label} aimd", spec=_spec())]
+    return [Firework([task], name=f"{study.name} {label} aimd", spec=study_spec())]
 
 
 def _reference_and_training(study: Study, cell: Structure, label: str, simulated: list[Substitution] = ()
@@ -80,23 +76,23 @@ def _reference_and_training(study: Study, cell: Structure, label: str, simulated
     train_tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine, study.ann.as_record(),
                         *extra_records)
     if study.active_learning.enabled:
-        train = _active_learning(study, cell, label, parents, train_tag)
+        train = _active_learning(study, cell, label, parents, train_tag, simulated)
     else:
         train = Firework([TrainNetwork(settings=study.ann.as_record(), run_path=f"{name}/train/{label}-{train_tag}",
                                        study=name, label=label)],
-                         name=f"{name} {label} train", parents=parents, spec=_spec())
+                         name=f"{name} {label} train", parents=parents, spec=study_spec())
     return aimd, train, _validation(study, cell, label, train)
 
 
-def _active_learning(study: Study, cell: Structure, label: str, parents: list[Firework], train_tag: str) -> Firework:
+def _active_learning(study: Study, cell: Structure, label: str, parents: list[Firework], train_tag: str,
+                     simulated: list[Substitution]) -> Firework:
     """Round 1 of active learning in place of the training Firework: it trains the committee, explores the cells
-    the study simulates (and the network's own cell, which validation simulates), and adds the next rounds as
-    detours until the committee agrees; the last round hands its network to the MD Fireworks."""
+    the workflow simulates (``simulated``: the shared network's substitutions; and the network's own cell, which
+    validation simulates), and adds the next rounds as detours until the committee agrees; the last round hands
+    its network to the MD Fireworks."""
     settings = study.active_learning
-    cells = [("training", cell)]
-    if label == "shared":
-        cells += [(sub.id, sub.structure) for sub in study_substitutions(study) if sub.structure != cell]  # a host
-        # kept undoped (count 0) is the training cell itself: explored once
+    if label == "shared":  # a host kept undoped (count 0) is the training cell itself: explored once
+        cells = [("training", cell), *((sub.id, sub.structure) for sub in simulated if sub.structure != cell)]
     else:
         cells = [(label, cell)]
     # the run directory is named by what the rounds compute; hand_on only picks among them at the end, so changing
@@ -108,7 +104,7 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
                                temperatures_K=study.active_learning_temperatures(),
                                run_path=f"{study.name}/active_learning/{label}-{tag}/round1", study=study.name,
                                label=label, seed=derive_seed(study.seed, "active learning", label), frames=[])
-    return Firework([task], name=f"{study.name} {label} active learning round 1", parents=parents, spec=_spec())
+    return Firework([task], name=f"{study.name} {label} active learning round 1", parents=parents, spec=study_spec())
 
 
 def _validation(study: Study, cell: Structure, label: str, train: Firework) -> list[Firework]:
@@ -139,12 +135,12 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
             else:
                 task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
                                        seed=seed, analysis=analysis, role=role, engine=engine, run_path=run_path)
-                chain = [Firework([task], name=run_name, parents=[train] if role == "ann" else [], spec=_spec())]
+                chain = [Firework([task], name=run_name, parents=[train] if role == "ann" else [], spec=study_spec())]
             fireworks += chain
             pushing.append(chain[-1])
     task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(pushing))
     compare = Firework([task], name=f"{name} {label} validation", parents=[train, *pushing],
-                       spec={**_spec(), "_allow_fizzled_parents": True})
+                       spec=study_spec(_allow_fizzled_parents=True))
     return [*fireworks, compare]
 
 
@@ -157,7 +153,7 @@ def _vasp_validation_run(study: Study, cell: Structure, temperature: float, seed
     segments = aimd_segment_fireworks(cell, settings, name)
     task = AnalyzeVaspValidationMD(temperature_K=temperature, protocol=protocol.model_dump(), seed=seed,
                                    analysis=study.analysis.model_dump(), run_path=run_path)
-    return [*segments, Firework([task], name=f"{name} analysis", parents=segments[-1:], spec=_spec())]
+    return [*segments, Firework([task], name=f"{name} analysis", parents=segments[-1:], spec=study_spec())]
 
 
 def _dielectric(study: Study, sub: Substitution) -> Firework:
@@ -166,7 +162,7 @@ def _dielectric(study: Study, sub: Substitution) -> Firework:
     entry = next((e for e in study.dielectric if e.formula == sub.formula), None)
     eps, source = (entry.eps_r, entry.source) if entry else (None, missing_dielectric_reason(sub.formula, study.engine))
     return Firework([RecordDielectric(study=study.name, substitution_id=sub.id, formula=sub.formula, eps_r=eps,
-                                      source=source)], name=f"{study.name} {sub.id} dielectric", spec=_spec())
+                                      source=source)], name=f"{study.name} {sub.id} dielectric", spec=study_spec())
 
 
 def _md(study: Study, sub: Substitution, temperature: float, train: Firework) -> Firework:
@@ -176,11 +172,12 @@ def _md(study: Study, sub: Substitution, temperature: float, train: Firework) ->
     task = RunANNMD(structure=sub.structure.as_dict(), temperature_K=temperature, protocol=protocol, seed=seed,
                     analysis=analysis, run_path=f"{study.name}/md/{sub.id}/{temperature:g}K-{tag}", study=study.name,
                     substitution=sub.meta)
-    return Firework([task], name=f"{study.name} {sub.id} md {temperature:g}K", parents=[train], spec=_spec())
+    return Firework([task], name=f"{study.name} {sub.id} md {temperature:g}K", parents=[train], spec=study_spec())
 
 
 def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None = None) -> Workflow:
-    """The whole study as one workflow."""
+    """The whole study as one workflow, for ``substitutions`` (default: the study's whole enumeration): the only
+    cells it simulates, and the only ones active learning explores beside the training cell."""
     substitutions = substitutions if substitutions is not None else study_substitutions(study)
     fireworks: list[Firework] = []
     shared_train = None

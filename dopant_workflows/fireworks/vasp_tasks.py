@@ -7,25 +7,32 @@ Each runs in its launch directory. VASP is ``env_chk(">>vasp_cmd<<")`` (my_fwork
 spec: ``aimd_frames`` (pushed frame files: a segment passes on its predecessors' with its own, so the last
 segment's child gets the whole run), ``previous_segment_dir`` (continuation), ``dielectric`` documents,
 ``validation_runs`` / ``vasp_labels`` (validation records and VASP-labelled frames).
+
+The VASP single points that validation and active learning (``study_tasks``) add as detours are made here too
+(:func:`vasp_single_points`, :func:`vasp_labelled_frames`): ``study_tasks`` imports them where it needs them (this
+module's engine imports are heavy), and this module never imports ``study_tasks``.
 """
 
 from __future__ import annotations
 
 import os
 
-from fireworks import FiretaskBase, FWAction, explicit_serialize
+from fireworks import FiretaskBase, Firework, FWAction, explicit_serialize
 
 from dopant_workflows.db import insert
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.engines.vasp.replay import ReplayVaspJob
 from dopant_workflows.engines.vasp.runs import run_aimd_segment
-from dopant_workflows.fireworks.study_tasks import (
+from dopant_workflows.fireworks.task_helpers import (
+    VASP_SPEC,
     announce,
     as_structure,
     env_value,
+    fake_vasp_spec,
     fw_id_of,
     results_db,
     run_dir_of,
+    study_spec,
 )
 from dopant_workflows.jobs.dielectric import run_vasp_dielectric
 from dopant_workflows.names import (
@@ -33,13 +40,11 @@ from dopant_workflows.names import (
     DIELECTRIC_KEY,
     FAKE_VASP_KEY,
     FRAMES_KEY,
+    LABELLED_FRAMES_FILE,
     PREVIOUS_SEGMENT_KEY,
-    VASP_LABELS_KEY,
     VALIDATION_RUNS_KEY,
+    VASP_LABELS_KEY,
 )
-
-#: a VASP single point's frame with its labels, in its launch directory
-LABELLED_FRAME_FILE = "labelled.extxyz"
 
 
 def _engine_args(fw_spec, vasp_cmd) -> dict:
@@ -122,7 +127,7 @@ class RunVaspStatic(FiretaskBase):
                                         user_incar=self.get("user_incar"),
                                         **_engine_args(fw_spec, self.get("vasp_cmd", ">>vasp_cmd<<")))
         frame.info.update(self["info"])
-        path = os.path.join(os.getcwd(), LABELLED_FRAME_FILE)
+        path = os.path.join(os.getcwd(), LABELLED_FRAMES_FILE)
         write(path, frame, format="extxyz")
         return FWAction(stored_data={"energy_eV": frame.get_potential_energy(), "corrections": corrections},
                         mod_spec=[{"_push": {VASP_LABELS_KEY: path}}])
@@ -150,3 +155,34 @@ class AnalyzeVaspValidationMD(FiretaskBase):
                                       AnalysisSettings(**self.get("analysis", {})))
         return FWAction(stored_data={k: record.get(k) for k in ("role", "status", "temperature_K")},
                         mod_spec=[{"_push": {VALIDATION_RUNS_KEY: record}}])
+
+
+# ---------------------------------------------------------------- VASP labels for other Firetasks
+# Validation and active learning (study_tasks) send frames to VASP single points as detours and read the labels back.
+
+
+def vasp_labelled_frames(fw_spec) -> list:
+    """The frames the VASP single points of :func:`vasp_single_points` pushed, in the order they were asked for
+    (a rerun single point pushes its file again: read once)."""
+    from ase.io import read
+
+    labelled = [read(path) for path in set(fw_spec.get(VASP_LABELS_KEY, []))]
+    return sorted(labelled, key=lambda atoms: atoms.info["index"])
+
+
+def vasp_single_points(frames, name: str, fw_spec) -> list:
+    """One VASP single point Firework per frame (``<name> n of N``); each pushes its labelled frame, which carries
+    the frame's ``info`` and its position in ``frames`` (``index``)."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    spec = study_spec(VASP_SPEC, **fake_vasp_spec(fw_spec))
+    return [Firework([RunVaspStatic(structure=AseAtomsAdaptor.get_structure(atoms).as_dict(),
+                                    info={**_json_info(atoms.info), "index": n})],
+                     name=f"{name} {n + 1} of {len(frames)}", spec=spec)
+            for n, atoms in enumerate(frames)]
+
+
+def _json_info(info: dict) -> dict:
+    """The frame's info entries a Firework spec can hold (numbers, strings)."""
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in info.items()
+            if isinstance(v, (int, float, str, bool)) or hasattr(v, "item")}

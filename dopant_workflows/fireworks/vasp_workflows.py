@@ -4,11 +4,10 @@ FireWorks' exact dupefinder: the same segment of the same run, submitted twice, 
 from __future__ import annotations
 
 from fireworks import Firework, Workflow
-from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 from pymatgen.core import Structure
 
 from dopant_workflows.engines.schedule import AIMDSettings
-from dopant_workflows.fireworks.study_tasks import STUDY_SPEC
+from dopant_workflows.fireworks.task_helpers import VASP_SPEC, study_spec
 from dopant_workflows.fireworks.vasp_tasks import RunVaspAIMDSegment, RunVaspDielectric
 
 
@@ -21,16 +20,14 @@ def aimd_segment_fireworks(structure: Structure, settings: AIMDSettings, name: s
                                   segment_index=segment.index)
         fireworks.append(Firework([task], name=f"{name} aimd segment {segment.index}",
                                   parents=fireworks[-1:] or None,
-                                  spec={**STUDY_SPEC, "_category": "vasp", "segment_index": segment.index,
-                                        "_dupefinder": DupeFinderExact()}))
+                                  spec=study_spec({**VASP_SPEC, "segment_index": segment.index})))
     return fireworks
 
 
 def dielectric_firework(structure: Structure, label: str, name: str, study: str | None = None) -> Firework:
     """DFPT of ``structure``; with ``study`` its eps_r is also recorded as a ``dielectric`` document."""
     task = RunVaspDielectric(structure=structure.as_dict(), label=label, **({"study": study} if study else {}))
-    return Firework([task], name=f"{name} dielectric", spec={**STUDY_SPEC, "_category": "vasp",
-                                                               "_dupefinder": DupeFinderExact()})
+    return Firework([task], name=f"{name} dielectric", spec=study_spec(VASP_SPEC))
 
 
 def get_wf_vasp_reference(structure: Structure, settings: AIMDSettings, name: str,

@@ -11,9 +11,9 @@ Either way (``label_beyond_data``), explored frames in which member 0's core rep
 than any in its training data, extrapolation by definition -- are labelled on top, and a round that met one has not
 converged.
 With ``warm_start``, round r's committee continues from round r - 1's (DP-GEN's init-model) instead of a fresh
-random start. When the rounds end, the network the study uses is the best-measured round's (``hand_on: best``) or the last
-round's (``hand_on: last``, DP-GEN). Everything lands in ``out_dir``: member-k/ (networks), explore/ (trajectories), labelled.extxyz,
-true_error.extxyz, round.json, deviation.png.
+random start. When the rounds end, the network the study uses is the best-measured round's (``hand_on: best``)
+or the last round's (``hand_on: last``, DP-GEN). Everything lands in ``out_dir``: member-k/ (networks), explore/
+(trajectories), labelled.extxyz, true_error.extxyz, round.json, deviation.png.
 """
 
 from __future__ import annotations
@@ -36,16 +36,20 @@ from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.fileio import write_text_atomically
 from dopant_workflows.md.settings import MDProtocol
-from dopant_workflows.names import derive_seed
+from dopant_workflows.names import (
+    DEVIATION_PLOT,
+    LABELLED_FRAMES_FILE,
+    MD_TRAJECTORY_FILE,
+    MODEL_FILE,
+    ROUND_FILE,
+    TRAINING_FILE,
+    TRUE_ERROR_FILE,
+    derive_seed,
+)
 from dopant_workflows.schemas.active_learning import ActiveLearningDocument
 from dopant_workflows.schemas.tasks import ModelDocument
 
 log = logging.getLogger(__name__)
-
-LABELLED_FILE = "labelled.extxyz"
-TRUE_ERROR_FILE = "true_error.extxyz"
-ROUND_FILE = "round.json"
-DEVIATION_PLOT = "deviation.png"
 
 
 def train_committee(frame_files: Sequence[str | Path], settings: TrainingSettings, size: int, out_dir: str | Path,
@@ -57,7 +61,6 @@ def train_committee(frame_files: Sequence[str | Path], settings: TrainingSetting
     from dopant_workflows.ann.model_io import load_potential, model_sha256
     from dopant_workflows.fileio import file_sha256
     from dopant_workflows.jobs.training import train_network
-    from dopant_workflows.names import MODEL_FILE, TRAINING_FILE
 
     documents = []
     for k in range(size):
@@ -117,7 +120,7 @@ def explore(model_path: str | Path, cells: Sequence[tuple[str, Structure]], temp
                 wall = result.core_repulsion_max_eV
             except MDBlowUp as exc:
                 status = f"blew up: {exc}"
-            trajectory = run_dir / "trajectory.extxyz"
+            trajectory = run_dir / MD_TRAJECTORY_FILE
             these = list(iread(str(trajectory), index=":")) if trajectory.is_file() else []
             frames += these
             records.append({"cell": name, "formula": cell.composition.formula.replace(" ", ""),
@@ -395,7 +398,7 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     labelled = labeller([frames[i] for i in to_label]) if len(to_label) else []
     labelled_path = None
     if labelled:
-        labelled_path = out / LABELLED_FILE
+        labelled_path = out / LABELLED_FRAMES_FILE
         write(str(labelled_path), labelled, format="extxyz")
     rng = np.random.default_rng(derive_seed(seed, "true error", round_number))
     n_random = 0 if uniform or not measure_true_error else min(settings.true_error_frames, len(frames))

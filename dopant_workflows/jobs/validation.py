@@ -22,6 +22,7 @@ from dopant_workflows.active_learning.deviation import evenly_spaced
 from dopant_workflows.analysis.conductivity import nernst_einstein_conductivity_mS_cm
 from dopant_workflows.analysis.transport import EXTRAPOLATION_TEMPERATURE_K
 from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.names import VALIDATION_FILE, VALIDATION_PLOT
 from dopant_workflows.schemas.validation import (
     ArrheniusRecord,
     CheckRecord,
@@ -34,9 +35,6 @@ from dopant_workflows.validation.compare import Check, compare_diffusivities
 from dopant_workflows.validation.settings import ValidationSettings
 
 log = logging.getLogger(__name__)
-
-VALIDATION_FILE = "validation.json"
-VALIDATION_PLOT = "validation.png"
 
 
 @dataclass(frozen=True)
@@ -189,7 +187,8 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
             errors[t] = relabel_errors(trajectories, network, reference, settings.relabel_frames)
     n_all = sum(e.n_frames for e in errors.values())
     force_all = math.sqrt(sum(e.force_rmse_eV_A**2 * e.n_frames for e in errors.values()) / n_all) if n_all else None
-    energy_all = math.sqrt(sum(e.energy_rmse_eV_atom**2 * e.n_frames for e in errors.values()) / n_all) if n_all else None
+    energy_all = (math.sqrt(sum(e.energy_rmse_eV_atom**2 * e.n_frames for e in errors.values()) / n_all)
+                  if n_all else None)
 
     core = {t: max((d.get("core_repulsion_max_eV") or 0.0 for d in ann_docs if float(d["temperature_K"]) == t),
                    default=None) for t in errors}
@@ -228,7 +227,8 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
             warnings_.append(f"validation temperatures {outside} K lie outside the reference AIMD's range "
                              f"{low:g}-{high:g} K: the network is extrapolating there")
     for c in comparison.temperatures:
-        relative = c.reference.std_cm2_s / c.reference.diffusivity_cm2_s if c.reference.diffusivity_cm2_s > 0 else math.inf
+        relative = (c.reference.std_cm2_s / c.reference.diffusivity_cm2_s if c.reference.diffusivity_cm2_s > 0
+                    else math.inf)
         if not relative <= 0.5:
             warnings_.append(f"{c.temperature_K:g} K: the reference D is uncertain by more than 50 % "
                              "(more seeds or longer production make the comparison sharper)")
@@ -245,7 +245,8 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
             "ANN-MD": tuple(np.array(v) for v in zip(*[(c.temperature_K, c.ann.diffusivity_cm2_s, c.ann.std_cm2_s)
                                                         for c in comparison.temperatures], strict=True)),
         }
-        title = f"{cell.get('formula', '')}: {'passed' if passed else 'FAILED'} validation ({study or ''} {label or ''})"
+        title = (f"{cell.get('formula', '')}: {'passed' if passed else 'FAILED'} validation "
+                 f"({study or ''} {label or ''})")
         plot_path = str(plot_validation(points, {ref_label: comparison.reference_fit, "ANN-MD": comparison.ann_fit},
                                         out / VALIDATION_PLOT, title).resolve())
     document = ValidationDocument(

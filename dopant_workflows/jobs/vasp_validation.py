@@ -26,11 +26,9 @@ from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import file_sha256
 from dopant_workflows.md.settings import MDProtocol
-from dopant_workflows.names import ANALYSIS_DIR
+from dopant_workflows.names import ANALYSIS_DIR, MD_TRAJECTORY_FILE
 from dopant_workflows.schemas.tasks import MDRunDocument
 
-#: the reference run's production frames, as ANN-MD writes its own (``trajectory.extxyz``)
-REFERENCE_TRAJECTORY = "trajectory.extxyz"
 #: same tolerance as ANN-MD's thermostat check (md.protocol.THERMOSTAT_TOLERANCE)
 THERMOSTAT_TOLERANCE = 0.02
 
@@ -101,7 +99,7 @@ def analyze_reference_md(frame_files: Sequence[str | Path], protocol: MDProtocol
         warnings_.append(f"mean production temperature {mean_t:.1f} K is not within 2 % of {temperature_K:g} K")
     sampled = production[protocol.sample_every - 1::protocol.sample_every]
     run_dir.mkdir(parents=True, exist_ok=True)
-    trajectory = run_dir / REFERENCE_TRAJECTORY
+    trajectory = run_dir / MD_TRAJECTORY_FILE  # the reference run's production frames, as ANN-MD writes its own
     for frame in sampled:
         frame.info["temperature_K"] = float(temperature_K)
     write(trajectory, sampled, format="extxyz")

@@ -11,7 +11,8 @@ seconds, for tests). Every duration can be overridden.
 Output directory: ``trajectory.extxyz`` (production frames every ``sample_interval_fs``, UNWRAPPED positions,
 ``time_fs`` from the start of production, ``temperature_K``, energy and forces), ``md_log.csv`` (all stages:
 stage, step, time_fs, temperature_K, potential_energy_eV, kinetic_energy_eV, core_repulsion_eV: the part of the
-energy from a network's wall beneath its training data, empty for other calculators), ``checkpoint.npz``, ``md_run.json``.
+energy from a network's wall beneath its training data, empty for other calculators), ``checkpoint.npz``,
+``md_run.json``.
 A killed run resumes from its last checkpoint and ends with exactly the frames an uninterrupted run writes.
 """
 

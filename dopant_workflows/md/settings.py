@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from dopant_workflows.analysis.diffusion import MIN_FRAMES
 from dopant_workflows.errors import MAX_TIME_STEP_FS, DopwfInputError, settings_problems
+from dopant_workflows.settings_base import StrictSettings
 
 PRESETS: dict[str, dict[str, float]] = {
     "paper": {"heating_ps": 4.0, "equilibration_ps": 1.0, "production_ps": 20.0},
@@ -17,13 +18,11 @@ PRESETS: dict[str, dict[str, float]] = {
 }
 
 
-class MDProtocol(BaseModel):
+class MDProtocol(StrictSettings):
     """The MD stage's one settings model: a preset (``paper``, ``demo``, ``smoke``) and any field overriding it.
 
     ``MDProtocol(preset="demo", heating_ps=0.5)`` is the demo preset with half a picosecond of heating; the study
     file's ``protocol`` section and ``dopwf md``'s options are read into it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     preset: Literal["paper", "demo", "smoke"] = Field("paper", description="durations a field does not override")
     time_step_fs: float = Field(2.0, gt=0, le=MAX_TIME_STEP_FS, description="MD time step (fs)")

@@ -36,7 +36,8 @@ class ActiveLearningDocument(Document):
     n_beyond_data: int | None = Field(None, description="explored frames in which the network's core repulsion was "
                                                         "active (None: not checked)")
     beyond_data_max_eV: float | None = Field(None, description="largest core-repulsion energy in an explored frame")
-    n_labelled_beyond_data: int = Field(0, description="of n_labelled: frames labelled because they lay beyond the data")
+    n_labelled_beyond_data: int = Field(0, description="of n_labelled: frames labelled because they lay beyond "
+                                                       "the data")
     n_labelled: int
     labelled_frames_path: str | None = None
     selection_note: str | None = None

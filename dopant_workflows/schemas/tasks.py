@@ -75,7 +75,8 @@ class MDTaskDocument(MDRunDocument):
     @classmethod
     def from_run(cls, run: MDRunDocument, study: str, substitution: dict, fw_id: int | None = None) -> MDTaskDocument:
         """The run's document with the study and substitution it belongs to (``Substitution.meta``)."""
-        return cls(**{**run.model_dump(), "formula": substitution["formula"]}, task_id=f"{study}-{substitution['id']}-{run.temperature_K:g}K", study=study,
+        return cls(**{**run.model_dump(), "formula": substitution["formula"]},
+                   task_id=f"{study}-{substitution['id']}-{run.temperature_K:g}K", study=study,
                    substitution_id=substitution["id"], dopant=substitution["dopant"],
                    dopant_count=substitution["dopant_count"], dopant_fraction=substitution["dopant_fraction"],
                    dopant_oxidation_state=substitution.get("dopant_oxidation_state"), fw_id=fw_id)

@@ -332,7 +332,8 @@ def _score_exhaustive(plan: _Plan, model: EwaldSiteModel) -> tuple[np.ndarray, n
     return sites, energies
 
 
-def _score_beam(plan: _Plan, model: EwaldSiteModel, perms: np.ndarray, beam_width: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _score_beam(plan: _Plan, model: EwaldSiteModel, perms: np.ndarray,
+                beam_width: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Add one dopant (with its share of compensators) per step; keep the best distinct partial patterns."""
     steps = plan.n_dopant if plan.n_dopant else 1
     comp_per_step = [plan.n_comp // steps + (1 if s < plan.n_comp % steps else 0) for s in range(steps)]
@@ -462,7 +463,8 @@ def _build(
     structure = cell.copy()
     changes = []
     for index, label in zip(sites.tolist(), labels, strict=True):
-        changes.append(SiteChange(index, cell[index].specie.symbol, label, tuple(round(float(x), 6) for x in cell[index].frac_coords)))
+        changes.append(SiteChange(index, cell[index].specie.symbol, label,
+                                  tuple(round(float(x), 6) for x in cell[index].frac_coords)))
         structure.replace(index, label)
     structure = structure.get_sorted_structure(key=lambda s: s.specie.X)
     formula = structure.composition.formula.replace(" ", "")

@@ -164,5 +164,6 @@ def compare_diffusivities(reference_runs: Sequence[Mapping], ann_runs: Sequence[
     return DiffusivityValidation(tuple(comparisons), reference_fit, ann_fit, (d_check, ea_check), tuple(problems))
 
 
-def extrapolated(fit: ArrheniusFit | None, at_K: float = EXTRAPOLATION_TEMPERATURE_K) -> tuple[float, float, float] | None:
+def extrapolated(fit: ArrheniusFit | None,
+                 at_K: float = EXTRAPOLATION_TEMPERATURE_K) -> tuple[float, float, float] | None:
     return fit.extrapolate(at_K) if fit is not None else None

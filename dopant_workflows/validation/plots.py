@@ -16,7 +16,8 @@ from dopant_workflows.analysis.plots import save_figure  # noqa: E402
 
 
 def plot_validation(points: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                    fits: dict[str, ArrheniusFit | None], path, title: str = "", extrapolate_to_K: float = 300.0) -> Path:
+                    fits: dict[str, ArrheniusFit | None], path, title: str = "",
+                    extrapolate_to_K: float = 300.0) -> Path:
     """``points[label] = (T, D, sigma)`` and ``fits[label]`` for 'reference ...' and 'ANN-MD' (any labels)."""
     fig, ax = plt.subplots(figsize=(6.2, 4.6))
     for (label, (t, d, err)), colour in zip(points.items(), ("black", "tab:red", "tab:blue", "tab:green"),

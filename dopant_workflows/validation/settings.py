@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from dopant_workflows.errors import distinct_temperatures
 from dopant_workflows.md.settings import MDProtocol
+from dopant_workflows.settings_base import StrictSettings
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
-class ValidationThresholds(BaseModel):
+class ValidationThresholds(StrictSettings):
     """What a network must reproduce to pass. Defaults: the paper's evidence (Fig. 5a, Table 2 LGPS rows) made
     into numbers: D within a factor 1.33 or 2 combined sigma at every temperature, Ea within 0.05 eV, forces on
     its own ANN-MD frames within 0.15 eV/A RMSE, and a core repulsion that stays a safety net (<= 0.05 eV)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     diffusivity_ratio: float = Field(1.33, gt=1, description="D_ann / D_ref (or its inverse) may be at most this")
     diffusivity_sigmas: float = Field(2.0, gt=0, description="... or |D_ann - D_ref| within this many combined sigma")
@@ -31,11 +30,9 @@ class ValidationThresholds(BaseModel):
                                                               "production sample of the network's MD (eV)")
 
 
-class ValidationSettings(BaseModel):
+class ValidationSettings(StrictSettings):
     """Reference MD and ANN-MD of the network's own training cell (optionally repeated) with the study's protocol,
     ``seeds`` independent runs of each per temperature; then the comparison. On by default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = Field(True, description="false: no validation (the study's documents then say 'not validated')")
     temperatures_K: list[PositiveFloat] | None = Field(
@@ -50,7 +47,8 @@ class ValidationSettings(BaseModel):
     protocol: MDProtocol | None = Field(None, description="default: the study's protocol")
     relabel_frames: int = Field(20, ge=1, description="production frames of each ANN-MD run relabelled by the "
                                                        "reference engine (the network's error where it is used)")
-    thresholds: ValidationThresholds = Field(default_factory=ValidationThresholds)
+    thresholds: ValidationThresholds = Field(default_factory=ValidationThresholds,
+                                             description="what the network must reproduce to pass")
 
     @field_validator("temperatures_K")
     @classmethod
@@ -65,6 +63,3 @@ class ValidationSettings(BaseModel):
         """(role, k) of the runs at one temperature: run k of each engine side by side, extra ANN runs last."""
         most = max(self.runs_per_temperature("reference"), self.runs_per_temperature("ann"))
         return [(role, k) for k in range(most) for role in ("reference", "ann") if k < self.runs_per_temperature(role)]
-
-    def as_record(self) -> dict:
-        return self.model_dump(mode="json")

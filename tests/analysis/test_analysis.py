@@ -118,7 +118,8 @@ def test_anderson_stuart_reproduces_the_papers_table_3():
     # Eq. 5 radii of the text: 0.63, 0.79, 0.91 A for 1, 2, 3 Cl
     assert [round(effective_radius_A(volume, n, n_total), 2) for n in (1, 2, 3)] == [0.62, 0.79, 0.9]
     # Table 3 rows (lambda 3.35 A, its r_anion and eps_r): 0.31, 0.28, 0.29 eV
-    barriers = [anderson_stuart_barrier_eV(3.35, r_li, r_a, eps) for r_a, eps in ((0.63, 5.14), (0.79, 5.24), (0.91, 4.92))]
+    barriers = [anderson_stuart_barrier_eV(3.35, r_li, r_a, eps)
+                for r_a, eps in ((0.63, 5.14), (0.79, 5.24), (0.91, 4.92))]
     assert barriers == pytest.approx([0.31, 0.28, 0.29], abs=0.015)
     # larger anion radius and larger eps_r both lower the barrier (the paper's argument)
     assert anderson_stuart_barrier_eV(3.35, r_li, 0.9, 5.0) < anderson_stuart_barrier_eV(3.35, r_li, 0.6, 5.0)

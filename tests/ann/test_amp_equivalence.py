@@ -16,7 +16,12 @@ def test_fingerprints_match_amp(model, amp_reference, amp_images):
                                strict=True):
         fingerprints, _, _ = potential.descriptor.fingerprints(atoms)
         expected = np.array(expected)
-        assert fingerprints[:, : expected.shape[1]] == pytest.approx(expected, abs=1e-10, rel=1e-12)
+        # the same columns, no more and no fewer (an extra or a missing symmetry function fails here), then the
+        # numbers: 3.7e-14 at most was measured (li2s_small; 2.1e-14 lgps_default, 1.8e-14 lsips_custom)
+        assert fingerprints.shape == expected.shape
+        np.testing.assert_allclose(fingerprints, expected, rtol=0, atol=1e-13)
+    n_functions = {element: len(functions) for element, functions in potential.descriptor.functions.items()}
+    assert n_functions == amp_reference["models"][model]["n_symmetry_functions"]
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
@@ -29,8 +34,10 @@ def test_energies_and_forces_match_amp(model, backend, amp_reference, amp_images
                                strict=True):
         atoms = atoms.copy()
         atoms.calc = calc
-        assert abs(atoms.get_potential_energy() - expected["energy_eV"]) < 1e-6
-        assert np.abs(atoms.get_forces() - np.array(expected["forces_eV_A"])).max() < 1e-6
+        # measured (numba / torch, 2026-11): |dE| <= 4.4e-13 eV, |dF| <= 4.4e-11 eV/A (li2s_small; <= 6.7e-12 on
+        # the other two models)
+        assert abs(atoms.get_potential_energy() - expected["energy_eV"]) < 1e-12
+        assert np.abs(atoms.get_forces() - np.array(expected["forces_eV_A"])).max() < 1e-10
 
 
 def test_default_set_is_amps_gaussian_56(amp_reference):
@@ -71,7 +78,7 @@ def test_torch_backend_in_blocks_gives_the_numbers_of_one_pass(amp_images):
         backend = TorchPotential(potential, max_triplets=budget)
         blocks = backend.blocks(potential.descriptor.fingerprints(atoms)[2].first)
         assert len(blocks) > 1 and blocks[0][0] == 0 and blocks[-1][1] == len(atoms)
-        assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))  # contiguous, no centre twice
+        assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))  # contiguous, no centre twice
         parts = backend.evaluate(atoms, stress=True)
         assert parts.energy_eV == pytest.approx(whole.energy_eV, abs=1e-9)
         np.testing.assert_allclose(parts.energies_eV, whole.energies_eV, atol=1e-10)

@@ -38,7 +38,8 @@ def test_saved_file_has_amps_layout(tmp_path, lgps_potential):
     outer = _amp_eval(text)
     descriptor, model = _amp_eval(outer["descriptor"]), _amp_eval(outer["model"])
     assert set(descriptor) == {"Gs", "cutoff", "elements", "importname", "mode", "version"}
-    assert set(model) == {"activation", "fprange", "hiddenlayers", "importname", "mode", "scalings", "version", "weights"}
+    assert set(model) == {"activation", "fprange", "hiddenlayers", "importname", "mode", "scalings", "version",
+                          "weights"}
     assert descriptor["importname"] == ".descriptor.gaussian.Gaussian"
     assert model["importname"] == ".model.neuralnetwork.NeuralNetwork"
     assert isinstance(model["weights"]["Li"][1], np.ndarray) and model["weights"]["Li"][1].shape == (57, 5)
@@ -126,7 +127,8 @@ def test_amp_reads_our_files(amp_images):
     calc = load_amp(path)
     atoms = amp_images[3].copy()
     atoms.calc = calc
-    assert abs(atoms.get_potential_energy() - amp_results[0]["energy_eV"]) < 1e-6
-    assert np.abs(atoms.get_forces() - np.array(amp_results[0]["forces_eV_A"])).max() < 1e-6
+    # measured: |dE| 1.9e-13 eV, |dF| 1.2e-12 eV/A
+    assert abs(atoms.get_potential_energy() - amp_results[0]["energy_eV"]) < 1e-12
+    assert np.abs(atoms.get_forces() - np.array(amp_results[0]["forces_eV_A"])).max() < 1e-10
     # our writer still produces exactly the text AMP read
     assert amp_text(calc.potential) == path.read_text()

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from ase import Atoms, units
-from ase.md.verlet import VelocityVerlet
 from ase.md.velocitydistribution import thermalize_momenta
+from ase.md.verlet import VelocityVerlet
 
 from dopant_workflows.ann.amp_io import load_amp
 from dopant_workflows.errors import DopwfInputError
@@ -69,7 +69,7 @@ def test_nve_md_conserves_energy(amp_images):
 
 
 def _pair_set(pairs):
-    return sorted(zip(pairs.centers.tolist(), pairs.neighbor.tolist(), map(tuple, pairs.shifts.tolist())))
+    return sorted(zip(pairs.centers.tolist(), pairs.neighbor.tolist(), map(tuple, pairs.shifts.tolist()), strict=True))
 
 
 def test_verlet_list_gives_a_fresh_search_s_pairs_and_forces(lgps_potential, amp_images):

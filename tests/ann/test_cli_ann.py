@@ -38,7 +38,8 @@ def test_train_then_eval(tmp_path, capsys, amp_images):
     assert set(report["metrics"]) == {"train", "validation", "test"}
     assert not list(tmp_path.glob(".model-staging-*"))
 
-    assert main(["ann", "eval", str(out), str(tmp_path / "images.extxyz"), "--json", "--out", str(tmp_path / "ev")]) == 0
+    assert main(["ann", "eval", str(out), str(tmp_path / "images.extxyz"), "--json",
+                 "--out", str(tmp_path / "ev")]) == 0
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert metrics["n_images"] == 12 and metrics["force_rmse_eV_A"] > 0
     assert (tmp_path / "ev" / "parity_eval.png").stat().st_size > 1000

@@ -66,7 +66,8 @@ def test_pairs_never_bonded_in_the_data_are_walled_at_bonding_distance_not_at_th
     core = CoreRepulsion.from_images([cell], ["P", "S"], 6.5)
     assert core.onset_A["P-P"] == pytest.approx(2 * 1.07)
     assert core.source["P-P"] == "covalent radii (never bonded in the data: closest 3.60 A)"
-    assert core.onset_A["P-S"] == pytest.approx(np.hypot(1.8, 0.9) - 0.1) and core.source["P-S"] == "training data - 0.1 A"
+    assert (core.onset_A["P-S"] == pytest.approx(np.hypot(1.8, 0.9) - 0.1)
+            and core.source["P-S"] == "training data - 0.1 A")
     squeezed = cell.copy()
     squeezed.positions[1, 0] = 3.5  # 0.1 A closer than any P-P in the data: inside the old onset (3.5 A)
     assert core.evaluate(np.array([0, 0, 1]), ("P", "S"), neighbor_pairs(squeezed, 6.5))[0] == 0.0

@@ -6,8 +6,8 @@ import torch
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from dopant_workflows.ann.dataset import ReferenceImage, pack_images
-from dopant_workflows.ann.force_training import energies_and_forces
 from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.force_training import energies_and_forces
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.ann.torch_network import TorchNetworks
 from dopant_workflows.ann.training import _initial_network, with_stored_jacobian

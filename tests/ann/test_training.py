@@ -5,15 +5,20 @@ import json
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
+from pydantic import ValidationError
 
 from dopant_workflows.ann.dataset import ReferenceImage, load_images, pack_images, split_indices
 from dopant_workflows.ann.descriptor import GaussianDescriptor
 from dopant_workflows.ann.model import BPNNPotential
-from dopant_workflows.ann.model_io import (content_sha256, load_potential, model_sha256, potential_to_document,
-                                          save_potential)
+from dopant_workflows.ann.model_io import (
+    content_sha256,
+    load_potential,
+    model_sha256,
+    potential_to_document,
+    save_potential,
+)
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.training import TrainingSettings, _initial_network, train_potential
 from dopant_workflows.errors import DopwfInputError
@@ -199,7 +204,8 @@ def test_warm_start_continues_from_the_parent_and_keeps_its_split(teacher_images
     validation = [teacher_images[i] for i in child.split["validation"]]
     errors = np.concatenate([parent.potential.evaluate(i.atoms).forces_eV_A - i.forces_eV_A for i in validation])
     assert child.history.step[0] == 0
-    assert child.history.validation_force_rmse_eV_A[0] == pytest.approx(np.sqrt((errors**2).mean()), rel=1e-6)  # J in float32
+    # J in float32
+    assert child.history.validation_force_rmse_eV_A[0] == pytest.approx(np.sqrt((errors**2).mean()), rel=1e-6)
     assert min(child.history.validation_loss) == child.history.validation_loss[
         child.history.step.index(child.best_step)] <= child.history.validation_loss[0]
     assert child.potential.metadata["warm_start_sha256"] == "parent-sha"

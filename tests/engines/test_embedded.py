@@ -4,39 +4,36 @@ import json
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import read
 from ase.stress import full_3x3_to_voigt_6_stress
+from pydantic import ValidationError
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from dopant_workflows.engines.embedded import run_embedded_aimd
-from dopant_workflows.md.driver import MDBlowUp
 from dopant_workflows.engines.schedule import AIMDSettings, parse_temperature_range
 from dopant_workflows.engines.universal import check_elements, parse_engine
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.md.driver import MDBlowUp
 from dopant_workflows.schemas.training_set import describe_training_set
+from tests.helpers import copper
 
 from ..calculators import DyingEMT, JumpingEMT, Killed
 
 SETTINGS = AIMDSettings(n_steps=40, segment_steps=20, temperature_start_K=300, temperature_end_K=900, seed=3)
 
 
-def _copper():
-    return bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
-
-
 def test_killed_run_resumes_from_its_checkpoint_and_ends_identical(tmp_path):
-    reference = run_embedded_aimd(_copper(), SETTINGS, tmp_path / "ref", engine="emt", calculator=EMT(),
+    reference = run_embedded_aimd(copper(), SETTINGS, tmp_path / "ref", engine="emt", calculator=EMT(),
                                   checkpoint_every=10, progress=False)
     assert reference.n_frames == 40
     with pytest.raises(Killed):
-        run_embedded_aimd(_copper(), SETTINGS, tmp_path / "run", engine="emt", calculator=DyingEMT(27),
+        run_embedded_aimd(copper(), SETTINGS, tmp_path / "run", engine="emt", calculator=DyingEMT(27),
                           checkpoint_every=10, progress=False)
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["status"] == "running"
-    resumed = run_embedded_aimd(_copper(), SETTINGS, tmp_path / "run", engine="emt", calculator=EMT(),
+    resumed = run_embedded_aimd(copper(), SETTINGS, tmp_path / "run", engine="emt", calculator=EMT(),
                                 checkpoint_every=10, progress=False)
     assert resumed.n_frames == 40
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "completed"
@@ -50,7 +47,7 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_identical(tmp_path):
 
 def test_blow_up_stops_the_run_and_flags_earlier_frames(tmp_path):
     with pytest.raises(MDBlowUp, match="energy jumped"):  # the same convention as the MD protocol
-        run_embedded_aimd(_copper(), SETTINGS, tmp_path, engine="emt", calculator=JumpingEMT(15), progress=False)
+        run_embedded_aimd(copper(), SETTINGS, tmp_path, engine="emt", calculator=JumpingEMT(15), progress=False)
     frames = read(tmp_path / "frames.extxyz", ":")
     assert 0 < len(frames) < 20
     assert all(f.info["flag"] == "precedes_failure" for f in frames)
@@ -59,10 +56,10 @@ def test_blow_up_stops_the_run_and_flags_earlier_frames(tmp_path):
 
 
 def test_checkpoint_of_another_run_is_refused(tmp_path):
-    run_embedded_aimd(_copper(), AIMDSettings(n_steps=5, segment_steps=5), tmp_path, engine="emt", calculator=EMT(),
+    run_embedded_aimd(copper(), AIMDSettings(n_steps=5, segment_steps=5), tmp_path, engine="emt", calculator=EMT(),
                       progress=False)
     with pytest.raises(DopwfInputError, match="checkpoint of a different run"):
-        run_embedded_aimd(_copper(), AIMDSettings(n_steps=6, segment_steps=5), tmp_path, engine="emt",
+        run_embedded_aimd(copper(), AIMDSettings(n_steps=6, segment_steps=5), tmp_path, engine="emt",
                           calculator=EMT(), progress=False)
 
 

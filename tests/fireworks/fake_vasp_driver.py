@@ -28,7 +28,8 @@ wf = use_fake_vasp(wf, {"lsips aimd segment 0": reference / "aimd_edddav_error",
 lpad = LaunchPad.auto_load()
 lpad.reset("", require_password=False)
 lpad.add_wf(wf)
-rapidfire(lpad, FWorker(env={"vasp_cmd": "vasp_std", "db_file": sys.argv[3]}), m_dir=str(launch_dir), nlaunches=0, sleep_time=0)
+rapidfire(lpad, FWorker(env={"vasp_cmd": "vasp_std", "db_file": sys.argv[3]}), m_dir=str(launch_dir), nlaunches=0,
+          sleep_time=0)
 out = {}
 for fw_id in lpad.get_fw_ids():
     fw = lpad.get_fw_by_id(fw_id)
@@ -37,6 +38,7 @@ for fw_id in lpad.get_fw_ids():
 db = ResultsDB.from_file(sys.argv[3])
 store = db.store("dielectric")
 store.connect()
-out["dielectric documents"] = list(store.query({}, properties=["substitution_id", "study", "formula", "eps_r", "source"]))
+out["dielectric documents"] = list(store.query({}, properties=["substitution_id", "study", "formula", "eps_r",
+                                                               "source"]))
 store.close()
 print("RESULT " + json.dumps(out, default=str))

@@ -67,6 +67,7 @@ def test_an_unreadable_results_file_is_an_error_not_a_silent_rewrite(tmp_path):
     assert [d["model_sha256"] for d in json.loads((tmp_path / "results" / "models.json.last-good").read_text())] == [
         "a", "b"]
     path.write_text(path.read_text()[:20])
-    with pytest.raises(DopwfInputError, match=r"results file '.*models\.json': cannot be read .* kept as '.*models\.json\.last-good'"):
+    with pytest.raises(DopwfInputError,
+                       match=r"results file '.*models\.json': cannot be read .* kept as '.*models\.json\.last-good'"):
         insert(db, "models", {"model_sha256": "d"})
     assert path.read_text().startswith('[{"model_sha256"') and len(path.read_text()) == 20  # untouched

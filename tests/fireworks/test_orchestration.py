@@ -1,11 +1,7 @@
 """Regression tests of the jobs-layer refactor (issue 10): each failed before the change."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import yaml
@@ -14,14 +10,12 @@ from maggma.stores import MemoryStore
 from builders import AndersonStuartBuilder, ConductivityBuilder, DiffusivityBuilder, run_builders
 from dopant_workflows.db import COLLECTIONS
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.fireworks.study_tasks import RecordDielectric, device_of
+from dopant_workflows.fireworks.config import init_fw_config
+from dopant_workflows.fireworks.study_tasks import ActiveLearningRound, RecordDielectric, RunANNMD
 from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
-from dopant_workflows.fw_setup import init_fw_config
+from dopant_workflows.fireworks.task_helpers import device_of
 from dopant_workflows.study import StudyValidationError, study_from_dict
-
-ROOT = Path(__file__).resolve().parents[2]
-SMOKE = ROOT / "tests" / "data" / "studies" / "smoke_study.yaml"
-DOPWF = Path(sys.executable).parent / "dopwf"
+from tests.helpers import SMOKE, dopwf
 
 
 def _smoke(**changes) -> dict:
@@ -30,16 +24,10 @@ def _smoke(**changes) -> dict:
     return data
 
 
-def _dopwf(args, cwd):
-    env = {**os.environ, "HOME": str(cwd)}  # no ~/.fireworks: only --config can point FireWorks anywhere
-    env.pop("FW_CONFIG_FILE", None)
-    return subprocess.run([str(DOPWF), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-
-
 def test_submit_with_config_uses_that_config(tmp_path):
     """1. FireWorks was imported (reading no configuration) before --config was set: 'env.db_file is not set'."""
     config = init_fw_config(tmp_path / "cfg")
-    done = _dopwf(["submit", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    done = dopwf(["submit", str(SMOKE), "--config", str(config.directory)], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "submitted study smoke: 13 Fireworks" in done.stdout
 
@@ -84,7 +72,8 @@ def _stores():
 
 
 def _builders(s):
-    return [DiffusivityBuilder(s["md_tasks"], s["diffusivity"]), ConductivityBuilder(s["diffusivity"], s["conductivity"]),
+    return [DiffusivityBuilder(s["md_tasks"], s["diffusivity"]),
+            ConductivityBuilder(s["diffusivity"], s["conductivity"]),
             AndersonStuartBuilder(s["diffusivity"], s["dielectric"], s["conductivity"], s["anderson_stuart"])]
 
 
@@ -110,7 +99,7 @@ def test_dopwf_build_exits_nonzero_naming_the_failure(tmp_path):
 
     config = init_fw_config(tmp_path / "cfg")
     insert(ResultsDB.from_file(config.directory / "db.json"), "md_tasks", _diffusivity_task("one", 600.0))
-    done = _dopwf(["build", "--config", str(config.directory)], tmp_path)
+    done = dopwf(["build", "--config", str(config.directory)], tmp_path)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "FAILED ConductivityBuilder s/one: MD runs at [600.0] K" in done.stdout
 
@@ -184,3 +173,23 @@ def test_cli_and_firetask_share_the_stage_settings():
 def test_a_protocol_section_without_preset_overrides_the_demo_preset():
     study = study_from_dict(_smoke(protocol={"production_ps": 8.0}))
     assert (study.protocol.preset, study.protocol.heating_ps, study.protocol.production_ps) == ("demo", 1.0, 8.0)
+
+
+def test_active_learning_explores_only_the_cells_the_workflow_is_given():
+    """get_wf_dopant_study(study, substitutions): active learning explored the study's whole enumeration, also cells
+    a caller left out and never simulated. Now: the training cell and the substitutions given."""
+    study = study_from_dict(_smoke(active_learning={"enabled": True}))
+    substitutions = study.enumerate_substitutions()
+    cl_free, one_cl = sorted(substitutions, key=lambda s: s.dopant_count)
+
+    def explored(subset):
+        wf = get_wf_dopant_study(study, subset)
+        rounds = [fw.tasks[0] for fw in wf.fws if isinstance(fw.tasks[0], ActiveLearningRound)]
+        assert len(rounds) == 1
+        simulated = {fw.tasks[0]["substitution"]["id"] for fw in wf.fws if isinstance(fw.tasks[0], RunANNMD)}
+        assert simulated == {s.id for s in (substitutions if subset is None else subset)}
+        return [name for name, _ in rounds[0]["cells"]]
+
+    assert explored(None) == explored(substitutions) == ["training", *(s.id for s in substitutions)]
+    assert explored([one_cl]) == ["training", one_cl.id]  # cl_free was explored too
+    assert explored([cl_free]) == ["training", cl_free.id]

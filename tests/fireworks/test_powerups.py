@@ -1,8 +1,6 @@
 """Powerups change exactly the Fireworks they name, chain, survive serialisation, and refuse what matches nothing;
 the INCAR override reaches the INCAR that is written."""
 
-from pathlib import Path
-
 import pytest
 import yaml
 from fireworks import Workflow
@@ -15,12 +13,12 @@ from dopant_workflows.fireworks.powerups import (
     set_queue_options,
     use_device,
 )
-from dopant_workflows.fireworks.study_tasks import DEVICE_KEY, device_of
 from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
+from dopant_workflows.fireworks.task_helpers import device_of
 from dopant_workflows.fireworks.vasp_workflows import get_wf_vasp_reference
+from dopant_workflows.names import DEVICE_KEY
 from dopant_workflows.study import study_from_dict
-
-SMOKE = Path(__file__).resolve().parents[1] / "data" / "studies" / "smoke_study.yaml"
+from tests.helpers import SMOKE
 
 
 @pytest.fixture
@@ -44,7 +42,8 @@ def test_device_and_execution_options_reach_only_the_md_fireworks(study_wf):
     assert all(again[fw.name][DEVICE_KEY] == "cuda:1" and again[fw.name]["_category"] == "gpu" for fw in md)
     with pytest.raises(ValueError, match="device 'tpu'"):
         use_device(study_wf, "tpu")
-    with pytest.raises(ValueError, match="no Firework with RunANNMD/RunEmbeddedAIMD/RunValidationMD/ValidateNetwork/ActiveLearningRound whose name contains 'nope'"):
+    with pytest.raises(ValueError, match="no Firework with RunANNMD/RunEmbeddedAIMD/RunValidationMD/"
+                                         "ValidateNetwork/ActiveLearningRound whose name contains 'nope'"):
         use_device(study_wf, "cuda", fw_name_constraint="nope")
 
 

@@ -1,47 +1,34 @@
 """The study workflow end to end on the embedded store (smoke preset), dry-run files, resubmission, the lock."""
 
 import fcntl
-import re
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
+from dopant_workflows.fireworks.config import init_fw_config
 from dopant_workflows.fireworks.runner import LOCK_FILE
-from dopant_workflows.fw_setup import init_fw_config
-
-ROOT = Path(__file__).resolve().parents[2]
-SMOKE = ROOT / "tests" / "data" / "studies" / "smoke_study.yaml"
-DOPWF = Path(sys.executable).parent / "dopwf"
-
-
-def _env(tmp_path, env_extra=None):
-    env = {**os.environ, "HOME": str(tmp_path), **(env_extra or {})}
-    env.pop("FW_CONFIG_FILE", None)
-    return env
-
-
-def _dopwf(args, tmp_path, env_extra=None):
-    return subprocess.run([str(DOPWF), *args], cwd=tmp_path, env=_env(tmp_path, env_extra), capture_output=True,
-                          text=True, timeout=900)
+from tests.helpers import DOPWF, SMOKE, dopwf, dopwf_env
 
 
 def _start_run(config, tmp_path):
     """``dopwf run`` of the smoke study in the background (a test watches, kills or polls it)."""
     return subprocess.Popen([str(DOPWF), "run", str(SMOKE), "--config", str(config.directory)], cwd=tmp_path,
-                            env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=dopwf_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
 def finished_study(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("study")
     config = init_fw_config(tmp_path / "cfg")
-    result = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    result = dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
     return tmp_path, config, result
 
 
@@ -55,6 +42,7 @@ def _results(config):
     return tasks, {m["model_sha256"] for m in _collection(config, "models")}, plans
 
 
+@pytest.mark.slow
 def test_smoke_study_runs_end_to_end(finished_study):
     tmp_path, config, result = finished_study
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
@@ -104,6 +92,7 @@ def test_smoke_study_runs_end_to_end(finished_study):
     assert (report / "table3.csv").read_text().count("\n") == 3
 
 
+@pytest.mark.slow
 def test_smoke_study_validates_its_network(finished_study):
     """The paper's section 3.2 in every study: reference MD vs ANN-MD of the training cell, one document."""
     tmp_path, config, result = finished_study
@@ -111,11 +100,18 @@ def test_smoke_study_validates_its_network(finished_study):
     (model,) = _collection(config, "models")
     assert validation["model_sha256"] == model["model_sha256"] and validation["label"] == "shared"
     assert validation["reference_engine"] == "embedded" and validation["formula"] == "Li20Si3P3S23Cl1"
-    assert validation["status"] in ("passed", "failed") and validation["passed"] is (validation["status"] == "passed")
-    assert validation["passed"] is (not validation["reasons"])
+    # the smoke network (60 L-BFGS steps on 0.1 ps of AIMD) is bad where it is used: 1.45 (500 K) and 1.64 eV/A
+    # (400 K) force RMSE on its own ANN-MD frames were measured, ten times the 0.15 eV/A threshold. The gate fails
+    # it, and says why
+    assert validation["status"] == "failed" and validation["passed"] is False
+    checks = {c["name"]: c for c in validation["checks"]}
+    assert checks["force_rmse_ann_md"]["passed"] is False and checks["force_rmse_ann_md"]["threshold"] == 0.15
+    assert checks["force_rmse_ann_md"]["value"] == max(t["force_rmse_eV_A"] for t in validation["temperatures"])
+    assert any(r.startswith("force_rmse_ann_md: ") and r.endswith(" vs 0.15)") for r in validation["reasons"])
+    assert len(validation["reasons"]) == sum(c["passed"] is not True for c in checks.values())  # one per failed check
     assert [t["temperature_K"] for t in validation["temperatures"]] == [400.0, 500.0]
     for t in validation["temperatures"]:
-        assert t["n_frames_relabelled"] == 10 and 0 < t["force_rmse_eV_A"] < 5
+        assert t["n_frames_relabelled"] == 10 and 0.15 < t["force_rmse_eV_A"] < 5
         assert t["ratio"] == pytest.approx(t["ann"]["diffusivity_cm2_s"] / t["reference"]["diffusivity_cm2_s"])
     assert sorted((r["role"], r["temperature_K"], r["status"]) for r in validation["runs"]) == [
         ("ann", 400.0, "completed"), ("ann", 500.0, "completed"),
@@ -126,20 +122,26 @@ def test_smoke_study_validates_its_network(finished_study):
     assert Path(validation["plot_path"]).stat().st_size > 1000
     # every result carries whether its network passed; the report shows the validation first and marks the rows
     for document in _collection(config, "conductivity") + _collection(config, "anderson_stuart"):
-        assert document["validated"] is (validation["passed"] and all(
-            (t["core_repulsion_max_eV"] or 0) <= 0.05 for t in _collection(config, "diffusivity")))
+        assert document["validated"] is False
+    for document in _collection(config, "conductivity"):
+        assert any(n.startswith(f"network {model['model_sha256'][:12]}: validation failed: ") and "force_rmse_ann_md"
+                   in n for n in document["validation_notes"]), document["validation_notes"]
     report = config.directory / "runs" / "smoke" / "report"
     text = (report / "report.md").read_text()
     assert text.index("## Validation") < text.index("## Table 2")
     assert (report / f"validation_{validation['validation_id']}.png").stat().st_size > 1000
-    assert ("| yes |" if validation["passed"] else "| NO |") in text.split("## Table 2")[1].split("## Table 3")[0]
+    rows = [line for line in text.split("## Table 2")[1].split("## Table 3")[0].splitlines()
+            if line.startswith("| Li20")]
+    assert len(rows) == 2 and all(row.endswith("| NO |") for row in rows), rows  # "network validated": NO
+    assert f"- {validation['validation_id']}: **FAILED**" in text
 
 
+@pytest.mark.slow
 def test_running_the_same_study_again_redoes_nothing(finished_study):
     tmp_path, config, _ = finished_study
     launches = config.directory / "runs" / "launches"
     before = (sorted(p.name for p in launches.iterdir()), _results(config))
-    again = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    again = dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "'COMPLETED'" in again.stdout
     after = (sorted(p.name for p in launches.iterdir()), _results(config))
@@ -147,25 +149,27 @@ def test_running_the_same_study_again_redoes_nothing(finished_study):
     assert after[1] == before[1]  # the same results, from the same runs
 
 
+@pytest.mark.slow
 def test_status_build_report_commands(finished_study):
     tmp_path, config, _ = finished_study
-    status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+    status = dopwf(["status", "--config", str(config.directory)], tmp_path)
     # the resubmission's Fireworks were linked by the dupefinder to the finished ones: each run counted once
     assert status.returncode == 0, status.stderr[-2000:]
     assert "study smoke: {'COMPLETED': 13, 'linked duplicates': 13}" in status.stdout
     assert "md_tasks 4" in status.stdout and "anderson_stuart 2" in status.stdout
-    build = _dopwf(["build", "--config", str(config.directory)], tmp_path)
+    build = dopwf(["build", "--config", str(config.directory)], tmp_path)
     assert "'ConductivityBuilder': 0" in build.stdout  # nothing new: nothing rebuilt
-    report = _dopwf(["report", "--config", str(config.directory), "--study", "smoke", "--out", str(tmp_path / "rep")],
+    report = dopwf(["report", "--config", str(config.directory), "--study", "smoke", "--out", str(tmp_path / "rep")],
                     tmp_path)
     assert report.returncode == 0 and (tmp_path / "rep" / "table2.csv").exists()
     assert "table2.csv" in report.stdout.splitlines()[-1]  # names what it wrote
-    missing = _dopwf(["report", "--config", str(config.directory), "--study", "smoek", "--out",
+    missing = dopwf(["report", "--config", str(config.directory), "--study", "smoek", "--out",
                       str(tmp_path / "rep2")], tmp_path)
     assert missing.returncode == 2 and "--study 'smoek': no results of that study" in missing.stderr
     assert "studies with results: smoke" in missing.stderr and not (tmp_path / "rep2").exists()
 
 
+@pytest.mark.slow
 def test_a_second_study_in_the_same_database_leaves_the_first_as_it_was(finished_study, tmp_path):
     """Another study of the same substitutions (here: the smoke study's runs under a new name, their diffusivities
     doubled, as another seed would change them) in the same results database: `dopwf build` gives it its own
@@ -177,7 +181,7 @@ def test_a_second_study_in_the_same_database_leaves_the_first_as_it_was(finished
         (config.directory / "results" / path.name).write_bytes(path.read_bytes())
 
     def report(study, out):
-        done = _dopwf(["report", "--config", str(config.directory), "--study", study, "--out", str(tmp_path / out)],
+        done = dopwf(["report", "--config", str(config.directory), "--study", study, "--out", str(tmp_path / out)],
                       tmp_path)
         assert done.returncode == 0, done.stderr[-2000:]
         return {p.name: p.read_bytes() for p in (tmp_path / out).iterdir() if p.suffix in (".md", ".csv")}
@@ -187,7 +191,7 @@ def test_a_second_study_in_the_same_database_leaves_the_first_as_it_was(finished
     other = [{**t, "study": "other", "task_id": t["task_id"].replace("smoke-", "other-", 1),
               "diffusivity_cm2_s": 2 * t["diffusivity_cm2_s"]} for t in tasks]
     (config.directory / "results" / "md_tasks.json").write_text(json.dumps(tasks + other))
-    built = _dopwf(["build", "--config", str(config.directory)], tmp_path)
+    built = dopwf(["build", "--config", str(config.directory)], tmp_path)
     assert "'DiffusivityBuilder': 4, 'ConductivityBuilder': 2" in built.stdout, built.stdout + built.stderr[-2000:]
     assert report("smoke", "after") == alone
     theirs = {(c["study"], c["formula"]): c for c in _collection(config, "conductivity")}
@@ -201,11 +205,12 @@ def test_a_second_study_in_the_same_database_leaves_the_first_as_it_was(finished
     assert b"| Li20Si3P3S23Cl1 |" in report("other", "other")["report.md"]
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_store_is_refused(finished_study):
     tmp_path, config, _ = finished_study
     with open(config.directory / LOCK_FILE, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        busy = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+        busy = dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
     assert busy.returncode == 2 and "another dopwf run is using this embedded store" in busy.stderr
 
 
@@ -213,20 +218,20 @@ def test_dopwf_lpad_names_bad_arguments_instead_of_a_traceback(tmp_path):
     config = init_fw_config(tmp_path / "cfg")
     for args, expected in ((["get_fws", "-i", "abc"], "lpad get_fws -i abc: invalid literal for int()"),
                            ([], "expected lpad's own arguments")):
-        done = _dopwf(["lpad", "--config", str(config.directory), *args], tmp_path)
+        done = dopwf(["lpad", "--config", str(config.directory), *args], tmp_path)
         assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_a_report_of_an_empty_database_says_so_and_writes_nothing(tmp_path):
     config = init_fw_config(tmp_path / "cfg")
-    done = _dopwf(["report", "--config", str(config.directory), "--out", str(tmp_path / "rep")], tmp_path)
+    done = dopwf(["report", "--config", str(config.directory), "--out", str(tmp_path / "rep")], tmp_path)
     assert done.returncode == 2 and "no results yet" in done.stderr, done.stderr
     assert not (tmp_path / "rep").exists()
 
 
 def test_dry_run_file_is_accepted_by_lpad_add(tmp_path):
     out = tmp_path / "wf.yaml"
-    done = _dopwf(["submit", str(SMOKE), "--dry-run", "-o", str(out)], tmp_path)
+    done = dopwf(["submit", str(SMOKE), "--dry-run", "-o", str(out)], tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     workflow = yaml.safe_load(out.read_text())
     names = sorted(fw["name"] for fw in workflow["fws"])
@@ -249,7 +254,7 @@ def test_bad_study_submits_nothing(tmp_path):
     data = yaml.safe_load(SMOKE.read_text())
     data["temperatures_K"] = [-5]
     bad.write_text(yaml.safe_dump(data))
-    done = _dopwf(["submit", str(bad), "--dry-run", "-o", str(tmp_path / "wf.yaml")], tmp_path)
+    done = dopwf(["submit", str(bad), "--dry-run", "-o", str(tmp_path / "wf.yaml")], tmp_path)
     assert done.returncode == 2 and "temperatures_K[0]" in done.stderr
     assert not (tmp_path / "wf.yaml").exists()
 
@@ -280,14 +285,18 @@ def test_per_substitution_training_gives_each_substitution_its_own_chain():
                            for t in ("400K", "500K")]
         assert parents[f"smoke {sub} validation"] == sorted([train.name, *validation_runs])
         assert all(parents[name] == ([train.name] if " ann " in name else []) for name in validation_runs)
-        assert Structure.from_dict(by_name[validation_runs[0]].tasks[0]["structure"]) == Structure.from_dict(
-            aimd.tasks[0]["structure"])  # the network's own cell
+        # the network's own cell: same lattice, species and sites (a site at z = 0 may stand at its image z = 1)
+        cell = Structure.from_dict(by_name[validation_runs[0]].tasks[0]["structure"])
+        own = Structure.from_dict(aimd.tasks[0]["structure"])
+        assert np.allclose(cell.lattice.matrix, own.lattice.matrix) and cell.species == own.species
+        assert max(a.distance(b) for a, b in zip(cell, own, strict=True)) < 1e-8
         formula = sub.split("-")[0]
         assert Structure.from_dict(aimd.tasks[0]["structure"]).composition.formula.replace(" ", "") == formula
     run_paths = [fw.tasks[0]["run_path"] for fw in wf.fws if "run_path" in fw.tasks[0]]
     assert len(run_paths) == len(set(run_paths))  # no two runs share a directory
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
     import signal
     import time
@@ -305,7 +314,7 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
     out, err = run.communicate(timeout=300)
     assert run.returncode == 130, err[-3000:]
     assert "run the same command again to continue" in err
-    again = _dopwf(["run", str(SMOKE), "--config", str(config.directory), "--out", "report_here"], tmp_path)
+    again = dopwf(["run", str(SMOKE), "--config", str(config.directory), "--out", "report_here"], tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (tmp_path / "report_here" / "report.md").is_file()  # --out is relative to where dopwf was run
     # the interrupted Firework was rerun; the study added again was linked to it by the dupefinder
@@ -317,6 +326,7 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path):
     assert len(_collection(config, "md_tasks")) == 4
 
 
+@pytest.mark.slow
 def test_cli_and_workflow_give_the_same_network_and_the_same_md(finished_study, tmp_path):
     """One job per stage: `dopwf ann train` and `dopwf md` with the study's settings reproduce its Firetasks'
     network and trajectory bit for bit, and write the same files."""
@@ -327,7 +337,7 @@ def test_cli_and_workflow_give_the_same_network_and_the_same_md(finished_study, 
     frames = _collection(config, "training_sets")[0]["frames_path"]
     model = _collection(config, "models")[0]
     settings = model["settings"]
-    trained = _dopwf(["ann", "train", frames, "--out", str(tmp_path / "model"), "--hidden-layers",
+    trained = dopwf(["ann", "train", frames, "--out", str(tmp_path / "model"), "--hidden-layers",
                       *map(str, settings["hidden_layers"]), "--optimizer", settings["optimizer"],
                       "--max-steps", str(settings["max_steps"])], tmp_path)
     assert trained.returncode == 0, trained.stderr[-3000:]
@@ -342,7 +352,7 @@ def test_cli_and_workflow_give_the_same_network_and_the_same_md(finished_study, 
     task = next(t for t in _collection(config, "md_tasks") if t["temperature_K"] == 500.0)
     sub = next(s for s in study_substitutions(load_study(SMOKE)) if s.id == task["substitution_id"])
     sub.structure.to(filename=str(tmp_path / "cell.json"))
-    md = _dopwf(["md", str(tmp_path / "cell.json"), "--model", str(tmp_path / "model"), "--temperature-K", "500",
+    md = dopwf(["md", str(tmp_path / "cell.json"), "--model", str(tmp_path / "model"), "--temperature-K", "500",
                  "--preset", "smoke", "--seed", str(task["seed"]), "--out", str(tmp_path / "md")], tmp_path)
     assert md.returncode == 0, md.stderr[-3000:]
     analysis = json.loads((tmp_path / "md" / "analysis" / "analysis.json").read_text())
@@ -352,6 +362,7 @@ def test_cli_and_workflow_give_the_same_network_and_the_same_md(finished_study, 
     assert sorted(p.name for p in (tmp_path / "md").rglob("*")) == sorted(p.name for p in md_dir.rglob("*"))
 
 
+@pytest.mark.slow
 def test_dopwf_ann_validate_compares_any_network_with_its_reference(finished_study, tmp_path):
     """`dopwf ann validate`: the validation stage outside a study, same job, same document; exit 1 when it fails."""
     _, config, _ = finished_study
@@ -359,7 +370,7 @@ def test_dopwf_ann_validate_compares_any_network_with_its_reference(finished_stu
     args = ["ann", "validate", model, "Li20Si3P3S23Cl", "--temperatures-K", "400", "500", "--seeds", "1",
             "--preset", "smoke", "--heating-ps", "0.02", "--equilibration-ps", "0.02", "--production-ps", "0.2",
             "--relabel-frames", "3", "--out", "val"]
-    done = _dopwf(args, tmp_path)
+    done = dopwf(args, tmp_path)
     document = json.loads((tmp_path / "val" / "validation.json").read_text())
     assert done.returncode == (0 if document["passed"] else 1), done.stderr[-3000:]
     assert f"{document['status'].upper()}" in done.stdout and "| D reference (cm2/s) |" in done.stdout
@@ -367,9 +378,9 @@ def test_dopwf_ann_validate_compares_any_network_with_its_reference(finished_stu
     assert sorted(p.name for p in (tmp_path / "val").iterdir()) == [
         "ann-400K-1", "ann-500K-1", "reference-400K-1", "reference-500K-1", "validation.json", "validation.png"]
     # bad input is refused before any MD, naming the field
-    refused = _dopwf([*args[:5], "400", "--out", "val2"], tmp_path)
+    refused = dopwf([*args[:5], "400", "--out", "val2"], tmp_path)
     assert refused.returncode == 2 and "temperatures_K" in refused.stderr and not (tmp_path / "val2").exists()
-    refused = _dopwf([*args[:-1], "val3", "--max-diffusivity-ratio", "0.5"], tmp_path)
+    refused = dopwf([*args[:-1], "val3", "--max-diffusivity-ratio", "0.5"], tmp_path)
     assert refused.returncode == 2 and "diffusivity_ratio" in refused.stderr
 
 
@@ -381,7 +392,7 @@ def _run_active_learning_study(tmp_path, active_learning: dict):
     study_file = tmp_path / "al_study.yaml"
     study_file.write_text(yaml.safe_dump(data))
     config = init_fw_config(tmp_path / "cfg")
-    result = _dopwf(["run", str(study_file), "--config", str(config.directory)], tmp_path)
+    result = dopwf(["run", str(study_file), "--config", str(config.directory)], tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return config, result
 
@@ -393,12 +404,13 @@ def _assert_md_uses_the_handed_on_network(config, rounds):
 
     final = rounds[-1]
     fields = ActiveLearningDocument.model_fields
-    best = min(rounds, key=lambda d: (round_score(ActiveLearningDocument(**{k: v for k, v in d.items() if k in fields})),
-                                      -d["round"]))
+    best = min(rounds, key=lambda d: (
+        round_score(ActiveLearningDocument(**{k: v for k, v in d.items() if k in fields})), -d["round"]))
     assert final["handed_on_round"] == best["round"] and final["handed_on_sha256"] == best["committee_sha256"][0]
     assert {t["model_sha256"] for t in _collection(config, "md_tasks")} == {final["handed_on_sha256"]}
 
 
+@pytest.mark.slow
 def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tmp_path):
     """Round 1 (committee of 2) finds every explored frame above trust_lo, labels 3, and adds round 2 as a detour;
     round 2 trains on the AIMD frames plus those labels and, being the last, hands its network to the MD."""
@@ -429,6 +441,7 @@ def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tm
     assert (report / "active_learning_shared.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_uniform_active_learning_labels_every_run_evenly_and_stops_on_the_true_error(tmp_path):
     """selection: uniform, no committee. Round 1's network misses the (unreachable) 1e-4 eV/A level in every run, so
     its evenly spread labels go to round 2, which is the last and hands on its network; each round records the
@@ -504,6 +517,7 @@ def _completed(config) -> int:
     return sum(doc["state"] == "COMPLETED" for _, doc in fireworks)
 
 
+@pytest.mark.slow
 def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
     """SIGKILL (the OOM killer, a time limit) at five points of a study (in the reference AIMD or training, in the
     MD runs, in the validation runs, in the last Firework or the builders), each time `dopwf run` again: every
@@ -520,7 +534,7 @@ def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
         run.kill()
         run.wait()
         assert _completed(config) >= kill_after  # saved after every Firework, not only at a clean exit
-    again = _dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    again = dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
     # the resubmitted workflow's Fireworks whose twins had finished are linked to them, the rest ran
     states = re.search(r"Fireworks by state (\{.*\})", again.stdout)
@@ -533,6 +547,55 @@ def test_a_run_killed_with_sigkill_loses_nothing(finished_study, tmp_path):
         assert len(documents) == len(_collection(reference, collection)), collection
 
 
+@pytest.mark.slow
+def test_a_run_killed_inside_a_firework_between_checkpoints_resumes_it_exactly(finished_study, tmp_path):
+    """SIGKILL inside a Firework, between two of its checkpoints: the reference AIMD (100 steps, a checkpoint every
+    50), killed once it has written frames after its step-50 checkpoint. `dopwf run` again reruns that Firework from
+    the checkpoint (the frames written after it are dropped and redone), and the study ends with the uninterrupted
+    run's AIMD frames byte for byte, its network and its ANN-MD trajectories."""
+    import numpy as np
+
+    from dopant_workflows.names import AIMD_FRAMES_FILE, CHECKPOINT_FILE
+
+    _, reference, _ = finished_study
+    config = init_fw_config(tmp_path / "cfg")
+    aimd = config.directory / "runs" / "smoke" / "aimd"
+
+    def saved_state():
+        """(AIMD run directory, checkpoint step, frames file length at it), or None before the first checkpoint."""
+        for checkpoint in aimd.glob(f"*/{CHECKPOINT_FILE}"):
+            with np.load(checkpoint) as saved:  # written by rename: whole, never half
+                return checkpoint.parent, int(saved["step"]), int(saved["frames_bytes"])
+        return None
+
+    def past_a_checkpoint() -> bool:
+        state = saved_state()
+        return state is not None and state[1] < 100 and (state[0] / AIMD_FRAMES_FILE).stat().st_size > state[2]
+
+    run = _start_run(config, tmp_path)
+    deadline = time.time() + 900
+    while not past_a_checkpoint():
+        assert run.poll() is None and time.time() < deadline, "the reference AIMD never wrote past a checkpoint"
+        time.sleep(0.02)
+    run.kill()
+    run.wait()
+    run_dir, step, frames_bytes = saved_state()
+    assert step == 50 and (run_dir / AIMD_FRAMES_FILE).stat().st_size > frames_bytes  # mid-segment, not at a save
+    again = dopwf(["run", str(SMOKE), "--config", str(config.directory)], tmp_path)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    assert f"resuming {run_dir} at step 50 (50 frames kept)" in again.stderr
+    states = re.search(r"Fireworks by state (\{.*\})", again.stdout)
+    assert states and re.fullmatch(r"\{'COMPLETED': 13(, 'linked duplicates': \d+)?\}", states.group(1)), states
+    (resumed,), (uninterrupted,) = _collection(config, "training_sets"), _collection(reference, "training_sets")
+    assert resumed["status"] == "completed" and resumed["n_frames"] == 100
+    assert resumed["frames_sha256"] == uninterrupted["frames_sha256"]
+    assert Path(resumed["frames_path"]).read_bytes() == Path(uninterrupted["frames_path"]).read_bytes()
+    tasks, models, _ = _results(config)
+    assert models == _results(reference)[1]  # the same network, from the same frames
+    assert tasks == _results(reference)[0]  # the same ANN-MD trajectories (sha256) and diffusivities
+
+
+@pytest.mark.slow
 def test_status_and_lpad_polled_during_a_run_lose_nothing(finished_study, tmp_path):
     """A user watching a run (dopwf status, dopwf lpad get_fws, once a second) changes nothing: the store ends with
     every Firework COMPLETED and the results are those of a run nobody watched."""
@@ -541,23 +604,24 @@ def test_status_and_lpad_polled_during_a_run_lose_nothing(finished_study, tmp_pa
     run = _start_run(config, tmp_path)
     polls, progress_seen = 0, False
     while run.poll() is None:
-        status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+        status = dopwf(["status", "--config", str(config.directory)], tmp_path)
         assert status.returncode == 0, status.stderr[-2000:]
         progress_seen |= "in progress: pid" in status.stdout
-        fws = _dopwf(["lpad", "--config", str(config.directory), "get_fws", "-d", "count"], tmp_path)
+        fws = dopwf(["lpad", "--config", str(config.directory), "get_fws", "-d", "count"], tmp_path)
         assert fws.returncode == 0, fws.stderr[-2000:]
         polls += 1
         time.sleep(1)
     assert run.returncode == 0 and polls >= 3 and progress_seen
-    final = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+    final = dopwf(["status", "--config", str(config.directory)], tmp_path)
     assert "study smoke: {'COMPLETED': 13}" in final.stdout
     assert _results(config)[0] == _results(reference)[0]
     store = config.directory / "launchpad_store.json"
     before = store.stat().st_mtime_ns
-    _dopwf(["status", "--config", str(config.directory)], tmp_path)
+    dopwf(["status", "--config", str(config.directory)], tmp_path)
     assert store.stat().st_mtime_ns == before  # a read-only command writes nothing
 
 
+@pytest.mark.slow
 def test_writers_take_the_store_lock_and_name_its_holder(finished_study, tmp_path):
     _, config, _ = finished_study
     with open(config.directory / LOCK_FILE, "w") as held:
@@ -566,15 +630,17 @@ def test_writers_take_the_store_lock_and_name_its_holder(finished_study, tmp_pat
         held.flush()
         for args in (["submit", str(SMOKE)], ["build"], ["lpad", "rerun_fws", "-i", "1"]):
             if args[0] == "lpad":
-                busy = _dopwf(["lpad", "--config", str(config.directory), *args[1:]], tmp_path)
+                busy = dopwf(["lpad", "--config", str(config.directory), *args[1:]], tmp_path)
             else:
-                busy = _dopwf([*args, "--config", str(config.directory)], tmp_path)
+                busy = dopwf([*args, "--config", str(config.directory)], tmp_path)
             assert busy.returncode == 2, (args, busy.stderr[-1000:])
             assert "pid 4242: dopwf run" in busy.stderr, busy.stderr[-1000:]
-        status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+        status = dopwf(["status", "--config", str(config.directory)], tmp_path)
         assert status.returncode == 0 and "in progress: pid 4242: dopwf run" in status.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.cluster
 def test_qlaunch_runs_the_study_as_slurm_jobs(finished_study, tmp_path):
     """The cluster path on a real batch system: `dopwf init`'s my_qadapter.yaml, edited where it says EDIT as a
     user would, and `qlaunch singleshot` until nothing is READY; SLURM jobs (munged, slurmctld and slurmd on
@@ -589,10 +655,10 @@ def test_qlaunch_runs_the_study_as_slurm_jobs(finished_study, tmp_path):
         qadapter = yaml.safe_load((config.directory / "my_qadapter.yaml").read_text())
         qadapter.update(ntasks=1, walltime="00:30:00", pre_rocket=f"export PATH={DOPWF.parent}:$PATH")
         (config.directory / "my_qadapter.yaml").write_text(yaml.safe_dump(qadapter))
-        submitted = _dopwf(["submit", str(SMOKE), "--config", str(config.directory)], tmp_path)
+        submitted = dopwf(["submit", str(SMOKE), "--config", str(config.directory)], tmp_path)
         assert submitted.returncode == 0, submitted.stderr[-2000:]
         # qlaunch by its full path, from an environment without the venv on PATH: only pre_rocket brings it back
-        env = {**_env(tmp_path, slurm_env), "FW_CONFIG_FILE": str(config.directory / "FW_config.yaml"),
+        env = {**dopwf_env(tmp_path, slurm_env), "FW_CONFIG_FILE": str(config.directory / "FW_config.yaml"),
                "PATH": "/usr/local/bin:/usr/bin:/bin"}
         launches = []
         for i in range(40):
@@ -609,14 +675,15 @@ def test_qlaunch_runs_the_study_as_slurm_jobs(finished_study, tmp_path):
             launches.append(launch_dir)
         else:
             raise AssertionError("qlaunch still had Fireworks to submit after 40 jobs")
-    status = _dopwf(["status", "--config", str(config.directory)], tmp_path)
+    status = dopwf(["status", "--config", str(config.directory)], tmp_path)
     assert "study smoke: {'COMPLETED': 13}" in status.stdout, status.stdout + status.stderr[-2000:]
     assert len(launches) == 13  # one SLURM job per Firework
     for launch_dir in launches:  # each job's queue logs: the script qlaunch wrote and SLURM's output files
         assert (launch_dir / "FW_submit.script").read_text().count("export PATH=") == 1
         outputs = list(launch_dir.glob("dopwf-*.out"))
-        assert len(outputs) == 1 and list(launch_dir.glob("dopwf-*.error")), sorted(p.name for p in launch_dir.iterdir())
-    built = _dopwf(["build", "--config", str(config.directory)], tmp_path)
+        assert len(outputs) == 1 and list(launch_dir.glob("dopwf-*.error")), sorted(
+            p.name for p in launch_dir.iterdir())
+    built = dopwf(["build", "--config", str(config.directory)], tmp_path)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     assert _results(config)[0] == _results(reference)[0]  # the trajectories and diffusivities of `dopwf run`
     assert len(_collection(config, "conductivity")) == len(_collection(reference, "conductivity")) == 2

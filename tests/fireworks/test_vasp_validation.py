@@ -1,6 +1,7 @@
-"""Validation and active learning against VASP, the cluster path of the paper's section 3.2 and of DP-GEN, replayed: a whole ``engine: vasp`` study
-under FireWorks (tests/fireworks/vasp_study_driver.py). The replayed outputs are CHGNet frames in VASP's layouts
-(tests/data/vasp_replay/README.md), so the numbers test the machinery, not LSiPS."""
+"""Validation and active learning against VASP, the cluster path of the paper's section 3.2 and of DP-GEN,
+replayed: a whole ``engine: vasp`` study under FireWorks (tests/fireworks/vasp_study_driver.py). The replayed
+outputs are CHGNet frames in VASP's layouts (tests/data/vasp_replay/README.md), so the numbers test the machinery,
+not LSiPS."""
 
 import json
 import os
@@ -11,9 +12,10 @@ from pathlib import Path
 import pytest
 from ase.io import read
 
-from dopant_workflows.fw_setup import init_fw_config
+from dopant_workflows.fireworks.config import init_fw_config
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "vasp_replay"
+pytestmark = pytest.mark.slow  # every test reads the one replayed VASP study (the module's fixture runs it whole)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,8 @@ def vasp_study(tmp_path_factory):
     config = init_fw_config(tmp_path / "cfg")
     env = {**os.environ, "HOME": str(tmp_path), "FW_CONFIG_FILE": str(config.config_file)}
     done = subprocess.run([sys.executable, str(Path(__file__).parent / "vasp_study_driver.py"), str(REFERENCE),
-                           str(tmp_path), str(config.directory / "db.json")], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1200)
+                           str(tmp_path), str(config.directory / "db.json")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout.split("RESULT ", 1)[1]), tmp_path
 
@@ -44,7 +47,7 @@ def test_every_firework_of_a_vasp_study_completes_with_the_relabelling_added_at_
 def test_the_vasp_reference_runs_give_d_from_their_production_frames(vasp_study):
     result, _ = vasp_study
     (document,) = result["validation"]
-    assert document["reference_engine"] == "vasp" and document["status"] in ("passed", "failed")
+    assert document["reference_engine"] == "vasp"
     reference = [r for r in document["runs"] if r["role"] == "reference"]
     assert sorted(r["temperature_K"] for r in reference) == [700.0, 900.0]
     for run in reference:
@@ -80,6 +83,11 @@ def test_the_network_error_is_taken_against_the_vasp_labels(vasp_study):
         assert point["n_frames_relabelled"] == 2
         assert point["force_rmse_eV_A"] == pytest.approx(errors.force_rmse_eV_A, rel=1e-9)
         assert point["energy_rmse_eV_atom"] == pytest.approx(errors.energy_rmse_eV_atom, rel=1e-9)
+    # the verdict follows from those errors: 0.83 (700 K) and 0.85 eV/A (900 K) were measured against the replayed
+    # labels, above the 0.15 eV/A threshold: the network fails, and the reasons name the force check
+    assert all(point["force_rmse_eV_A"] > 0.15 for point in document["temperatures"])
+    assert document["status"] == "failed" and document["passed"] is False
+    assert any(r.startswith("force_rmse_ann_md: ") for r in document["reasons"]), document["reasons"]
 
 
 def test_active_learning_labels_its_explored_frames_by_vasp_single_points(vasp_study):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dopant_workflows.engines.schedule import AIMDSettings
-from dopant_workflows.fw_setup import init_fw_config
+from dopant_workflows.fireworks.config import init_fw_config
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "vasp_replay"
 
@@ -20,8 +20,8 @@ def test_replayed_vasp_workflow_runs_end_to_end(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "FW_CONFIG_FILE": str(config.config_file)}
     (tmp_path / "launches").mkdir()
     done = subprocess.run([sys.executable, str(Path(__file__).parent / "fake_vasp_driver.py"), str(REFERENCE),
-                           str(tmp_path / "launches"), str(config.directory / "db.json")], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=600)
+                           str(tmp_path / "launches"), str(config.directory / "db.json")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.split("RESULT ", 1)[1])
     documents = result.pop("dielectric documents")
@@ -54,5 +54,6 @@ def test_use_fake_vasp_refuses_unmatched_fireworks(lsips):
         use_fake_vasp(wf, {"x aimd segment 0": REFERENCE / "aimd_segment_0"})
     with pytest.raises(ValueError, match=r"no VASP Firework named \['typo'\]"):
         use_fake_vasp(get_wf_vasp_reference(lsips, settings, "x"),
-                      {"x aimd segment 0": REFERENCE / "aimd_segment_0", "x aimd segment 1": REFERENCE / "aimd_segment_1",
+                      {"x aimd segment 0": REFERENCE / "aimd_segment_0",
+                       "x aimd segment 1": REFERENCE / "aimd_segment_1",
                        "typo": REFERENCE / "dielectric"})

@@ -1,7 +1,8 @@
 """Run in a subprocess with FW_CONFIG_FILE set (FireWorks reads its config at import): a whole study with
 ``engine: vasp`` under FireWorks, every VASP run replayed (use_fake_vasp): training AIMD -> active learning (2
-rounds, explored frames labelled by VASP single points added at run time) -> ANN-MD and validation (VASP AIMD at each validation temperature, then VASP single points of ANN-MD frames added at run time
-as a detour) -> comparison. Prints the outcome as JSON."""
+rounds, explored frames labelled by VASP single points added at run time) -> ANN-MD and validation (VASP AIMD at
+each validation temperature, then VASP single points of ANN-MD frames added at run time as a detour) ->
+comparison. Prints the outcome as JSON."""
 
 import json
 import sys

@@ -4,23 +4,19 @@ import csv
 
 import numpy as np
 import pytest
-from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import read
 
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.md.protocol import MDProtocol, protocol_from_preset, run_md
+from tests.helpers import copper
 
 from ..calculators import DyingEMT, Killed
 
 
-def _copper(n=2):
-    return bulk("Cu", "fcc", a=3.61, cubic=True).repeat((n, n, n))
-
-
 def test_stages_thermostat_and_trajectory(tmp_path):
     protocol = protocol_from_preset("smoke", production_ps=1.0)
-    result = run_md(_copper(3), EMT(), protocol, 600.0, tmp_path, seed=1, progress=False)
+    result = run_md(copper(3), EMT(), protocol, 600.0, tmp_path, seed=1, progress=False)
     assert result.thermostat_ok and abs(result.mean_production_temperature_K - 600) < 12
     rows = list(csv.DictReader(open(tmp_path / "md_log.csv")))
     assert [r["stage"] for r in rows].count("heating") == protocol.stage_steps["heating"] // 2
@@ -35,11 +31,11 @@ def test_stages_thermostat_and_trajectory(tmp_path):
 
 def test_killed_run_resumes_exactly(tmp_path):
     protocol = protocol_from_preset("smoke")
-    ref = run_md(_copper(), EMT(), protocol, 500.0, tmp_path / "ref", seed=2, checkpoint_every=20, progress=False)
+    ref = run_md(copper(), EMT(), protocol, 500.0, tmp_path / "ref", seed=2, checkpoint_every=20, progress=False)
     with pytest.raises(Killed):
-        run_md(_copper(), DyingEMT(130), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
+        run_md(copper(), DyingEMT(130), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
                progress=False)
-    resumed = run_md(_copper(), EMT(), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
+    resumed = run_md(copper(), EMT(), protocol, 500.0, tmp_path / "run", seed=2, checkpoint_every=20,
                      progress=False)
     a, b = read(ref.trajectory_path, ":"), read(resumed.trajectory_path, ":")
     assert len(a) == len(b) == ref.n_frames
@@ -56,7 +52,7 @@ def test_presets_and_bad_input(tmp_path):
     with pytest.raises(DopwfInputError, match="production_ps: Input should be greater than 0"):
         protocol_from_preset("smoke", production_ps=-1.0)
     with pytest.raises(DopwfInputError, match="is it in K"):
-        run_md(_copper(), EMT(), MDProtocol(preset="smoke"), 0.3, tmp_path, progress=False)
+        run_md(copper(), EMT(), MDProtocol(preset="smoke"), 0.3, tmp_path, progress=False)
 
 
 class _EMTOnTheWall(EMT):
@@ -75,15 +71,15 @@ def test_time_on_a_networks_wall_is_recorded_and_warned_about(tmp_path):
     import json
 
     protocol = protocol_from_preset("smoke")
-    grazing = run_md(_copper(), _EMTOnTheWall(0.25), protocol, 500.0, tmp_path / "graze", seed=1, progress=False)
+    grazing = run_md(copper(), _EMTOnTheWall(0.25), protocol, 500.0, tmp_path / "graze", seed=1, progress=False)
     info = json.loads((tmp_path / "graze" / "md_run.json").read_text())
     assert info["core_repulsion_contact_fraction"] == 1.0 and info["core_repulsion_max_eV"] == 0.25
     assert grazing.core_repulsion_contact_fraction == 1.0  # grazing: recorded, not warned about
     assert not any("core repulsion" in w for w in grazing.warnings)
     rows = list(csv.DictReader(open(tmp_path / "graze" / "md_log.csv")))
     assert {r["core_repulsion_eV"] for r in rows} == {"0.25000000"}
-    walled = run_md(_copper(), _EMTOnTheWall(1.5), protocol, 500.0, tmp_path / "wall", seed=1, progress=False)
+    walled = run_md(copper(), _EMTOnTheWall(1.5), protocol, 500.0, tmp_path / "wall", seed=1, progress=False)
     assert any("core repulsion reached 1.50 eV (active in 100 %" in w for w in walled.warnings)
-    plain = run_md(_copper(), EMT(), protocol, 500.0, tmp_path / "plain", seed=1, progress=False)
+    plain = run_md(copper(), EMT(), protocol, 500.0, tmp_path / "plain", seed=1, progress=False)
     assert "core_repulsion_contact_fraction" not in json.loads((tmp_path / "plain" / "md_run.json").read_text())
     assert not any("core repulsion" in w for w in plain.warnings) and plain.core_repulsion_contact_fraction is None

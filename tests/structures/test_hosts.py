@@ -3,11 +3,8 @@ import pytest
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.structures.hosts import LGPS_OXIDATION_STATES, load_host
-
-
-def _charge(structure):
-    return sum(LGPS_OXIDATION_STATES[site.specie.symbol] for site in structure)
+from dopant_workflows.structures.hosts import load_host
+from tests.helpers import lgps_charge
 
 
 def _neighbors(structure, index, element, r_max=2.4):
@@ -23,7 +20,7 @@ def _min_distance(structure, a, b):
 def test_lgps_host_is_ordered_neutral_stoichiometric(lgps):
     assert lgps.is_ordered
     assert lgps.composition.formula.replace(" ", "") == "Li20Ge2P4S24"
-    assert _charge(lgps) == 0
+    assert lgps_charge(lgps) == 0
     assert SpacegroupAnalyzer(lgps, symprec=0.01).get_space_group_symbol() == "P4_2mc"
     assert lgps.lattice.abc == pytest.approx((8.69407, 8.69407, 12.5994), abs=1e-4)
 
@@ -44,7 +41,7 @@ def test_lgps_host_has_intact_tetrahedra_and_sane_distances(lgps):
 
 def test_lsips_host_matches_paper_cell(lsips):
     assert lsips.composition.formula.replace(" ", "") == "Li20Si3P3S23Cl1"
-    assert _charge(lsips) == 0
+    assert lgps_charge(lsips) == 0
     on_4d = sorted(s.specie.symbol for s in lsips if s.properties["wyckoff"] == "4d" and s.specie.symbol != "Li")
     assert on_4d == ["P", "Si", "Si", "Si"]
     (cl,) = [i for i, s in enumerate(lsips) if s.specie.symbol == "Cl"]

@@ -10,6 +10,7 @@ from dopant_workflows.structures.substitutions import (
     enumerate_substitutions,
     plan_substitutions,
 )
+from tests.helpers import lgps_charge
 
 PAPER = {1: ("Li60Si7P11S71Cl1", 1 / 150), 2: ("Li60Si8P10S70Cl2", 2 / 150), 3: ("Li60Si9P9S69Cl3", 3 / 150)}
 
@@ -17,10 +18,6 @@ PAPER = {1: ("Li60Si7P11S71Cl1", 1 / 150), 2: ("Li60Si8P10S70Cl2", 2 / 150), 3: 
 @pytest.fixture(scope="module")
 def paper_substitutions(lsips):
     return enumerate_substitutions(lsips, "Cl:S", "Si:P", [3, 1, 1], [1, 2, 3], max_per_count=2)
-
-
-def _charge(structure):
-    return sum(LGPS_OXIDATION_STATES[site.specie.symbol] for site in structure)
 
 
 def test_paper_formulas_fractions_and_neutrality(paper_substitutions):
@@ -31,7 +28,7 @@ def test_paper_formulas_fractions_and_neutrality(paper_substitutions):
         assert sub.formula == formula
         assert sub.dopant_fraction == pytest.approx(fraction)
         assert sub.n_sites == 150
-        assert _charge(sub.structure) == 0
+        assert lgps_charge(sub.structure) == 0
         assert sub.summary()["dopant_percent"] == pytest.approx(100 * fraction, abs=1e-3)
 
 
@@ -71,7 +68,7 @@ def test_forward_doping_of_lgps_and_beam_search_matches_exhaustive(lgps):
     assert [s.enumeration for s in exhaustive] == ["exhaustive"] * 3
     assert [s.enumeration for s in beam] == ["beam"] * 3
     assert exhaustive[0].formula == "Li20Ge4P2S22Cl2"
-    assert _charge(exhaustive[0].structure) == 0
+    assert lgps_charge(exhaustive[0].structure) == 0
     # the beam cannot beat the exhaustive optimum, and here it finds it
     assert beam[0].ewald_energy_eV == pytest.approx(exhaustive[0].ewald_energy_eV, abs=1e-8)
     assert beam[0].id == exhaustive[0].id

@@ -23,13 +23,12 @@ import tempfile
 import time
 
 import numpy as np
-from ase.io import read
-
 from amp import Amp
 from amp.descriptor.gaussian import Gaussian, make_default_symmetry_functions, make_symmetry_functions
 from amp.model import calculate_fingerprints_range
 from amp.model.neuralnetwork import NeuralNetwork, get_random_weights
 from amp.utilities import hash_images
+from ase.io import read
 
 CUTOFF_A = 6.5
 
@@ -51,10 +50,12 @@ def _build(name, images, elements, gs, hiddenlayers, activation, seed, workdir):
     rng = np.random.RandomState(seed)
     # AMP's random weights are small; scale them up so the nonlinearity matters in the comparison
     weights = {el: {layer: 3.0 * np.asarray(w) for layer, w in layers.items()} for el, layers in weights.items()}
-    scalings = {el: {"slope": float(rng.uniform(0.5, 3.0)), "intercept": float(rng.uniform(-5.0, -1.0))} for el in elements}
+    scalings = {el: {"slope": float(rng.uniform(0.5, 3.0)), "intercept": float(rng.uniform(-5.0, -1.0))}
+                for el in elements}
     model = NeuralNetwork(hiddenlayers=hidden, activation=activation, weights=weights, scalings=scalings,
                           fprange=fprange, mode="atom-centered")
-    calc = Amp(descriptor=descriptor, model=model, label=os.path.join(workdir, name), dblabel=os.path.join(workdir, name))
+    calc = Amp(descriptor=descriptor, model=model, label=os.path.join(workdir, name),
+               dblabel=os.path.join(workdir, name))
     fingerprints = [[list(map(float, fp)) for _, fp in descriptor.fingerprints[key]] for key in hashed]
     return calc, fingerprints
 

@@ -36,7 +36,8 @@ def main(out: str) -> None:
     a = 5.71
     base = [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
     s_pos = np.array(base)
-    li_pos = np.array([[f + 0.25 for f in (x, y, z)] for x, y, z in base] + [[f + 0.75 for f in (x, y, z)] for x, y, z in base])
+    li_pos = np.array([[f + 0.25 for f in (x, y, z)] for x, y, z in base]
+                      + [[f + 0.75 for f in (x, y, z)] for x, y, z in base])
     li2s = Atoms("S4Li8", scaled_positions=np.vstack([s_pos, li_pos]) % 1.0, cell=[a, a, a], pbc=True)
     li2s.positions += rng.normal(scale=0.1, size=li2s.positions.shape)
     li2s.info["label"] = "li2s_small_cell"

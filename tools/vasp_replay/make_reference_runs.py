@@ -41,7 +41,8 @@ def _v(values) -> str:
 def write_vasprun(path: Path, frames, potim_fs: float) -> None:
     first = frames[0]
     symbols = first.get_chemical_symbols()
-    atoms_rows = "".join(f"    <rc><c>{escape(s):2s}</c><c>{1 + sorted(set(symbols), key=symbols.index).index(s)}</c></rc>\n"
+    atoms_rows = "".join(f"    <rc><c>{escape(s):2s}</c>"
+                         f"<c>{1 + sorted(set(symbols), key=symbols.index).index(s)}</c></rc>\n"
                          for s in symbols)
     out = ['<?xml version="1.0" encoding="ISO-8859-1"?>\n<modeling>\n',
            ' <generator><i name="program" type="string">vasp </i>'
@@ -64,7 +65,8 @@ def write_vasprun(path: Path, frames, potim_fs: float) -> None:
                 '    </varray>\n   </crystal>\n   <varray name="positions">\n', _v(frame.get_scaled_positions()),
                 '   </varray>\n  </structure>\n  <varray name="forces">\n', _v(frame.get_forces()),
                 '  </varray>\n  <varray name="stress">\n', _v(stress_kbar), '  </varray>\n',
-                f'  <energy>\n   <i name="e_fr_energy"> {energy:.8f} </i>\n   <i name="e_wo_entrp"> {energy:.8f} </i>\n',
+                f'  <energy>\n   <i name="e_fr_energy"> {energy:.8f} </i>\n'
+                f'   <i name="e_wo_entrp"> {energy:.8f} </i>\n',
                 f'   <i name="e_0_energy"> {energy:.8f} </i>\n  </energy>\n </calculation>\n']
     out.append(' <structure name="finalpos">\n  <crystal>\n   <varray name="basis">\n' + _v(frames[-1].cell.array)
                + '   </varray>\n  </crystal>\n  <varray name="positions">\n' + _v(frames[-1].get_scaled_positions())
@@ -124,7 +126,8 @@ def main(root: str) -> None:
     shutil.copytree(root / "aimd_segment_0" / "inputs", root / "aimd_edddav_error" / "inputs")
     attempt1 = root / "aimd_edddav_error" / "outputs_attempt1"
     attempt1.mkdir(parents=True)
-    (attempt1 / "vasp.out").write_text(" running on    1 total cores\n Error EDDDAV: Call to ZHEGV failed. Returncode = 7 1 16\n")
+    (attempt1 / "vasp.out").write_text(" running on    1 total cores\n"
+                                       " Error EDDDAV: Call to ZHEGV failed. Returncode = 7 1 16\n")
     (attempt1 / "std_err.txt").write_text("")
     write_outputs(root / "aimd_edddav_error" / "outputs", frames[:5], SETTINGS.time_step_fs)
     write_dielectric(root / "dielectric" / "inputs", host, potcar_spec=True)

@@ -134,7 +134,8 @@ def write_static(run_dir: str | Path, structure: Structure, potcar_spec: bool = 
 def check_vasp_available(vasp_cmd: str | None, structure: Structure) -> None:
     """Refuse at submit time (not hours later) when VASP or its POTCARs are missing on this machine."""
     if not vasp_cmd:
-        raise DopwfInputError("engine vasp: no vasp_cmd configured (my_fworker.yaml env.vasp_cmd, e.g. 'srun vasp_std')")
+        raise DopwfInputError("engine vasp: no vasp_cmd configured "
+                              "(my_fworker.yaml env.vasp_cmd, e.g. 'srun vasp_std')")
     executable = vasp_cmd.split()[-1] if vasp_cmd.split()[0] in ("srun", "mpirun", "mpiexec") else vasp_cmd.split()[0]
     if shutil.which(executable) is None:
         raise DopwfInputError(f"engine vasp: vasp_cmd {vasp_cmd!r}: {executable!r} is not on PATH")

@@ -1,4 +1,5 @@
-"""One AIMD segment, one single point or one dielectric run: write inputs, run VASP under custodian, parse, write frames."""
+"""One AIMD segment, one single point or one dielectric run: write inputs, run VASP under custodian, parse, write
+frames."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.fw_setup import init_fw_config
+from dopant_workflows.fireworks.config import init_fw_config
 
 BIN = Path(sys.executable).parent
 
@@ -86,8 +86,10 @@ def test_fireworks_cli_runs_against_embedded_store_across_processes(tmp_path):
 
     wf = {
         "fws": [
-            {"fw_id": 1, "name": "first", "spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": "echo one > one.txt"}]}},
-            {"fw_id": 2, "name": "second", "spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": "echo two > two.txt"}]}},
+            {"fw_id": 1, "name": "first",
+             "spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": "echo one > one.txt"}]}},
+            {"fw_id": 2, "name": "second",
+             "spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": "echo two > two.txt"}]}},
         ],
         "links": {"1": [2]},
         "metadata": {},
@@ -105,3 +107,13 @@ def test_fireworks_cli_runs_against_embedded_store_across_processes(tmp_path):
     listing = _run([BIN / "lpad", "get_wflows", "-d", "more"], env, tmp_path)
     assert '"state": "COMPLETED"' in listing
     assert sorted(p.name for p in launches.glob("launcher_*/*.txt")) == ["one.txt", "two.txt"]
+
+
+def test_config_module_leaves_fireworks_unimported():
+    """use_fw_config runs before FireWorks is imported (FireWorks reads FW_CONFIG_FILE then): importing the module
+    that holds it must not import FireWorks."""
+    code = ("import sys, dopant_workflows.fireworks.config; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'fireworks'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -12,12 +12,12 @@ import tempfile
 from pathlib import Path
 
 from dopant_workflows import __version__
-from dopant_workflows.cli_ann import add_ann_parser
-from dopant_workflows.cli_engines import add_engine_parsers
-from dopant_workflows.cli_md import add_md_parsers
-from dopant_workflows.cli_study import add_study_parsers
+from dopant_workflows.cli.ann import add_ann_parser
+from dopant_workflows.cli.engines import add_engine_parsers
+from dopant_workflows.cli.md import add_md_parsers
+from dopant_workflows.cli.study import add_study_parsers
+from dopant_workflows.cli.types import output_dir, output_file
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.cli_types import output_dir, output_file
 
 log = logging.getLogger("dopwf")
 
@@ -42,7 +42,7 @@ def _parse_oxidation_states(text: str | None) -> dict[str, float] | None:
 
 # ---------------------------------------------------------------- init
 def cmd_init(args: argparse.Namespace) -> int:
-    from dopant_workflows.fw_setup import init_fw_config
+    from dopant_workflows.fireworks.config import init_fw_config
 
     config = init_fw_config(args.dir, mongodb_uri=args.mongodb_uri, force=args.force)
     kind = f"embedded (mongomock store {config.store_file})" if config.embedded else "MongoDB"
@@ -78,15 +78,17 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- substitutions
-def _substitutions(host_spec: str, dopant: str, compensate: str | None, supercell, counts, max_per_count: int,
-                   oxidation_states: dict[str, float] | None):
+def _substitutions(host_spec: str, request: dict):
+    """``request``: enumerate_substitutions' keyword arguments after the host (a study's: its
+    ``SubstitutionSettings.request()``)."""
     from dopant_workflows.structures.hosts import load_host
     from dopant_workflows.structures.substitutions import enumerate_substitutions
 
     host = load_host(host_spec)
     log.info("host %s (%d atoms); enumerating %s with %s in supercell %s for counts %s",
-             host.composition.reduced_formula, len(host), dopant, compensate, supercell, counts)
-    return enumerate_substitutions(host, dopant, compensate, supercell, counts, max_per_count, oxidation_states)
+             host.composition.reduced_formula, len(host), request["dopant"], request["compensation"],
+             request["supercell"], request["counts"])
+    return enumerate_substitutions(host, **request)
 
 
 def _print_substitutions(results, as_json: bool) -> None:
@@ -109,8 +111,10 @@ def _write_substitutions(results, out: Path) -> None:
 
 
 def cmd_substitutions(args: argparse.Namespace) -> int:
-    results = _substitutions(args.host, args.dopant, args.compensate, args.supercell, args.counts,
-                             args.max_per_count, _parse_oxidation_states(args.oxidation_states))
+    results = _substitutions(args.host, {"dopant": args.dopant, "compensation": args.compensate,
+                                         "supercell": args.supercell, "counts": args.counts,
+                                         "max_per_count": args.max_per_count,
+                                         "oxidation_states": _parse_oxidation_states(args.oxidation_states)})
     _print_substitutions(results, args.json)
     if args.out:
         _write_substitutions(results, Path(args.out))
@@ -136,9 +140,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from dopant_workflows.study import load_study
 
     study = load_study(args.study)
-    s = study.substitutions
-    results = _substitutions(study.host, s.dopant, s.compensate, s.supercell, s.counts, s.max_per_count,
-                             s.oxidation_states)
+    results = _substitutions(study.host, study.substitutions.request())
     _print_substitutions(results, args.json)
     if not args.json:
         eps = {entry.formula: entry for entry in study.dielectric}
@@ -208,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("init", help="write a ready FireWorks configuration (embedded mongomock store by default)")
-    p.add_argument("--dir", default=str(Path.home() / ".fireworks"), help="configuration directory (default ~/.fireworks)")
+    p.add_argument("--dir", default=str(Path.home() / ".fireworks"),
+                   help="configuration directory (default ~/.fireworks)")
     p.add_argument("--mongodb-uri", help="use this MongoDB server instead of the embedded store")
     p.add_argument("--force", action="store_true", help="overwrite a different existing configuration")
     p.set_defaults(func=cmd_init)

@@ -1,7 +1,7 @@
 """`dopwf submit`, `run`, `build`, `report`, `status`: parse, call fireworks.runner, print.
 
-FireWorks reads its configuration when first imported: ``cli.main`` sets it (``--config``) before any command
-runs, and these commands import FireWorks only after that."""
+FireWorks reads its configuration when first imported: each command sets it (``--config``, ``use_fw_config``)
+first, and imports FireWorks only after that."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import os
 import time
 from pathlib import Path
 
-from dopant_workflows.fireworks.config import use_fw_config
-from dopant_workflows.cli_types import output_dir, output_file
+from dopant_workflows.cli.types import output_dir, output_file
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fireworks.config import use_fw_config
 
 log = logging.getLogger("dopwf")
 
@@ -49,7 +49,8 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="the paper's Table 2 and Table 3 (text, Markdown, CSV) and plots")
     p.add_argument("--config", help=config_help)
     p.add_argument("--study", help="only this study")
-    p.add_argument("--out", type=output_dir, default="report", help="directory for report.md, table2.csv, table3.csv, plots")
+    p.add_argument("--out", type=output_dir, default="report",
+                   help="directory for report.md, table2.csv, table3.csv, plots")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("lpad", help="FireWorks' lpad on this configuration, safe beside a dopwf run: its read "
@@ -65,13 +66,13 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _workflow(study_path: str):
-    from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study, study_substitutions
+    from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
     from dopant_workflows.study import load_study
 
     study = load_study(study_path)
     for note in study.advice():
         log.warning("study %s: %s", study.name, note)
-    substitutions = study_substitutions(study)
+    substitutions = study.enumerate_substitutions()
     return study, substitutions, get_wf_dopant_study(study, substitutions)
 
 
@@ -173,10 +174,16 @@ def cmd_lpad(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config_dir = use_fw_config(args.config)
-    from dopant_workflows.fireworks.runner import (collection_counts, open_launchpad, results_db, store_lock_holder,
-                                                   studies, study_states)
-
     from fireworks.fw_config import MONGOMOCK_SERVERSTORE_FILE
+
+    from dopant_workflows.fireworks.runner import (
+        collection_counts,
+        open_launchpad,
+        results_db,
+        store_lock_holder,
+        studies,
+        study_states,
+    )
 
     holder = store_lock_holder(config_dir) if MONGOMOCK_SERVERSTORE_FILE else None
     store = Path(MONGOMOCK_SERVERSTORE_FILE or "")

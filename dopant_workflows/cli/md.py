@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from dopant_workflows.analysis.settings import AnalysisSettings
+from dopant_workflows.cli.types import output_dir, permittivity, positive_float, temperature_K
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
 from dopant_workflows.md.settings import PRESETS, MDProtocol
 from dopant_workflows.names import ANALYSIS_DIR, ANALYSIS_FILE, MD_RUN_FILE
-from dopant_workflows.cli_types import output_dir, permittivity, positive_float, temperature_K
 
 log = logging.getLogger("dopwf")
 PROTOCOL_OPTIONS = ("time_step_fs", "initial_temperature_K", "heating_ps", "equilibration_ps", "production_ps",
@@ -24,7 +24,8 @@ def add_md_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("md", help="the paper's MD protocol at one temperature (ANN or embedded potential), analysed")
     p.add_argument("structure", help="built-in host name or structure file")
     p.add_argument("--model", required=True,
-                   help="trained model (model.json, its directory, or an AMP .amp file), or embedded:chgnet / embedded:sevenn")
+                   help="trained model (model.json, its directory, or an AMP .amp file), or embedded:chgnet / "
+                        "embedded:sevenn")
     p.add_argument("--temperature-K", type=temperature_K, required=True)
     p.add_argument("--preset", default="demo", choices=sorted(PRESETS))
     for name in PROTOCOL_OPTIONS:
@@ -40,7 +41,8 @@ def add_md_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("trajectory", help="unwrapped trajectory (e.g. trajectory.extxyz from dopwf md)")
     p.add_argument("--species", default=AnalysisSettings.model_fields["species"].default)
     p.add_argument("--temperature-K", type=temperature_K, required=True)
-    p.add_argument("--time-step-fs", type=positive_float, help="time between frames, when the frames do not record time_fs")
+    p.add_argument("--time-step-fs", type=positive_float,
+                   help="time between frames, when the frames do not record time_fs")
     p.add_argument("--out", type=output_dir, help="write analysis.json, msd.png and rdf.png here")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_analyze)
@@ -199,7 +201,8 @@ def cmd_arrhenius(args: argparse.Namespace) -> int:
     d_lo, d_hi = transport.diffusivity_95_cm2_s
     s_lo, s_hi = transport.conductivity_95_mS_cm
     report = {"temperatures_K": list(fit.temperatures_K), "diffusivities_cm2_s": list(fit.diffusivities_cm2_s),
-              "activation_energy_eV": fit.activation_energy_eV, "activation_energy_std_eV": fit.activation_energy_std_eV,
+              "activation_energy_eV": fit.activation_energy_eV,
+              "activation_energy_std_eV": fit.activation_energy_std_eV,
               "prefactor_cm2_s": fit.prefactor_cm2_s, "extrapolation_temperature_K": args.at_K,
               "diffusivity_cm2_s": transport.diffusivity_cm2_s, "diffusivity_95_cm2_s": [d_lo, d_hi],
               "conductivity_mS_cm": transport.conductivity_mS_cm, "conductivity_95_mS_cm": [s_lo, s_hi],

@@ -9,9 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from dopant_workflows.ann.settings import TrainingSettings
-from dopant_workflows.names import AMP_MODEL_FILE, MODEL_FILE
+from dopant_workflows.cli.types import file_label, finite_float, output_dir, positive_float, temperature_K
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.cli_types import file_label, finite_float, output_dir, positive_float, temperature_K
+from dopant_workflows.names import AMP_MODEL_FILE, MODEL_FILE, VALIDATION_FILE, VALIDATION_PLOT
 
 log = logging.getLogger("dopwf")
 
@@ -29,11 +29,13 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
 
     p = ann.add_parser("train", help="train a network on reference images (energies + forces)")
     p.add_argument("images", nargs="+", help="ASE-readable files: extxyz, ASE .traj, vasprun.xml, OUTCAR")
-    p.add_argument("--out", type=output_dir, required=True, help="model directory (model.json, model.amp, training.json, plots)")
+    p.add_argument("--out", type=output_dir, required=True,
+                   help="model directory (model.json, model.amp, training.json, plots)")
     option("descriptor", choices=list(TrainingSettings.model_fields["descriptor"].annotation.__args__))
     option("hidden_layers", type=int, nargs="+")
     option("cutoff_A", type=finite_float)
-    p.add_argument("--cutoff", dest="cutoff_A", type=finite_float, default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the older spelling
+    p.add_argument("--cutoff", dest="cutoff_A", type=finite_float, default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)  # the older spelling
     option("activation", choices=["tanh", "sigmoid", "linear"])
     option("optimizer", choices=["lbfgs", "adam"])
     option("max_steps", type=int)
@@ -68,9 +70,11 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p = ann.add_parser("scan", help="model selection like the paper's Table 1 and Fig. 3: a grid of descriptor sets "
                                     "and topologies trained on the same frames, their errors side by side")
     p.add_argument("images", nargs="+", help="training frames (as dopwf ann train)")
-    p.add_argument("--out", type=output_dir, required=True, help="directory: one model per grid point, scan.json, scan.csv, scan.png")
+    p.add_argument("--out", type=output_dir, required=True,
+                   help="directory: one model per grid point, scan.json, scan.csv, scan.png")
     p.add_argument("--descriptors", nargs="+", default=["gaussian"],
-                   help="descriptor sets: " + ", ".join(TrainingSettings.model_fields["descriptor"].annotation.__args__))
+                   help="descriptor sets: "
+                   + ", ".join(TrainingSettings.model_fields["descriptor"].annotation.__args__))
     p.add_argument("--topologies", nargs="+", default=["5,5"],
                    help="hidden layers, comma-separated nodes per layer (e.g. 5,5 10,10 20,20)")
     p.add_argument("--eval-images", nargs="+", default=[],
@@ -84,7 +88,7 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="retrain grid points whose model directory exists")
     p.set_defaults(func=cmd_ann_scan)
 
-    from dopant_workflows.cli_md import PROTOCOL_OPTIONS
+    from dopant_workflows.cli.md import PROTOCOL_OPTIONS
     from dopant_workflows.md.settings import PRESETS, MDProtocol
     from dopant_workflows.validation.settings import ValidationSettings, ValidationThresholds
 
@@ -106,12 +110,13 @@ def add_ann_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=positive_float,
                        help=f"{MDProtocol.model_fields[name].description}; overrides the preset")
     for name, field in ValidationThresholds.model_fields.items():
-        p.add_argument(f"--max-{name.replace('_', '-')}", dest=f"threshold_{name}", type=finite_float, default=field.default,
-                       help=f"threshold: {field.description} (default %(default)s)")
+        p.add_argument(f"--max-{name.replace('_', '-')}", dest=f"threshold_{name}", type=finite_float,
+                       default=field.default, help=f"threshold: {field.description} (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="every run's seed derives from it")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", type=output_dir, required=True, help="directory: one run directory per MD run (interrupted runs resume), "
-                                                "validation.json, validation.png")
+    p.add_argument("--out", type=output_dir, required=True,
+                   help="directory: one run directory per MD run (interrupted runs resume), validation.json, "
+                        "validation.png")
     p.set_defaults(func=cmd_ann_validate)
 
 
@@ -157,14 +162,13 @@ def cmd_ann_eval(args: argparse.Namespace) -> int:
 
 def cmd_ann_validate(args: argparse.Namespace) -> int:
     """Runs every validation MD here, one after the other (a study runs them as Fireworks), then compares."""
+    from dopant_workflows.cli.md import PROTOCOL_OPTIONS
     from dopant_workflows.jobs.validation import check_validation_inputs, validate_network, validation_run
     from dopant_workflows.md.protocol import protocol_from_preset
     from dopant_workflows.names import derive_seed
     from dopant_workflows.report import VALIDATION, VALIDATION_FITS, markdown, validation_tables
     from dopant_workflows.structures.hosts import load_cell
     from dopant_workflows.validation.settings import ValidationSettings, ValidationThresholds
-
-    from dopant_workflows.cli_md import PROTOCOL_OPTIONS
 
     protocol = protocol_from_preset(args.preset, **{name: getattr(args, name) for name in PROTOCOL_OPTIONS})
     thresholds = ValidationThresholds(**{name: getattr(args, f"threshold_{name}")
@@ -189,7 +193,7 @@ def cmd_ann_validate(args: argparse.Namespace) -> int:
     rows, fits = validation_tables([document.model_dump()])
     print(markdown(VALIDATION, rows) + "\n" + markdown(VALIDATION_FITS, fits))
     print(f"{document.status.upper()}" + "".join(f"\n  - {reason}" for reason in document.reasons))
-    print(f"written: {out / 'validation.json'}, {out / 'validation.png'}")
+    print(f"written: {out / VALIDATION_FILE}, {out / VALIDATION_PLOT}")
     return 0 if document.passed else 1
 
 

@@ -6,9 +6,9 @@ import argparse
 import json
 import logging
 
+from dopant_workflows.cli.types import output_dir, positive_float
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.cli_types import output_dir, positive_float
 
 log = logging.getLogger("dopwf")
 
@@ -31,8 +31,8 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--thermostat-damping-fs", type=positive_float, default=default("thermostat_damping_fs"))
     p.add_argument("--seed", type=int, default=default("seed"))
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", type=output_dir, required=True, help="run directory (frames.extxyz, run.json, checkpoint.npz); "
-                                                "an interrupted run in it is resumed")
+    p.add_argument("--out", type=output_dir, required=True,
+                   help="run directory (frames.extxyz, run.json, checkpoint.npz); an interrupted run in it is resumed")
     p.set_defaults(func=cmd_aimd)
 
 

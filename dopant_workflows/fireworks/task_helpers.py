@@ -1,0 +1,91 @@
+"""What every Firetask of a study shares: the worker's settings (my_fworker.yaml env), the results database, the
+run directory, the running Firework's id and log heading, and the spec of the Fireworks they make.
+
+Below ``study_tasks`` and ``vasp_tasks`` (both import it; it imports neither): helpers only, no Firetask classes.
+Firetask classes stay where they are: their module paths are stored in LaunchPads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fireworks import FiretaskBase
+from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
+from pymatgen.core import Structure
+
+from dopant_workflows.db import ResultsDB
+from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.names import DEVICE_KEY, FAKE_VASP_KEY
+
+log = logging.getLogger("dopwf")
+#: in the spec of every study Firework: FireWorks then sets the Firework's id (and LaunchPad) on its tasks, for
+#: fw_id in the documents and the name in the log heading
+STUDY_SPEC = {"_add_launchpad_and_fw_id": True}
+#: VASP Fireworks run on the workers of this category (FireWorks' ``_category``)
+VASP_SPEC = {"_category": "vasp"}
+
+
+def study_spec(head: Mapping[str, Any] | None = None, /, **tail: Any) -> dict[str, Any]:
+    """The spec of a study Firework with FireWorks' exact dupefinder: the same Firework submitted twice runs once.
+
+    ``head`` goes before the dupefinder, ``tail`` after it: DupeFinderExact matches the whole spec, key order
+    included (MongoDB compares documents in order), against the Fireworks already in a LaunchPad, so each caller
+    keeps the order its specs have always had."""
+    return {**STUDY_SPEC, **(head or {}), "_dupefinder": DupeFinderExact(), **tail}
+
+
+def fake_vasp_spec(fw_spec) -> dict:
+    """The replay directory (use_fake_vasp) handed on to Fireworks a task adds at run time."""
+    return {FAKE_VASP_KEY: fw_spec[FAKE_VASP_KEY]} if fw_spec.get(FAKE_VASP_KEY) else {}
+
+
+def env_value(value, fw_spec, default=None):
+    """atomate's env_chk: ">>name<<" reads the worker's env (my_fworker.yaml), ``default`` when the worker has no
+    such entry; anything else is returned as is."""
+    from atomate.utils.utils import env_chk
+
+    return env_chk(value, fw_spec, strict=False, default=default)
+
+
+def worker_setting(name: str, fw_spec) -> str:
+    """An env entry this worker must have; a clear error naming it (checked before any work)."""
+    value = env_value(f">>{name}<<", fw_spec)
+    if not value:
+        raise DopwfInputError(f"my_fworker.yaml of this worker: env.{name} is not set (dopwf init writes it)")
+    return value
+
+
+def results_db(fw_spec) -> ResultsDB:
+    """The results database of this worker (env db_file, like atomate's db_file)."""
+    return ResultsDB.from_file(worker_setting("db_file", fw_spec))
+
+
+def device_of(fw_spec) -> str:
+    """Where ANN-MD and embedded AIMD run: the Firework's own choice (use_device), else the worker's env, else cpu."""
+    return fw_spec.get(DEVICE_KEY) or env_value(">>device<<", fw_spec) or "cpu"
+
+
+def run_dir_of(task: FiretaskBase, fw_spec) -> Path:
+    path = Path(worker_setting("runs_dir", fw_spec)) / task["run_path"]
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def as_structure(value) -> Structure:
+    """Firetask parameters arrive deserialised (FireWorks rebuilds MSONable dicts) or as plain dicts."""
+    return value if isinstance(value, Structure) else Structure.from_dict(value)
+
+
+def fw_id_of(task: FiretaskBase) -> int | None:
+    """The running Firework's id (FireWorks sets it on the task when the spec asks: ``_add_launchpad_and_fw_id``)."""
+    return getattr(task, "fw_id", None)
+
+
+def announce(task: FiretaskBase) -> None:
+    """A heading in the log naming the Firework that starts: the stages of a long run, readable in the output."""
+    launchpad, fw_id = getattr(task, "launchpad", None), fw_id_of(task)
+    record = launchpad.fireworks.find_one({"fw_id": fw_id}, {"name": 1}) if launchpad and fw_id is not None else None
+    log.info("== %s", record["name"] if record else type(task).__name__)
