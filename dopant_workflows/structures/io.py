@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +31,18 @@ def read_structure(path: str | Path) -> Structure:
         raise DopwfInputError(f"structure file {str(path)!r}: {what} (expected a CIF, POSCAR or extxyz file)")
     errors: list[str] = []
     structure = None
-    try:
-        structure = Structure.from_file(str(path))
-    except Exception as exc:  # noqa: BLE001 - any parser failure means "try the next reader"; reported below
-        errors.append(f"pymatgen: {exc}")
-    if structure is None:
-        structure = _read_with_ase(path, errors)
+    # a parser's warnings about a file it then fails to read are noise before the error below: kept only on success
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            structure = Structure.from_file(str(path))
+        except Exception as exc:  # noqa: BLE001 - any parser failure means "try the next reader"; reported below
+            errors.append(f"pymatgen: {exc}")
+        if structure is None:
+            structure = _read_with_ase(path, errors)
+    if structure is not None:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if structure is None:
         raise DopwfInputError(
             f"structure file {str(path)!r}: could not be parsed as a periodic structure "
