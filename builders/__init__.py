@@ -44,7 +44,9 @@ def run_builders(builders: list) -> BuildSummary:
     summary = BuildSummary()
     for builder in builders:
         builder.connect()
-        processed = [builder.process_item(item) for item in builder.get_items()]
+        items = [builder.process_item(item) for item in builder.get_items()]
+        # an item may give several documents (the conductivity builder: a study's compositions, ranked together)
+        processed = [d for item in items for d in (item if isinstance(item, list) else [item])]
         failed = [d for d in processed if d.get("state") == "failed"]  # maggma's convention for a failed item
         name = type(builder).__name__
         key = builder.targets[0].key

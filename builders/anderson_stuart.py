@@ -1,18 +1,18 @@
 """diffusivity + dielectric + conductivity -> anderson_stuart: the paper's Table 3, one document per study and
-substitution."""
+composition (its arrangements' runs give lambda; its dielectric record is matched by formula)."""
 
 from __future__ import annotations
 
 from maggma.core import Builder
 
-from builders.conductivity import drop_legacy, group_of, study_query
+from builders.conductivity import composition_of, drop_legacy, group_of, study_query
 from dopant_workflows.analysis.transport import anderson_stuart_from_run
 from dopant_workflows.schemas.base import as_utc
 from dopant_workflows.schemas.results import AndersonStuartDocument
 
 
 class AndersonStuartBuilder(Builder):
-    """Reprocesses a (study, substitution) only when one of its source documents is newer than the sources its
+    """Reprocesses a (study, composition) only when one of its source documents is newer than the sources its
     target was built from (a conductivity document's ``last_updated`` is when its Ea was last computed).
     ``study``: that study only (default: every study, each on its own)."""
 
@@ -40,7 +40,7 @@ class AndersonStuartBuilder(Builder):
             newest = max(as_utc(d.get("last_updated")) for d in docs)
             if group not in built or newest > built[group]:
                 first = bundle["diffusivity"][0]
-                yield {"study": first["study"], "substitution_id": first["substitution_id"], **bundle,
+                yield {"study": first["study"], "composition_id": composition_of(first), **bundle,
                        "sources_last_updated": newest}
 
     def process_item(self, item: dict) -> dict:
@@ -57,7 +57,7 @@ class AndersonStuartBuilder(Builder):
         barrier = anderson_stuart_from_run(first, first["dopant"], first.get("dopant_oxidation_state"), jump, eps,
                                            source)
         return AndersonStuartDocument(
-            substitution_id=item["substitution_id"], study=first["study"], formula=first["formula"],
+            composition_id=item["composition_id"], study=first["study"], formula=first["formula"],
             dopant=first["dopant"], jump_distance_A=jump, r_cation_A=barrier.r_cation_A, r_anion_A=barrier.r_anion_A,
             epsilon_r=eps, epsilon_r_source=source, barrier_eV=barrier.barrier_eV,
             missing_reason=barrier.missing_reason,

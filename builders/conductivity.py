@@ -1,10 +1,15 @@
-"""diffusivity -> conductivity: per study and substitution, the Arrhenius fit and its 300 K extrapolation."""
+"""diffusivity -> conductivity: per study and composition, the pooled Arrhenius fit, its 300 K extrapolation and
+the study's ranking."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from maggma.core import Builder
 
+from dopant_workflows.analysis.ranking import rank_by_conductivity
+from dopant_workflows.analysis.replicas import ArrangementAgreement, arrangement_agreement
 from dopant_workflows.analysis.transport import transport_from_runs
 from dopant_workflows.db import LEGACY_FLAG
 from dopant_workflows.errors import DopwfInputError
@@ -18,18 +23,25 @@ def study_query(study: str | None) -> dict:
     return {"study": study} if study else {}
 
 
+def composition_of(document: dict) -> str:
+    """The composition a run, dielectric or result document belongs to: its ``composition_id``, or (documents
+    from before arrangements were pooled, and dielectric records) its formula."""
+    return document.get("composition_id") or document["formula"]
+
+
 def group_of(document: dict) -> str:
-    """A per-substitution document's group: its study and substitution (never the substitution alone: two studies
-    of one substitution, e.g. another seed, are two results)."""
-    return study_substitution_id(document["study"], document["substitution_id"])
+    """A document's group: its study and composition (never the composition alone: two studies of one
+    composition, e.g. another seed, are two results); a composition's arrangements are one group."""
+    return study_substitution_id(document["study"], composition_of(document))
 
 
 def drop_legacy(target) -> None:
     """Remove target documents written before the target's key existed (keyed by substitution alone, possibly
-    built from several studies' runs): they are derived, rebuilt from their sources by this build, and would
+    built from several studies' runs; or by study and substitution, before a composition's arrangements were
+    pooled): they are derived, rebuilt from their sources by this build, and would
     otherwise stand beside their rebuilt twins. MongoDB hands them back without the key; the JSON files, keyed
     on reading (``db.with_study_key``), with the ``legacy_layout`` flag."""
-    for criteria in ({target.key: {"$exists": False}}, {LEGACY_FLAG: True}):
+    for criteria in ({target.key: {"$exists": False}}, {LEGACY_FLAG: True}, {"composition_id": {"$exists": False}}):
         if target.count(criteria):  # a JSON store rewrites its file on every removal
             target.remove_docs(criteria)
 
@@ -76,12 +88,15 @@ def validation_status(runs: list[dict], validations: list[dict]) -> tuple[bool |
 
 
 class ConductivityBuilder(Builder):
-    """Rebuilds a (study, substitution) whenever one of its diffusivity documents is newer than its conductivity
-    document's sources (a new temperature, or a run redone in place). ``study``: build that study only (default:
-    every study in the database, each grouped on its own; a study never reads another's runs or validations).
-    ``studies``: the studies' plans (what each asks for now): runs at a temperature the study no longer lists are
-    left out of its fit and named in the document's warnings; a study without a plan (submitted as a file with
-    ``lpad add``) fits every run it has."""
+    """Rebuilds a study whenever one of its diffusivity documents is newer than the sources of its composition's
+    conductivity document (a new temperature, a run redone in place, a new arrangement): every composition of the
+    study is refitted, because the ranking compares them all. One document per (study, composition): its
+    arrangements' runs pooled per temperature, the Arrhenius fit, sigma(300 K) with its 95 % interval, each
+    arrangement's own fit and whether they agree, and the composition's ``rank`` in the study with
+    ``p_above_next``. ``study``: build that study only (default: every study in the database, each on its own; a
+    study never reads another's runs or validations). ``studies``: the studies' plans (what each asks for now):
+    runs at a temperature the study no longer lists are left out of its fit and named in the document's
+    warnings; a study without a plan (submitted as a file with ``lpad add``) fits every run it has."""
 
     def __init__(self, diffusivity, conductivity, validation=None, study: str | None = None, studies=None, **kwargs):
         self.diffusivity, self.conductivity, self.validation, self.study = diffusivity, conductivity, validation, study
@@ -104,36 +119,66 @@ class ConductivityBuilder(Builder):
             plan = plans.get(runs[0]["study"])
             return networks_validations(runs) + ([plan] if plan else [])
 
-        for _, runs, newest in group_newer(self.diffusivity, self.conductivity, criteria, extra=extra):
-            plan = plans.get(runs[0]["study"])
-            yield {"study": runs[0]["study"], "substitution_id": runs[0]["substitution_id"], "runs": runs,
-                   "validations": networks_validations(runs), "sources_last_updated": newest,
-                   "planned_temperatures_K": plan["temperatures_K"] if plan else None}
+        stale = {runs[0]["study"] for _, runs, _ in group_newer(self.diffusivity, self.conductivity, criteria,
+                                                                extra=extra)}
+        for study in sorted(stale):
+            groups: dict[str, list[dict]] = {}
+            for document in self.diffusivity.query({"study": study}):
+                groups.setdefault(composition_of(document), []).append(document)
+            plan = plans.get(study)
+            yield {"study": study, "compositions": [
+                {"runs": runs, "validations": networks_validations(runs), "sources_last_updated": max(
+                    as_utc(d.get("last_updated")) for d in [*runs, *extra(runs)])} for runs in groups.values()],
+                "planned_temperatures_K": plan["temperatures_K"] if plan else None}
 
-    def process_item(self, item: dict) -> dict:
-        runs = sorted(item["runs"], key=lambda d: d["temperature_K"])
-        planned, dropped = item.get("planned_temperatures_K"), []
+    def process_item(self, item: dict) -> list[dict]:
+        """The study's conductivity documents (a failed composition: maggma's ``state: failed`` item), ranked."""
+        documents = [self._composition(c, item.get("planned_temperatures_K")) for c in item["compositions"]]
+        built = [d for d in documents if d.get("state") != "failed"]
+        ranked = rank_by_conductivity([(d["composition_id"], math.log(d["conductivity_300K_mS_cm"]),
+                                        d.pop("_ln_conductivity_std")) for d in built])
+        by_key = {r.key: r for r in ranked}
+        for document in built:
+            r = by_key[document["composition_id"]]
+            document.update(rank=r.rank, p_above_next=r.p_above_next, tied_with_next=r.tied_with_next,
+                            n_ranked=len(ranked))
+        return documents
+
+    def _composition(self, composition: dict, planned) -> dict:
+        runs = sorted(composition["runs"], key=lambda d: (d["temperature_K"], d["substitution_id"]))
+        dropped = []
         if planned is not None:
-            dropped = [r["temperature_K"] for r in runs if not any(abs(r["temperature_K"] - t) < 1e-6 for t in planned)]
+            dropped = sorted({r["temperature_K"] for r in runs
+                              if not any(abs(r["temperature_K"] - t) < 1e-6 for t in planned)})
             runs = [r for r in runs if r["temperature_K"] not in dropped]
         not_planned = [f"runs at {', '.join(f'{t:g}' for t in dropped)} K are not among the study's temperatures "
                        f"({', '.join(f'{t:g}' for t in planned)} K) any more: kept in the database, not fitted"
                        ] if dropped else []
+        first = composition["runs"][0]
+        key = study_substitution_id(first["study"], composition_of(first))
         try:
             if not runs:
                 raise DopwfInputError("no MD run at the study's temperatures yet")
             transport = transport_from_runs(runs)
         except DopwfInputError as exc:
-            return {"conductivity_id": study_substitution_id(item["study"], item["substitution_id"]),
-                    "state": "failed", "error": "; ".join([str(exc), *not_planned])}
+            return {"conductivity_id": key, "state": "failed", "error": "; ".join([str(exc), *not_planned])}
         first, fit = runs[0], transport.fit
-        validated, validation_notes = validation_status(runs, item.get("validations", []))
+        validated, validation_notes = validation_status(runs, composition.get("validations", []))
         networks = sorted({r.get("model_sha256") or "" for r in runs})
         mixed = [f"the runs come from {len(networks)} networks ({', '.join(n[:12] or '(unknown)' for n in networks)}): "
                  "one Arrhenius fit across networks mixes their physics"] if len(networks) > 1 else []
+        arrangements, agreement = _arrangements(runs, transport.at_K)
+        eas = [a["activation_energy_eV"] for a in arrangements if a["activation_energy_eV"] is not None]
+        disagree = [f"its {len(arrangements)} arrangements disagree beyond their errors (chi2 = {agreement.chi2:.1f} "
+                    f"on {agreement.degrees_of_freedom} dof, p = {agreement.p_value:.2g}): where the dopants sit "
+                    "matters here; the pooled fit's error covers their scatter"] if agreement.agree is False else []
         return ConductivityDocument(
-            substitution_id=first["substitution_id"], study=first["study"], formula=first["formula"],
-            dopant_fraction=first["dopant_fraction"], temperatures_K=[d["temperature_K"] for d in runs],
+            composition_id=composition_of(first), substitution_ids=sorted({r["substitution_id"] for r in runs}),
+            study=first["study"], formula=first["formula"], dopant=first.get("dopant"), group=first.get("group"),
+            dopant_count=first.get("dopant_count"), dopant_fraction=first["dopant_fraction"],
+            temperatures_K=[p["temperature_K"] for p in transport.points], n_runs=transport.n_runs,
+            runs_per_temperature={f"{p['temperature_K']:g}": p.get("n_runs", 1) for p in transport.points},
+            production_ps_per_temperature=_production_ps(runs),
             activation_energy_eV=fit.activation_energy_eV,
             activation_energy_std_eV=_finite(fit.activation_energy_std_eV), prefactor_cm2_s=fit.prefactor_cm2_s,
             extrapolation_temperature_K=transport.at_K, diffusivity_300K_cm2_s=transport.diffusivity_cm2_s,
@@ -141,14 +186,47 @@ class ConductivityBuilder(Builder):
             conductivity_300K_mS_cm=transport.conductivity_mS_cm,
             conductivity_300K_95_mS_cm=list(transport.conductivity_95_mS_cm),
             diffusivity_300K_components_cm2_s=transport.diffusivity_components_cm2_s, linear=fit.linear,
-            warnings=list(fit.warnings) + mixed + not_planned, validated=validated, validation_notes=validation_notes,
-            model_sha256=networks, builder=type(self).__name__,
-            sources_last_updated=item["sources_last_updated"],
-        ).model_dump()
+            arrangements=arrangements, arrangement_spread_eV=max(eas) - min(eas) if len(eas) > 1 else None,
+            arrangements_agree=agreement.agree, arrangements_p_value=agreement.p_value,
+            warnings=list(fit.warnings) + mixed + disagree + not_planned, validated=validated,
+            validation_notes=validation_notes, model_sha256=networks, builder=type(self).__name__,
+            sources_last_updated=composition["sources_last_updated"],
+        ).model_dump() | {"_ln_conductivity_std": _finite(transport.ln_conductivity_std)}
 
-    def update_targets(self, items: list[dict]) -> None:
-        if items:
-            self.conductivity.update(items)
+    def update_targets(self, items: list) -> None:
+        documents = [d for item in items for d in (item if isinstance(item, list) else [item])
+                     if d.get("state") != "failed"]
+        if documents:
+            self.conductivity.update(documents)
+
+
+def _arrangements(runs: list[dict], at_K: float) -> tuple[list[dict], ArrangementAgreement]:
+    """Each arrangement's own Arrhenius fit (where it ran at two temperatures or more), and their agreement."""
+    out = []
+    for sub in sorted({r["substitution_id"] for r in runs}):
+        own = [r for r in runs if r["substitution_id"] == sub]
+        entry = {"substitution_id": sub, "arrangement": own[0].get("arrangement"), "n_runs": len(own),
+                 "activation_energy_eV": None, "activation_energy_std_eV": None, "conductivity_300K_mS_cm": None}
+        try:
+            transport = transport_from_runs(own, at_K)
+        except DopwfInputError:
+            out.append(entry)
+            continue
+        entry.update(activation_energy_eV=transport.fit.activation_energy_eV,
+                     activation_energy_std_eV=_finite(transport.fit.activation_energy_std_eV),
+                     conductivity_300K_mS_cm=transport.conductivity_mS_cm)
+        out.append(entry)
+    return out, arrangement_agreement(runs)
+
+
+def _production_ps(runs: list[dict]) -> dict[str, float]:
+    """Production picoseconds per temperature over all of a composition's runs (what precision costs)."""
+    total: dict[str, float] = {}
+    for r in runs:
+        if r.get("production_ps") is not None:
+            key = f"{r['temperature_K']:g}"
+            total[key] = total.get(key, 0.0) + float(r["production_ps"])
+    return total
 
 
 def _finite(value: float) -> float:

@@ -19,6 +19,8 @@ class DiffusivityBuilder(MapBuilder):
 
     def unary_function(self, item: dict) -> dict:
         fields = DiffusivityDocument.model_fields
+        protocol = item.get("protocol") or {}
         return DiffusivityDocument(**{k: v for k, v in item.items() if k in fields and k not in (
-            "schema_version", "last_updated", "code_version")}, builder=type(self).__name__,
+            "schema_version", "last_updated", "code_version", "production_ps")},
+            production_ps=protocol.get("production_ps"), builder=type(self).__name__,
             sources_last_updated=as_utc(item.get("last_updated"))).model_dump()

@@ -95,12 +95,15 @@ def with_study_key(document: dict, key: str) -> dict:
         return document
     if key not in STUDY_KEYS:
         raise DopwfInputError(f"a document without its key field {key!r} (keys: {sorted(document)[:8]})")
-    if "study" not in document or "substitution_id" not in document:
+    # derived documents are keyed by composition since arrangements are pooled; earlier ones by substitution
+    ident = document.get("composition_id") if STUDY_KEYS[key] else None
+    ident = ident or document.get("substitution_id")
+    if "study" not in document or not ident:
         raise DopwfInputError(f"a document without {key!r} and without study/substitution_id to derive it from")
     from dopant_workflows.names import study_substitution_id
 
     legacy = {LEGACY_FLAG: True} if STUDY_KEYS[key] else {}
-    return {**document, key: study_substitution_id(document["study"] or "", document["substitution_id"]), **legacy}
+    return {**document, key: study_substitution_id(document["study"] or "", ident), **legacy}
 
 
 def insert(db: ResultsDB, collection: str, document: dict) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
 from dopant_workflows.fileio import write_text_atomically
 
-TABLE2 = ["material", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "D 300 K (cm2/s)", "linear fit",
-          "network validated"]
+TABLE2 = ["rank", "material", "dopant", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "P(above next)",
+          "arrangements: Ea spread (eV)", "D 300 K (cm2/s)", "linear fit", "network validated"]
 VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio", "z", "force RMSE on ANN-MD (eV/A)",
               "wall max (eV)", "within"]
 ACTIVE_LEARNING = ["network", "round", "selection", "training images", "explored frames", "above trust_lo (%)",
@@ -21,6 +21,11 @@ ACTIVE_LEARNING = ["network", "round", "selection", "training images", "explored
                    "worst run (eV/A)", "frames beyond the data (wall max, eV)", "test force RMSE (eV/A)",
                    "hands on"]
 VALIDATION_FITS = ["cell", "MD", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "validation"]
+CONCENTRATION_PLOT = "conductivity_vs_concentration.png"
+RANKING_NOTE = (f"\nRank 1 conducts best at 300 K; P(above next): the probability, from the two Arrhenius fits, that "
+                f"this row's sigma(300 K) exceeds the next row's; below 0.95 the two are a tie and share a rank. "
+                f"Arrangements: each composition's lowest-Ewald dopant arrangements, pooled per temperature; their Ea "
+                f"spread, and whether their D agree within errors. Figure: {CONCENTRATION_PLOT}.\n")
 
 
 def _validated(value) -> str:
@@ -64,7 +69,36 @@ def _studies(*collections: list[dict]) -> list[str]:
 
 
 def _group(document: dict) -> tuple[str, str]:
-    return document.get("study") or "", document["substitution_id"]
+    """(study, composition): a composition's arrangements are one group."""
+    return document.get("study") or "", document.get("composition_id") or document["formula"]
+
+
+def _rank(c: dict) -> str:
+    """'2' or '2 (tie)' when the row is not resolved from the one below; '—' before ranking existed."""
+    if c.get("rank") is None:
+        return "—"
+    return f"{c['rank']}" + (" (tie)" if c.get("tied_with_next") else "")
+
+
+def _p_above(c: dict) -> str:
+    p = c.get("p_above_next")
+    if p is None:
+        return "—" if c.get("tied_with_next") is None else "unknown (tie)"
+    return f"{p:.2f}" + ("" if p >= 0.95 else " (tie)")
+
+
+def _arrangement_cell(c: dict) -> str:
+    n = len(c.get("substitution_ids") or [])
+    if n < 2:
+        return str(n or 1)
+    spread = c.get("arrangement_spread_eV")
+    agree = {True: "agree", False: "DISAGREE", None: "—"}[c.get("arrangements_agree")]
+    return f"{n}: {spread:.3f}, {agree}" if spread is not None else f"{n}, {agree}"
+
+
+def _ranking_order(c: dict) -> tuple:
+    """Best conductor first within each study; unranked documents (earlier layouts) by concentration."""
+    return (c.get("study") or "", c.get("rank") or 10**9, -c["conductivity_300K_mS_cm"], -c["dopant_fraction"])
 
 
 def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
@@ -72,11 +106,12 @@ def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[
     the headers: :func:`table_headers`)."""
     several = len(_studies(conductivity, anderson_stuart)) > 1
     rows2 = []
-    for c in sorted(conductivity, key=lambda d: (d.get("study") or "", -d["dopant_fraction"])):
+    for c in sorted(conductivity, key=_ranking_order):
         lo, hi = c["conductivity_300K_95_mS_cm"]
-        rows2.append([*([c.get("study") or "—"] if several else []), c["formula"], f"{100 * c['dopant_fraction']:.2f}",
+        rows2.append([*([c.get("study") or "—"] if several else []), _rank(c), c["formula"],
+                      c.get("group") or c.get("dopant") or "—", f"{100 * c['dopant_fraction']:.2f}",
                       f"{c['activation_energy_eV']:.3f} ± {c['activation_energy_std_eV']:.3f}",
-                      f"{c['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]",
+                      f"{c['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]", _p_above(c), _arrangement_cell(c),
                       f"{c['diffusivity_300K_cm2_s']:.3e}", "yes" if c["linear"] else "NO (see warnings)",
                       _validated(c.get("validated"))])
     rows3 = []
@@ -182,7 +217,8 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
                                            for v in sorted(old_validations, key=lambda d: d["validation_id"]))
                  + (f"- {len(old_rounds)} active-learning rounds run with other settings\n" if old_rounds else "")
                  + "\n")
-    text += ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K)\n\n" + markdown(header2, rows2)
+    text += ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K), best conductor first\n\n"
+             + markdown(header2, rows2) + RANKING_NOTE
              + "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(header3, rows3))
     unvalidated = [c for c in conductivity if c.get("validated") is not True]
     if unvalidated:
@@ -216,13 +252,15 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
     if diffusivity:
         _plot_all(diffusivity, conductivity, out / "arrhenius_all.png")
         _plot_each(diffusivity, conductivity, out)
+    if conductivity:
+        _plot_concentration(conductivity, out / CONCENTRATION_PLOT)
     return text
 
 
 def _plot_name(document: dict, several_studies: bool) -> str:
-    """arrhenius_<substitution id>.png; arrhenius_<study>_<substitution id>.png in a report of several studies."""
+    """arrhenius_<composition>.png; arrhenius_<study>_<composition>.png in a report of several studies."""
     study = f"{document.get('study') or 'nostudy'}_" if several_studies else ""
-    return f"arrhenius_{study}{document['substitution_id']}.png"
+    return f"arrhenius_{study}{_group(document)[1]}.png"
 
 
 def _plot_each(diffusivity: list[dict], conductivity: list[dict], out: Path) -> None:
@@ -246,11 +284,13 @@ def _plot_all(diffusivity: list[dict], conductivity: list[dict], path: Path) -> 
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from dopant_workflows.analysis.replicas import pool_by_temperature
+
     fits = {_group(c): c for c in conductivity}
     several = len(_studies(diffusivity)) > 1
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for group in sorted({_group(d) for d in diffusivity}):
-        docs = sorted((d for d in diffusivity if _group(d) == group), key=lambda d: d["temperature_K"])
+        docs = pool_by_temperature([d for d in diffusivity if _group(d) == group])  # arrangements: one point
         t = np.array([d["temperature_K"] for d in docs])
         d = np.array([d["diffusivity_cm2_s"] for d in docs])
         err = np.array([x["diffusivity_std_cm2_s"] or 0 for x in docs])
@@ -265,6 +305,41 @@ def _plot_all(diffusivity: list[dict], conductivity: list[dict], path: Path) -> 
     ax.set_yscale("log")
     ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel("Li D (cm²/s)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_concentration(conductivity: list[dict], path: Path) -> None:
+    """sigma(300 K) against dopant concentration, one line per dopant group (and study), with the 95 % band: which
+    dopant, at which concentration, conducts best, at a glance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    several = len(_studies(conductivity)) > 1
+    lines: dict[str, list[dict]] = {}
+    for c in conductivity:
+        name = c.get("group") or c.get("dopant") or "dopant"
+        lines.setdefault(f"{c.get('study')}: {name}" if several else name, []).append(c)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, docs in sorted(lines.items()):
+        docs = sorted(docs, key=lambda d: d["dopant_fraction"])
+        x = np.array([100 * d["dopant_fraction"] for d in docs])
+        y = np.array([d["conductivity_300K_mS_cm"] for d in docs])
+        lo, hi = (np.array([d["conductivity_300K_95_mS_cm"][k] for d in docs]) for k in (0, 1))
+        line = ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o-", capsize=3, label=name)
+        ax.fill_between(x, lo, hi, color=line[0].get_color(), alpha=0.15, linewidth=0)
+        for d, xi, yi in zip(docs, x, y, strict=True):
+            if d.get("rank") is not None:
+                ax.annotate(f"#{d['rank']}", (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("dopant concentration (atomic %)")
+    ax.set_ylabel(f"σ({conductivity[0].get('extrapolation_temperature_K', 300.0):g} K) (mS/cm), 95 % band")
+    ax.set_title("conductivity vs dopant concentration (#: rank in the study)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

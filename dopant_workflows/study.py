@@ -7,12 +7,13 @@ first the schema (types, ranges, unknown keys), then the physics that needs the 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.analysis.settings import AnalysisSettings
@@ -28,32 +29,68 @@ log = logging.getLogger(__name__)
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
+#: arrangements per composition unless a group says otherwise: two replicas show whether where the dopants sit
+#: matters beyond the MD's own error (issue 31), at twice the MD of one
+DEFAULT_ARRANGEMENTS = 2
+
 
 class SubstitutionSettings(StrictSettings):
-    """Which dopants go where, in which supercell, at which counts."""
+    """One substitution group: which dopant goes where, compensated how, in which supercell, at which counts, in
+    how many arrangements. A study holds one group or several (``substitutions:`` a mapping or a list)."""
 
     dopant: str = Field(description="NEW:OLD, dopant element on sites of a host element, e.g. Cl:S")
     compensate: str | None = Field(
-        None, description="NEW:OLD charge compensation applied per dopant, e.g. Si:P; null for isovalent dopants"
-    )
+        None, description="NEW:OLD charge compensation applied per dopant, e.g. Si:P, or vacancy:Li (one Li removed "
+                          "per unit of charge the dopants add); null for isovalent dopants")
     supercell: list[int] | list[list[int]] = Field(description="3 multipliers (e.g. [3, 1, 1]) or a 3x3 matrix")
-    counts: list[int] = Field(min_length=1, description="dopant atoms per supercell, one study branch each")
-    max_per_count: int = Field(1, ge=1, description="lowest-Ewald symmetry-distinct configurations kept per count")
+    counts: list[int] = Field(min_length=1, description="dopant atoms per supercell, one composition each")
+    arrangements: int = Field(
+        DEFAULT_ARRANGEMENTS, ge=1,
+        description="lowest-Ewald symmetry-distinct arrangements of each composition (dopants and their compensation "
+                    "placed together), simulated as replicas and pooled for D(T) and Ea; fewer where fewer exist")
     oxidation_states: dict[str, float] | None = Field(
         None, description="element -> oxidation state; default: pymatgen's guess for the host"
     )
 
-    @field_validator("dopant", "compensate")
+    @model_validator(mode="before")
     @classmethod
-    def _rule(cls, value: str | None) -> str | None:
+    def _legacy_max_per_count(cls, data: Any) -> Any:
+        renamed = cls.renamed_legacy(data)
+        if renamed is not data:
+            log.warning("study file: substitutions.max_per_count is read as arrangements (the lowest-Ewald "
+                        "arrangements of each composition, pooled); please rename it")
+        return renamed
+
+    @staticmethod
+    def renamed_legacy(data: Any) -> Any:
+        """``max_per_count`` (its name before arrangements were pooled replicas) as ``arrangements``."""
+        if not isinstance(data, dict) or "max_per_count" not in data:
+            return data
+        if "arrangements" in data:
+            raise ValueError("max_per_count and arrangements: give arrangements only (max_per_count is its earlier "
+                             "name)")
+        data = dict(data)
+        data["arrangements"] = data.pop("max_per_count")
+        return data
+
+    @field_validator("dopant")
+    @classmethod
+    def _dopant_rule(cls, value: str) -> str:
+        return cls._parse_rule(value, vacancy=False)
+
+    @field_validator("compensate")
+    @classmethod
+    def _compensation_rule(cls, value: str | None) -> str | None:
+        return None if value is None else cls._parse_rule(value, vacancy=True)
+
+    @staticmethod
+    def _parse_rule(value: str, vacancy: bool) -> str:
         from dopant_workflows.structures.substitutions import SpeciesSwap
 
-        if value is not None:
-            try:
-                SpeciesSwap.parse(value)
-            except DopwfInputError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        try:
+            return str(SpeciesSwap.parse(value, vacancy=vacancy))
+        except DopwfInputError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("counts")
     @classmethod
@@ -85,7 +122,17 @@ class SubstitutionSettings(StrictSettings):
         """The keyword arguments after the host of ``structures.substitutions``' ``plan_substitutions`` and
         ``enumerate_substitutions``: the one place that spells the settings out for them."""
         return {"dopant": self.dopant, "compensation": self.compensate, "supercell": self.supercell,
-                "counts": self.counts, "max_per_count": self.max_per_count, "oxidation_states": self.oxidation_states}
+                "counts": self.counts, "max_per_count": self.arrangements, "oxidation_states": self.oxidation_states}
+
+    @property
+    def label(self) -> str:
+        """The group's name in tables and figures: its rules, e.g. ``Cl:S + vacancy:Li``."""
+        return self.dopant + (f" + {self.compensate}" if self.compensate else "")
+
+
+def _as_groups(value: Any) -> Any:
+    """``substitutions:`` as a list of groups; the single mapping of earlier study files is one group."""
+    return [value] if isinstance(value, dict) else value
 
 
 class SimulatedCellSampling(StrictSettings):
@@ -107,9 +154,10 @@ class TrainingPlan(StrictSettings):
     """Which cell(s) the reference AIMD and the network are made for (the stages' settings: ``reference_aimd``,
     ``ann``)."""
 
-    mode: Literal["shared", "per_substitution"] = Field(
-        "shared", description="shared: one AIMD + network for all substitutions (the paper); per_substitution: one each"
-    )
+    mode: Literal["shared", "per_group", "per_substitution"] = Field(
+        "shared", description="shared: one AIMD + network for all substitutions (the paper); per_group: one per "
+                              "substitution group (its data and active learning cover the group's cells); "
+                              "per_substitution: one per cell, trained on that cell")
     cell: str | None = Field(None, description="training cell (built-in host or file); default: the study host")
     simulated_cells: SimulatedCellSampling | None = Field(
         None, description="shared mode: reference MD of the simulated cells added to the training data (off if absent)")
@@ -118,8 +166,9 @@ class TrainingPlan(StrictSettings):
     def _shared_mode_only(self) -> TrainingPlan:
         given = [name for name in ("cell", "simulated_cells") if getattr(self, name) is not None]
         if self.mode == "per_substitution" and given:
-            raise ValueError(f"{' and '.join(given)}: shared mode only (per_substitution trains each substitution's "
-                             "network on its own cell), so it would be ignored; drop it or use mode: shared")
+            raise ValueError(f"{' and '.join(given)}: shared and per_group modes only (per_substitution trains each "
+                             "substitution's network on its own cell), so it would be ignored; drop it or use mode: "
+                             "shared")
         return self
 
 
@@ -145,7 +194,9 @@ class Study(StrictSettings):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64,
                       description="identifier used in ids and paths")
     host: str = Field(description="built-in host name (LGPS, Li20Si3P3S23Cl) or a structure file path")
-    substitutions: SubstitutionSettings = Field(description="dopant, charge compensation, supercell and counts")
+    substitutions: Annotated[list[SubstitutionSettings], BeforeValidator(_as_groups)] = Field(
+        min_length=1, description="substitution groups (a mapping is one group): dopant, compensation, supercell, "
+                                  "counts and arrangements each")
     temperatures_K: list[PositiveFloat] = Field(
         min_length=2, description="ANN-MD temperatures; an Arrhenius fit needs at least two")
     engine: Literal["embedded", "embedded:chgnet", "embedded:sevenn", "vasp"] = Field(
@@ -205,6 +256,16 @@ class Study(StrictSettings):
     def _temperatures(cls, value: list[float] | None) -> list[float] | None:
         return distinct_temperatures(value)
 
+    @field_validator("substitutions")
+    @classmethod
+    def _distinct_groups(cls, value: list[SubstitutionSettings]) -> list[SubstitutionSettings]:
+        keys = [(g.dopant, g.compensate, str(g.supercell)) for g in value]
+        repeated = sorted({f"{d}{f' + {c}' if c else ''} in {cell}" for d, c, cell in keys
+                           if keys.count((d, c, cell)) > 1})
+        if repeated:
+            raise ValueError(f"groups given twice: {'; '.join(repeated)} (merge their counts into one group)")
+        return value
+
     @model_validator(mode="after")
     def _dielectric_unique(self) -> Study:
         formulas = [entry.formula for entry in self.dielectric]
@@ -261,10 +322,18 @@ class Study(StrictSettings):
 
     def enumerate_substitutions(self) -> list:
         """The study's substitution cells (structures.substitutions.Substitution), as its workflow simulates them."""
+        from dataclasses import replace
+
         from dopant_workflows.structures.hosts import load_host
         from dopant_workflows.structures.substitutions import enumerate_substitutions
 
-        return enumerate_substitutions(load_host(self.host), **self.substitutions.request())
+        host, cells, seen = load_host(self.host), [], set()
+        for group in self.substitutions:
+            for sub in enumerate_substitutions(host, **group.request()):
+                if sub.id not in seen:  # one cell in two groups (e.g. the undoped host at count 0) is simulated once
+                    seen.add(sub.id)
+                    cells.append(replace(sub, group=group.label))
+        return cells
 
     def md_temperatures(self) -> list[float]:
         """Every temperature a network of this study runs MD at: production, validation, exploration."""
@@ -352,16 +421,20 @@ def _host_problems(raw: dict[str, Any], bad: set[str]) -> list[tuple[str, str]]:
         return [("host", str(exc))]
     if "substitutions" in bad:
         return []
-    settings = SubstitutionSettings.model_validate(raw["substitutions"])
-    try:
-        cell, _, plans = plan_substitutions(host, **settings.request())
-    except DopwfInputError as exc:
-        return [("substitutions", str(exc))]
-    if "dielectric" in bad or not isinstance(raw.get("dielectric"), list):
-        return []
-    formulas = _substituted_formulas(cell, plans)
+    problems, formulas = [], []
+    for n, group in enumerate(_as_groups(raw["substitutions"])):
+        settings = SubstitutionSettings.model_validate(SubstitutionSettings.renamed_legacy(group))  # warned once
+        try:
+            cell, _, plans = plan_substitutions(host, **settings.request())
+        except DopwfInputError as exc:
+            problems.append((f"substitutions[{n}]", str(exc)))
+            continue
+        formulas += _substituted_formulas(cell, plans)
+    if problems or "dielectric" in bad or not isinstance(raw.get("dielectric"), list):
+        return problems
     return [(f"dielectric[{n}].formula", f"{entry['formula']!r} is none of the study's substitutions "
-                                         f"({', '.join(formulas)}): a typo, or an entry for another study")
+                                         f"({', '.join(dict.fromkeys(formulas))}): a typo, or an entry for another "
+                                         "study")
             for n, entry in enumerate(raw["dielectric"]) if entry["formula"] not in formulas]
 
 
@@ -370,6 +443,8 @@ def _substituted_formulas(cell, plans: dict) -> list[str]:
     no configuration needs to be built."""
     from pymatgen.core import Composition
 
+    from dopant_workflows.structures.substitutions import VACANCY
+
     formulas = []
     for plan in plans.values():
         amounts = dict(cell.composition.get_el_amt_dict())
@@ -377,7 +452,8 @@ def _substituted_formulas(cell, plans: dict) -> list[str]:
                                (plan.comp_pool, plan.comp_label, plan.n_comp)):
             if n:
                 amounts[cell[pool[0]].specie.symbol] -= n
-                amounts[label] = amounts.get(label, 0) + n
+                if label != VACANCY:
+                    amounts[label] = amounts.get(label, 0) + n
         formulas.append(Composition({el: n for el, n in amounts.items() if n}).formula.replace(" ", ""))
     return formulas
 
@@ -438,6 +514,8 @@ def study_from_dict(raw: dict[str, Any], source: str = "study") -> Study:
         study = None
         problems = validation_problems(exc)
     problems += _physics_problems(raw, problems)
+    if isinstance(raw.get("substitutions"), dict):  # one group written as a mapping: its paths as written
+        problems = [(re.sub(r"^substitutions\[0\]", "substitutions", path), message) for path, message in problems]
     if problems:
         raise StudyValidationError(source, problems)
     assert study is not None

@@ -208,7 +208,7 @@ def test_typos_beyond_physical_ranges_are_refused(tmp_path):
 
 def test_shared_mode_fields_are_refused_in_per_substitution_mode():
     data = _paper(training={"mode": "per_substitution", "simulated_cells": {"temperatures_K": [800]}})
-    with pytest.raises(StudyValidationError, match="simulated_cells: shared mode only"):
+    with pytest.raises(StudyValidationError, match="simulated_cells: shared and per_group modes only"):
         study_from_dict(data)
 
 
@@ -238,3 +238,50 @@ def test_validation_and_exploration_temperatures_count_as_md_and_no_wall_means_n
     assert max(study.md_temperatures()) == 1100.0 and ">= 1320 K" in study.advice()[0]
     data["ann"]["core_repulsion"] = False
     assert study_from_dict(data).advice() == []
+
+
+def _groups(*groups, **changes):
+    data = _paper(**changes)
+    data["substitutions"] = [{**data["substitutions"], **group} for group in groups]
+    data["dielectric"] = []
+    return data
+
+
+def test_several_substitution_groups_in_one_study():
+    """A list of groups; the mapping of earlier files is one group; a cell in two groups is simulated once; each
+    cell says its group and is neutral."""
+    bromide = {"dopant": "Br:S", "compensate": "vacancy:Li", "counts": [3, 4], "arrangements": 1}
+    study = study_from_dict(_groups({"counts": [1, 2], "arrangements": 2}, bromide))
+    assert [g.label for g in study.substitutions] == ["Cl:S + Si:P", "Br:S + vacancy:Li"]
+    cells = study.enumerate_substitutions()
+    assert [(c.group, c.formula, c.rank) for c in cells] == [
+        ("Cl:S + Si:P", "Li60Si7P11S71Cl1", 0), ("Cl:S + Si:P", "Li60Si7P11S71Cl1", 1),
+        ("Cl:S + Si:P", "Li60Si8P10S70Cl2", 0), ("Cl:S + Si:P", "Li60Si8P10S70Cl2", 1),
+        ("Br:S + vacancy:Li", "Li57Si9P9S66Br3Cl3", 0), ("Br:S + vacancy:Li", "Li56Si9P9S65Br4Cl3", 0)]
+    assert all(c.net_charge_e == 0 for c in cells) and all(c.meta["composition_id"] == c.formula for c in cells)
+    assert len(study_from_dict(_paper()).substitutions) == 1  # the single mapping still loads
+    shared = study_from_dict(_groups({"counts": [3]}, {"dopant": "Cl:S", "compensate": "vacancy:Li", "counts": [3]}))
+    assert len(shared.enumerate_substitutions()) == 1  # the host cell of both groups: once
+
+
+def test_arrangements_default_to_two_and_max_per_count_is_their_earlier_name(caplog):
+    data = _paper()
+    data["substitutions"].pop("arrangements")
+    assert study_from_dict(data).substitutions[0].arrangements == 2
+    data["substitutions"]["max_per_count"] = 3
+    assert study_from_dict(data).substitutions[0].arrangements == 3
+    assert caplog.text.count("max_per_count is read as arrangements") == 1  # said once, not per check
+
+
+def test_group_problems_name_their_group(tmp_path):
+    data = _groups({"counts": [1]}, {"dopant": "Br:S", "counts": [1, 70]}, {"counts": [2]})
+    with pytest.raises(StudyValidationError, match=r"substitutions: .*groups given twice: Cl:S \+ Si:P in \[3, 1, 1\]"):
+        load_study(_write(tmp_path, data))
+    data = _groups({"counts": [1]}, {"dopant": "Br:S", "counts": [1, 70]})
+    with pytest.raises(StudyValidationError) as info:
+        load_study(_write(tmp_path, data))
+    assert [path for path, _ in info.value.problems] == ["substitutions[1]"]
+    assert "count 70 needs 70 S sites" in str(info.value)
+    data = _groups({"counts": [1], "compensate": "vacancy:Xx"})
+    with pytest.raises(StudyValidationError, match=r"substitutions\[0\]\.compensate: .*'Xx' is not an element"):
+        load_study(_write(tmp_path, data))

@@ -30,6 +30,12 @@ class ArrheniusFit:
     linear: bool  # False: the data are not consistent with one straight line (see warnings)
     warnings: tuple[str, ...]
 
+    def ln_std_at(self, temperature_K: float) -> float:
+        """Standard deviation of ln D at ``temperature_K`` from the parameter covariance (the width of the fit's
+        Gaussian posterior there; the same for ln sigma, which differs by a constant)."""
+        x = np.array([1.0, 1.0 / temperature_K])
+        return math.sqrt(float(x @ self.covariance @ x))
+
     def extrapolate(self, temperature_K: float) -> tuple[float, float, float]:
         """(D, lower, upper) in cm^2/s at ``temperature_K``; 95 % interval from the parameter covariance
         (Student t with the fit's degrees of freedom; normal when the errors were given)."""
@@ -44,9 +50,13 @@ class ArrheniusFit:
 
 
 def fit_arrhenius(temperatures_K: Sequence[float], diffusivities_cm2_s: Sequence[float],
-                  diffusivity_errors_cm2_s: Sequence[float] | None = None) -> ArrheniusFit:
+                  diffusivity_errors_cm2_s: Sequence[float] | None = None,
+                  scale_to_scatter: bool = False) -> ArrheniusFit:
     """Fit ln D against 1/T. With errors: weighted by (D / sigma_D)^2, covariance from the weights, and a
-    chi^2 test of linearity. Without: ordinary least squares, covariance scaled by the residual variance."""
+    chi^2 test of linearity; ``scale_to_scatter``: when the points scatter more than their errors allow
+    (chi^2/dof > 1), the covariance is scaled by chi^2/dof (the Birge ratio squared), so that Ea's error covers
+    the scatter the errors missed. Without errors: ordinary least squares, covariance scaled by the residual
+    variance."""
     t = np.asarray(temperatures_K, dtype=float)
     d = np.asarray(diffusivities_cm2_s, dtype=float)
     if t.shape != d.shape or t.ndim != 1:
@@ -82,6 +92,10 @@ def fit_arrhenius(temperatures_K: Sequence[float], diffusivities_cm2_s: Sequence
         chi2 = float(np.sum(w * residuals**2))
         if dof > 0:
             chi2_reduced = chi2 / dof
+            if scale_to_scatter and chi2_reduced > 1:
+                covariance = covariance * chi2_reduced
+                notes.append(f"the points scatter beyond their errors (chi2/dof = {chi2_reduced:.2f}): Ea's error "
+                             f"is scaled by {math.sqrt(chi2_reduced):.2f} to cover it")
             p_value = float(stats.chi2.sf(chi2, dof))
             if p_value < 0.05:
                 linear = False

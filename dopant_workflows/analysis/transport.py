@@ -15,6 +15,7 @@ from dopant_workflows.analysis.conductivity import (
     effective_radius_A,
     nernst_einstein_conductivity_mS_cm,
 )
+from dopant_workflows.analysis.replicas import pool_by_temperature
 from dopant_workflows.errors import DopwfInputError
 
 EXTRAPOLATION_TEMPERATURE_K = 300.0  # the paper's Table 2
@@ -31,24 +32,33 @@ class Transport:
     conductivity_95_mS_cm: tuple[float, float]
     diffusivity_components_cm2_s: dict[str, float | None]  # a, b, c from per-axis fits (None: no motion)
     jump_distance_A: float | None  # lambda: mean Li-Li RDF first peak over the runs
+    points: list[dict]  # the fitted D(T) points: one per temperature, its runs pooled (analysis.replicas)
+    n_runs: int  # the runs behind the points
+
+    @property
+    def ln_conductivity_std(self) -> float:
+        """Standard deviation of ln sigma(at_K) (= of ln D there): what the ranking compares."""
+        return self.fit.ln_std_at(self.at_K)
 
 
 def transport_from_runs(runs: Sequence[Mapping], at_K: float = EXTRAPOLATION_TEMPERATURE_K) -> Transport:
-    """The Arrhenius transport of one cell from its runs (temperature_K, diffusivity_cm2_s, diffusivity_std_cm2_s,
-    diffusivity_components_cm2_s, n_carriers, volume_A3, rdf_first_peak_A)."""
+    """The Arrhenius transport of one composition from its runs (temperature_K, diffusivity_cm2_s,
+    diffusivity_std_cm2_s, diffusivity_components_cm2_s, n_carriers, volume_A3, rdf_first_peak_A); runs at one
+    temperature (its arrangements) are pooled into one point first, and Ea's error covers scatter beyond the
+    points' errors."""
     cells = {(r["n_carriers"], round(r["volume_A3"], 3)) for r in runs}
     if len(cells) != 1:
         raise DopwfInputError(f"MD runs: they describe different cells (carriers, volume) {sorted(cells)}; "
                               "one Arrhenius fit is for one composition")
-    runs = sorted(runs, key=lambda r: r["temperature_K"])
+    n_runs = len(runs)
+    runs = pool_by_temperature(runs)  # several runs at one temperature (arrangements, more runs): one point
     temperatures = [r["temperature_K"] for r in runs]
-    if len(set(temperatures)) < 2:
-        raise DopwfInputError(f"MD runs at {sorted(set(temperatures))} K: an Arrhenius fit needs at least two "
-                              "temperatures")
+    if len(temperatures) < 2:
+        raise DopwfInputError(f"MD runs at {temperatures} K: an Arrhenius fit needs at least two temperatures")
     diffusivities = [r["diffusivity_cm2_s"] for r in runs]
     errors = [r.get("diffusivity_std_cm2_s") for r in runs]
     errors = errors if all(errors) else None
-    fit = fit_arrhenius(temperatures, diffusivities, errors)
+    fit = fit_arrhenius(temperatures, diffusivities, errors, scale_to_scatter=True)
     d_at, lo, hi = fit.extrapolate(at_K)
     n_carriers, volume = runs[0]["n_carriers"], runs[0]["volume_A3"]
     sigma = [nernst_einstein_conductivity_mS_cm(x, at_K, n_carriers, volume) for x in (d_at, lo, hi)]
@@ -58,7 +68,7 @@ def transport_from_runs(runs: Sequence[Mapping], at_K: float = EXTRAPOLATION_TEM
         components[axis] = fit_arrhenius(temperatures, values).extrapolate(at_K)[0] if min(values) > 0 else None
     peaks = [r["rdf_first_peak_A"] for r in runs if r.get("rdf_first_peak_A")]
     return Transport(fit, errors, at_K, d_at, (lo, hi), sigma[0], (sigma[1], sigma[2]), components,
-                     float(np.mean(peaks)) if peaks else None)
+                     float(np.mean(peaks)) if peaks else None, runs, n_runs)
 
 
 @dataclass(frozen=True)

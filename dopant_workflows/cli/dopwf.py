@@ -96,11 +96,13 @@ def _print_substitutions(results, as_json: bool) -> None:
         for result in results:
             print(json.dumps(result.summary()))
         return
-    print(f"{'formula':22s} {'count':>5s} {'dopant %':>9s} {'sites':>5s} {'rank':>4s} {'Ewald (eV)':>12s} "
-          f"{'method':>10s}  id")
+    groups = any(r.group for r in results)
+    print(f"{'group':22s} " * groups + f"{'formula':22s} {'count':>5s} {'dopant %':>9s} {'sites':>5s} {'charge':>6s} "
+          f"{'arr.':>4s} {'Ewald (eV)':>12s} {'method':>10s}  id")
     for r in results:
-        print(f"{r.formula:22s} {r.dopant_count:5d} {100 * r.dopant_fraction:9.3f} {r.n_sites:5d} {r.rank:4d} "
-              f"{r.ewald_energy_eV:12.4f} {r.enumeration:>10s}  {r.id}")
+        print(f"{r.group or '':22s} " * groups + f"{r.formula:22s} {r.dopant_count:5d} {100 * r.dopant_fraction:9.3f} "
+              f"{r.n_sites:5d} {r.net_charge_e:+6.1f} {r.rank:4d} {r.ewald_energy_eV:12.4f} {r.enumeration:>10s}  "
+              f"{r.id}")
 
 
 def _write_substitutions(results, out: Path) -> None:
@@ -113,7 +115,7 @@ def _write_substitutions(results, out: Path) -> None:
 def cmd_substitutions(args: argparse.Namespace) -> int:
     results = _substitutions(args.host, {"dopant": args.dopant, "compensation": args.compensate,
                                          "supercell": args.supercell, "counts": args.counts,
-                                         "max_per_count": args.max_per_count,
+                                         "max_per_count": args.arrangements,
                                          "oxidation_states": _parse_oxidation_states(args.oxidation_states)})
     _print_substitutions(results, args.json)
     if args.out:
@@ -126,11 +128,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from dopant_workflows.study import load_study
 
     study = load_study(args.study)
-    settings = study.substitutions
-    print(f"{args.study}: valid study {study.name!r}: host {study.host}, {settings.dopant}"
-          f"{' + ' + settings.compensate if settings.compensate else ''}, supercell {settings.supercell}, "
-          f"counts {settings.counts}, {len(study.temperatures_K)} temperatures, engine {study.engine}, "
-          f"preset {study.protocol.preset}")
+    groups = "; ".join(f"{g.label}, supercell {g.supercell}, counts {g.counts}, {g.arrangements} arrangement(s)"
+                       for g in study.substitutions)
+    print(f"{args.study}: valid study {study.name!r}: host {study.host}, {groups}, {len(study.temperatures_K)} "
+          f"temperatures, engine {study.engine}, preset {study.protocol.preset}")
     for note in study.advice():
         print(f"advice: {note}")
     return 0
@@ -140,13 +141,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from dopant_workflows.study import load_study
 
     study = load_study(args.study)
-    results = _substitutions(study.host, study.substitutions.request())
+    results = study.enumerate_substitutions()
     _print_substitutions(results, args.json)
     if not args.json:
         eps = {entry.formula: entry for entry in study.dielectric}
         n_md = len(results) * len(study.temperatures_K)
-        n_training = 1 if study.training.mode == "shared" else len(results)
-        print(f"\nstudy {study.name}: {n_training} reference AIMD + ANN training ({study.engine}, "
+        n_training = {"shared": 1, "per_group": len(study.substitutions)}.get(study.training.mode, len(results))
+        compositions = {r.composition_id for r in results}
+        neutral = all(abs(r.net_charge_e) < 1e-6 for r in results)
+        print(f"\n{len(compositions)} compositions in {len(results)} arrangements, "
+              + ("every cell neutral" if neutral else "NOT every cell neutral (charge column)"))
+        print(f"study {study.name}: {n_training} reference AIMD + ANN training ({study.engine}, "
               f"{study.reference_aimd.n_steps} steps, {study.reference_aimd.temperature_start_K:g}-"
               f"{study.reference_aimd.temperature_end_K:g} K), {n_md} ANN-MD runs "
               f"(preset {study.protocol.preset}, T = {', '.join(f'{t:g}' for t in study.temperatures_K)} K)")
@@ -224,10 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("substitutions", help="symmetry-distinct dopant substitutions ranked by Ewald energy")
     p.add_argument("host", help="built-in host name or structure file (CIF, POSCAR, ...)")
     p.add_argument("--dopant", required=True, help="NEW:OLD, e.g. Cl:S (Cl on S sites)")
-    p.add_argument("--compensate", help="NEW:OLD charge compensation per dopant, e.g. Si:P")
+    p.add_argument("--compensate", help="NEW:OLD charge compensation per dopant, e.g. Si:P, or vacancy:Li (one Li "
+                                        "removed per unit of charge)")
     p.add_argument("--supercell", type=int, nargs=3, default=[1, 1, 1], metavar=("A", "B", "C"))
     p.add_argument("--counts", type=int, nargs="+", required=True, help="dopant atoms per supercell")
-    p.add_argument("--max-per-count", type=int, default=1, help="configurations kept per count (default 1)")
+    p.add_argument("--arrangements", "--max-per-count", type=int, default=1, dest="arrangements",
+                   help="lowest-Ewald symmetry-distinct arrangements kept per count (default 1)")
     p.add_argument("--oxidation-states", help="override guesses, e.g. Li:1,Si:4,P:5,S:-2,Cl:-1")
     p.add_argument("--out", type=output_dir, help="write DIR/<id>/POSCAR for each structure and DIR/substitutions.json")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

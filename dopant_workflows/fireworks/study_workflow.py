@@ -5,10 +5,12 @@
                                                        (temperatures x seeds) -> compare (one per network;
                                                        VASP: its single points of ANN-MD frames come as a
                                                        detour, then the comparison)
-    dielectric record / DFPT (one per substitution)
+    dielectric record / DFPT (one per composition)
 
-``training: shared`` (the paper): one AIMD + one network for all substitutions; ``per_substitution``: an AIMD +
-network for each substitution's own cell. Firetask parameters are the study's stage settings, serialised. Every
+``training: shared`` (the paper): one AIMD + one network for all substitutions; ``per_group``: one per substitution
+group; ``per_substitution``: an AIMD + network for each substitution's own cell. Each composition's arrangements
+(replicas) get their own MD at every temperature; its dielectric record or DFPT run is its first arrangement's.
+Firetask parameters are the study's stage settings, serialised. Every
 Firework carries FireWorks' exact dupefinder: submitting the same study twice links to the existing Fireworks
 instead of redoing any of them. Run directories are named by a hash of everything the run depends on (seed
 included), so a changed setting never resumes a stale checkpoint.
@@ -91,10 +93,10 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
     validation simulates), and adds the next rounds as detours until the committee agrees; the last round hands
     its network to the MD Fireworks."""
     settings = study.active_learning
-    if label == "shared":  # a host kept undoped (count 0) is the training cell itself: explored once
-        cells = [("training", cell), *((sub.id, sub.structure) for sub in simulated if sub.structure != cell)]
-    else:
+    if label != "shared" and not simulated:  # per_substitution: the network's own cell
         cells = [(label, cell)]
+    else:  # a host kept undoped (count 0) is the training cell itself: explored once
+        cells = [("training", cell), *((sub.id, sub.structure) for sub in simulated if sub.structure != cell)]
     # the run directory is named by what the rounds compute; hand_on only picks among them at the end, so changing
     # it re-runs no training (members found in place are reused) and no finished exploration
     work = {k: v for k, v in settings.as_record().items() if k != "hand_on"}
@@ -165,6 +167,12 @@ def _dielectric(study: Study, sub: Substitution) -> Firework:
                                       source=source)], name=f"{study.name} {sub.id} dielectric", spec=study_spec())
 
 
+def group_label(group: str) -> str:
+    """A substitution group as a network label (run paths, document labels): ``Cl:S + vacancy:Li`` ->
+    ``Cl-S+vacancy-Li``."""
+    return group.replace(":", "-").replace(" ", "")
+
+
 def _md(study: Study, sub: Substitution, temperature: float, train: Firework) -> Firework:
     protocol, analysis = study.protocol.model_dump(), study.analysis.model_dump()
     seed = study.md_seed(sub.id, temperature)
@@ -180,17 +188,25 @@ def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None =
     cells it simulates, and the only ones active learning explores beside the training cell."""
     substitutions = substitutions if substitutions is not None else study_substitutions(study)
     fireworks: list[Firework] = []
-    shared_train = None
-    if study.training.mode == "shared":
-        aimd, shared_train, validation = _reference_and_training(
-            study, load_host(study.training.cell or study.host), "shared", substitutions)
-        fireworks += [*aimd, shared_train, *validation]
+    trains: dict[str, Firework] = {}  # network label -> its training Firework
+    mode = study.training.mode
+    if mode != "per_substitution":
+        cell = load_host(study.training.cell or study.host)
+        served = {"shared": substitutions} if mode == "shared" else {}
+        for sub in substitutions if mode == "per_group" else ():
+            served.setdefault(group_label(sub.group or "group"), []).append(sub)
+        for label, subs in served.items():
+            aimd, trains[label], validation = _reference_and_training(study, cell, label, subs)
+            fireworks += [*aimd, trains[label], *validation]
+    dielectric_done = set()
     for sub in substitutions:
-        train = shared_train
-        if train is None:
-            aimd, train, validation = _reference_and_training(study, sub.structure, sub.id)
-            fireworks += [*aimd, train, *validation]
-        fireworks += [_md(study, sub, temperature, train) for temperature in study.temperatures_K]
-        fireworks.append(_dielectric(study, sub))
+        label = {"shared": "shared", "per_group": group_label(sub.group or "group")}.get(mode, sub.id)
+        if label not in trains:
+            aimd, trains[label], validation = _reference_and_training(study, sub.structure, sub.id)
+            fireworks += [*aimd, trains[label], *validation]
+        fireworks += [_md(study, sub, temperature, trains[label]) for temperature in study.temperatures_K]
+        if sub.composition_id not in dielectric_done:  # eps_r is the composition's: its first arrangement's cell
+            dielectric_done.add(sub.composition_id)
+            fireworks.append(_dielectric(study, sub))
     return Workflow(fireworks, name=f"dopant study {study.name}", metadata={"study": study.name,
                                                                             "n_substitutions": len(substitutions)})

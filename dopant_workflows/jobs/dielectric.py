@@ -22,8 +22,8 @@ def missing_dielectric_reason(formula: str, engine: str) -> str:
 def record_dielectric(study: str, substitution_id: str, formula: str, eps_r: float | None, source: str,
                       fw_id: int | None = None) -> DielectricDocument:
     """eps_r as given (with its source), or None with the reason in ``source``."""
-    return DielectricDocument(substitution_id=substitution_id, study=study, formula=formula, eps_r=eps_r,
-                              source=source, fw_id=fw_id)
+    return DielectricDocument(substitution_id=substitution_id, study=study, formula=formula, composition_id=formula,
+                              eps_r=eps_r, source=source, fw_id=fw_id)
 
 
 def run_vasp_dielectric(run_dir: str | Path, structure: Structure, label: str, study: str | None = None,
@@ -36,6 +36,7 @@ def run_vasp_dielectric(run_dir: str | Path, structure: Structure, label: str, s
     result, corrections = run_dielectric(run_dir, structure, user_incar=user_incar, **engine_args)
     document = DielectricDocument(
         substitution_id=label, study=study or "", formula=structure.composition.formula.replace(" ", ""),
-        eps_r=result.eps_r, source=DFPT_SOURCE, epsilon_electronic=result.epsilon_electronic.tolist(),
+        composition_id=structure.composition.formula.replace(" ", ""), eps_r=result.eps_r, source=DFPT_SOURCE,
+        epsilon_electronic=result.epsilon_electronic.tolist(),
         epsilon_ionic=result.epsilon_ionic.tolist(), fw_id=fw_id)
     return document, corrections

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, computed_field
+from pydantic import BaseModel, Field, computed_field
 
 from dopant_workflows.names import study_substitution_id
 from dopant_workflows.schemas.base import ResultDocument
-
-_KEY = "key: '<study>/<substitution_id>' (one substitution in two studies is two documents)"
 
 
 class DiffusivityDocument(ResultDocument):
@@ -20,7 +18,11 @@ class DiffusivityDocument(ResultDocument):
     dopant: str
     dopant_fraction: float
     dopant_oxidation_state: float | None = Field(None, description="negative: the dopant is an anion")
+    composition_id: str | None = Field(None, description="the composition this arrangement is a replica of")
+    arrangement: int | None = Field(None, description="0 = the composition's lowest-Ewald arrangement")
+    group: str | None = Field(None, description="the substitution group, e.g. 'Cl:S + vacancy:Li'")
     temperature_K: float
+    production_ps: float | None = Field(None, description="NVT production analysed for D (ps)")
     diffusivity_cm2_s: float
     diffusivity_std_cm2_s: float | None
     diffusivity_components_cm2_s: dict[str, float] = Field(description="along a, b, c")
@@ -37,14 +39,35 @@ class DiffusivityDocument(ResultDocument):
     warnings: list[str] = Field(default_factory=list)
 
 
-class ConductivityDocument(ResultDocument):
-    """One substitution: Arrhenius fit, and D and sigma at 300 K with 95 % intervals."""
+class ArrangementFit(BaseModel):
+    """One arrangement's own Arrhenius fit inside its composition's document (None where it ran at fewer than two
+    temperatures)."""
 
     substitution_id: str
+    arrangement: int | None = Field(None, description="0 = the lowest-Ewald arrangement")
+    n_runs: int
+    activation_energy_eV: float | None
+    activation_energy_std_eV: float | None
+    conductivity_300K_mS_cm: float | None
+
+
+class ConductivityDocument(ResultDocument):
+    """One composition of a study: its arrangements' runs pooled per temperature, the Arrhenius fit, D and sigma
+    at 300 K with 95 % intervals, and its place in the study's ranking."""
+
+    composition_id: str = Field(description="the composition (its formula): what the arrangements share")
+    substitution_ids: list[str] = Field(description="the arrangements (substitution cells) whose runs are pooled")
     study: str
     formula: str
+    dopant: str | None = None
+    group: str | None = Field(None, description="the substitution group, e.g. 'Cl:S + vacancy:Li'")
+    dopant_count: int | None = None
     dopant_fraction: float
     temperatures_K: list[float]
+    n_runs: int = Field(description="MD runs behind the fit, all arrangements and temperatures")
+    runs_per_temperature: dict[str, int] = Field(description="temperature (K, as text) -> runs pooled there")
+    production_ps_per_temperature: dict[str, float] = Field(
+        default_factory=dict, description="temperature (K, as text) -> production ps over all runs there")
     activation_energy_eV: float
     activation_energy_std_eV: float
     prefactor_cm2_s: float
@@ -55,22 +78,33 @@ class ConductivityDocument(ResultDocument):
     conductivity_300K_95_mS_cm: list[float]
     diffusivity_300K_components_cm2_s: dict[str, float | None] = Field(description="a, b, c from per-axis fits")
     linear: bool = Field(description="False: the data do not follow one Arrhenius line; extrapolation doubtful")
+    arrangements: list[ArrangementFit] = Field(default_factory=list, description="each arrangement's own fit")
+    arrangement_spread_eV: float | None = Field(None, description="largest minus smallest Ea of the arrangements")
+    arrangements_agree: bool | None = Field(
+        None, description="False: the arrangements' D disagree beyond their errors (chi^2 test, p < 0.05); None: "
+                          "fewer than two arrangements at any temperature")
+    arrangements_p_value: float | None = None
+    rank: int | None = Field(None, description="1 = the study's best conductor at 300 K; tied rows share a rank")
+    p_above_next: float | None = Field(
+        None, description="probability that this composition's sigma(300 K) exceeds the next-ranked one's")
+    tied_with_next: bool | None = Field(None, description="p_above_next below 0.95: not resolved from the next row")
+    n_ranked: int | None = Field(None, description="compositions in the study's ranking")
     validated: bool | None = Field(None, description="the network passed validation against its reference and kept "
                                                       "its core repulsion a safety net here; None: not validated")
     validation_notes: list[str] = Field(default_factory=list, description="why not validated")
     model_sha256: list[str] = Field(default_factory=list, description="the network(s) behind the MD runs")
     warnings: list[str] = Field(default_factory=list)
 
-    @computed_field(description=_KEY)
+    @computed_field(description="key: '<study>/<composition_id>' (one composition in two studies is two documents)")
     @property
     def conductivity_id(self) -> str:
-        return study_substitution_id(self.study, self.substitution_id)
+        return study_substitution_id(self.study, self.composition_id)
 
 
 class AndersonStuartDocument(ResultDocument):
-    """One substitution: the paper's Eq. 4 barrier beside the Arrhenius activation energy."""
+    """One composition: the paper's Eq. 4 barrier beside the Arrhenius activation energy."""
 
-    substitution_id: str
+    composition_id: str = Field(description="the composition (its formula)")
     study: str
     formula: str
     dopant: str
@@ -84,7 +118,7 @@ class AndersonStuartDocument(ResultDocument):
     arrhenius_activation_energy_eV: float | None
     validated: bool | None = Field(None, description="as the conductivity document (the network behind Ea)")
 
-    @computed_field(description=_KEY)
+    @computed_field(description="key: '<study>/<composition_id>'")
     @property
     def anderson_stuart_id(self) -> str:
-        return study_substitution_id(self.study, self.substitution_id)
+        return study_substitution_id(self.study, self.composition_id)

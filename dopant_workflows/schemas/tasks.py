@@ -70,6 +70,10 @@ class MDTaskDocument(MDRunDocument):
     dopant_count: int
     dopant_fraction: float = Field(description="dopant atoms / all atoms")
     dopant_oxidation_state: float | None = Field(None, description="negative: the dopant is an anion")
+    composition_id: str | None = Field(None, description="what the builders pool over arrangements (the formula); "
+                                                         "None in documents from before arrangements: the formula")
+    arrangement: int | None = Field(None, description="0 = the composition's lowest-Ewald arrangement")
+    group: str | None = Field(None, description="the substitution group, e.g. 'Cl:S + vacancy:Li'")
     fw_id: int | None = None
 
     @classmethod
@@ -79,7 +83,9 @@ class MDTaskDocument(MDRunDocument):
                    task_id=f"{study}-{substitution['id']}-{run.temperature_K:g}K", study=study,
                    substitution_id=substitution["id"], dopant=substitution["dopant"],
                    dopant_count=substitution["dopant_count"], dopant_fraction=substitution["dopant_fraction"],
-                   dopant_oxidation_state=substitution.get("dopant_oxidation_state"), fw_id=fw_id)
+                   dopant_oxidation_state=substitution.get("dopant_oxidation_state"),
+                   composition_id=substitution.get("composition_id") or substitution["formula"],
+                   arrangement=substitution.get("arrangement"), group=substitution.get("group"), fw_id=fw_id)
 
 
 class DielectricDocument(Document):
@@ -88,6 +94,8 @@ class DielectricDocument(Document):
     substitution_id: str
     study: str
     formula: str
+    composition_id: str | None = Field(None, description="the composition whose Anderson-Stuart barrier uses it "
+                                                         "(its formula); None: the formula")
     eps_r: float | None = Field(description="relative permittivity, electronic + ionic, dimensionless")
     source: str = Field(description="provenance (e.g. 'Rao et al. 2020, DFPT'), or why eps_r is missing")
     epsilon_electronic: list[list[float]] | None = None

@@ -30,33 +30,46 @@ from dopant_workflows.structures.symmetry import canonical_key, site_permutation
 
 DEFAULT_MAX_EXHAUSTIVE = 200_000
 DEFAULT_BEAM_WIDTH = 24
+#: the "element" of a compensation rule that removes atoms: ``vacancy:Li`` takes one Li out per unit of charge
+VACANCY = "vacancy"
 
 
 @dataclass(frozen=True)
 class SpeciesSwap:
-    """``new`` element placed on sites of the ``old`` element (written ``new:old``, e.g. ``Cl:S``)."""
+    """``new`` element placed on sites of the ``old`` element (written ``new:old``, e.g. ``Cl:S``); ``new`` may be
+    ``vacancy`` (``vacancy:Li``: the ``old`` atom is removed), in a compensation rule only."""
 
     new: str
     old: str
 
     @classmethod
-    def parse(cls, text: str, option: str = "rule") -> SpeciesSwap:
+    def parse(cls, text: str, option: str = "rule", vacancy: bool = False) -> SpeciesSwap:
         parts = [p.strip() for p in str(text).split(":")]
         if len(parts) != 2 or not all(parts):
-            raise DopwfInputError(f"{option} {text!r}: expected NEW:OLD with two element symbols, e.g. Cl:S")
-        for symbol in parts:
+            example = "Si:P or vacancy:Li" if vacancy else "Cl:S"
+            raise DopwfInputError(f"{option} {text!r}: expected NEW:OLD with two element symbols, e.g. {example}")
+        if parts[0].lower() == VACANCY:
+            if not vacancy:
+                raise DopwfInputError(f"{option} {text!r}: a vacancy compensates a dopant's charge; it is not a "
+                                      "dopant (write it as the compensation, e.g. compensate: vacancy:Li)")
+            parts[0] = VACANCY
+        for symbol in parts[parts[0] == VACANCY:]:
             if not Element.is_valid_symbol(symbol):
                 raise DopwfInputError(f"{option} {text!r}: {symbol!r} is not an element symbol")
         if parts[0] == parts[1]:
             raise DopwfInputError(f"{option} {text!r}: the new and the replaced element are the same")
         return cls(*parts)
 
+    @property
+    def is_vacancy(self) -> bool:
+        return self.new == VACANCY
+
     def __str__(self) -> str:
         return f"{self.new}:{self.old}"
 
 
-def _as_swap(value: SpeciesSwap | str, option: str) -> SpeciesSwap:
-    return value if isinstance(value, SpeciesSwap) else SpeciesSwap.parse(value, option)
+def _as_swap(value: SpeciesSwap | str, option: str, vacancy: bool = False) -> SpeciesSwap:
+    return value if isinstance(value, SpeciesSwap) else SpeciesSwap.parse(value, option, vacancy)
 
 
 @dataclass(frozen=True)
@@ -84,12 +97,21 @@ class Substitution:
     n_candidates: int  # configurations scored (before symmetry reduction)
     id: str
     dopant_oxidation_state: float | None = None  # e.g. -1 for Cl on S: the dopant is an anion
+    group: str | None = None  # the study's substitution group (its rules, e.g. "Cl:S + vacancy:Li")
+    net_charge_e: float | None = None  # sum of the oxidation states over the doped cell's atoms: 0 when neutral
+
+    @property
+    def composition_id(self) -> str:
+        """What a study pools over arrangements: the cell's formula (its arrangements share it; the rank tells
+        them apart)."""
+        return self.formula
 
     @property
     def meta(self) -> dict:
         """What a run of this cell records about it (MD documents, builders)."""
         return {"id": self.id, "formula": self.formula, "dopant": self.dopant, "dopant_count": self.dopant_count,
-                "dopant_fraction": self.dopant_fraction, "dopant_oxidation_state": self.dopant_oxidation_state}
+                "dopant_fraction": self.dopant_fraction, "dopant_oxidation_state": self.dopant_oxidation_state,
+                "composition_id": self.composition_id, "arrangement": self.rank, "group": self.group}
 
     @property
     def formula(self) -> str:
@@ -109,7 +131,10 @@ class Substitution:
             "dopant_fraction": self.dopant_fraction,
             "dopant_oxidation_state": self.dopant_oxidation_state,
             "dopant_percent": round(100 * self.dopant_fraction, 4),
+            "group": self.group,
+            "composition_id": self.composition_id,
             "n_sites": self.n_sites,
+            "net_charge_e": self.net_charge_e,
             "rank": self.rank,
             "ewald_energy_eV": self.ewald_energy_eV,
             "enumeration": self.enumeration,
@@ -256,15 +281,22 @@ def _charged_swaps(
                 f"{dop.delta:+g} per dopant; a compensation rule (e.g. --compensate) is needed to restore neutrality"
             )
         return dop, None, Fraction(0)
+    if compensation.is_vacancy and compensation.old not in pools:
+        raise DopwfInputError(f"compensation rule {compensation}: the host ({formula}) contains no "
+                              f"{compensation.old} to remove")
     if compensation.old not in pools and compensation.new not in pools:
         raise DopwfInputError(
             f"compensation rule {compensation}: the host ({formula}) contains neither {compensation.old} nor "
             f"{compensation.new}; host elements are {sorted(pools)}"
         )
-    qc_old = oxidation_states.get(compensation.old)
-    if qc_old is None:  # the host holds only the compensating element, e.g. undoing Si:P in a P-free host
-        qc_old = dopant_oxidation_state(compensation.old, oxidation_states[compensation.new], oxidation_states)
-    comp = _ChargedSwap(compensation, dopant_oxidation_state(compensation.new, qc_old, oxidation_states), qc_old)
+    if compensation.is_vacancy:
+        qc_old = oxidation_states[compensation.old]
+        comp = _ChargedSwap(compensation, 0.0, qc_old)  # an empty site carries no charge
+    else:
+        qc_old = oxidation_states.get(compensation.old)
+        if qc_old is None:  # the host holds only the compensating element, e.g. undoing Si:P in a P-free host
+            qc_old = dopant_oxidation_state(compensation.old, oxidation_states[compensation.new], oxidation_states)
+        comp = _ChargedSwap(compensation, dopant_oxidation_state(compensation.new, qc_old, oxidation_states), qc_old)
     if comp.delta == 0 or comp.delta * dop.delta > 0:
         raise DopwfInputError(
             f"compensation rule {compensation}: {compensation.new}{comp.q_new:+g} on {compensation.old}{qc_old:+g} "
@@ -296,6 +328,11 @@ def _plans(
                 f"counts: {abs(change)} dopant change(s) for count {count} need {float(n_comp):g} "
                 f"compensating substitutions ({compensation}); choose counts that give whole numbers"
             )
+        if change < 0 and n_comp and comp.rule.is_vacancy:
+            raise DopwfInputError(
+                f"counts: count {count} is below the {n_present} {dopant.new} the host holds; removing dopants would "
+                f"refill {int(n_comp)} {compensation.old} vacancies the host does not record ({compensation}); "
+                f"choose counts >= {n_present}, or a host without {dopant.new}")
         d_pool, d_label, d_charge, d_what = dop.step(pools, forward=change >= 0)
         c_pool, c_label, c_charge, c_what = comp.step(pools, forward=change >= 0) if comp else ((), "", 0.0, "")
         if abs(change) > len(d_pool):
@@ -379,14 +416,14 @@ def plan_substitutions(
     Raises :class:`DopwfInputError` naming the first bad input (rule, count, supercell, host).
     """
     dopant = _as_swap(dopant, "dopant rule")
-    compensation = None if compensation is None else _as_swap(compensation, "compensation rule")
+    compensation = None if compensation is None else _as_swap(compensation, "compensation rule", vacancy=True)
     counts = _check_counts(counts)
     matrix = check_supercell(supercell)
     if not isinstance(max_per_count, int) or max_per_count < 1:
         raise DopwfInputError(f"max_per_count {max_per_count!r}: expected a positive integer")
     check_periodic_structure(host, "host")
     involved = {el.symbol for el in host.composition} | {dopant.new} | (
-        {compensation.old, compensation.new} if compensation else set())
+        {compensation.old, compensation.new} - {VACANCY} if compensation else set())
     unused = sorted(set(oxidation_states or {}) - involved)
     if unused:
         raise DopwfInputError(f"oxidation states for {', '.join(unused)}: no such element in the host, the dopant or "
@@ -435,6 +472,8 @@ def enumerate_substitutions(
     q_dopant = dopant_oxidation_state(swap.new, ox[swap.old], ox)
     results: list[Substitution] = []
     for count, plan in plans.items():
+        # the charges of the final cell's atoms, counted again from its composition: the check that it is neutral
+        charges = {**ox, plan.dopant_label: plan.dopant_charge, plan.comp_label: plan.comp_charge}
         if plan.n_combinations <= max_exhaustive:
             sites, energies = _score_exhaustive(plan, model)
             method, n_scored = "exhaustive", len(sites)
@@ -449,8 +488,10 @@ def enumerate_substitutions(
             if key in seen:
                 continue
             seen.add(key)
-            results.append(replace(_build(cell, sites[row], labels, swap.new, count, float(energies[row]),
-                                          len(seen) - 1, method, n_scored), dopant_oxidation_state=q_dopant))
+            built = _build(cell, sites[row], labels, swap.new, count, float(energies[row]), len(seen) - 1, method,
+                           n_scored)
+            net = sum(n * charges[el] for el, n in built.structure.composition.get_el_amt_dict().items())
+            results.append(replace(built, dopant_oxidation_state=q_dopant, net_charge_e=round(float(net), 9)))
             if len(seen) == max_per_count:
                 break
     return results
@@ -465,7 +506,9 @@ def _build(
     for index, label in zip(sites.tolist(), labels, strict=True):
         changes.append(SiteChange(index, cell[index].specie.symbol, label,
                                   tuple(round(float(x), 6) for x in cell[index].frac_coords)))
-        structure.replace(index, label)
+        if label != VACANCY:
+            structure.replace(index, label)
+    structure.remove_sites([c.index for c in changes if c.new == VACANCY])
     structure = structure.get_sorted_structure(key=lambda s: s.specie.X)
     formula = structure.composition.formula.replace(" ", "")
     fraction = count / len(structure)

@@ -18,7 +18,8 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 def _task(sub, formula, n_cl, temperature, minutes=0, study="s", ea=EA):
     d = 1e-3 * math.exp(-ea / (BOLTZMANN_EV_K * temperature))
     return {
-        "task_id": f"{study}-{sub}-{temperature:g}K", "study": study, "substitution_id": sub, "formula": formula,
+        "task_id": f"{study}-{sub}-{temperature:g}K", "study": study, "substitution_id": sub, "composition_id": sub,
+        "formula": formula,
         "dopant": "Cl", "dopant_count": n_cl, "dopant_fraction": n_cl / 150, "temperature_K": temperature,
         "diffusivity_cm2_s": d, "diffusivity_std_cm2_s": 0.03 * d,
         "diffusivity_components_cm2_s": {"a": d, "b": d, "c": 1.5 * d}, "conductivity_mS_cm": 1.0,
@@ -31,7 +32,7 @@ def _task(sub, formula, n_cl, temperature, minutes=0, study="s", ea=EA):
 
 def _dielectric(study, sub, eps_r, source, minutes=0):
     document = record_dielectric(study, sub, "X", eps_r, source).model_dump()
-    return {**document, "last_updated": T0 + timedelta(minutes=minutes)}
+    return {**document, "composition_id": sub, "last_updated": T0 + timedelta(minutes=minutes)}
 
 
 @pytest.fixture
@@ -57,18 +58,18 @@ def _run(s, tmp_path=None):
 def test_tables_come_out(stores, tmp_path):
     _run(stores, tmp_path)
     assert stores["diffusivity"].count() == 6
-    one = stores["conductivity"].query_one({"substitution_id": "one"})
+    one = stores["conductivity"].query_one({"composition_id": "one"})
     assert one["activation_energy_eV"] == pytest.approx(EA, rel=1e-6)
     expected_d300 = 1e-3 * math.exp(-EA / (BOLTZMANN_EV_K * 300))
     assert one["diffusivity_300K_cm2_s"] == pytest.approx(expected_d300, rel=1e-6)
     lo, hi = one["conductivity_300K_95_mS_cm"]
     assert lo < one["conductivity_300K_mS_cm"] < hi
     assert one["diffusivity_300K_components_cm2_s"]["c"] == pytest.approx(1.5 * expected_d300, rel=1e-6)
-    a_s = stores["anderson_stuart"].query_one({"substitution_id": "one"})
+    a_s = stores["anderson_stuart"].query_one({"composition_id": "one"})
     assert a_s["jump_distance_A"] == pytest.approx(3.35) and a_s["r_anion_A"] == pytest.approx(0.62, abs=0.01)
     assert a_s["barrier_eV"] == pytest.approx(0.322, abs=0.005) and a_s["epsilon_r_source"].startswith("Rao")
     assert a_s["arrhenius_activation_energy_eV"] == pytest.approx(EA, rel=1e-6)
-    zero = stores["anderson_stuart"].query_one({"substitution_id": "zero"})
+    zero = stores["anderson_stuart"].query_one({"composition_id": "zero"})
     assert zero["barrier_eV"] is None and "missing" in zero["missing_reason"]
     from dopant_workflows.report import tables
 
@@ -78,30 +79,31 @@ def test_tables_come_out(stores, tmp_path):
     assert by_formula["Li60Si6P12S72"][3] == "— (no dopant atom)"  # not a radius of 0.00 A
 
 
-def test_rerun_adds_nothing_and_new_data_updates_only_what_it_touches(stores):
+def test_rerun_adds_nothing_and_new_data_rebuilds_its_study(stores):
+    """A build with nothing new does nothing; a new or redone run refits every composition of its study (the
+    ranking compares them all), each from its own runs."""
     _run(stores)
-    before = {d["substitution_id"]: d["last_updated"] for d in stores["conductivity"].query()}
-    as_before = {d["substitution_id"]: d["last_updated"] for d in stores["anderson_stuart"].query()}
+    before = {d["composition_id"]: d for d in stores["conductivity"].query()}
     assert _run(stores) == {"DiffusivityBuilder": 0, "ConductivityBuilder": 0, "AndersonStuartBuilder": 0}
-    assert {d["substitution_id"]: d["last_updated"] for d in stores["conductivity"].query()} == before
+    assert {d["composition_id"]: d["last_updated"] for d in stores["conductivity"].query()} == {
+        k: d["last_updated"] for k, d in before.items()}
     assert stores["conductivity"].count() == 2 and stores["anderson_stuart"].count() == 2
     stores["md_tasks"].update([_task("one", "Li60Si8P10S71Cl1", 1, 900.0, minutes=5)])
-    _run(stores)
-    after = {d["substitution_id"]: d for d in stores["conductivity"].query()}
+    assert _run(stores)["ConductivityBuilder"] == 2  # both compositions: one study, one ranking
+    after = {d["composition_id"]: d for d in stores["conductivity"].query()}
     assert after["one"]["temperatures_K"] == [600.0, 700.0, 800.0, 900.0]
-    assert after["zero"]["last_updated"] == before["zero"]  # untouched
-    as_after = {d["substitution_id"]: d["last_updated"] for d in stores["anderson_stuart"].query()}
-    assert as_after["zero"] == as_before["zero"] and as_after["one"] != as_before["one"]
-    # a run redone in place (same task_id, new result, later last_updated) rebuilds its substitution only
+    assert after["zero"]["temperatures_K"] == [600.0, 700.0, 800.0]
+    assert after["zero"]["activation_energy_eV"] == before["zero"]["activation_energy_eV"]
+    assert after["zero"]["sources_last_updated"] == before["zero"]["sources_last_updated"]  # its own runs: the same
+    # a run redone in place (same task_id, new result, later last_updated) is refitted
     redone = _task("zero", "Li60Si6P12S72", 0, 600.0, minutes=10)
     redone["diffusivity_cm2_s"] *= 2.0
     stores["md_tasks"].update([redone])
-    counts = _run(stores)
-    assert counts["ConductivityBuilder"] == 1
-    rebuilt = {d["substitution_id"]: d for d in stores["conductivity"].query()}
+    _run(stores)
+    rebuilt = {d["composition_id"]: d for d in stores["conductivity"].query()}
     assert rebuilt["zero"]["activation_energy_eV"] < EA - 0.01  # the doubled low-T point flattens the line
-    assert rebuilt["one"]["last_updated"] == after["one"]["last_updated"]
-    a_s = stores["anderson_stuart"].query_one({"substitution_id": "zero"})
+    assert rebuilt["one"]["activation_energy_eV"] == pytest.approx(after["one"]["activation_energy_eV"])
+    a_s = stores["anderson_stuart"].query_one({"composition_id": "zero"})
     assert a_s["arrhenius_activation_energy_eV"] == pytest.approx(rebuilt["zero"]["activation_energy_eV"])
     assert _run(stores)["ConductivityBuilder"] == 0
 
@@ -126,9 +128,9 @@ def test_updates_are_found_when_dates_come_back_as_strings(tmp_path):
     store, a_s = db.store("conductivity"), db.store("anderson_stuart")
     store.connect()
     a_s.connect()
-    ea = store.query_one({"substitution_id": "one"})["activation_energy_eV"]
+    ea = store.query_one({"composition_id": "one"})["activation_energy_eV"]
     assert ea < EA - 0.01
-    assert a_s.query_one({"substitution_id": "one"})["arrhenius_activation_energy_eV"] == pytest.approx(ea)
+    assert a_s.query_one({"composition_id": "one"})["arrhenius_activation_energy_eV"] == pytest.approx(ea)
 
 
 def test_report_carries_md_warnings_to_the_reader(stores, tmp_path):
@@ -162,7 +164,7 @@ def _run_with_validation(s):
 
 def test_results_carry_whether_their_network_was_validated(stores):
     _run_with_validation(stores)  # no validation document yet: not validated, and said why
-    one = stores["conductivity"].query_one({"substitution_id": "one"})
+    one = stores["conductivity"].query_one({"composition_id": "one"})
     assert one["validated"] is None and one["validation_notes"] == ["network abc: no validation document"]
     assert one["model_sha256"] == ["abc"]
 
@@ -175,19 +177,19 @@ def test_results_carry_whether_their_network_was_validated(stores):
     hot = _task("zero", "Li60Si6P12S72", 0, 800.0, minutes=10)
     stores["md_tasks"].update([{**hot, "core_repulsion_max_eV": 0.4}])
     _run_with_validation(stores)
-    zero = stores["conductivity"].query_one({"substitution_id": "zero"})
+    zero = stores["conductivity"].query_one({"composition_id": "zero"})
     assert zero["validated"] is False and "core repulsion reached 0.4 eV" in zero["validation_notes"][0]
-    assert stores["conductivity"].query_one({"substitution_id": "one"})["validated"] is True
+    assert stores["conductivity"].query_one({"composition_id": "one"})["validated"] is True
 
     stores["validation"].remove_docs({})
     stores["validation"].update([_validation("failed", minutes=20)])
     _run_with_validation(stores)
-    one = stores["conductivity"].query_one({"substitution_id": "one"})
+    one = stores["conductivity"].query_one({"composition_id": "one"})
     assert one["validated"] is False and "validation failed: force_rmse_ann_md" in one["validation_notes"][0]
 
 
 def _by_group(store):
-    return {(d["study"], d["substitution_id"]): d for d in store.query()}
+    return {(d["study"], d["composition_id"]): d for d in store.query()}
 
 
 def test_two_studies_sharing_a_substitution_keep_their_own_results(stores, tmp_path):
@@ -247,10 +249,10 @@ def test_runs_from_several_networks_are_fitted_with_a_warning(stores):
     other = _task("one", "Li60Si8P10S71Cl1", 1, 800.0, minutes=1)
     stores["md_tasks"].update([{**other, "model_sha256": "def"}])
     _run(stores)
-    one = stores["conductivity"].query_one({"substitution_id": "one"})
+    one = stores["conductivity"].query_one({"composition_id": "one"})
     assert one["model_sha256"] == ["abc", "def"]
     assert any("2 networks (abc, def)" in w for w in one["warnings"])
-    assert not any("networks" in w for w in stores["conductivity"].query_one({"substitution_id": "zero"})["warnings"])
+    assert not any("networks" in w for w in stores["conductivity"].query_one({"composition_id": "zero"})["warnings"])
 
 
 def test_a_temperature_the_study_no_longer_lists_is_kept_but_not_fitted(stores):
@@ -272,7 +274,7 @@ def test_a_temperature_the_study_no_longer_lists_is_kept_but_not_fitted(stores):
                       ConductivityBuilder(s["diffusivity"], s["conductivity"], studies=studies),
                       AndersonStuartBuilder(s["diffusivity"], s["dielectric"], s["conductivity"],
                                             s["anderson_stuart"])])
-        return s["conductivity"].query_one({"substitution_id": "one"})
+        return s["conductivity"].query_one({"composition_id": "one"})
 
     stores["md_tasks"].update([{**_task("one", "Li60Si8P10S71Cl1", 1, 500.0), "diffusivity_cm2_s": 1e-4,
                                 "rdf_first_peak_A": 9.0}])
@@ -286,7 +288,7 @@ def test_a_temperature_the_study_no_longer_lists_is_kept_but_not_fitted(stores):
            "database, not fitted" in one["warnings"]
     assert stores["md_tasks"].count({"temperature_K": 500.0}) == 1
     # Anderson-Stuart's jump distance: the RDF peaks of the fitted runs only
-    assert stores["anderson_stuart"].query_one({"substitution_id": "one"})["jump_distance_A"] == pytest.approx(3.35)
+    assert stores["anderson_stuart"].query_one({"composition_id": "one"})["jump_distance_A"] == pytest.approx(3.35)
     plan([900.0, 1000.0], 10)  # none of its runs at the planned temperatures yet: a failure the build reports
     summary = run_builders([ConductivityBuilder(stores["diffusivity"], stores["conductivity"], studies=studies)])
     failures = {key: error for _, key, error in summary.failures}
@@ -340,3 +342,55 @@ def test_a_json_results_database_of_the_earlier_layout_is_read_and_rebuilt(tmp_p
     (results / "conductivity.json").write_text(json.dumps([{"formula": "X"}]))
     with pytest.raises(DopwfInputError, match=r"conductivity.json.*without 'conductivity_id'"):
         run_builders(get_builders(db))
+
+
+def _arrangement(sub, composition, temperature, factor=1.0, ea=0.20, rank=0):
+    task = _task(sub, "Li60Si8P10S70Cl2", 2, temperature, ea=ea)
+    task["diffusivity_cm2_s"] *= factor
+    task["diffusivity_std_cm2_s"] = 0.03 * task["diffusivity_cm2_s"]
+    return {**task, "composition_id": composition, "arrangement": rank}
+
+
+def test_arrangements_are_pooled_and_the_study_ranked(stores):
+    """Two arrangements of one composition are one document (pooled per temperature, each arrangement's own fit
+    beside it); every composition gets its rank and the probability that it beats the next; identical
+    compositions are a tie sharing a rank."""
+    temperatures = (600.0, 700.0, 800.0)
+    stores["md_tasks"].update([_arrangement(sub, "two", t, rank=k) for k, sub in enumerate(("two-a", "two-b"))
+                               for t in temperatures])
+    _run(stores)
+    docs = {d["composition_id"]: d for d in stores["conductivity"].query()}
+    two = docs["two"]
+    assert two["conductivity_id"] == "s/two" and two["substitution_ids"] == ["two-a", "two-b"]
+    assert two["n_runs"] == 6 and two["runs_per_temperature"] == {"600": 2, "700": 2, "800": 2}
+    assert two["activation_energy_eV"] == pytest.approx(0.20, rel=1e-6)
+    assert [a["activation_energy_eV"] for a in two["arrangements"]] == pytest.approx([0.20, 0.20], rel=1e-6)
+    assert two["arrangements_agree"] is True and two["arrangement_spread_eV"] == pytest.approx(0, abs=1e-9)
+    # Ea 0.20 against 0.25 at the same prefactor: sigma(300 K) 7x higher, far beyond the errors
+    assert two["rank"] == 1 and two["p_above_next"] > 0.999 and two["tied_with_next"] is False
+    assert docs["one"]["rank"] == docs["zero"]["rank"] == 2  # the same law: a tie, stated
+    upper = min((docs["one"], docs["zero"]), key=lambda d: d["composition_id"])
+    assert upper["p_above_next"] == pytest.approx(0.5, abs=0.01) and upper["tied_with_next"] is True
+    assert {d["n_ranked"] for d in docs.values()} == {3}
+    assert stores["anderson_stuart"].query_one({"composition_id": "two"})["formula"] == "Li60Si8P10S70Cl2"
+
+
+def test_arrangements_that_disagree_beyond_their_errors_are_flagged(stores, tmp_path):
+    from dopant_workflows.report import CONCENTRATION_PLOT, write_report
+
+    stores["md_tasks"].update([_arrangement(sub, "two", t, factor=factor, rank=k)
+                               for k, (sub, factor) in enumerate((("two-a", 1.0), ("two-b", 2.0)))
+                               for t in (600.0, 700.0, 800.0)])
+    _run(stores)
+    two = stores["conductivity"].query_one({"composition_id": "two"})
+    assert two["arrangements_agree"] is False and two["arrangements_p_value"] < 1e-6
+    assert any("arrangements disagree beyond their errors" in w for w in two["warnings"])
+    # pooled: the mean of the two at each temperature, its error the scatter of the two (D differ by 2x)
+    expected = 1.5e-3 * math.exp(-0.20 / (BOLTZMANN_EV_K * 300))
+    assert two["diffusivity_300K_cm2_s"] == pytest.approx(expected, rel=1e-6)
+    text = write_report(list(stores["conductivity"].query()), list(stores["anderson_stuart"].query()),
+                        list(stores["diffusivity"].query()), tmp_path / "report")
+    # their scatter is the pooled points' error: sigma(300 K) no longer resolved from the others, a tie stated
+    assert "| 1 (tie) | Li60Si8P10S70Cl2 | Cl |" in text and "2: 0.000, DISAGREE" in text
+    assert two["activation_energy_std_eV"] > 0.05 and two["tied_with_next"] is True
+    assert (tmp_path / "report" / CONCENTRATION_PLOT).stat().st_size > 10_000

@@ -54,7 +54,8 @@ def test_one_temperature_is_refused_by_name():
 
 def _diffusivity_task(sub, temperature, dopant="Cl", oxidation_state=-1.0):
     d = 1e-5 * (temperature / 600.0) ** 4
-    return {"task_id": f"s-{sub}-{temperature:g}K", "study": "s", "substitution_id": sub, "formula": "Li60X",
+    return {"task_id": f"s-{sub}-{temperature:g}K", "study": "s", "substitution_id": sub, "composition_id": sub,
+            "formula": "Li60X",
             "dopant": dopant, "dopant_count": 1, "dopant_fraction": 1 / 150, "dopant_oxidation_state": oxidation_state,
             "temperature_K": temperature, "diffusivity_cm2_s": d, "diffusivity_std_cm2_s": 0.1 * d,
             "diffusivity_components_cm2_s": {"a": d, "b": d, "c": d}, "conductivity_mS_cm": 1.0,
@@ -87,7 +88,7 @@ def test_a_failed_build_is_reported_not_stored_and_the_report_still_reads(tmp_pa
     summary = run_builders(_builders(s))
     assert summary.failures == [("ConductivityBuilder", "s/one", "MD runs at [600.0] K: an Arrhenius fit needs at "
                                                              "least two temperatures")]
-    assert [d["substitution_id"] for d in s["conductivity"].query()] == ["two"]
+    assert [d["composition_id"] for d in s["conductivity"].query()] == ["two"]
     text = write_report(list(s["conductivity"].query()), list(s["anderson_stuart"].query()),
                         list(s["diffusivity"].query()), tmp_path)
     assert "Li60X" in text and (tmp_path / "arrhenius_two.png").is_file()
@@ -144,10 +145,11 @@ def test_anderson_stuart_is_not_computed_for_a_cation_dopant():
     """6. The Anderson-Stuart builder took any dopant's radius as the anion's."""
     s = _stores()
     s["md_tasks"].update([_diffusivity_task("ge", t, dopant="Ge", oxidation_state=4.0) for t in (600.0, 800.0)])
-    s["dielectric"].update([{"dielectric_id": "s/ge", "study": "s", "substitution_id": "ge", "eps_r": 5.0,
+    s["dielectric"].update([{"dielectric_id": "s/ge", "study": "s", "substitution_id": "ge", "composition_id": "ge",
+                             "formula": "Li60X", "eps_r": 5.0,
                              "source": "test", "last_updated": datetime(2026, 1, 1, tzinfo=timezone.utc)}])
     run_builders(_builders(s))
-    document = s["anderson_stuart"].query_one({"substitution_id": "ge"})
+    document = s["anderson_stuart"].query_one({"composition_id": "ge"})
     assert document["barrier_eV"] is None and "the dopant Ge (+4) is not an anion" in document["missing_reason"]
 
 

@@ -687,3 +687,33 @@ def test_qlaunch_runs_the_study_as_slurm_jobs(finished_study, tmp_path):
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     assert _results(config)[0] == _results(reference)[0]  # the trajectories and diffusivities of `dopwf run`
     assert len(_collection(config, "conductivity")) == len(_collection(reference, "conductivity")) == 2
+
+
+def test_per_group_training_gives_each_group_one_network_over_its_cells_and_arrangements_their_own_md():
+    """training: per_group: one AIMD + network per substitution group, its active learning exploring the group's
+    cells; every arrangement of a composition runs MD at every temperature; the dielectric record is the
+    composition's (one)."""
+    from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
+    from dopant_workflows.study import study_from_dict
+
+    data = yaml.safe_load(SMOKE.read_text())
+    data["training"]["mode"] = "per_group"
+    data["dielectric"] = []
+    data["active_learning"] = {"enabled": True, "explore_ps": 0.1}
+    group = data["substitutions"]
+    data["substitutions"] = [{**group, "counts": [0], "arrangements": 2},
+                             {**group, "dopant": "Br:S", "compensate": "vacancy:Li", "counts": [1, 2],
+                              "arrangements": 1}]
+    study = study_from_dict(data, "smoke per_group")
+    wf = get_wf_dopant_study(study)
+    names = [fw.name for fw in wf.fws]
+    by_name = {fw.name: fw for fw in wf.fws}
+    parents = {fw.name: sorted(wf.id_fw[p].name for p in wf.links.parent_links.get(fw.fw_id, [])) for fw in wf.fws}
+    assert sorted(n for n in names if n.endswith("active learning round 1")) == [
+        "smoke Br-S+vacancy-Li active learning round 1", "smoke Cl-S+Si-P active learning round 1"]
+    cl_md = [n for n in names if " md " in n and "validation" not in n and n.split()[1].startswith("Li20Si2P4S24")]
+    assert len(cl_md) == 4  # two arrangements of Li20Si2P4S24 x two temperatures
+    assert all(parents[n] == ["smoke Cl-S+Si-P active learning round 1"] for n in cl_md)
+    assert len([n for n in names if n.endswith(" dielectric") and "Li20Si2P4S24" in n]) == 1
+    explored = {name for name, _ in by_name["smoke Br-S+vacancy-Li active learning round 1"].tasks[0]["cells"]}
+    assert explored == {"training", *(s.id for s in study.enumerate_substitutions() if s.group == "Br:S + vacancy:Li")}

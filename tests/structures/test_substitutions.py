@@ -146,3 +146,30 @@ def test_rules_that_would_be_silently_ignored_are_refused(lsips):
     with pytest.raises(DopwfInputError, match="oxidation states for Xx: no such element"):
         plan_substitutions(lsips, "Cl:S", "Si:P", [1, 1, 1], [1], oxidation_states={"Xx": 1})
     plan_substitutions(lsips, "Br:Cl", None, [1, 1, 1], [1])  # isovalent, no rule: fine
+
+
+def test_li_vacancy_compensation_removes_one_li_per_added_charge(lsips):
+    """Cl on S adds +1 per dopant; vacancy:Li removes one Li+ each: Li6-xPS5-xCl1+x-style doping. Dopant and
+    vacancy sites are ranked together; the cell stays neutral, counted again from its final composition."""
+    subs = enumerate_substitutions(lsips, "Cl:S", "vacancy:Li", [3, 1, 1], [4], max_per_count=2)
+    assert [s.formula for s in subs] == ["Li59Si9P9S68Cl4"] * 2 and [s.rank for s in subs] == [0, 1]
+    best = subs[0]
+    assert best.n_sites == 149 and best.net_charge_e == 0 and lgps_charge(best.structure) == 0
+    assert sorted((c.old, c.new) for c in best.site_changes) == [("Li", "vacancy"), ("S", "Cl")]
+    removed = next(c for c in best.site_changes if c.new == "vacancy")
+    supercell = lsips * (3, 1, 1)
+    assert supercell[removed.index].specie.symbol == "Li"
+    assert not any(np.allclose(site.frac_coords, removed.frac_coords, atol=1e-4) for site in best.structure)
+    assert subs[0].ewald_energy_eV <= subs[1].ewald_energy_eV
+    assert best.summary()["site_changes"][0]["new"] in ("vacancy", "Cl")
+
+
+def test_vacancies_cannot_be_refilled_or_be_the_dopant(lsips):
+    with pytest.raises(DopwfInputError, match=r"count 2 is below the 3 Cl the host holds; removing dopants would "
+                                              r"refill 1 Li vacancies the host does not record"):
+        enumerate_substitutions(lsips, "Cl:S", "vacancy:Li", [3, 1, 1], [2])
+    with pytest.raises(DopwfInputError, match="a vacancy compensates a dopant's charge; it is not a dopant"):
+        enumerate_substitutions(lsips, "vacancy:Li", None, [1, 1, 1], [1])
+    with pytest.raises(DopwfInputError, match=r"the host \(.*\) contains no Na to remove"):
+        enumerate_substitutions(lsips, "Cl:S", "vacancy:Na", [1, 1, 1], [2])
+    assert str(SpeciesSwap.parse("Vacancy:Li", vacancy=True)) == "vacancy:Li"
