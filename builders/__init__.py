@@ -23,7 +23,7 @@ def get_builders(db, study: str | None = None) -> list:
     return [
         DiffusivityBuilder(db.store("md_tasks"), db.store("diffusivity"), study=study),
         ConductivityBuilder(db.store("diffusivity"), db.store("conductivity"), db.store("validation"), study=study,
-                            studies=db.store("studies")),
+                            studies=db.store("studies"), precision=db.store("precision")),
         AndersonStuartBuilder(db.store("diffusivity"), db.store("dielectric"), db.store("conductivity"),
                               db.store("anderson_stuart"), study=study),
     ]

@@ -98,10 +98,11 @@ class ConductivityBuilder(Builder):
     runs at a temperature the study no longer lists are left out of its fit and named in the document's
     warnings; a study without a plan (submitted as a file with ``lpad add``) fits every run it has."""
 
-    def __init__(self, diffusivity, conductivity, validation=None, study: str | None = None, studies=None, **kwargs):
+    def __init__(self, diffusivity, conductivity, validation=None, study: str | None = None, studies=None,
+                 precision=None, **kwargs):
         self.diffusivity, self.conductivity, self.validation, self.study = diffusivity, conductivity, validation, study
-        self.studies = studies
-        sources = [diffusivity] + [s for s in (validation, studies) if s is not None]
+        self.studies, self.precision = studies, precision
+        sources = [diffusivity] + [s for s in (validation, studies, precision) if s is not None]
         super().__init__(sources=sources, targets=[conductivity], **kwargs)
 
     def get_items(self):
@@ -109,15 +110,16 @@ class ConductivityBuilder(Builder):
         drop_legacy(self.conductivity)
         validations = list(self.validation.query(criteria)) if self.validation is not None else []
         plans = {p["study"]: p for p in self.studies.query(criteria)} if self.studies is not None else {}
+        checks = {group_of(p): p for p in self.precision.query(criteria)} if self.precision is not None else {}
 
         def networks_validations(runs):
             """The validations of the runs' networks in the runs' own study."""
             shas, study = {r.get("model_sha256") for r in runs}, runs[0]["study"]
             return [v for v in validations if v.get("model_sha256") in shas and v.get("study") == study]
 
-        def extra(runs):  # a changed plan (a temperature dropped) rebuilds too
-            plan = plans.get(runs[0]["study"])
-            return networks_validations(runs) + ([plan] if plan else [])
+        def extra(runs):  # a changed plan (a temperature dropped) or a new precision verdict rebuilds too
+            plan, check = plans.get(runs[0]["study"]), checks.get(group_of(runs[0]))
+            return networks_validations(runs) + ([plan] if plan else []) + ([check] if check else [])
 
         stale = {runs[0]["study"] for _, runs, _ in group_newer(self.diffusivity, self.conductivity, criteria,
                                                                 extra=extra)}
@@ -127,8 +129,9 @@ class ConductivityBuilder(Builder):
                 groups.setdefault(composition_of(document), []).append(document)
             plan = plans.get(study)
             yield {"study": study, "compositions": [
-                {"runs": runs, "validations": networks_validations(runs), "sources_last_updated": max(
-                    as_utc(d.get("last_updated")) for d in [*runs, *extra(runs)])} for runs in groups.values()],
+                {"runs": runs, "validations": networks_validations(runs), "precision": checks.get(group_of(runs[0])),
+                 "sources_last_updated": max(as_utc(d.get("last_updated")) for d in [*runs, *extra(runs)])}
+                for runs in groups.values()],
                 "planned_temperatures_K": plan["temperatures_K"] if plan else None}
 
     def process_item(self, item: dict) -> list[dict]:
@@ -168,6 +171,7 @@ class ConductivityBuilder(Builder):
         mixed = [f"the runs come from {len(networks)} networks ({', '.join(n[:12] or '(unknown)' for n in networks)}): "
                  "one Arrhenius fit across networks mixes their physics"] if len(networks) > 1 else []
         arrangements, agreement = _arrangements(runs, transport.at_K)
+        check = composition.get("precision") or {}
         eas = [a["activation_energy_eV"] for a in arrangements if a["activation_energy_eV"] is not None]
         disagree = [f"its {len(arrangements)} arrangements disagree beyond their errors (chi2 = {agreement.chi2:.1f} "
                     f"on {agreement.degrees_of_freedom} dof, p = {agreement.p_value:.2g}): where the dopants sit "
@@ -178,7 +182,9 @@ class ConductivityBuilder(Builder):
             dopant_count=first.get("dopant_count"), dopant_fraction=first["dopant_fraction"],
             temperatures_K=[p["temperature_K"] for p in transport.points], n_runs=transport.n_runs,
             runs_per_temperature={f"{p['temperature_K']:g}": p.get("n_runs", 1) for p in transport.points},
-            production_ps_per_temperature=_production_ps(runs),
+            production_ps_per_temperature=_production_ps(runs), fit_window_fs=_fit_windows(runs),
+            stopped_on=check.get("status") if check.get("status") in ("precision", "budget") else None,
+            precision_target_std_eV=check.get("target_std_eV"), precision_rounds=check.get("round"),
             activation_energy_eV=fit.activation_energy_eV,
             activation_energy_std_eV=_finite(fit.activation_energy_std_eV), prefactor_cm2_s=fit.prefactor_cm2_s,
             extrapolation_temperature_K=transport.at_K, diffusivity_300K_cm2_s=transport.diffusivity_cm2_s,
@@ -217,6 +223,18 @@ def _arrangements(runs: list[dict], at_K: float) -> tuple[list[dict], Arrangemen
                      conductivity_300K_mS_cm=transport.conductivity_mS_cm)
         out.append(entry)
     return out, arrangement_agreement(runs)
+
+
+def _fit_windows(runs: list[dict]) -> dict[str, list[float]]:
+    """Per temperature, the MSD fit's lags over the runs there (fs): the latest start, the earliest end."""
+    windows: dict[str, list[float]] = {}
+    for r in runs:
+        window = r.get("fit_window_fs")
+        if window:
+            key = f"{r['temperature_K']:g}"
+            old = windows.get(key, [0.0, float("inf")])
+            windows[key] = [max(old[0], window[0]), min(old[1], window[1])]
+    return windows
 
 
 def _production_ps(runs: list[dict]) -> dict[str, float]:

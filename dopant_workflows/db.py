@@ -25,6 +25,7 @@ COLLECTIONS = {
     "conductivity": "conductivity_id",
     "anderson_stuart": "anderson_stuart_id",
     "studies": "study",
+    "precision": "precision_id",
 }
 
 

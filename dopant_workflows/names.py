@@ -37,6 +37,7 @@ MODEL_PATH_KEY = "model_path"  # trained network, passed by the training Firewor
 MODEL_SHA_KEY = "model_sha256"
 PREVIOUS_SEGMENT_KEY = "previous_segment_dir"  # VASP AIMD: the segment a continuation starts from
 VALIDATION_RUNS_KEY = "validation_runs"  # records pushed by validation MD Fireworks, read by the validation Firework
+MD_RECORDS_KEY = "md_records"  # production MD results pushed by the MD Fireworks, read by the precision check
 VASP_LABELS_KEY = "vasp_labels"  # VASP single points pushed to the comparison or active-learning round that asked
 DIELECTRIC_KEY = "dielectric"  # VASP DFPT results pushed for children
 DEVICE_KEY = "dopwf_device"  # set by the use_device powerup; wins over the worker's env device
@@ -54,6 +55,14 @@ def derive_seed(*parts) -> int:
     a list: reordering a study's counts or temperatures gives every run the seed it had before."""
     text = json.dumps([float(p) if isinstance(p, float) else p for p in parts], sort_keys=True, default=str)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def md_seed(study_seed: int, substitution_id: str, temperature_K: float, replica: int = 0) -> int:
+    """The seed of one production run: replica 0 is the first round's run (its seed as before replicas existed),
+    replicas 1, 2, ... the runs precision adds."""
+    if replica == 0:
+        return derive_seed(study_seed, substitution_id, float(temperature_K))
+    return derive_seed(study_seed, substitution_id, float(temperature_K), int(replica))
 
 
 def run_tag(*parts) -> str:

@@ -13,7 +13,8 @@ from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
 from dopant_workflows.fileio import write_text_atomically
 
 TABLE2 = ["rank", "material", "dopant", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "P(above next)",
-          "arrangements: Ea spread (eV)", "D 300 K (cm2/s)", "linear fit", "network validated"]
+          "arrangements: Ea spread (eV)", "runs (production ps)", "precision", "D 300 K (cm2/s)", "linear fit",
+          "network validated"]
 VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio", "z", "force RMSE on ANN-MD (eV/A)",
               "wall max (eV)", "within"]
 ACTIVE_LEARNING = ["network", "round", "selection", "training images", "explored frames", "above trust_lo (%)",
@@ -25,7 +26,8 @@ CONCENTRATION_PLOT = "conductivity_vs_concentration.png"
 RANKING_NOTE = (f"\nRank 1 conducts best at 300 K; P(above next): the probability, from the two Arrhenius fits, that "
                 f"this row's sigma(300 K) exceeds the next row's; below 0.95 the two are a tie and share a rank. "
                 f"Arrangements: each composition's lowest-Ewald dopant arrangements, pooled per temperature; their Ea "
-                f"spread, and whether their D agree within errors. Figure: {CONCENTRATION_PLOT}.\n")
+                f"spread, and whether their D agree within errors. Precision: whether sigma(Ea) met the study's "
+                f"target (met), or its production budget ran out first (budget). Figure: {CONCENTRATION_PLOT}.\n")
 
 
 def _validated(value) -> str:
@@ -96,6 +98,19 @@ def _arrangement_cell(c: dict) -> str:
     return f"{n}: {spread:.3f}, {agree}" if spread is not None else f"{n}, {agree}"
 
 
+def _runs_cell(c: dict) -> str:
+    spent = sum((c.get("production_ps_per_temperature") or {}).values())
+    return f"{c.get('n_runs', len(c['temperatures_K']))}" + (f" ({spent:.3g})" if spent else "")
+
+
+def _precision_cell(c: dict) -> str:
+    """Whether sigma(Ea) met the study's target: 'met (0.02)', 'budget (0.02)', 'sampling' or '—' (no target)."""
+    target = c.get("precision_target_std_eV")
+    if target is None:
+        return "—"
+    return {"precision": f"met ({target:g})", "budget": f"budget ({target:g})"}.get(c.get("stopped_on"), "sampling")
+
+
 def _ranking_order(c: dict) -> tuple:
     """Best conductor first within each study; unranked documents (earlier layouts) by concentration."""
     return (c.get("study") or "", c.get("rank") or 10**9, -c["conductivity_300K_mS_cm"], -c["dopant_fraction"])
@@ -112,6 +127,7 @@ def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[
                       c.get("group") or c.get("dopant") or "—", f"{100 * c['dopant_fraction']:.2f}",
                       f"{c['activation_energy_eV']:.3f} ± {c['activation_energy_std_eV']:.3f}",
                       f"{c['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]", _p_above(c), _arrangement_cell(c),
+                      _runs_cell(c), _precision_cell(c),
                       f"{c['diffusivity_300K_cm2_s']:.3e}", "yes" if c["linear"] else "NO (see warnings)",
                       _validated(c.get("validated"))])
     rows3 = []

@@ -21,7 +21,7 @@ from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError, distinct_temperatures, duplicates, validation_problems
 from dopant_workflows.md.settings import MDProtocol
-from dopant_workflows.names import derive_seed
+from dopant_workflows.names import derive_seed, md_seed
 from dopant_workflows.settings_base import StrictSettings
 from dopant_workflows.validation.settings import ValidationSettings
 
@@ -180,6 +180,22 @@ LEGACY_AIMD_KEYS = {"aimd_steps": "n_steps", "aimd_time_step_fs": "time_step_fs"
 HOT_REFERENCE_FACTOR = 1.2
 
 
+#: a composition's production budget unless the study names one: this many times its first round
+PRECISION_BUDGET_FACTOR = 4
+
+
+class PrecisionSettings(StrictSettings):
+    """Adaptive production: after each round, every composition whose sigma(Ea) is above the target gets more
+    runs (FireWorks detours) until it meets the target or spends its budget."""
+
+    activation_energy_std_eV: float = Field(0.02, gt=0, description="target standard deviation of each "
+                                                                     "composition's Ea (eV)")
+    max_production_ps_per_composition: float | None = Field(
+        None, gt=0, description=f"production ps a composition may spend over all its runs, its first round "
+                                f"included; default: {PRECISION_BUDGET_FACTOR}x its first round")
+    max_rounds: int = Field(4, ge=1, description="rounds of added runs at most, per composition")
+
+
 class DielectricEntry(StrictSettings):
     """A dielectric constant for one composition, with where it came from (never a silent default)."""
 
@@ -212,6 +228,8 @@ class Study(StrictSettings):
         default_factory=ActiveLearningSettings, description="committee exploration, labelling and retraining")
     validation: ValidationSettings = Field(default_factory=ValidationSettings,
                                            description="reference MD vs ANN-MD of every network (on by default)")
+    precision: PrecisionSettings | None = Field(
+        None, description="adaptive production until each composition's sigma(Ea) meets a target (off if absent)")
     dielectric: list[DielectricEntry] = Field(
         default_factory=list, description="eps_r with its source per substituted composition (embedded engines; "
                                           "vasp computes it by DFPT)")
@@ -374,9 +392,14 @@ class Study(StrictSettings):
         """Reference and ANN runs get different seeds: the comparison is between independent trajectories."""
         return derive_seed(self.seed, "validation", label, role, float(temperature_K), k)
 
-    def md_seed(self, substitution_id: str, temperature_K: float) -> int:
+    def md_seed(self, substitution_id: str, temperature_K: float, replica: int = 0) -> int:
         """The seed of one ANN-MD run: from what the run is, not from its position in the study."""
-        return derive_seed(self.seed, substitution_id, float(temperature_K))
+        return md_seed(self.seed, substitution_id, temperature_K, replica)
+
+    def precision_budget_ps(self, first_round_runs: int) -> float:
+        """Production picoseconds a composition may spend in all (its first round included)."""
+        given = self.precision.max_production_ps_per_composition
+        return given if given is not None else PRECISION_BUDGET_FACTOR * first_round_runs * self.protocol.production_ps
 
 
 class StudyValidationError(DopwfInputError):

@@ -15,6 +15,16 @@ from dopant_workflows.errors import DopwfInputError
 
 A2_PER_FS_TO_CM2_PER_S = 0.1  # 1 A^2/fs = 1e-16 cm^2 / 1e-15 s
 MIN_FRAMES = 20
+#: He, Zhu, Epstein, Mo, npj Comput Mater 4, 18 (2018): fit the MSD from ~0.5 a^2 per ion on (a ~ 3 A, one hop):
+#: before that it is vibration and the first, correlated part of a hop, not diffusion
+HOP_LENGTH_A = 3.0
+FIT_START_MSD_A2 = 0.5 * HOP_LENGTH_A**2
+
+
+def he_relative_error(n_eff: float) -> float | None:
+    """He et al.'s empirical relative error of D from one trajectory, 3.43 / sqrt(N_eff) + 0.04, with N_eff the
+    total mean squared displacement of all diffusing ions over a^2 (a cross-check of kinisi's error)."""
+    return 3.43 / np.sqrt(n_eff) + 0.04 if n_eff > 0 else None
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,9 @@ class DiffusionResult:
     msd_time_fs: np.ndarray = field(repr=False)
     msd_A2: np.ndarray = field(repr=False)
     fit_intercept_A2: float = 0.0
+    fit_end_fs: float | None = None  # the last lag fitted (half the run)
+    fit_start_msd_A2: float | None = None  # the MSD per ion where the fit starts
+    n_eff: float | None = None  # He et al.'s N_eff: total MSD of all diffusing ions at the last lag fitted, over a^2
 
 
 def unwrapped_positions(frames: Sequence[Atoms]) -> np.ndarray:
@@ -83,9 +96,13 @@ def msd_A2(positions: np.ndarray, max_lag: int) -> np.ndarray:
 
 def analyze_diffusion(frames: Sequence[Atoms], species: str = "Li", time_step_fs: float | None = None,
                       temperature_K: float | None = None, fit_start_fraction: float = 0.1,
-                      uncertainty: bool = True, seed: int = 0) -> DiffusionResult:
+                      uncertainty: bool = True, seed: int = 0,
+                      fit_start_msd_A2: float = FIT_START_MSD_A2) -> DiffusionResult:
     """D of ``species`` from unwrapped frames. Time between frames: ``frames[i].info['time_fs']`` when
-    present, else ``time_step_fs``. The MSD is fitted from ``fit_start_fraction`` of the run to half of it."""
+    present, else ``time_step_fs``. The MSD is fitted to half of the run, from ``fit_start_fraction`` of it or
+    from where the MSD per ion first reaches ``fit_start_msd_A2`` (He et al.'s 0.5 a^2), whichever is later; an
+    MSD that never gets there in time is fitted from ``fit_start_fraction`` with a warning (D rests on less than a
+    hop per ion)."""
     if len(frames) < MIN_FRAMES:
         raise DopwfInputError(f"trajectory: {len(frames)} frames; need at least {MIN_FRAMES} for an MSD fit")
     symbols = np.array(frames[0].get_chemical_symbols())
@@ -119,6 +136,14 @@ def analyze_diffusion(frames: Sequence[Atoms], species: str = "Li", time_step_fs
     if max_lag - start < 3:
         raise DopwfInputError(f"trajectory: {len(frames)} frames leave too few lags for the fit")
     total = msd_xyz.sum(axis=1)
+    reached = np.nonzero(total >= fit_start_msd_A2)[0] if fit_start_msd_A2 > 0 else np.array([0])
+    if len(reached) and reached[0] <= max_lag - 3:
+        start = max(start, int(reached[0]))
+    else:
+        notes.append(f"the MSD reaches {total[max_lag]:.2g} A^2 per {species} by half the run, less than "
+                     f"{fit_start_msd_A2:g} A^2 (0.5 a^2, a = {HOP_LENGTH_A:g} A): D rests on less than one hop per "
+                     "ion and is fitted from the usual window; run longer or hotter")
+    n_eff = float(total[max_lag] * mobile.sum() / HOP_LENGTH_A**2)
     slope, intercept = np.polyfit(lags[start:], total[start:], 1)
     components = tuple(float(np.polyfit(lags[start:], msd_abc[start:, k], 1)[0] / 2 * A2_PER_FS_TO_CM2_PER_S)
                        for k in range(3))
@@ -129,7 +154,8 @@ def analyze_diffusion(frames: Sequence[Atoms], species: str = "Li", time_step_fs
     if uncertainty:
         mean_k, std_k = _kinisi(frames, positions, species, dt, lags[start], seed)
     return DiffusionResult(species, temperature_K, diffusivity, std_k, mean_k, components, dt, float(lags[start]),
-                           len(frames), int(mobile.sum()), tuple(notes), lags, total, float(intercept))
+                           len(frames), int(mobile.sum()), tuple(notes), lags, total, float(intercept),
+                           float(lags[max_lag]), float(total[start]), n_eff)
 
 
 def _kinisi(frames, positions, species, dt_fs, start_fs, seed) -> tuple[float | None, float | None]:

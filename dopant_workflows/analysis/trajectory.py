@@ -8,7 +8,7 @@ import numpy as np
 from ase.io import read
 
 from dopant_workflows.analysis.conductivity import nernst_einstein_conductivity_mS_cm
-from dopant_workflows.analysis.diffusion import analyze_diffusion
+from dopant_workflows.analysis.diffusion import FIT_START_MSD_A2, analyze_diffusion, he_relative_error
 from dopant_workflows.analysis.rdf import radial_distribution
 from dopant_workflows.errors import DopwfInputError
 
@@ -17,7 +17,7 @@ RDF_MAX_FRAMES = 200  # the RDF is averaged over at most this many evenly spaced
 
 def analyze_trajectory(path: str | Path, species: str = "Li", temperature_K: float | None = None,
                        time_step_fs: float | None = None, seed: int = 0, plots_dir: str | Path | None = None,
-                       fit_start_fraction: float = 0.1) -> dict:
+                       fit_start_fraction: float = 0.1, fit_start_msd_A2: float = FIT_START_MSD_A2) -> dict:
     """A JSON-ready summary (units in every key) of one trajectory; plots when ``plots_dir`` is given."""
     path = Path(path)
     if not path.is_file():
@@ -28,7 +28,8 @@ def analyze_trajectory(path: str | Path, species: str = "Li", temperature_K: flo
         raise DopwfInputError(f"trajectory {str(path)!r}: could not be read ({exc})") from None
     if temperature_K is None:
         raise DopwfInputError("temperature_K: needed for the conductivity (e.g. --temperature-K 800)")
-    diffusion = analyze_diffusion(frames, species, time_step_fs, temperature_K, fit_start_fraction, seed=seed)
+    diffusion = analyze_diffusion(frames, species, time_step_fs, temperature_K, fit_start_fraction, seed=seed,
+                                  fit_start_msd_A2=fit_start_msd_A2)
     volume = float(frames[0].get_volume())
     n_carriers = diffusion.n_species_atoms
     sigma = sigma_std = None
@@ -41,7 +42,9 @@ def analyze_trajectory(path: str | Path, species: str = "Li", temperature_K: flo
     summary = {
         "trajectory": str(path.resolve()), "species": species, "temperature_K": temperature_K,
         "n_frames": diffusion.n_frames, "time_between_frames_fs": diffusion.time_step_fs,
-        "fit_start_fs": diffusion.fit_start_fs,
+        "fit_start_fs": diffusion.fit_start_fs, "fit_end_fs": diffusion.fit_end_fs,
+        "fit_start_msd_A2": diffusion.fit_start_msd_A2, "n_eff": diffusion.n_eff,
+        "relative_error_he": he_relative_error(diffusion.n_eff),
         "diffusivity_cm2_s": diffusion.diffusivity_cm2_s,
         "diffusivity_std_cm2_s": diffusion.diffusivity_std_cm2_s,
         "diffusivity_kinisi_cm2_s": diffusion.diffusivity_kinisi_cm2_s,

@@ -155,6 +155,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
               f"{study.reference_aimd.n_steps} steps, {study.reference_aimd.temperature_start_K:g}-"
               f"{study.reference_aimd.temperature_end_K:g} K), {n_md} ANN-MD runs "
               f"(preset {study.protocol.preset}, T = {', '.join(f'{t:g}' for t in study.temperatures_K)} K)")
+        if study.precision is not None:
+            per_composition = {c: sum(r.composition_id == c for r in results) * len(study.temperatures_K)
+                               for c in compositions}
+            budgets = sorted({study.precision_budget_ps(n) for n in per_composition.values()})
+            print(f"  precision: more production where sigma(Ea) > {study.precision.activation_energy_std_eV:g} eV, "
+                  f"up to {study.precision.max_rounds} rounds and {', '.join(f'{b:g}' for b in budgets)} ps of "
+                  f"production per composition ({study.protocol.production_ps:g} ps a run)")
         al = study.active_learning
         if al.enabled:
             where = (f"up to {al.max_rounds} rounds, exploring {al.explore_ps:g} ps per cell at "

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from dopant_workflows.cli.types import output_dir, output_file
+from dopant_workflows.cli.types import output_dir, output_file, positive_int
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fireworks.config import use_fw_config
 
@@ -39,6 +39,9 @@ def add_study_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     p.add_argument("--config", help=config_help)
     p.add_argument("--out", type=output_dir, help="report directory (default: <runs_dir>/<study>/report)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="Fireworks run at once, each in its own process with cores/N threads (FireWorks' "
+                        "reservation + offline launching); default 1")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("build", help="run the maggma builders: diffusivity, conductivity, anderson_stuart")
@@ -109,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     study, substitutions, wf = _workflow(args.study)
     print(f"== study {study.name}: {len(wf.fws)} Fireworks ({len(substitutions)} substitutions x "
           f"{len(study.temperatures_K)} temperatures, engine {study.engine})", flush=True)
-    outcome = run_embedded_study(study, substitutions, wf, config_dir, out, args.verbose)
+    outcome = run_embedded_study(study, substitutions, wf, config_dir, out, args.verbose, args.workers)
     if outcome.interrupted:
         log.warning("interrupted: finished Fireworks are kept; run the same command again to continue (the "
                     "interrupted Firework resumes from its checkpoint)")

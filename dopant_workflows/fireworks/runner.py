@@ -155,7 +155,7 @@ class RunOutcome:
 
 
 def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_dir: Path | None = None,
-                       verbose: bool = False) -> RunOutcome:
+                       verbose: bool = False, workers: int = 1) -> RunOutcome:
     if not MONGOMOCK_SERVERSTORE_FILE:
         raise DopwfInputError("dopwf run: the configuration uses a MongoDB server; submit with dopwf submit and "
                               "launch with rlaunch/qlaunch rapidfire")
@@ -169,7 +169,14 @@ def run_embedded_study(study, substitutions, workflow, config_dir: Path, report_
     record_plan(ResultsDB.from_file(env["db_file"]), study, substitutions)
     for fw_id in interrupted_fireworks(lpad):
         lpad.rerun_fw(fw_id)  # stopped by an interrupted dopwf run: rerun, continuing from its checkpoints
-    if not _launch_all(lpad, worker, Path(env["runs_dir"]) / "launches", verbose):
+    launches = Path(env["runs_dir"]) / "launches"
+    if workers > 1:
+        from dopant_workflows.fireworks.parallel import launch_parallel
+
+        finished = launch_parallel(lpad, worker, launches, workers)
+    else:
+        finished = _launch_all(lpad, worker, launches, verbose)
+    if not finished:
         return RunOutcome(interrupted=True, states=study_states(lpad, study.name))
     states = study_states(lpad, study.name)
     db = ResultsDB.from_file(env["db_file"])

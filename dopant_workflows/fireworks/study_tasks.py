@@ -25,9 +25,13 @@ from dopant_workflows.fireworks.task_helpers import (
     run_dir_of,
     study_spec,
 )
-from dopant_workflows.names import FRAMES_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY, VALIDATION_RUNS_KEY
+from dopant_workflows.names import FRAMES_KEY, MD_RECORDS_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY, VALIDATION_RUNS_KEY
 
 log = logging.getLogger("dopwf")
+#: what a production run hands to the precision check: enough for the pooled Arrhenius fit
+PRECISION_RECORD_FIELDS = ("task_id", "substitution_id", "composition_id", "arrangement", "replica", "temperature_K",
+                           "diffusivity_cm2_s", "diffusivity_std_cm2_s", "diffusivity_components_cm2_s", "n_carriers",
+                           "volume_A3", "rdf_first_peak_A")
 
 
 @explicit_serialize
@@ -80,7 +84,7 @@ class RunANNMD(FiretaskBase):
     """ANN-MD of one substitution at one temperature with the parent's network, then its analysis."""
 
     required_params = ["structure", "temperature_K", "protocol", "seed", "run_path", "study", "substitution"]
-    optional_params = ["analysis"]
+    optional_params = ["analysis", "replica"]
 
     def run_task(self, fw_spec):
         from dopant_workflows.analysis.settings import AnalysisSettings
@@ -95,9 +99,15 @@ class RunANNMD(FiretaskBase):
         run = run_md_stage(as_structure(self["structure"]), fw_spec[MODEL_PATH_KEY], MDProtocol(**self["protocol"]),
                            float(self["temperature_K"]), run_dir_of(self, fw_spec), seed=int(self["seed"]),
                            device=device_of(fw_spec), analysis=AnalysisSettings(**self.get("analysis", {})))
-        document = MDTaskDocument.from_run(run, self["study"], self["substitution"], fw_id_of(self))
+        document = MDTaskDocument.from_run(run, self["study"], self["substitution"], fw_id_of(self),
+                                           int(self.get("replica", 0)))
         insert(db, "md_tasks", document.model_dump())
-        return FWAction(stored_data={"task_id": document.task_id, "diffusivity_cm2_s": document.diffusivity_cm2_s})
+        # the precision check (when the study has one) fits these records and hands the network to the runs it adds
+        record = {**{k: getattr(document, k) for k in PRECISION_RECORD_FIELDS},
+                  "production_ps": run.protocol["production_ps"]}
+        network = {MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY], MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)}
+        return FWAction(stored_data={"task_id": document.task_id, "diffusivity_cm2_s": document.diffusivity_cm2_s},
+                        mod_spec=[{"_push": {MD_RECORDS_KEY: record}}], update_spec=network)
 
 
 @explicit_serialize

@@ -1,6 +1,9 @@
 """``get_wf_dopant_study(study)``: the study as one FireWorks workflow (see DESIGN.md for the graph).
 
     reference AIMD (training cell) -> train network -> ANN-MD (one per substitution x temperature)
+                                                       -> precision check per composition (study.precision:
+                                                          more MD + the next check as detours until sigma(Ea)
+                                                          meets the target or the budget is spent)
                                                     -> validation: ANN-MD + reference MD of the training cell
                                                        (temperatures x seeds) -> compare (one per network;
                                                        VASP: its single points of ANN-MD frames come as a
@@ -21,10 +24,10 @@ from __future__ import annotations
 from fireworks import Firework, Workflow
 from pymatgen.core import Structure
 
+from dopant_workflows.fireworks.precision import md_firework, precision_firework
 from dopant_workflows.fireworks.study_tasks import (
     ActiveLearningRound,
     RecordDielectric,
-    RunANNMD,
     RunEmbeddedAIMD,
     RunValidationMD,
     TrainNetwork,
@@ -174,13 +177,17 @@ def group_label(group: str) -> str:
 
 
 def _md(study: Study, sub: Substitution, temperature: float, train: Firework) -> Firework:
-    protocol, analysis = study.protocol.model_dump(), study.analysis.model_dump()
-    seed = study.md_seed(sub.id, temperature)
-    tag = run_tag(protocol, analysis, seed, train.name, train.tasks[0].as_dict())
-    task = RunANNMD(structure=sub.structure.as_dict(), temperature_K=temperature, protocol=protocol, seed=seed,
-                    analysis=analysis, run_path=f"{study.name}/md/{sub.id}/{temperature:g}K-{tag}", study=study.name,
-                    substitution=sub.meta)
-    return Firework([task], name=f"{study.name} {sub.id} md {temperature:g}K", parents=[train], spec=study_spec())
+    return md_firework(study.name, sub.meta, sub.structure.as_dict(), temperature, study.protocol.model_dump(),
+                       study.analysis.model_dump(), study.md_seed(sub.id, temperature),
+                       (train.name, train.tasks[0].as_dict()), parents=[train])
+
+
+def _precision(study: Study, subs: list[Substitution], md: list[Firework]) -> Firework:
+    """The first precision check of one composition (``subs``: its arrangements), after all its MD."""
+    return precision_firework(study.name, subs[0].composition_id, [[s.meta, s.structure.as_dict()] for s in subs],
+                              list(study.temperatures_K), study.protocol.model_dump(), study.analysis.model_dump(),
+                              study.seed, study.precision.model_dump(), study.precision_budget_ps(len(md)),
+                              parents=md)
 
 
 def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None = None) -> Workflow:
@@ -199,14 +206,20 @@ def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None =
             aimd, trains[label], validation = _reference_and_training(study, cell, label, subs)
             fireworks += [*aimd, trains[label], *validation]
     dielectric_done = set()
+    production: dict[str, list] = {}  # composition -> [(arrangement, its MD Fireworks)]
     for sub in substitutions:
         label = {"shared": "shared", "per_group": group_label(sub.group or "group")}.get(mode, sub.id)
         if label not in trains:
             aimd, trains[label], validation = _reference_and_training(study, sub.structure, sub.id)
             fireworks += [*aimd, trains[label], *validation]
-        fireworks += [_md(study, sub, temperature, trains[label]) for temperature in study.temperatures_K]
+        md = [_md(study, sub, temperature, trains[label]) for temperature in study.temperatures_K]
+        fireworks += md
+        production.setdefault(sub.composition_id, []).append((sub, md))
         if sub.composition_id not in dielectric_done:  # eps_r is the composition's: its first arrangement's cell
             dielectric_done.add(sub.composition_id)
             fireworks.append(_dielectric(study, sub))
+    if study.precision is not None:
+        for runs in production.values():
+            fireworks.append(_precision(study, [sub for sub, _ in runs], [fw for _, md in runs for fw in md]))
     return Workflow(fireworks, name=f"dopant study {study.name}", metadata={"study": study.name,
                                                                             "n_substitutions": len(substitutions)})

@@ -43,7 +43,8 @@ def analyze_md_trajectory(trajectory: str | Path, temperature_K: float, settings
     from dopant_workflows.analysis.trajectory import analyze_trajectory
 
     summary = analyze_trajectory(trajectory, settings.species, temperature_K, time_step_fs, seed=seed,
-                                 plots_dir=out_dir, fit_start_fraction=settings.fit_start_fraction)
+                                 plots_dir=out_dir, fit_start_fraction=settings.fit_start_fraction,
+                                 fit_start_msd_A2=settings.fit_start_msd_A2)
     if out_dir is not None:
         write_text_atomically(Path(out_dir) / ANALYSIS_FILE, json.dumps(summary, indent=1))
     return summary
@@ -87,6 +88,7 @@ def run_md_stage(structure: Structure | Atoms, model: str | Path, protocol: MDPr
         diffusivity_components_cm2_s=summary["diffusivity_components_cm2_s"],
         conductivity_mS_cm=summary["conductivity_mS_cm"], conductivity_std_mS_cm=summary["conductivity_std_mS_cm"],
         rdf_first_peak_A=summary["rdf_first_peak_A"], n_carriers=summary["n_carriers"],
+        fit_window_fs=[summary["fit_start_fs"], summary["fit_end_fs"]], n_eff=summary["n_eff"],
         volume_A3=summary["volume_A3"], composition=summary["composition"],
         trajectory_path=str(md.trajectory_path), trajectory_sha256=file_sha256(md.trajectory_path),
         warnings=list(md.warnings) + summary["warnings"])

@@ -28,6 +28,8 @@ class DiffusivityDocument(ResultDocument):
     diffusivity_components_cm2_s: dict[str, float] = Field(description="along a, b, c")
     conductivity_mS_cm: float | None = Field(description="Nernst-Einstein at temperature_K")
     rdf_first_peak_A: float | None
+    fit_window_fs: list[float] | None = Field(None, description="lags of the MSD fit (fs)")
+    n_eff: float | None = Field(None, description="He et al.'s N_eff of the run")
     n_carriers: int
     volume_A3: float
     composition: dict[str, int]
@@ -68,6 +70,14 @@ class ConductivityDocument(ResultDocument):
     runs_per_temperature: dict[str, int] = Field(description="temperature (K, as text) -> runs pooled there")
     production_ps_per_temperature: dict[str, float] = Field(
         default_factory=dict, description="temperature (K, as text) -> production ps over all runs there")
+    fit_window_fs: dict[str, list[float]] = Field(
+        default_factory=dict, description="temperature (K, as text) -> MSD fit lags [start, end] (fs): from an MSD "
+                                          "of 0.5 a^2 per ion (He et al. 2018) to half the run")
+    stopped_on: str | None = Field(None, description="precision: sigma(Ea) met the study's target; budget: it did "
+                                                     "not, and no more production was allowed; None: no target, or "
+                                                     "still sampling")
+    precision_target_std_eV: float | None = Field(None, description="the study's sigma(Ea) target")
+    precision_rounds: int | None = Field(None, description="precision checks run (1: after the first round)")
     activation_energy_eV: float
     activation_energy_std_eV: float
     prefactor_cm2_s: float

@@ -55,6 +55,10 @@ class MDRunDocument(Document):
     n_carriers: int
     volume_A3: float
     composition: dict[str, int]
+    fit_window_fs: list[float] | None = Field(None, description="lags of the MSD fit (fs): from where the MSD per "
+                                                                "ion reaches 0.5 a^2 (or 10 % of the run) to half")
+    n_eff: float | None = Field(None, description="He et al.'s N_eff: total MSD of the mobile ions at the fit's end "
+                                                  "over a^2 (a = 3 A); D's relative error ~ 3.43/sqrt(N_eff) + 0.04")
     trajectory_path: str
     trajectory_sha256: str
     warnings: list[str] = Field(default_factory=list)
@@ -74,13 +78,16 @@ class MDTaskDocument(MDRunDocument):
                                                          "None in documents from before arrangements: the formula")
     arrangement: int | None = Field(None, description="0 = the composition's lowest-Ewald arrangement")
     group: str | None = Field(None, description="the substitution group, e.g. 'Cl:S + vacancy:Li'")
+    replica: int = Field(0, description="0: the first round's run; 1, 2, ...: runs added for precision")
     fw_id: int | None = None
 
     @classmethod
-    def from_run(cls, run: MDRunDocument, study: str, substitution: dict, fw_id: int | None = None) -> MDTaskDocument:
+    def from_run(cls, run: MDRunDocument, study: str, substitution: dict, fw_id: int | None = None,
+                 replica: int = 0) -> MDTaskDocument:
         """The run's document with the study and substitution it belongs to (``Substitution.meta``)."""
+        suffix = f"-r{replica}" if replica else ""
         return cls(**{**run.model_dump(), "formula": substitution["formula"]},
-                   task_id=f"{study}-{substitution['id']}-{run.temperature_K:g}K", study=study,
+                   task_id=f"{study}-{substitution['id']}-{run.temperature_K:g}K{suffix}", study=study, replica=replica,
                    substitution_id=substitution["id"], dopant=substitution["dopant"],
                    dopant_count=substitution["dopant_count"], dopant_fraction=substitution["dopant_fraction"],
                    dopant_oxidation_state=substitution.get("dopant_oxidation_state"),
@@ -106,3 +113,27 @@ class DielectricDocument(Document):
     @property
     def dielectric_id(self) -> str:
         return study_substitution_id(self.study, self.substitution_id)
+
+
+class PrecisionDocument(Document):
+    """A composition's precision check (adaptive production): the latest round's verdict."""
+
+    study: str
+    composition_id: str
+    round: int = Field(description="1: the check after the first production round")
+    status: str = Field(description="precision (target met), budget (not met; nothing more allowed), or more (runs "
+                                    "added; the next round's check follows them)")
+    activation_energy_std_eV: float | None
+    target_std_eV: float
+    production_ps_used: float
+    budget_ps: float
+    n_runs: int
+    added: list[dict] = Field(default_factory=list, description="the runs this round added: substitution_id, "
+                                                                "temperature_K, replica")
+    reason: str
+    fw_id: int | None = None
+
+    @computed_field(description="key: '<study>/<composition_id>'")
+    @property
+    def precision_id(self) -> str:
+        return study_substitution_id(self.study, self.composition_id)

@@ -717,3 +717,73 @@ def test_per_group_training_gives_each_group_one_network_over_its_cells_and_arra
     assert len([n for n in names if n.endswith(" dielectric") and "Li20Si2P4S24" in n]) == 1
     explored = {name for name, _ in by_name["smoke Br-S+vacancy-Li active learning round 1"].tasks[0]["cells"]}
     assert explored == {"training", *(s.id for s in study.enumerate_substitutions() if s.group == "Br:S + vacancy:Li")}
+
+
+def test_precision_adds_one_check_per_composition_after_all_its_md():
+    from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
+    from dopant_workflows.study import study_from_dict
+
+    data = yaml.safe_load(SMOKE.read_text())
+    data["substitutions"]["arrangements"] = 2
+    data["precision"] = {"activation_energy_std_eV": 0.02}
+    study = study_from_dict(data, "smoke precision")
+    wf = get_wf_dopant_study(study)
+    parents = {fw.name: sorted(wf.id_fw[p].name for p in wf.links.parent_links.get(fw.fw_id, [])) for fw in wf.fws}
+    checks = {name: p for name, p in parents.items() if "precision check" in name}
+    assert sorted(checks) == ["smoke Li20Si2P4S24 precision check 1", "smoke Li20Si3P3S23Cl1 precision check 1"]
+    # the Cl-free composition: two arrangements x two temperatures
+    assert len(checks["smoke Li20Si2P4S24 precision check 1"]) == 4
+    assert all(" md " in name for p in checks.values() for name in p)
+    task = next(fw for fw in wf.fws if fw.name == "smoke Li20Si2P4S24 precision check 1").tasks[0]
+    assert task["budget_ps"] == pytest.approx(4 * 4 * 0.4)  # the default: 4x the first round's production
+    assert study_from_dict(yaml.safe_load(SMOKE.read_text())).precision is None  # off unless asked
+
+
+@pytest.mark.slow
+def test_precision_adds_runs_as_detours_until_the_budget_and_says_so(tmp_path):
+    """A target no smoke run can meet and a budget of one more round: the check adds two runs (one per
+    temperature), the second check stops on the budget; the documents say so."""
+    config = init_fw_config(tmp_path / "cfg")
+    data = yaml.safe_load(SMOKE.read_text())
+    data["substitutions"]["counts"] = [1]
+    data["validation"] = {"enabled": False}
+    data["precision"] = {"activation_energy_std_eV": 1e-4, "max_production_ps_per_composition": 1.6}
+    study_file = tmp_path / "precise.yaml"
+    study_file.write_text(yaml.safe_dump(data))
+    result = dopwf(["run", str(study_file), "--config", str(config.directory)], tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    tasks = _collection(config, "md_tasks")
+    assert sorted((t["temperature_K"], t["replica"]) for t in tasks) == [(400.0, 0), (400.0, 1), (500.0, 0),
+                                                                         (500.0, 1)]
+    assert len({t["seed"] for t in tasks}) == 4 and all(t["task_id"].endswith("-r1") == (t["replica"] == 1)
+                                                        for t in tasks)
+    (check,) = _collection(config, "precision")
+    assert check["status"] == "budget" and check["round"] == 2 and check["production_ps_used"] == pytest.approx(1.6)
+    (conductivity,) = _collection(config, "conductivity")
+    assert conductivity["stopped_on"] == "budget" and conductivity["precision_rounds"] == 2
+    assert conductivity["n_runs"] == 4 and conductivity["production_ps_per_temperature"] == {"400": 0.8, "500": 0.8}
+    assert conductivity["runs_per_temperature"] == {"400": 2, "500": 2}
+    assert set(conductivity["fit_window_fs"]) == {"400", "500"}
+
+
+@pytest.mark.slow
+def test_two_workers_run_independent_fireworks_at_once_and_finish_the_study(tmp_path):
+    """dopwf run --workers 2: FireWorks' reservation + offline launching on the embedded store; every Firework
+    completes, the documents and the report are those of a one-worker run's layout, and two Fireworks ran at once
+    (their launches overlap in time)."""
+    from datetime import datetime
+
+    config = init_fw_config(tmp_path / "cfg")
+    result = dopwf(["run", str(SMOKE), "--config", str(config.directory), "--workers", "2"], tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "Fireworks by state {'COMPLETED': 13}" in result.stdout
+    assert len(_collection(config, "md_tasks")) == 4 and len(_collection(config, "conductivity")) == 2
+    spans = []  # each worker's own start and end, from the FW_offline.json it wrote
+    launch_dirs = sorted((config.directory / "runs" / "launches").glob("launcher_*"))
+    assert len(launch_dirs) == 13
+    for launch_dir in launch_dirs:
+        offline = json.loads((launch_dir / "FW_offline.json").read_text())
+        spans.append(tuple(datetime.fromisoformat(offline[k]) for k in ("started_on", "completed_on")))
+    spans.sort()
+    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False)), "no two Fireworks ran at once"
+    assert all((d / "worker.log").is_file() for d in launch_dirs)
