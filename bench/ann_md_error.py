@@ -49,7 +49,7 @@ def main() -> None:
     from dopant_workflows.study import load_study
 
     study = load_study(args.study)
-    cells = {s.dopant_count: s for s in study_substitutions(study)}
+    cells = {s.dopant_count: s for s in study_substitutions(study) if s.rank == 0}  # each count's first arrangement
     protocol = MDProtocol(preset="demo", heating_ps=0.3, equilibration_ps=0.1, production_ps=1.0,
                           sample_interval_fs=20)
     reference, _ = potential_calculator(study.engine)

@@ -51,7 +51,7 @@ def main() -> None:
     overrides = {k: v for k, v in {"force_coefficient": args.force_coefficient, "max_steps": args.max_steps}.items()
                  if v is not None}
     settings = study.ann.model_copy(update=overrides)
-    subs = sorted(study_substitutions(study), key=lambda s: s.dopant_count)
+    subs = sorted((s for s in study_substitutions(study) if s.rank == 0), key=lambda s: s.dopant_count)
     cells = [subs[0], subs[-1]] if len(subs) > 1 else subs
     temperatures = sorted({min(study.temperatures_K), max(study.temperatures_K)})
     protocol = MDProtocol(preset="demo", heating_ps=0.3, equilibration_ps=0.2, production_ps=1.0)

@@ -29,10 +29,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from ase import units
-from ase.md.nose_hoover_chain import NoseHooverChainNVT
-from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from pymatgen.io.ase import AseAtomsAdaptor
+
+from dopant_workflows.engines.speed import md_steps_per_s
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "bench" / "data" / "lsips_demo_network.json"
@@ -45,20 +44,6 @@ def cell(n_atoms: int):
     from dopant_workflows.structures.hosts import lsips_host
 
     return AseAtomsAdaptor.get_atoms(lsips_host()).repeat(REPEATS[n_atoms])
-
-
-def md_steps_per_s(atoms, calculator, steps: int, warmup: int = 10) -> float:
-    """Steps per second of Nose-Hoover-chain MD with ``calculator`` (after ``warmup`` untimed steps)."""
-    atoms = atoms.copy()
-    atoms.calc = calculator
-    thermalize_momenta(atoms, TEMPERATURE_K, rng=np.random.default_rng(0))
-    Stationary(atoms)
-    dyn = NoseHooverChainNVT(atoms, timestep=TIME_STEP_FS * units.fs, temperature_K=TEMPERATURE_K,
-                             tdamp=100 * units.fs)
-    dyn.run(warmup)
-    t0 = time.perf_counter()
-    dyn.run(steps)
-    return steps / (time.perf_counter() - t0)
 
 
 def force_call_s(atoms, calculator, calls: int = 5) -> float:

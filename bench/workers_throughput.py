@@ -70,13 +70,9 @@ print(json.dumps({{"workers": {workers}, "wall_s": wall, "finished": done, "stat
 
 
 def _chgnet_speed() -> float:
-    sys.path.insert(0, str(ROOT / "bench"))
-    from md_speed import cell, md_steps_per_s
+    from dopant_workflows.engines.speed import reference_speed
 
-    from dopant_workflows.engines.universal import make_calculator, parse_engine
-
-    calculator, _ = make_calculator(parse_engine("embedded:chgnet"), "cpu")
-    return md_steps_per_s(cell(50), calculator, 20, warmup=3)
+    return reference_speed("embedded:chgnet")
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ from maggma.core import Builder
 from dopant_workflows.analysis.ranking import rank_by_conductivity
 from dopant_workflows.analysis.replicas import ArrangementAgreement, arrangement_agreement
 from dopant_workflows.analysis.transport import transport_from_runs
+from dopant_workflows.analysis.vtf import compare_models
 from dopant_workflows.db import LEGACY_FLAG
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.names import study_substitution_id
@@ -172,6 +173,12 @@ class ConductivityBuilder(Builder):
                  "one Arrhenius fit across networks mixes their physics"] if len(networks) > 1 else []
         arrangements, agreement = _arrangements(runs, transport.at_K)
         check = composition.get("precision") or {}
+        points = transport.points
+        evidence = compare_models([p["temperature_K"] for p in points], [p["diffusivity_cm2_s"] for p in points],
+                                  [p.get("diffusivity_std_cm2_s") or 0.0 for p in points])
+        curved = [f"the D(T) points favour a Vogel-Fulcher-Tammann law over Arrhenius (ln Bayes factor "
+                  f"{evidence.ln_bayes_factor:.1f}, T0 ~ {evidence.vtf_t0_K:.0f} K): Ea and the 300 K "
+                  "extrapolation assume one straight line"] if evidence is not None and evidence.non_arrhenius else []
         eas = [a["activation_energy_eV"] for a in arrangements if a["activation_energy_eV"] is not None]
         disagree = [f"its {len(arrangements)} arrangements disagree beyond their errors (chi2 = {agreement.chi2:.1f} "
                     f"on {agreement.degrees_of_freedom} dof, p = {agreement.p_value:.2g}): where the dopants sit "
@@ -192,9 +199,11 @@ class ConductivityBuilder(Builder):
             conductivity_300K_mS_cm=transport.conductivity_mS_cm,
             conductivity_300K_95_mS_cm=list(transport.conductivity_95_mS_cm),
             diffusivity_300K_components_cm2_s=transport.diffusivity_components_cm2_s, linear=fit.linear,
-            arrangements=arrangements, arrangement_spread_eV=max(eas) - min(eas) if len(eas) > 1 else None,
+            vtf_ln_bayes_factor=evidence.ln_bayes_factor if evidence else None,
+            non_arrhenius=evidence.non_arrhenius if evidence else None, arrangements=arrangements,
+            arrangement_spread_eV=max(eas) - min(eas) if len(eas) > 1 else None,
             arrangements_agree=agreement.agree, arrangements_p_value=agreement.p_value,
-            warnings=list(fit.warnings) + mixed + disagree + not_planned, validated=validated,
+            warnings=list(fit.warnings) + curved + mixed + disagree + not_planned, validated=validated,
             validation_notes=validation_notes, model_sha256=networks, builder=type(self).__name__,
             sources_last_updated=composition["sources_last_updated"],
         ).model_dump() | {"_ln_conductivity_std": _finite(transport.ln_conductivity_std)}

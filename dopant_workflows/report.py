@@ -13,7 +13,7 @@ from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
 from dopant_workflows.fileio import write_text_atomically
 
 TABLE2 = ["rank", "material", "dopant", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "P(above next)",
-          "arrangements: Ea spread (eV)", "runs (production ps)", "precision", "D 300 K (cm2/s)", "linear fit",
+          "arrangements: Ea spread (eV)", "runs (production ps)", "precision", "D 300 K (cm2/s)", "Arrhenius",
           "network validated"]
 VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio", "z", "force RMSE on ANN-MD (eV/A)",
               "wall max (eV)", "within"]
@@ -111,6 +111,16 @@ def _precision_cell(c: dict) -> str:
     return {"precision": f"met ({target:g})", "budget": f"budget ({target:g})"}.get(c.get("stopped_on"), "sampling")
 
 
+def _linear_cell(c: dict) -> str:
+    """The chi^2 / F test of one line, and the Arrhenius-vs-VTF evidence (ln Bayes factor) where there is one."""
+    text = "yes" if c["linear"] else "NO (see warnings)"
+    if c.get("non_arrhenius"):
+        text = "NO: VTF favoured"
+    if c.get("vtf_ln_bayes_factor") is not None:
+        text += f" (ln BF VTF {c['vtf_ln_bayes_factor']:+.1f})"
+    return text
+
+
 def _ranking_order(c: dict) -> tuple:
     """Best conductor first within each study; unranked documents (earlier layouts) by concentration."""
     return (c.get("study") or "", c.get("rank") or 10**9, -c["conductivity_300K_mS_cm"], -c["dopant_fraction"])
@@ -128,7 +138,7 @@ def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[
                       f"{c['activation_energy_eV']:.3f} ± {c['activation_energy_std_eV']:.3f}",
                       f"{c['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]", _p_above(c), _arrangement_cell(c),
                       _runs_cell(c), _precision_cell(c),
-                      f"{c['diffusivity_300K_cm2_s']:.3e}", "yes" if c["linear"] else "NO (see warnings)",
+                      f"{c['diffusivity_300K_cm2_s']:.3e}", _linear_cell(c),
                       _validated(c.get("validated"))])
     rows3 = []
     for a in sorted(anderson_stuart, key=lambda d: (d.get("study") or "", d["formula"])):

@@ -143,6 +143,9 @@ class SimulatedCellSampling(StrictSettings):
     temperatures_K: list[PositiveFloat] = Field(min_length=1, description="one reference run per cell and temperature")
     n_steps: int = Field(500, gt=0, description="MD steps per run (time step: reference_aimd.time_step_fs)")
     sample_every: int = Field(10, gt=0, description="keep every n-th step as a training image")
+    arrangements: int = Field(1, ge=1, description="reference MD of each composition's first N arrangements "
+                                                   "(the others share their environments; active learning explores "
+                                                   "every cell)")
 
     @field_validator("temperatures_K")
     @classmethod

@@ -40,3 +40,17 @@ def lgps_charge(structure) -> float:
 def copper(n: int = 2) -> Atoms:
     """fcc copper, n x n x n conventional cells (4 n^3 atoms): EMT's cheapest MD test system."""
     return bulk("Cu", "fcc", a=3.61, cubic=True).repeat((n, n, n))
+
+
+def example_data(name: str) -> dict:
+    """An example study file as a dict, its structure paths made absolute (they are relative to the file): a test
+    that writes a changed copy elsewhere still finds the host."""
+    import yaml
+
+    path = Path(__file__).resolve().parents[1] / "examples" / name
+    data = yaml.safe_load(path.read_text())
+    for holder, key in ((data, "host"), (data.get("training") or {}, "cell")):
+        value = holder.get(key)
+        if isinstance(value, str) and (path.parent / value).is_file():
+            holder[key] = str(path.parent / value)
+    return data

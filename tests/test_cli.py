@@ -8,6 +8,7 @@ import yaml
 from pymatgen.core import Structure
 
 from dopant_workflows.cli import main
+from tests.helpers import example_data
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PAPER_ARGS = ["substitutions", "Li20Si3P3S23Cl", "--dopant", "Cl:S", "--compensate", "Si:P",
@@ -56,12 +57,15 @@ def test_validate_and_plan(capsys, tmp_path):
     assert "valid study 'lsips-cl'" in capsys.readouterr().out
     assert main(["plan", str(EXAMPLES / "lsips_cl_study.yaml"), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "12 ANN-MD runs" in out and "eps_r = 5.24 (Rao et al. 2020" in out and "advice:" not in out
-    assert len(list(tmp_path.glob("*/POSCAR"))) == 3
+    assert "24 ANN-MD runs" in out and "eps_r = 5.24 (Rao et al. 2020" in out and "advice:" not in out
+    assert "3 compositions in 6 arrangements, every cell neutral" in out
+    assert "precision: more production where sigma(Ea) > 0.02 eV, up to 4 rounds and 64 ps" in out
+    assert out.count("eps_r = ") == 3  # one per composition
+    assert len(list(tmp_path.glob("*/POSCAR"))) == 6
 
 
 def test_validate_and_plan_give_the_studys_advice(capsys, tmp_path):
-    data = yaml.safe_load((EXAMPLES / "lsips_cl_study.yaml").read_text())
+    data = example_data("lsips_cl_study.yaml")
     data["reference_aimd"]["temperature_end_K"] = 950
     data["training"].pop("simulated_cells")
     path = tmp_path / "cold.yaml"

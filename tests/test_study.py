@@ -5,12 +5,13 @@ import yaml
 
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.study import StudyValidationError, load_study, study_from_dict
+from tests.helpers import example_data
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.mark.parametrize("name", ["lsips_cl_study.yaml", "lgps_cl_study.yaml", "lgps_validation.yaml",
-                                  "lsips_cl_vasp.yaml"])
+                                  "lsips_cl_vasp.yaml", "lsips_halides.yaml"])
 def test_examples_are_valid(name):
     study = load_study(EXAMPLES / name)
     assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == (5, 5)
@@ -31,7 +32,7 @@ def _write(tmp_path, data):
 
 
 def _paper(**changes):
-    data = yaml.safe_load((EXAMPLES / "lsips_cl_study.yaml").read_text())
+    data = example_data("lsips_cl_study.yaml")
     data.update(changes)
     return data
 
@@ -241,7 +242,8 @@ def test_validation_and_exploration_temperatures_count_as_md_and_no_wall_means_n
 
 
 def _groups(*groups, **changes):
-    data = _paper(**changes)
+    """The paper's study with these groups, on the paper's own cell (it holds 3 Cl in 3x1x1)."""
+    data = _paper(**{"host": "Li20Si3P3S23Cl", **changes})
     data["substitutions"] = [{**data["substitutions"], **group} for group in groups]
     data["dielectric"] = []
     return data

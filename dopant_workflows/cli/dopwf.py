@@ -184,7 +184,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                      else ""))
         else:
             print("  validation: OFF (validation.enabled: false): results will say 'not validated'")
-        for r in results:
+        for r in {r.composition_id: r for r in results}.values():  # one eps_r per composition
             entry = eps.get(r.formula)
             if study.engine == "vasp":  # the study file's values are not used: each cell gets its DFPT run
                 source = "from a VASP DFPT run (a dielectric Firework)"

@@ -112,6 +112,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     study, substitutions, wf = _workflow(args.study)
     print(f"== study {study.name}: {len(wf.fws)} Fireworks ({len(substitutions)} substitutions x "
           f"{len(study.temperatures_K)} temperatures, engine {study.engine})", flush=True)
+    if study.engine.startswith("embedded"):  # the machine's speed beside the study's time: comparable across machines
+        from dopant_workflows.engines.speed import reference_speed
+
+        print(f"== machine speed: CHGNet MD on the 50-atom LSiPS cell, {reference_speed():.1f} steps/s "
+              f"({os.cpu_count()} cores)", flush=True)
     outcome = run_embedded_study(study, substitutions, wf, config_dir, out, args.verbose, args.workers)
     if outcome.interrupted:
         log.warning("interrupted: finished Fireworks are kept; run the same command again to continue (the "

@@ -71,7 +71,7 @@ def _reference_and_training(study: Study, cell: Structure, label: str, simulated
     sampling = study.training.simulated_cells
     extra_records = []
     if sampling is not None:
-        for sub in simulated:
+        for sub in (s for s in simulated if s.rank < sampling.arrangements):
             for temperature in sampling.temperatures_K:
                 settings = study.simulated_cell_settings(sub.id, temperature)
                 chain = _reference_run(study, sub.structure, settings, f"{sub.id} {temperature:g}K")

@@ -88,6 +88,9 @@ class ConductivityDocument(ResultDocument):
     conductivity_300K_95_mS_cm: list[float]
     diffusivity_300K_components_cm2_s: dict[str, float | None] = Field(description="a, b, c from per-axis fits")
     linear: bool = Field(description="False: the data do not follow one Arrhenius line; extrapolation doubtful")
+    vtf_ln_bayes_factor: float | None = Field(
+        None, description="ln(Z_VTF / Z_Arrhenius) of the D(T) points (analysis.vtf); None: under 4 temperatures")
+    non_arrhenius: bool | None = Field(None, description="True: VTF favoured with a Bayes factor above 10")
     arrangements: list[ArrangementFit] = Field(default_factory=list, description="each arrangement's own fit")
     arrangement_spread_eV: float | None = Field(None, description="largest minus smallest Ea of the arrangements")
     arrangements_agree: bool | None = Field(
