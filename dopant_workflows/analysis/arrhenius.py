@@ -82,6 +82,9 @@ def fit_arrhenius(temperatures_K: Sequence[float], diffusivities_cm2_s: Sequence
     else:
         w = np.ones_like(d)
     normal = design.T @ (design * w[:, None])
+    if np.linalg.cond(normal) > 1e14:  # e.g. every temperature but one weighted to nothing by a huge error
+        raise DopwfInputError(f"fit_arrhenius: the weights {w.tolist()} leave fewer than two temperatures that count "
+                              "(an error far larger than its D); no slope can be fitted")
     params = np.linalg.solve(normal, design.T @ (w * y))
     residuals = y - design @ params
     dof = len(t) - 2

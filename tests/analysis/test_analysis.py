@@ -171,3 +171,18 @@ def test_fft_msd_equals_the_direct_average():
     for lag in range(1, 151):
         direct[lag] = np.mean((x[lag:] - x[:-lag]) ** 2, axis=(0, 1))
     assert msd_A2(x, 150) == pytest.approx(direct, abs=1e-9)
+
+
+def test_the_fit_starts_where_the_msd_reaches_half_a_hop_squared_and_never_too_late():
+    """MSD = 6 D t for a random walk: with D = 1e-3 A^2/fs it reaches 4.5 A^2 at 750 fs (frame 75 of 400, after
+    10 % = 40 frames): the fit starts there. With D ten times smaller it would get there only at 7.5 ps, far
+    beyond the run: the fit starts at its latest allowed lag (60 % of the way to half the run) and says why."""
+    fast = analyze_diffusion(_random_walk(d_a2_fs=1e-3), "Li", uncertainty=False)
+    assert 600.0 <= fast.fit_start_fs <= 900.0 and fast.fit_start_msd_A2 >= 4.5 and not fast.warnings
+    assert fast.fit_end_fs == 2000.0
+    assert fast.n_eff == pytest.approx(40 * 6 * 1e-3 * 2000.0 / 9.0, rel=0.2)  # 40 walkers x MSD(2 ps) / a^2
+    slow = analyze_diffusion(_random_walk(d_a2_fs=1e-4), "Li", uncertainty=False)
+    assert slow.fit_start_fs == pytest.approx(0.6 * 2000.0, abs=10.0)
+    assert any("beyond the fit's latest start" in w for w in slow.warnings)
+    off = analyze_diffusion(_random_walk(d_a2_fs=1e-3), "Li", uncertainty=False, fit_start_msd_A2=0.0)
+    assert off.fit_start_fs == 400.0  # the 10 % of the run alone

@@ -89,3 +89,10 @@ def test_rows_not_resolved_from_the_next_share_its_rank():
     assert ranked[1].tied_with_next is False and ranked[1].p_above_next > CONFIDENT
     assert ranked[2].p_above_next is None and ranked[2].tied_with_next  # no error below: no evidence of an order
     assert ranked[3].tied_with_next is None and ranked[3].p_above_next is None  # the last row
+
+
+def test_a_fit_whose_weights_leave_one_temperature_is_refused_by_name():
+    from dopant_workflows.errors import DopwfInputError
+
+    with pytest.raises(DopwfInputError, match="fewer than two temperatures that count"):
+        fit_arrhenius([600.0, 900.0], [1e-5, 1e-4], [1e38, 1e-5])
