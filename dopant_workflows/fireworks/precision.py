@@ -58,6 +58,7 @@ class CheckPrecision(FiretaskBase):
 
     def run_task(self, fw_spec):
         from dopant_workflows.analysis.precision import plan_production
+        from dopant_workflows.analysis.replicas import temperature_key
         from dopant_workflows.schemas.tasks import PrecisionDocument
         from dopant_workflows.study import PrecisionSettings
 
@@ -71,11 +72,11 @@ class CheckPrecision(FiretaskBase):
                                    float(self["protocol"]["production_ps"]), settings.max_rounds - round_ + 1)
         replicas = {}
         for r in records:
-            key = (r["substitution_id"], round(float(r["temperature_K"]), 3))
+            key = (r["substitution_id"], temperature_key(r["temperature_K"]))
             replicas[key] = max(replicas.get(key, -1), int(r.get("replica") or 0))
         added = []
         for sub_id, temperature in decision.added:
-            key = (sub_id, round(temperature, 3))
+            key = (sub_id, temperature_key(temperature))
             replicas[key] = replicas.get(key, -1) + 1
             added.append({"substitution_id": sub_id, "temperature_K": temperature, "replica": replicas[key]})
         document = PrecisionDocument(
