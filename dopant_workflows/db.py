@@ -6,7 +6,9 @@ or ``{"kind": "mongodb", "uri": "mongodb://.../dbname"}`` (clusters: maggma Mong
 
 from __future__ import annotations
 
+import fcntl
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,12 +110,27 @@ def with_study_key(document: dict, key: str) -> dict:
 
 
 def insert(db: ResultsDB, collection: str, document: dict) -> None:
-    store = db.store(collection)
-    store.connect()
-    try:
-        store.update([document])
-    finally:
-        store.close()
+    """Insert (or replace, by key) one document. A JSON collection is read, updated and rewritten whole, so the
+    read-modify-write holds an exclusive lock on ``<collection>.json.lock``: two ``dopwf run --workers`` processes
+    finishing at once would otherwise each write the file without the other's document."""
+    with _collection_lock(db, collection):
+        store = db.store(collection)
+        store.connect()
+        try:
+            store.update([document])
+        finally:
+            store.close()
+
+
+@contextmanager
+def _collection_lock(db: ResultsDB, collection: str):
+    if db.kind != "json":  # MongoDB updates one document atomically
+        yield
+        return
+    db.directory.mkdir(parents=True, exist_ok=True)
+    with open(db.directory / f"{collection}.json.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes, also if this process is killed
+        yield
 
 
 def _safe_json_store(path: str, key: str):

@@ -54,3 +54,18 @@ def example_data(name: str) -> dict:
         if isinstance(value, str) and (path.parent / value).is_file():
             holder[key] = str(path.parent / value)
     return data
+
+
+def markdown_table(report: str, title: str) -> list[dict[str, str]]:
+    """The rows of the report's table under the heading ``## <title>...``, each a {column header: cell} dict, so a
+    test names the column it checks instead of counting pipes."""
+    section = report.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    if len(lines) < 2:
+        raise AssertionError(f"no table under '## {title}'")
+
+    def cells(line: str) -> list[str]:
+        return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+    header = cells(lines[0])
+    return [dict(zip(header, cells(line), strict=True)) for line in lines[2:]]

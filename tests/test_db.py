@@ -41,3 +41,30 @@ def test_unreachable_mongodb_is_named_quickly(tmp_path):
                                               r"cannot use collection " + next(iter(COLLECTIONS))):
         db.check_reachable(server_timeout_ms=300)
     assert time.perf_counter() - start < 10  # one bounded attempt, not pymongo's 30 s per collection
+
+
+def _insert_many(db_file: str, prefix: str, n: int) -> None:
+    db = ResultsDB.from_file(db_file)
+    for i in range(n):
+        insert(db, "md_tasks", {"task_id": f"{prefix}-{i}", "value": i})
+
+
+def test_two_processes_inserting_into_one_json_collection_lose_nothing(tmp_path):
+    """dopwf run --workers 2: two Firetasks finishing at once each read, update and rewrite md_tasks.json; without
+    the collection's lock one of them wrote the file without the other's document (a study's CI run lost an MD
+    task that way). Two processes, 40 inserts each, interleaved: all 80 documents are there."""
+    import multiprocessing
+
+    db_file = tmp_path / "db.json"
+    db_file.write_text(json.dumps({"kind": "json", "directory": str(tmp_path / "results")}))
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_insert_many, args=(str(db_file), prefix, 40)) for prefix in ("a", "b")]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+        assert process.exitcode == 0
+    store = ResultsDB.from_file(db_file).store("md_tasks")
+    store.connect()
+    assert sorted(d["task_id"] for d in store.query({})) == sorted(f"{p}-{i}" for p in "ab" for i in range(40))
+    store.close()

@@ -15,7 +15,7 @@ import yaml
 
 from dopant_workflows.fireworks.config import init_fw_config
 from dopant_workflows.fireworks.runner import LOCK_FILE
-from tests.helpers import DOPWF, SMOKE, dopwf, dopwf_env
+from tests.helpers import DOPWF, SMOKE, dopwf, dopwf_env, markdown_table
 
 
 def _start_run(config, tmp_path):
@@ -130,9 +130,9 @@ def test_smoke_study_validates_its_network(finished_study):
     text = (report / "report.md").read_text()
     assert text.index("## Validation") < text.index("## Table 2")
     assert (report / f"validation_{validation['validation_id']}.png").stat().st_size > 1000
-    rows = [line for line in text.split("## Table 2")[1].split("## Table 3")[0].splitlines()
-            if line.startswith("| Li20")]
-    assert len(rows) == 2 and all(row.endswith("| NO |") for row in rows), rows  # "network validated": NO
+    rows = markdown_table(text, "Table 2")
+    assert sorted(row["material"] for row in rows) == ["Li20Si2P4S24", "Li20Si3P3S23Cl1"], rows
+    assert all(row["network validated"] == "NO" for row in rows), rows
     assert f"- {validation['validation_id']}: **FAILED**" in text
 
 
@@ -202,7 +202,8 @@ def test_a_second_study_in_the_same_database_leaves_the_first_as_it_was(finished
             assert c["activation_energy_eV"] == pytest.approx(mine["activation_energy_eV"], abs=1e-9)
             assert c["conductivity_300K_mS_cm"] == pytest.approx(2 * mine["conductivity_300K_mS_cm"], rel=1e-9)
             assert c["validated"] is None  # the smoke study's validation is not the other study's
-    assert b"| Li20Si3P3S23Cl1 |" in report("other", "other")["report.md"]
+    assert "Li20Si3P3S23Cl1" in [row["material"] for row in
+                                 markdown_table(report("other", "other")["report.md"].decode(), "Table 2")]
 
 
 @pytest.mark.slow

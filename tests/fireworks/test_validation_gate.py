@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from tests.helpers import SMOKE, dopwf
+from tests.helpers import SMOKE, dopwf, markdown_table
 
 #: every other check made unfailable, so that the force check alone decides: a gate that ignored it would pass
 LOOSE_EXCEPT_FORCES = {"diffusivity_ratio": 1000.0, "activation_energy_eV": 10.0, "activation_energy_sigma_eV": 10.0,
@@ -59,6 +59,5 @@ def test_a_network_trained_for_one_step_fails_validation_on_its_forces(tmp_path)
     assert conductivity["validation_notes"] == [f"network {model['model_sha256'][:12]}: validation failed: {reason}"]
     report = (tmp_path / "cfg" / "runs" / "badnet" / "report" / "report.md").read_text()
     assert f"- {validation['validation_id']}: **FAILED**\n  - {reason}" in report
-    table2 = report.split("## Table 2")[1].split("## Table 3")[0]
-    (row,) = [line for line in table2.splitlines() if line.startswith("| Li20Si3P3S23Cl1 |")]
-    assert row.endswith("| NO |"), row  # the "network validated" column
+    (row,) = markdown_table(report, "Table 2")
+    assert row["material"] == "Li20Si3P3S23Cl1" and row["network validated"] == "NO", row
