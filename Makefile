@@ -35,10 +35,12 @@ quick-demo: $(STAMP)
 	$(BIN)/dopwf run examples/quick_study.yaml --config fw_local --out runs/quick
 
 # The cluster-path test runs SLURM jobs on localhost: Debian's slurm-wlm and munge, installed here where root and
-# apt allow (otherwise that test is reported as skipped, with the reason). ruff (ruff.toml) lints first.
+# apt allow (otherwise that test is reported as skipped, with the reason); likewise Debian's CP2K for the CP2K
+# engine's tests with the real program. ruff (ruff.toml) lints first.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	tools/install_slurm.sh
+	tools/install_cp2k.sh
 	$(BIN)/python -m pytest -q tests
 
 # one benchmark at a time: they share the 2 cores. ann_speed times AMP too when .amp-venv exists.

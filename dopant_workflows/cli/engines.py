@@ -1,4 +1,6 @@
-"""`dopwf aimd`: a standalone reference AIMD on an embedded engine, producing a training-image data set."""
+"""`dopwf aimd`: a standalone reference AIMD on an embedded engine, producing a training-image data set.
+`dopwf label`: reference labels (energy, forces, stress) for the frames of a trajectory file, by the code path active
+learning and validation use."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import argparse
 import json
 import logging
 
-from dopant_workflows.cli.types import output_dir, positive_float
+from dopant_workflows.cli.types import output_dir, output_file, positive_float
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError
 
@@ -35,6 +37,21 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
                    help="run directory (frames.extxyz, run.json, checkpoint.npz); an interrupted run in it is resumed")
     p.set_defaults(func=cmd_aimd)
 
+    p = sub.add_parser("label", help="label the frames of a trajectory file with a reference engine (CP2K or embedded)")
+    p.add_argument("frames", help="trajectory file ASE reads (extxyz, .traj, vasprun.xml, ...)")
+    p.add_argument("--engine", required=True, help="cp2k, embedded (= embedded:chgnet) or embedded:sevenn")
+    p.add_argument("--out", type=output_file, required=True,
+                   help="labelled frames (extended XYZ: energy, forces, stress; written whole or not at all)")
+    p.add_argument("--index", default=":", help="ASE slice of the frames to label, e.g. '::10' (default: all)")
+    p.add_argument("--work-dir", type=output_dir, default=None,
+                   help="cp2k: where each frame's run goes (frame_00000, ...; rerun to resume; default: OUT's name "
+                        "with .runs)")
+    p.add_argument("--cp2k-settings", default=None,
+                   help="cp2k: YAML or JSON file of CP2K settings (cutoff_Ry, basis_set, threads, ...; docs/cp2k.md)")
+    p.add_argument("--threads", type=int, default=None, help="cp2k: OpenMP threads (default: the settings')")
+    p.add_argument("--device", default="cpu", help="embedded engines: torch device")
+    p.set_defaults(func=cmd_label)
+
 
 def cmd_aimd(args: argparse.Namespace) -> int:
     from dopant_workflows.engines.schedule import parse_temperature_range
@@ -56,3 +73,55 @@ def cmd_aimd(args: argparse.Namespace) -> int:
         return 1
     log.info("%d frames, %.1f steps/s", document.n_frames, document.steps_per_s or float("nan"))
     return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dopant_workflows.jobs.labelling import LABEL_ENGINES, label_frames, read_frames, write_labelled
+
+    if args.engine not in LABEL_ENGINES:
+        raise DopwfInputError(f"--engine {args.engine!r}: expected one of {', '.join(LABEL_ENGINES)}")
+    frames = read_frames(args.frames, args.index)
+    cp2k = _cp2k_settings(args.cp2k_settings, args.threads) if args.engine == "cp2k" else None
+    work_dir = args.work_dir or str(Path(args.out).with_suffix(".runs"))
+    log.info("labelling %d frame(s) of %s with %s", len(frames), args.frames,
+             cp2k.label() if cp2k else args.engine)
+    labelled = label_frames(frames, args.engine, device=args.device, work_dir=work_dir, cp2k=cp2k,
+                            stress=args.engine != "cp2k")
+    write_labelled(args.out, labelled)
+    log.info("%d labelled frame(s) written to %s", len(labelled), args.out)
+    return 0
+
+
+def _cp2k_settings(path: str | None, threads: int | None):
+    from pydantic import ValidationError
+
+    from dopant_workflows.engines.cp2k.settings import Cp2kSettings
+    from dopant_workflows.errors import settings_problems
+    values = _settings_file(path) if path else {}
+    if threads is not None:
+        values = {**values, "threads": threads}
+    try:
+        return Cp2kSettings(**values)
+    except ValidationError as exc:
+        raise DopwfInputError(settings_problems(f"--cp2k-settings {path}", exc)) from None
+
+
+def _settings_file(path: str) -> dict:
+    """A YAML (or JSON, which YAML reads) mapping of settings; a key given twice is refused."""
+    from pathlib import Path
+
+    import yaml
+
+    from dopant_workflows.study import _UniqueKeyLoader
+
+    if not Path(path).is_file():
+        raise DopwfInputError(f"--cp2k-settings {path!r}: not found (expected a YAML file of CP2K settings)")
+    try:
+        values = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (safe)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DopwfInputError(f"--cp2k-settings {path!r}: not valid YAML ({exc})") from None
+    if not isinstance(values, dict):
+        raise DopwfInputError(f"--cp2k-settings {path!r}: expected a mapping of settings, got {type(values).__name__}")
+    return values

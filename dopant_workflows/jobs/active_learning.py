@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from dopant_workflows.active_learning.deviation import evenly_spaced, max_force_
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.ann.settings import TrainingSettings
 from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.jobs.labelling import label_frames
 from dopant_workflows.md.settings import MDProtocol
 from dopant_workflows.names import (
     DEVIATION_PLOT,
@@ -160,25 +160,6 @@ def _beyond_data_choice(walls: np.ndarray | None, already: np.ndarray, cap: int)
         return np.array([], dtype=int)
     touched = np.setdiff1d(np.flatnonzero(walls > 0), already)
     return touched[evenly_spaced(len(touched), cap)] if len(touched) else np.array([], dtype=int)
-
-
-def label(frames: Sequence[Atoms], engine: str, device: str = "cpu") -> list[Atoms]:
-    """Reference energies and forces for ``frames`` (an embedded engine), as frames training reads."""
-    from ase.calculators.singlepoint import SinglePointCalculator
-
-    from dopant_workflows.jobs.md import potential_calculator
-
-    calculator, _ = potential_calculator(engine, device)
-    labelled = []
-    for frame in frames:
-        atoms = Atoms(frame.get_chemical_symbols(), positions=frame.positions, cell=frame.cell, pbc=True)
-        atoms.calc = calculator
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            energy, forces = float(atoms.get_potential_energy()), atoms.get_forces().copy()
-        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
-        labelled.append(atoms)
-    return labelled
 
 
 class LabelsNeeded(Exception):
@@ -394,7 +375,7 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
 
     t0 = time.perf_counter()
     measure_true_error = labeller is None
-    labeller = labeller or (lambda chosen_frames: label(chosen_frames, engine, device))
+    labeller = labeller or (lambda chosen_frames: label_frames(chosen_frames, engine, device))
     labelled = labeller([frames[i] for i in to_label]) if len(to_label) else []
     labelled_path = None
     if labelled:
