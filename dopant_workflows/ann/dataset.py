@@ -1,7 +1,8 @@
 """Reference images (energies and forces) for training, and their fingerprints packed for batched kernels.
 
 Images come from any ASE-readable file (extxyz, ASE trajectory, vasprun.xml, OUTCAR). Every image is checked:
-3D-periodic, non-empty, finite positions, an energy, and forces when force training is asked for.
+3D-periodic, non-empty, finite positions, an energy, and forces when force training is asked for; and all images
+together must come from one engine (``info["engine"]``, where the frames say).
 """
 
 from __future__ import annotations
@@ -64,7 +65,18 @@ def load_images(paths: str | Path | Sequence[str | Path], need_forces: bool = Tr
         if not frames:
             raise DopwfInputError(f"images file {str(path)!r}: holds no frames")
         images += [_reference(a, f"images file {str(path)!r}, frame {n}", need_forces) for n, a in enumerate(frames)]
+    _one_engine(images, paths)
     return images
+
+
+def _one_engine(images: list[ReferenceImage], paths: list) -> None:
+    """One training set, one level of theory: frames whose ``info["engine"]`` names two engines (CHGNet and CP2K
+    energies differ by far more than any force error) are refused. Frames that name none (a user's own files) pass."""
+    engines = {image.atoms.info["engine"] for image in images if "engine" in image.atoms.info}
+    if len(engines) > 1:
+        raise DopwfInputError(f"images files {', '.join(map(str, paths))}: labels of {len(engines)} engines "
+                              f"({', '.join(sorted(engines))}); one training set takes one engine's labels (relabel "
+                              "the frames with one engine: dopwf label)")
 
 
 def split_indices(n_images: int, test_fraction: float, validation_fraction: float,

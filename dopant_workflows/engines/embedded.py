@@ -103,7 +103,8 @@ def run_embedded_aimd(atoms: Atoms, settings: AIMDSettings, out_dir: str | Path,
         step = run.step
         if step % settings.sample_every == 0:
             frame = snapshot(atoms, energy, with_stress=True, step=step, time_fs=step * settings.time_step_fs,
-                             target_temperature_K=settings.temperature_at_K(step), segment=segment_of[step])
+                             target_temperature_K=settings.temperature_at_K(step), segment=segment_of[step],
+                             engine=f"embedded:{engine}")
             write(frames_path, frame, format="extxyz", append=True)
             n_frames += 1
         if step % checkpoint_every == 0 or step in segment_ends:

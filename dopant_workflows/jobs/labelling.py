@@ -42,11 +42,11 @@ def label_frames(frames: Sequence[Atoms], engine: str, device: str = "cpu", work
         if work_dir is None:
             raise DopwfInputError("engine cp2k: labelling needs a work directory for the CP2K runs")
         return _label_with_cp2k(frames, Path(work_dir), cp2k or Cp2kSettings())
-    if engine in ("chgnet", "sevenn"):
-        engine = f"embedded:{engine}"
-    if not engine.startswith("embedded"):
+    from dopant_workflows.engines.universal import parse_engine
+
+    if engine not in ("chgnet", "sevenn") and not engine.startswith("embedded"):
         raise DopwfInputError(f"engine {engine!r}: expected one of {', '.join(LABEL_ENGINES)}")
-    return _label_with_embedded(frames, engine, device, stress)
+    return _label_with_embedded(frames, f"embedded:{parse_engine(engine)}", device, stress)
 
 
 def _label_with_embedded(frames: Sequence[Atoms], engine: str, device: str, stress: bool) -> list[Atoms]:
