@@ -19,10 +19,11 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
     def default(name):
         return AIMDSettings.model_fields[name].default
 
-    p = sub.add_parser("aimd", help="reference AIMD (training images) with an embedded universal potential")
+    p = sub.add_parser("aimd", help="reference AIMD (training images) with an embedded universal potential or CP2K")
     p.add_argument("structure", help="built-in host name (e.g. Li20Si3P3S23Cl) or structure file")
     p.add_argument("--engine", default="embedded",
-                   help="embedded (= embedded:chgnet, CHGNet 0.3.0) or embedded:sevenn (SevenNet-0)")
+                   help="embedded (= embedded:chgnet, CHGNet 0.3.0), embedded:sevenn (SevenNet-0) or cp2k (DFT: "
+                        "one CP2K run per segment, the ramp as a staircase; docs/cp2k.md)")
     p.add_argument("--steps", type=int, required=True, help="MD steps")
     p.add_argument("--temperatures", default=f"{default('temperature_start_K'):g}:{default('temperature_end_K'):g}",
                    help="START:END in K, linear ramp, or one T for a constant temperature (default %(default)s)")
@@ -33,8 +34,12 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--thermostat-damping-fs", type=positive_float, default=default("thermostat_damping_fs"))
     p.add_argument("--seed", type=int, default=default("seed"))
     p.add_argument("--device", default="cpu")
+    p.add_argument("--cp2k-settings", default=None,
+                   help="cp2k: YAML or JSON file of CP2K settings (cutoff_Ry, basis_set, threads, ...; docs/cp2k.md)")
+    p.add_argument("--threads", type=int, default=None, help="cp2k: OpenMP threads (default: the settings')")
     p.add_argument("--out", type=output_dir, required=True,
-                   help="run directory (frames.extxyz, run.json, checkpoint.npz); an interrupted run in it is resumed")
+                   help="run directory (frames.extxyz, run.json, checkpoint.npz or CP2K's segment_NNN/); an "
+                        "interrupted run in it is resumed")
     p.set_defaults(func=cmd_aimd)
 
     p = sub.add_parser("label", help="label the frames of a trajectory file with a reference engine (CP2K or embedded)")
@@ -60,13 +65,14 @@ def cmd_aimd(args: argparse.Namespace) -> int:
 
     if args.engine == "vasp":
         raise DopwfInputError("--engine vasp: VASP runs as a FireWorks workflow on a cluster (dopwf submit); "
-                              "dopwf aimd runs the embedded engines")
+                              "dopwf aimd runs the embedded engines and cp2k")
     t_start, t_end = parse_temperature_range(args.temperatures)
     settings = AIMDSettings(n_steps=args.steps, time_step_fs=args.time_step_fs, temperature_start_K=t_start,
                             temperature_end_K=t_end, segment_steps=args.segment_steps,
                             sample_every=args.sample_every, thermostat_damping_fs=args.thermostat_damping_fs,
                             seed=args.seed)
-    document = run_reference_aimd(load_cell(args.structure), settings, args.out, args.engine, args.device)
+    cp2k = _cp2k_settings(args.cp2k_settings, args.threads) if args.engine == "cp2k" else None
+    document = run_reference_aimd(load_cell(args.structure), settings, args.out, args.engine, args.device, cp2k=cp2k)
     print(json.dumps(document.model_dump(mode="json"), indent=1))
     if document.status != "completed":
         log.error("AIMD failed: %s", document.failure_reason)

@@ -23,8 +23,8 @@ class TrainingSetDocument(BaseModel):
     schema_version: Literal[1] = Field(1, description="version of this document layout")
     set_id: str = Field(description="stable key: engine + first 16 hex digits of the frames file's sha256")
     last_updated: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
-    engine: str = Field(description="'embedded:chgnet', 'embedded:sevenn' or 'vasp'")
-    model: str | None = Field(None, description="universal-potential model, or null for VASP")
+    engine: str = Field(description="'embedded:chgnet', 'embedded:sevenn', 'cp2k' or 'vasp'")
+    model: str | None = Field(None, description="universal-potential model, CP2K's level of theory, or null for VASP")
     model_package_version: str | None = None
     code_version: str = Field(description="dopant_workflows version that ran it")
     formula: str
@@ -42,7 +42,7 @@ class TrainingSetDocument(BaseModel):
     failure_reason: str | None = None
     frames_path: str = Field(description="extxyz file with energy (eV), forces (eV/A), stress (eV/A^3) per frame")
     frames_sha256: str
-    steps_per_s: float | None = Field(None, description="MD throughput of the run (embedded engine)")
+    steps_per_s: float | None = Field(None, description="MD throughput of the run (embedded engine, CP2K)")
 
 
 def describe_training_set(run_dir: str | Path) -> TrainingSetDocument:
@@ -56,7 +56,7 @@ def describe_training_set(run_dir: str | Path) -> TrainingSetDocument:
     temperatures = [f.info["temperature_K"] for f in frames if "temperature_K" in f.info]
     prov, settings = run["provenance"], run["provenance"]["settings"]
     engine = prov["model"]["engine"]
-    engine = engine if engine == "vasp" else f"embedded:{engine}"
+    engine = engine if engine in ("vasp", "cp2k") else f"embedded:{engine}"
     sha = file_sha256(frames_path) if frames_path.exists() else hashlib.sha256(b"").hexdigest()
     return TrainingSetDocument(
         set_id=f"{engine}-{sha[:16]}", engine=engine, model=prov["model"].get("model"),

@@ -14,7 +14,7 @@ import pytest
 from ase import Atoms, units
 from ase.io import read, write
 
-from dopant_workflows.engines.cp2k.inputs import check_kinds, single_point_text, write_single_point
+from dopant_workflows.engines.cp2k.inputs import check_kinds, single_point_text
 from dopant_workflows.engines.cp2k.outputs import read_single_point
 from dopant_workflows.engines.cp2k.settings import Cp2kSettings, cp2k_available
 from dopant_workflows.errors import DopwfInputError
@@ -56,6 +56,8 @@ def test_input_text_round_trips_through_pymatgen_as_custodian_rewrites_it(tmp_pa
 
 
 def test_an_element_without_the_basis_set_is_refused_before_any_run(tmp_path):
+    from dopant_workflows.engines.cp2k.runs import run_static
+
     (tmp_path / "BASIS").write_text("# two entries\n Li SZV-MOLOPT-SR-GTH SZV-MOLOPT-SR-GTH-q3\n 1\n 2 0 1 6 1 1\n"
                                     " S SZV-MOLOPT-SR-GTH SZV-MOLOPT-SR-GTH-q6\n 1\n")
     (tmp_path / "POT").write_text("Li GTH-PBE-q3 GTH-PBE\n    2    1\nS GTH-PBE-q6 GTH-PBE\n    2    4\n")
@@ -67,7 +69,7 @@ def test_an_element_without_the_basis_set_is_refused_before_any_run(tmp_path):
     with pytest.raises(DopwfInputError, match="pseudopotential 'GTH-BLYP'.*holds none for Li, S"):
         check_kinds(["Li", "S"], settings.model_copy(update={"pseudopotential": "GTH-BLYP"}))
     with pytest.raises(DopwfInputError, match="periodic 3D cell"):
-        write_single_point(tmp_path / "run", Atoms("Li2", positions=[[0, 0, 0], [0, 0, 2.7]]), settings)
+        run_static(tmp_path / "run", Atoms("Li2", positions=[[0, 0, 0], [0, 0, 2.7]]), settings)
     assert not (tmp_path / "run").exists()
 
 
@@ -221,3 +223,35 @@ def test_dopwf_label_refuses_an_unknown_engine_and_a_missing_file(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode != 0 and "none.extxyz: not found" in done.stderr
     assert not (tmp_path / "out.extxyz").exists()
+
+
+# ---------------------------------------------------------------- segmented AIMD
+@pytest.mark.slow
+@needs_cp2k
+def test_segmented_aimd_continues_across_segments_and_its_frames_are_cp2k_labels(tmp_path):
+    """4 steps in 2 segments (300 -> 600 K: targets 375 and 525 K): segment 1 continues segment 0's trajectory
+    (positions and velocities from its restart file), the frames carry CP2K's energy, forces and stress, a frame's
+    energy and forces equal a single point at its positions, and a rerun reads the segments instead of rerunning."""
+    from dopant_workflows.engines.cp2k.runs import run_static
+    from dopant_workflows.engines.schedule import AIMDSettings
+    from dopant_workflows.jobs.reference import run_reference_aimd
+
+    settings = AIMDSettings(n_steps=4, segment_steps=2, sample_every=1, temperature_start_K=300,
+                            temperature_end_K=600, seed=1)
+    document = run_reference_aimd(li2s(), settings, tmp_path / "aimd", engine="cp2k", cp2k=CHEAP)
+    assert document.status == "completed" and document.engine == "cp2k" and document.n_frames == 4
+    frames = read(tmp_path / "aimd" / "frames.extxyz", index=":")
+    assert [f.info["step"] for f in frames] == [1, 2, 3, 4]
+    assert [f.info["target_temperature_K"] for f in frames] == [375, 375, 525, 525]
+    assert all(f.info["engine"] == "cp2k" for f in frames)
+    moves = [np.abs(b.positions - a.positions).max() for a, b in zip(frames, frames[1:], strict=False)]
+    assert 0 < moves[1] < 3 * max(moves[0], moves[2])  # across the segment boundary: one more step, no jump back
+    assert np.abs(frames[2].positions - li2s().positions).max() > np.abs(frames[0].positions - li2s().positions).max()
+    check = run_static(tmp_path / "check", frames[-1], CHEAP)
+    assert frames[-1].get_potential_energy() == pytest.approx(check.get_potential_energy(), abs=2e-3)
+    np.testing.assert_allclose(frames[-1].get_forces(), check.get_forces(), atol=5e-3)
+    np.testing.assert_allclose(frames[-1].get_stress(), check.get_stress(), atol=2e-4)
+    before = (tmp_path / "aimd" / "segment_001" / "cp2k.out").stat().st_mtime_ns
+    again = run_reference_aimd(li2s(), settings, tmp_path / "aimd", engine="cp2k", cp2k=CHEAP)
+    assert (tmp_path / "aimd" / "segment_001" / "cp2k.out").stat().st_mtime_ns == before
+    assert again.frames_sha256 == document.frames_sha256

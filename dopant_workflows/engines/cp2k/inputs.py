@@ -20,20 +20,14 @@ OUTPUT_FILE = "cp2k.out"
 PROJECT = "dopwf"
 
 
-def write_single_point(run_dir: str | Path, atoms: Atoms, settings: Cp2kSettings) -> Path:
-    """Write ``run_dir/cp2k.inp`` for an ENERGY_FORCE run of ``atoms`` (periodic in 3D, Angstrom)."""
-    if not all(atoms.pbc) or abs(atoms.cell.volume) < 1e-6:
-        raise DopwfInputError(f"structure {atoms.get_chemical_formula()}: CP2K labels need a periodic 3D cell")
-    elements = sorted(set(atoms.get_chemical_symbols()))
-    check_kinds(elements, settings)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / INPUT_FILE
-    path.write_text(single_point_text(atoms, settings))
-    return path
-
-
 def single_point_text(atoms: Atoms, settings: Cp2kSettings) -> str:
+    return input_text(atoms, settings)
+
+
+def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FORCE", seed: int | None = None,
+               tail: str = "") -> str:
+    """The whole input: GLOBAL, FORCE_EVAL (Quickstep DFT of ``atoms``), then ``tail`` (e.g. MOTION, EXT_RESTART).
+    """
     cell = "\n".join(f"      {name} {vector[0]:.10f} {vector[1]:.10f} {vector[2]:.10f}"
                      for name, vector in zip("ABC", np.asarray(atoms.cell), strict=True))
     wrapped = atoms.get_positions(wrap=True)
@@ -47,8 +41,8 @@ def single_point_text(atoms: Atoms, settings: Cp2kSettings) -> str:
     print_stress = "    &STRESS_TENSOR ON\n    &END STRESS_TENSOR\n" if settings.stress else ""
     return f"""&GLOBAL
   PROJECT {PROJECT}
-  RUN_TYPE ENERGY_FORCE
-  PRINT_LEVEL MEDIUM
+  RUN_TYPE {run_type}
+  PRINT_LEVEL MEDIUM{"" if seed is None else f"{chr(10)}  SEED {seed}"}
 &END GLOBAL
 &FORCE_EVAL
   METHOD QS
@@ -100,7 +94,7 @@ def single_point_text(atoms: Atoms, settings: Cp2kSettings) -> str:
     &END FORCES
 {print_stress}  &END PRINT
 &END FORCE_EVAL
-"""
+{tail}"""
 
 
 def check_kinds(elements: list[str], settings: Cp2kSettings) -> None:

@@ -32,8 +32,8 @@ from custodian.cp2k.jobs import Cp2kJob
 from custodian.cp2k.validators import Cp2kOutputValidator
 from custodian.custodian import CustodianError
 
-from dopant_workflows.engines.cp2k.inputs import INPUT_FILE, OUTPUT_FILE, single_point_text, write_single_point
-from dopant_workflows.engines.cp2k.outputs import read_single_point
+from dopant_workflows.engines.cp2k.inputs import INPUT_FILE, OUTPUT_FILE, PROJECT, check_kinds, single_point_text
+from dopant_workflows.engines.cp2k.outputs import ENDED, NOT_CONVERGED, read_single_point
 from dopant_workflows.engines.cp2k.settings import Cp2kSettings, cp2k_available
 from dopant_workflows.errors import DopwfInputError
 
@@ -81,36 +81,48 @@ def handlers(settings: Cp2kSettings, run_dir: Path) -> list:
     return found
 
 
+def run_input(run_dir: str | Path, text: str, settings: Cp2kSettings, max_errors: int = 5,
+              polling_time_step_s: float = 5.0) -> tuple[bool, list[dict]]:
+    """Run the CP2K input ``text`` in ``run_dir`` under custodian, unless the directory already holds a finished,
+    converged run of the same input. Returns (whether CP2K ran, custodian's corrections)."""
+    run_dir = Path(run_dir)
+    if _finished_same_input(run_dir, text):
+        return False, corrections(run_dir)
+    problem = cp2k_available(settings)
+    if problem:
+        raise DopwfInputError(f"engine cp2k: {problem}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (run_dir / OUTPUT_FILE, run_dir / "custodian.json", *run_dir.glob(f"{PROJECT}-*")):
+        stale.unlink(missing_ok=True)  # a different input's wavefunction or trajectory must not carry over
+    (run_dir / INPUT_FILE).write_text(text)
+    (run_dir / ASKED_FILE).write_text(text)
+    job = ThreadedCp2kJob(settings.command_line(), settings.threads)
+    try:
+        Custodian(handlers(settings, run_dir), [job], validators=[Cp2kOutputValidator(OUTPUT_FILE)],
+                  max_errors=max_errors, directory=str(run_dir), polling_time_step=polling_time_step_s,
+                  monitor_freq=1).run()
+    except CustodianError as exc:
+        raise Cp2kRunError(f"CP2K run in {run_dir} failed under custodian after {len(corrections(run_dir))} "
+                           f"correction(s): {exc}") from exc
+    return True, corrections(run_dir)
+
+
 def run_static(run_dir: str | Path, atoms: Atoms, settings: Cp2kSettings | None = None, max_errors: int = 5,
                polling_time_step_s: float = 5.0) -> Atoms:
     """A CP2K single point of ``atoms``: a copy with CP2K's energy (eV), forces (eV/A) and stress (eV/A^3, when
     ``settings.stress``) as its calculator's results, ``info["engine"] = "cp2k"``, ``info["level_of_theory"]`` and
     ``info["cp2k_corrections"]`` (how many corrections custodian made)."""
     settings = settings or Cp2kSettings()
-    run_dir = Path(run_dir)
-    text = single_point_text(atoms, settings)
-    if not _finished_same_input(run_dir, text, len(atoms)):
-        problem = cp2k_available(settings)
-        if problem:
-            raise DopwfInputError(f"engine cp2k: {problem}")
-        for stale in (OUTPUT_FILE, "custodian.json", *run_dir.glob("dopwf-RESTART.wfn*")):
-            (run_dir / stale).unlink(missing_ok=True)  # a different input's wavefunction must not seed this one
-        write_single_point(run_dir, atoms, settings)
-        (run_dir / ASKED_FILE).write_text(text)
-        job = ThreadedCp2kJob(settings.command_line(), settings.threads)
-        try:
-            Custodian(handlers(settings, run_dir), [job], validators=[Cp2kOutputValidator(OUTPUT_FILE)],
-                      max_errors=max_errors, directory=str(run_dir), polling_time_step=polling_time_step_s,
-                      monitor_freq=1).run()
-        except CustodianError as exc:
-            raise Cp2kRunError(f"CP2K single point in {run_dir} failed under custodian after "
-                               f"{len(corrections(run_dir))} correction(s): {exc}") from exc
-    result = read_single_point(run_dir / OUTPUT_FILE, len(atoms))
+    check_kinds(sorted(set(atoms.get_chemical_symbols())), settings)
+    if not all(atoms.pbc) or abs(atoms.cell.volume) < 1e-6:
+        raise DopwfInputError(f"structure {atoms.get_chemical_formula()}: CP2K labels need a periodic 3D cell")
+    _, made = run_input(run_dir, single_point_text(atoms, settings), settings, max_errors, polling_time_step_s)
+    result = read_single_point(Path(run_dir) / OUTPUT_FILE, len(atoms))
     labelled = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
     labelled.calc = SinglePointCalculator(labelled, energy=result.energy_eV, forces=result.forces_eV_A,
                                           **({} if result.stress_eV_A3 is None else {"stress": result.stress_eV_A3}))
     labelled.info.update(engine="cp2k", level_of_theory=settings.label(), cp2k_scf_steps=result.scf_steps,
-                         cp2k_corrections=len(corrections(run_dir)))
+                         cp2k_corrections=len(made))
     return labelled
 
 
@@ -121,12 +133,9 @@ def corrections(run_dir: str | Path) -> list[dict]:
     return [c for run in json.loads(log.read_text()) for c in run.get("corrections", [])]
 
 
-def _finished_same_input(run_dir: Path, text: str, n_atoms: int) -> bool:
-    asked = run_dir / ASKED_FILE
-    if not asked.is_file() or asked.read_text() != text:
+def _finished_same_input(run_dir: Path, text: str) -> bool:
+    asked, output = run_dir / ASKED_FILE, run_dir / OUTPUT_FILE
+    if not asked.is_file() or asked.read_text() != text or not output.is_file():
         return False
-    try:
-        read_single_point(run_dir / OUTPUT_FILE, n_atoms)
-    except DopwfInputError:
-        return False
-    return True
+    content = output.read_text(errors="replace")
+    return ENDED in content and NOT_CONVERGED not in content
