@@ -18,6 +18,7 @@ from dopant_workflows.fileio import unreadable_file_message, write_text_atomical
 #: collection -> key field
 COLLECTIONS = {
     "training_sets": "set_id",
+    "label_sets": "set_id",
     "models": "model_sha256",
     "md_tasks": "task_id",
     "dielectric": "dielectric_id",

@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.analysis.settings import AnalysisSettings
 from dopant_workflows.ann.settings import TrainingSettings
+from dopant_workflows.engines.labels import LabelSettings
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError, distinct_temperatures, duplicates, validation_problems
 from dopant_workflows.md.settings import MDProtocol
@@ -229,6 +230,9 @@ class Study(StrictSettings):
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="diffusion analysis stage")
     active_learning: ActiveLearningSettings = Field(
         default_factory=ActiveLearningSettings, description="committee exploration, labelling and retraining")
+    labels: LabelSettings | None = Field(
+        None, description="label the training frames with another engine than the one exploring (cp2k: DFT labels "
+                          "of CHGNet-proposed frames); off if absent")
     validation: ValidationSettings = Field(default_factory=ValidationSettings,
                                            description="reference MD vs ANN-MD of every network (on by default)")
     precision: PrecisionSettings | None = Field(
@@ -286,6 +290,20 @@ class Study(StrictSettings):
         if repeated:
             raise ValueError(f"groups given twice: {'; '.join(repeated)} (merge their counts into one group)")
         return value
+
+    @model_validator(mode="after")
+    def _labels_fit_the_study(self) -> Study:
+        if self.labels is None:
+            return self
+        if self.engine == "vasp":
+            raise ValueError("labels: with engine vasp every label is a VASP single point already; remove labels")
+        if self.validation.enabled:
+            raise ValueError(
+                f"labels: validation compares ANN-MD with reference MD of the exploring engine ({self.engine}), not "
+                f"of {self.labels.engine}, whose MD is beyond this study; set validation: {{enabled: false}}: the "
+                f"network is then checked by active learning's true error ({self.labels.engine} labels of frames "
+                "from its own ANN-MD)")
+        return self
 
     @model_validator(mode="after")
     def _dielectric_unique(self) -> Study:

@@ -594,6 +594,7 @@ def cli_page() -> str:
 COLLECTION_SCHEMAS = {
     "studies": "dopant_workflows.schemas.plan:StudyPlanDocument",
     "training_sets": "dopant_workflows.schemas.training_set:TrainingSetDocument",
+    "label_sets": "dopant_workflows.schemas.training_set:LabelSetDocument",
     "models": "dopant_workflows.schemas.tasks:ModelDocument",
     "active_learning": "dopant_workflows.schemas.active_learning:ActiveLearningDocument",
     "md_tasks": "dopant_workflows.schemas.tasks:MDTaskDocument",
@@ -640,6 +641,7 @@ def documents_block() -> str:
     writers = {
         "studies": "`dopwf run` / `dopwf submit` (the study's plan)",
         "training_sets": "reference AIMD Fireworks",
+        "label_sets": "labelling Fireworks (study.labels: CP2K labels of reference frames)",
         "models": "training and active-learning Fireworks",
         "active_learning": "active-learning Fireworks (one per round)",
         "md_tasks": "ANN-MD Fireworks",

@@ -49,7 +49,7 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
                    help="labelled frames (extended XYZ: energy, forces, stress; written whole or not at all)")
     p.add_argument("--index", default=":", help="ASE slice of the frames to label, e.g. '::10' (default: all)")
     p.add_argument("--work-dir", type=output_dir, default=None,
-                   help="cp2k: where each frame's run goes (frame_00000, ...; rerun to resume; default: OUT's name "
+                   help="cp2k: where each frame's run goes (frame-<hash>/; rerun to resume; default: OUT's name "
                         "with .runs)")
     p.add_argument("--cp2k-settings", default=None,
                    help="cp2k: YAML or JSON file of CP2K settings (cutoff_Ry, basis_set, threads, ...; docs/cp2k.md)")

@@ -57,6 +57,29 @@ class RunEmbeddedAIMD(FiretaskBase):
 
 
 @explicit_serialize
+class LabelReferenceFrames(FiretaskBase):
+    """The study's ``labels``: an even selection of the frames the parents pushed, labelled by the labelling engine
+    (CP2K); children get the labelled file in place of the reference MD's frames."""
+
+    required_params = ["settings", "run_path", "study", "label"]
+
+    def run_task(self, fw_spec):
+        from dopant_workflows.engines.labels import LabelSettings
+        from dopant_workflows.jobs.labelling import label_reference_frames
+
+        db = results_db(fw_spec)
+        announce(self)
+        frames = sorted(set(fw_spec.get(FRAMES_KEY, [])))
+        if not frames:
+            raise ValueError(f"{FRAMES_KEY}: no reference frames were passed by the parent Fireworks")
+        document = label_reference_frames(frames, LabelSettings(**self["settings"]), run_dir_of(self, fw_spec),
+                                          study=self["study"], label=self["label"])
+        insert(db, "label_sets", document.model_dump())
+        return FWAction(stored_data={"set_id": document.set_id, "n_frames": document.n_frames},
+                        mod_spec=[{"_push": {FRAMES_KEY: document.frames_path}}])
+
+
+@explicit_serialize
 class TrainNetwork(FiretaskBase):
     """Train the Behler-Parrinello network on every frame file the parents pushed; children get the model."""
 
@@ -233,7 +256,7 @@ class ActiveLearningRound(FiretaskBase):
 
     required_params = ["round", "training", "settings", "engine", "cells", "temperatures_K", "run_path", "study",
                        "label", "seed", "frames"]
-    optional_params = ["relabelled"]
+    optional_params = ["relabelled", "labels"]
 
     def run_task(self, fw_spec):
         from fireworks import Firework
@@ -253,10 +276,13 @@ class ActiveLearningRound(FiretaskBase):
             from dopant_workflows.fireworks.vasp_tasks import vasp_labelled_frames
 
             labeller = given_labels(vasp_labelled_frames(fw_spec) if self.get("relabelled") else None)
+        engine = self["engine"]
+        if self.get("labels"):  # the study's labelling engine (CP2K) labels what the round chooses
+            labeller, engine = self._labeller(fw_spec)
         try:
             document, committee = run_round(
                 int(self["round"]), frames, cells, self["temperatures_K"], TrainingSettings(**self["training"]),
-                ActiveLearningSettings(**self["settings"]), self["engine"], run_dir_of(self, fw_spec),
+                ActiveLearningSettings(**self["settings"]), engine, run_dir_of(self, fw_spec),
                 study=self["study"], label_name=self["label"], seed=int(self["seed"]), device=device_of(fw_spec),
                 fw_id=fw_id_of(self), labeller=labeller)
         except LabelsNeeded as needed:
@@ -277,6 +303,17 @@ class ActiveLearningRound(FiretaskBase):
         name = f"{self['study']} {self['label']} active learning round {following}"
         detour = Firework([task], name=name, spec=self._round_spec(fw_spec))
         return FWAction(stored_data=stored, detours=[detour])
+
+    def _labeller(self, fw_spec):
+        """(frames -> labelled frames, engine name) for the study's ``labels``; each frame's run under the round's
+        run directory, so a relaunched round finds the labels it made before."""
+        from dopant_workflows.engines.labels import LabelSettings
+        from dopant_workflows.jobs.labelling import label_frames
+
+        settings = LabelSettings(**self["labels"])
+        work_dir = Path(run_dir_of(self, fw_spec)) / "labels"
+        return (lambda chosen: label_frames(chosen, settings.engine, work_dir=work_dir, cp2k=settings.cp2k)), \
+            settings.engine
 
     def _vasp_labelling(self, frames, fw_spec) -> FWAction:
         """The frames this round chose, as VASP single points, then this round again with their labels (a

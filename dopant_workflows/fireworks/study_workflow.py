@@ -10,6 +10,9 @@
                                                        detour, then the comparison)
     dielectric record / DFPT (one per composition)
 
+With ``study.labels`` (CP2K), a labelling Firework sits between the reference runs and training: the network trains
+on CP2K labels of an even selection of their frames, and active learning labels with CP2K too.
+
 ``training: shared`` (the paper): one AIMD + one network for all substitutions; ``per_group``: one per substitution
 group; ``per_substitution``: an AIMD + network for each substitution's own cell. Each composition's arrangements
 (replicas) get their own MD at every temperature; its dielectric record or DFPT run is its first arrangement's.
@@ -27,6 +30,7 @@ from pymatgen.core import Structure
 from dopant_workflows.fireworks.precision import md_firework, precision_firework
 from dopant_workflows.fireworks.study_tasks import (
     ActiveLearningRound,
+    LabelReferenceFrames,
     RecordDielectric,
     RunEmbeddedAIMD,
     RunValidationMD,
@@ -78,8 +82,16 @@ def _reference_and_training(study: Study, cell: Structure, label: str, simulated
                 aimd += chain
                 parents.append(chain[-1])
                 extra_records.append(settings.model_dump())
+    labels = study.labels.as_record() if study.labels else None
+    if labels:  # the reference frames go to the labelling engine first; training gets its labels instead
+        tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine, labels, *extra_records)
+        task = LabelReferenceFrames(settings=labels, run_path=f"{name}/labels/{label}-{tag}", study=name, label=label)
+        relabel = Firework([task], name=f"{name} {label} {study.labels.engine} labels", parents=parents,
+                           spec=study_spec())
+        aimd.append(relabel)
+        parents = [relabel]
     train_tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine, study.ann.as_record(),
-                        *extra_records)
+                        *extra_records, *([labels] if labels else []))
     if study.active_learning.enabled:
         train = _active_learning(study, cell, label, parents, train_tag, simulated)
     else:
@@ -108,7 +120,8 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
                                engine=study.engine, cells=[[n, c.as_dict()] for n, c in cells],
                                temperatures_K=study.active_learning_temperatures(),
                                run_path=f"{study.name}/active_learning/{label}-{tag}/round1", study=study.name,
-                               label=label, seed=derive_seed(study.seed, "active learning", label), frames=[])
+                               label=label, seed=derive_seed(study.seed, "active learning", label), frames=[],
+                               **({"labels": study.labels.as_record()} if study.labels else {}))
     return Firework([task], name=f"{study.name} {label} active learning round 1", parents=parents, spec=study_spec())
 
 

@@ -3,8 +3,9 @@ relabelling and ``dopwf label`` share, for every engine that runs in-process or 
 
 - embedded engines (``embedded``, ``embedded:chgnet``, ``embedded:sevenn``): the universal potential's energy and
   forces (stress when asked);
-- ``cp2k``: a CP2K single point per frame under custodian, each in its own directory under ``work_dir``
-  (``frame_00000`` ...), so an interrupted labelling resumes from the frames already done.
+- ``cp2k``: a CP2K single point per frame under custodian, each in its own directory under ``work_dir`` named by a
+  hash of the frame (``frame-<hash>``), so an interrupted labelling resumes from the frames already done, whatever
+  order or batch they are asked in.
 
 Every labelled frame carries ``info["engine"]`` (and, for CP2K, ``info["level_of_theory"]``): one training set
 never mixes the labels of two engines.
@@ -12,19 +13,27 @@ never mixes the labels of two engines.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
 from dopant_workflows.engines.cp2k.settings import Cp2kSettings
+from dopant_workflows.engines.labels import LabelSettings
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
+
+if TYPE_CHECKING:
+    from dopant_workflows.schemas.training_set import LabelSetDocument
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +82,18 @@ def _label_with_cp2k(frames: Sequence[Atoms], work_dir: Path, settings: Cp2kSett
 
     labelled = []
     for n, frame in enumerate(frames):
-        atoms = run_static(work_dir / f"frame_{n:05d}", _bare(frame), settings)
+        atoms = run_static(work_dir / frame_run_name(frame), _bare(frame), settings)
         log.info("cp2k label %d/%d: E = %.4f eV, %d SCF steps, %d correction(s)", n + 1, len(frames),
                  atoms.get_potential_energy(), atoms.info["cp2k_scf_steps"], atoms.info["cp2k_corrections"])
         labelled.append(atoms)
     return labelled
+
+
+def frame_run_name(frame: Atoms) -> str:
+    """``frame-<12 hex>``: a hash of the symbols, positions (1e-6 A) and cell, the frame's CP2K run directory."""
+    key = {"symbols": frame.get_chemical_symbols(), "positions": np.round(frame.positions, 6).tolist(),
+           "cell": np.round(np.asarray(frame.cell), 6).tolist()}
+    return f"frame-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]}"
 
 
 def _bare(frame: Atoms) -> Atoms:
@@ -108,3 +124,53 @@ def write_labelled(path: str | Path, labelled: Sequence[Atoms]) -> Path:
     buffer = io.StringIO()
     write(buffer, list(labelled), format="extxyz")
     return write_text_atomically(path, buffer.getvalue())
+
+
+def frame_shares(counts: Sequence[int], total: int) -> list[int]:
+    """How many frames to label from each file: proportional to its frames, at least one each (every reference run,
+    so every cell and its elements, is labelled), ``total`` in all where the files hold that many."""
+    if total < len(counts):
+        raise DopwfInputError(f"labels.reference_frames: {total}, fewer than the {len(counts)} reference runs; each "
+                              "needs at least one labelled frame (its cell's chemistry)")
+    shares = [min(1, n) for n in counts]
+    spare = min(total, sum(counts)) - sum(shares)
+    while spare > 0:  # one at a time to the file furthest below its proportional share
+        room = [(n * total / sum(counts) - s, k) for k, (n, s) in enumerate(zip(counts, shares, strict=True)) if s < n]
+        _, k = max(room)
+        shares[k] += 1
+        spare -= 1
+    return shares
+
+
+def label_reference_frames(frame_files: Sequence[str | Path], settings: LabelSettings, run_dir: str | Path, *,
+                           study: str | None = None, label: str | None = None) -> LabelSetDocument:
+    """``settings.reference_frames`` frames, shared among ``frame_files`` by :func:`frame_shares` and evenly spaced
+    within each, labelled by ``settings.engine`` into ``run_dir/labelled.extxyz`` (each frame's run in
+    ``run_dir/runs``: a relaunch resumes); the document of the set."""
+    import time
+
+    from dopant_workflows.active_learning.deviation import evenly_spaced
+    from dopant_workflows.fileio import file_sha256
+    from dopant_workflows.names import LABELLED_FRAMES_FILE
+    from dopant_workflows.schemas.training_set import LabelSetDocument
+
+    run_dir = Path(run_dir)
+    files = [Path(f) for f in frame_files]
+    per_file = [read_frames(path) for path in files]
+    shares = frame_shares([len(frames) for frames in per_file], settings.reference_frames)
+    chosen = [frames[i] for frames, share in zip(per_file, shares, strict=True)
+              for i in evenly_spaced(len(frames), share)]
+    n_frames = sum(len(frames) for frames in per_file)
+    log.info("labelling %d of %d reference frames (%s per file) with %s", len(chosen), n_frames,
+             ", ".join(map(str, shares)), settings.cp2k.label())
+    start = time.perf_counter()
+    labelled = label_frames(chosen, settings.engine, work_dir=run_dir / "runs", cp2k=settings.cp2k)
+    seconds = time.perf_counter() - start
+    path = write_labelled(run_dir / LABELLED_FRAMES_FILE, labelled)
+    sha = file_sha256(path)
+    return LabelSetDocument(
+        set_id=f"{settings.engine}-{sha[:16]}", study=study, label=label, engine=settings.engine,
+        level_of_theory=settings.cp2k.label(), source_frames_paths=[str(f.resolve()) for f in files],
+        source_frames_sha256=[file_sha256(f) for f in files], n_source_frames=n_frames, n_frames=len(labelled),
+        frames_path=str(path.resolve()), frames_sha256=sha,
+        corrections=sum(int(a.info.get("cp2k_corrections", 0)) for a in labelled), wall_time_s=round(seconds, 1))

@@ -70,3 +70,23 @@ def describe_training_set(run_dir: str | Path) -> TrainingSetDocument:
         seed=settings["seed"], status=run["status"], failure_reason=run["failure_reason"],
         frames_path=str(frames_path.resolve()), frames_sha256=sha, steps_per_s=run.get("steps_per_s"),
     )
+
+
+class LabelSetDocument(BaseModel):
+    """Reference frames relabelled by another engine (a study's ``labels``): which frames, by whom, where."""
+
+    schema_version: Literal[1] = Field(1, description="version of this document layout")
+    set_id: str = Field(description="stable key: engine + first 16 hex digits of the labelled frames file's sha256")
+    last_updated: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    study: str | None = None
+    label: str | None = Field(None, description="the network these frames train (shared, a group, a substitution)")
+    engine: str = Field(description="the labelling engine, e.g. 'cp2k'")
+    level_of_theory: str = Field(description="functional, basis, pseudopotential, cutoffs")
+    source_frames_paths: list[str] = Field(description="the reference MD frame files the frames were taken from")
+    source_frames_sha256: list[str]
+    n_source_frames: int = Field(ge=0, description="frames in those files")
+    n_frames: int = Field(ge=0, description="frames labelled (evenly spaced over the source frames)")
+    frames_path: str = Field(description="extxyz with the labelling engine's energy (eV), forces (eV/A), stress")
+    frames_sha256: str
+    corrections: int = Field(ge=0, description="custodian corrections over all the labelling runs")
+    wall_time_s: float = Field(ge=0, description="time spent labelling in this launch (0 when all were done before)")

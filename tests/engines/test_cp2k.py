@@ -202,7 +202,9 @@ def test_dopwf_label_writes_cp2k_labels_and_resumes(tmp_path, centre):
     write(frames, [li2s(), li2s((0.0, 0.0, 0.0))])
     (tmp_path / "cp2k.yaml").write_text("\n".join(f"{k}: {json.dumps(v)}" for k, v in settings.as_record().items()
                                                   if v is not None) + "\n")
-    shutil.copytree(work / "centre", tmp_path / "out.runs" / "frame_00000")  # frame 0 done already: resumed
+    from dopant_workflows.jobs.labelling import frame_run_name
+
+    shutil.copytree(work / "centre", tmp_path / "out.runs" / frame_run_name(li2s()))  # done already: resumed
     command = [sys.executable, "-m", "dopant_workflows.cli", "label", str(frames), "--engine", "cp2k", "--out",
                str(tmp_path / "out.extxyz"), "--index", "0:1", "--cp2k-settings", str(tmp_path / "cp2k.yaml")]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)

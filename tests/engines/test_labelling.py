@@ -24,3 +24,14 @@ def test_cp2k_labels_need_a_work_directory_and_unknown_engines_are_named():
         label_frames([li2s()], "cp2k")
     with pytest.raises(DopwfInputError, match="engine 'vasp'"):
         label_frames([li2s()], "vasp")
+
+
+def test_every_reference_run_gets_labelled_frames_in_proportion():
+    from dopant_workflows.jobs.labelling import frame_shares
+
+    assert frame_shares([30, 4, 4], 6) == [4, 1, 1]
+    assert frame_shares([8, 4], 4) == [3, 1]
+    assert frame_shares([2, 2], 10) == [2, 2]  # all there are
+    assert sum(frame_shares([50, 7, 3, 12], 20)) == 20
+    with pytest.raises(DopwfInputError, match="reference_frames: 2, fewer than the 3 reference runs"):
+        frame_shares([5, 5, 5], 2)

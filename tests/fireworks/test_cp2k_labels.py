@@ -1,0 +1,48 @@
+"""A study whose network learns CP2K labels of CHGNet-proposed frames (study.labels), run end to end with the real
+CP2K on a 12-atom cell (tests/data/studies/cp2k_labels_study.yaml). Skipped, with the reason, where CP2K is not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ase.io import read
+
+from dopant_workflows.engines.cp2k.settings import cp2k_available
+from dopant_workflows.fireworks.config import init_fw_config
+from tests.helpers import dopwf
+
+STUDY = Path(__file__).resolve().parents[1] / "data" / "studies" / "cp2k_labels_study.yaml"
+
+
+def _collection(config, name: str) -> list[dict]:
+    path = config.directory / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(cp2k_available() is not None, reason=f"CP2K not here: {cp2k_available()}")
+def test_a_study_trains_on_cp2k_labels_of_chgnet_frames(tmp_path):
+    config = init_fw_config(tmp_path / "cfg")
+    result = dopwf(["run", str(STUDY), "--config", str(config.directory)], tmp_path, timeout=1800)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "cp2k-labels shared cp2k labels: COMPLETED" in result.stderr
+
+    (label_set,) = _collection(config, "label_sets")
+    assert label_set["engine"] == "cp2k" and label_set["n_frames"] == 8 and label_set["n_source_frames"] == 8 + 4
+    assert "SZV-MOLOPT-SR-GTH" in label_set["level_of_theory"]
+    labelled = read(label_set["frames_path"], index=":")
+    assert {f.info["engine"] for f in labelled} == {"cp2k"}
+    aimd = read(label_set["source_frames_paths"][0], index=":")
+    assert {f.info["engine"] for f in aimd} == {"embedded:chgnet"}
+    # the same geometries, other energies: CP2K's, not CHGNet's (pseudopotential energies differ by ~1e3 eV here)
+    assert abs(labelled[0].get_potential_energy() - aimd[0].get_potential_energy()) > 100
+
+    rounds = sorted(_collection(config, "active_learning"), key=lambda d: d["round"])
+    assert rounds and all(r["reference_engine"] == "cp2k" for r in rounds)
+    assert rounds[0]["training_frame_files"][0] == label_set["frames_path"]
+    assert rounds[0]["n_labelled"] >= 1
+    chosen = read(rounds[0]["labelled_frames_path"], index=":")
+    assert {f.info["engine"] for f in chosen} == {"cp2k"}
+    assert len(_collection(config, "md_tasks")) == 4
