@@ -28,6 +28,14 @@ from dopant_workflows.fireworks.task_helpers import (
 from dopant_workflows.names import FRAMES_KEY, MD_RECORDS_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY, VALIDATION_RUNS_KEY
 
 log = logging.getLogger("dopwf")
+
+
+def pushed_frames(fw_spec) -> list[str]:
+    """The frame files the parent Fireworks pushed (reference runs, or their relabelled set), in a stable order."""
+    frames = sorted(set(fw_spec.get(FRAMES_KEY, [])))
+    if not frames:
+        raise ValueError(f"{FRAMES_KEY}: no frames were passed by the parent Fireworks")
+    return frames
 #: what a production run hands to the precision check: enough for the pooled Arrhenius fit
 PRECISION_RECORD_FIELDS = ("task_id", "substitution_id", "composition_id", "arrangement", "replica", "temperature_K",
                            "diffusivity_cm2_s", "diffusivity_std_cm2_s", "diffusivity_components_cm2_s", "n_carriers",
@@ -69,11 +77,8 @@ class LabelReferenceFrames(FiretaskBase):
 
         db = results_db(fw_spec)
         announce(self)
-        frames = sorted(set(fw_spec.get(FRAMES_KEY, [])))
-        if not frames:
-            raise ValueError(f"{FRAMES_KEY}: no reference frames were passed by the parent Fireworks")
-        document = label_reference_frames(frames, LabelSettings(**self["settings"]), run_dir_of(self, fw_spec),
-                                          study=self["study"], label=self["label"])
+        document = label_reference_frames(pushed_frames(fw_spec), LabelSettings(**self["settings"]),
+                                          run_dir_of(self, fw_spec), study=self["study"], label=self["label"])
         insert(db, "label_sets", document.model_dump())
         return FWAction(stored_data={"set_id": document.set_id, "n_frames": document.n_frames},
                         mod_spec=[{"_push": {FRAMES_KEY: document.frames_path}}])
@@ -91,11 +96,8 @@ class TrainNetwork(FiretaskBase):
 
         db = results_db(fw_spec)
         announce(self)
-        frames = sorted(set(fw_spec.get(FRAMES_KEY, [])))
-        if not frames:
-            raise ValueError(f"{FRAMES_KEY}: no training frames were passed by the parent Fireworks")
-        document = train_network(frames, TrainingSettings(**self["settings"]), run_dir_of(self, fw_spec),
-                                 study=self["study"], label=self["label"], replace=True)
+        document = train_network(pushed_frames(fw_spec), TrainingSettings(**self["settings"]),
+                                 run_dir_of(self, fw_spec), study=self["study"], label=self["label"], replace=True)
         insert(db, "models", document.model_copy(update={"fw_id": fw_id_of(self)}).model_dump())
         return FWAction(stored_data={"model_sha256": document.model_sha256,
                                      "test_force_rmse_eV_A": document.force_rmse_eV_A["test"]},
@@ -267,9 +269,7 @@ class ActiveLearningRound(FiretaskBase):
 
         db = results_db(fw_spec)
         announce(self)
-        frames = [*sorted(set(fw_spec.get(FRAMES_KEY, []))), *self["frames"]]
-        if not frames:
-            raise ValueError(f"{FRAMES_KEY}: no training frames were passed by the parent Fireworks")
+        frames = [*pushed_frames(fw_spec), *self["frames"]]
         cells = [(name, as_structure(cell)) for name, cell in self["cells"]]
         labeller = None
         if self["engine"] == "vasp":  # single points as Fireworks: labels exist only on the second call
