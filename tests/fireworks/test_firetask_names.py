@@ -25,6 +25,7 @@ FW_NAMES = (
     "{{dopant_workflows.fireworks.study_tasks.RunValidationMD}}",
     "{{dopant_workflows.fireworks.study_tasks.ValidateNetwork}}",
     "{{dopant_workflows.fireworks.study_tasks.ActiveLearningRound}}",
+    "{{dopant_workflows.fireworks.study_tasks.LabelReferenceFrames}}",
     "{{dopant_workflows.fireworks.vasp_tasks.RunVaspAIMDSegment}}",
     "{{dopant_workflows.fireworks.vasp_tasks.RunVaspDielectric}}",
     "{{dopant_workflows.fireworks.vasp_tasks.RunVaspStatic}}",
