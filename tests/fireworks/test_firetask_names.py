@@ -85,10 +85,11 @@ def test_a_stored_workflow_dict_loads_back():
 def _study_workflows() -> list[Workflow]:
     data = yaml.safe_load(SMOKE.read_text())
     embedded = study_from_dict({**data, "active_learning": {"enabled": True}})
+    labelled = study_from_dict({**data, "labels": {"engine": "cp2k"}, "validation": {"enabled": False}})
     vasp = study_from_dict({**data, "engine": "vasp", "dielectric": []})
     vasp_runtime = Workflow(vasp_single_points([vasp.enumerate_substitutions()[0].structure.to_ase_atoms()], "sp", {}))
     return [get_wf_dopant_study(study_from_dict(data)), get_wf_dopant_study(embedded), get_wf_dopant_study(vasp),
-            vasp_runtime]
+            get_wf_dopant_study(labelled), vasp_runtime]
 
 
 def test_workflows_of_this_version_round_trip_under_the_stored_names():
