@@ -196,6 +196,10 @@ def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
     return rows
 
 
+LABEL_SETS = ["network", "labelling engine", "level of theory", "reference frames labelled",
+              "custodian corrections"]
+
+
 def split_superseded(conductivity: list[dict], validations: list[dict], active_learning: list[dict]
                      ) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
     """(current validations, current rounds, superseded validations, superseded rounds). Once the study has
@@ -218,12 +222,20 @@ def split_superseded(conductivity: list[dict], validations: list[dict], active_l
 
 
 def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusivity: list[dict], out: Path,
-                 validations: list[dict] = (), active_learning: list[dict] = ()) -> str:
+                 validations: list[dict] = (), active_learning: list[dict] = (), label_sets: list[dict] = ()) -> str:
     rows2, rows3 = tables(conductivity, anderson_stuart)
     header2, header3 = table_headers(conductivity, anderson_stuart)
     validations, active_learning, old_validations, old_rounds = split_superseded(
         conductivity, list(validations), list(active_learning))
     text = ""
+    if label_sets:  # which engine's physics the networks learned (study.labels): said before any result
+        rows_l = [[s.get("label") or "—", s["engine"], s["level_of_theory"], f"{s['n_frames']} of "
+                   f"{s['n_source_frames']}", str(s["corrections"])]
+                  for s in sorted(label_sets, key=lambda d: (d.get("label") or "", d["set_id"]))]
+        text += ("## Training labels: reference frames relabelled by the labelling engine (study.labels)\n\n"
+                 + markdown(LABEL_SETS, rows_l) + "\nActive learning labels with the same engine, and its true "
+                 "force RMSE (random explored frames) is measured against those labels; the exploring engine only "
+                 "proposed configurations.\n\n")
     if active_learning:
         rows_al = active_learning_rows(list(active_learning))
         text += ("## Active learning: committee exploration, labelling, retraining (DP-GEN's scheme)\n\n"

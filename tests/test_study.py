@@ -287,3 +287,17 @@ def test_group_problems_name_their_group(tmp_path):
     data = _groups({"counts": [1], "compensate": "vacancy:Xx"})
     with pytest.raises(StudyValidationError, match=r"substitutions\[0\]\.compensate: .*'Xx' is not an element"):
         load_study(_write(tmp_path, data))
+
+
+def test_labels_are_refused_where_they_cannot_hold():
+    """CP2K labels with VASP (which labels itself) or beside a validation against the exploring engine's MD."""
+    with pytest.raises(StudyValidationError, match="with engine vasp every label is a VASP single point"):
+        study_from_dict(_paper(engine="vasp", dielectric=[], labels={"engine": "cp2k"},
+                               validation={"enabled": False}))
+    with pytest.raises(StudyValidationError, match=r"set validation: \{enabled: false\}"):
+        study_from_dict(_paper(labels={"engine": "cp2k"}))
+    study = study_from_dict(_paper(labels={"cp2k": {"cutoff_Ry": 350}, "reference_frames": 40},
+                                   validation={"enabled": False}))
+    assert study.labels.engine == "cp2k" and study.labels.cp2k.cutoff_Ry == 350
+    with pytest.raises(StudyValidationError, match="labels.cp2k.cutof_Ry"):
+        study_from_dict(_paper(labels={"cp2k": {"cutof_Ry": 350}}, validation={"enabled": False}))

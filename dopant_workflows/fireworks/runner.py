@@ -310,7 +310,7 @@ def report(db: ResultsDB, out: Path, study: str | None = None) -> str:
                               "(dopwf run, or dopwf submit and rlaunch/qlaunch) and dopwf build first")
     return write_report(documents(db, "conductivity", study), documents(db, "anderson_stuart", study),
                         documents(db, "diffusivity", study), out, documents(db, "validation", study),
-                        documents(db, "active_learning", study))
+                        documents(db, "active_learning", study), documents(db, "label_sets", study))
 
 
 def collection_counts(db: ResultsDB) -> dict[str, int]:

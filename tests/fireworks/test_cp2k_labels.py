@@ -30,7 +30,7 @@ def test_a_study_trains_on_cp2k_labels_of_chgnet_frames(tmp_path):
     assert "cp2k-labels shared cp2k labels: COMPLETED" in result.stderr
 
     (label_set,) = _collection(config, "label_sets")
-    assert label_set["engine"] == "cp2k" and label_set["n_frames"] == 8 and label_set["n_source_frames"] == 8 + 4
+    assert label_set["engine"] == "cp2k" and label_set["n_frames"] == 8 and label_set["n_source_frames"] == 8 + 4 + 4
     assert "SZV-MOLOPT-SR-GTH" in label_set["level_of_theory"]
     labelled = read(label_set["frames_path"], index=":")
     assert {f.info["engine"] for f in labelled} == {"cp2k"}
@@ -46,3 +46,5 @@ def test_a_study_trains_on_cp2k_labels_of_chgnet_frames(tmp_path):
     chosen = read(rounds[0]["labelled_frames_path"], index=":")
     assert {f.info["engine"] for f in chosen} == {"cp2k"}
     assert len(_collection(config, "md_tasks")) == 4
+    report = (config.directory / "runs" / "cp2k-labels" / "report" / "report.md").read_text()
+    assert "## Training labels" in report and "| shared | cp2k | cp2k PBE/SZV-MOLOPT-SR-GTH" in report
