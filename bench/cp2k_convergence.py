@@ -9,7 +9,7 @@ Debian's CP2K 2023.1 (cp2k.psmp, OpenMP threads as given), CUTOFF/REL_CUTOFF in 
 (tightest) setting is the reference. Printed and written (cp2k_convergence.json, cp2k_convergence.md): per setting
 the largest and RMS force-component difference from the reference (eV/A), the energy difference (meV/atom), the
 largest stress difference (GPa), SCF steps and wall time, beside CHGNet's MD speed on the same cell measured in the
-same run (the machine's speed: docs/cp2k.md). The cheapest setting with max |dF| <= 0.02 eV/A is the default.
+same run (the machine's speed: docs/engines.md#cp2k). The cheapest setting with max |dF| <= 0.02 eV/A is the default.
 """
 
 from __future__ import annotations

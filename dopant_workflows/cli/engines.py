@@ -23,7 +23,7 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("structure", help="built-in host name (e.g. Li20Si3P3S23Cl) or structure file")
     p.add_argument("--engine", default="embedded",
                    help="embedded (= embedded:chgnet, CHGNet 0.3.0), embedded:sevenn (SevenNet-0) or cp2k (DFT: "
-                        "one CP2K run per segment, the ramp as a staircase; docs/cp2k.md)")
+                        "one CP2K run per segment, the ramp as a staircase; docs/engines.md#cp2k)")
     p.add_argument("--steps", type=int, required=True, help="MD steps")
     p.add_argument("--temperatures", default=f"{default('temperature_start_K'):g}:{default('temperature_end_K'):g}",
                    help="START:END in K, linear ramp, or one T for a constant temperature (default %(default)s)")
@@ -35,7 +35,7 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=default("seed"))
     p.add_argument("--device", default="cpu")
     p.add_argument("--cp2k-settings", default=None,
-                   help="cp2k: YAML or JSON file of CP2K settings (cutoff_Ry, basis_set, threads, ...; docs/cp2k.md)")
+                   help="cp2k: YAML or JSON file of CP2K settings (cutoff_Ry, threads, ...; docs/engines.md#cp2k)")
     p.add_argument("--threads", type=int, default=None, help="cp2k: OpenMP threads (default: the settings')")
     p.add_argument("--out", type=output_dir, required=True,
                    help="run directory (frames.extxyz, run.json, checkpoint.npz or CP2K's segment_NNN/); an "
@@ -52,7 +52,7 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
                    help="cp2k: where each frame's run goes (frame-<hash>/; rerun to resume; default: OUT's name "
                         "with .runs)")
     p.add_argument("--cp2k-settings", default=None,
-                   help="cp2k: YAML or JSON file of CP2K settings (cutoff_Ry, basis_set, threads, ...; docs/cp2k.md)")
+                   help="cp2k: YAML or JSON file of CP2K settings (cutoff_Ry, threads, ...; docs/engines.md#cp2k)")
     p.add_argument("--threads", type=int, default=None, help="cp2k: OpenMP threads (default: the settings')")
     p.add_argument("--device", default="cpu", help="embedded engines: torch device")
     p.set_defaults(func=cmd_label)
