@@ -57,6 +57,16 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="embedded engines: torch device")
     p.set_defaults(func=cmd_label)
 
+    p = sub.add_parser("dielectric", help="the electronic dielectric tensor of a cell by CP2K's linear response")
+    p.add_argument("structure", help="built-in host name (e.g. Li20Si3P3S23Cl) or structure file")
+    p.add_argument("--engine", required=True, help="cp2k (VASP's DFPT runs as a dielectric Firework of a study)")
+    p.add_argument("--out", type=output_dir, required=True, help="run directory (rerun to reuse a finished run)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--cp2k-settings", default=None,
+                   help="YAML or JSON file of CP2K settings (cutoff_Ry, threads, ...; docs/engines.md#cp2k)")
+    p.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: the settings')")
+    p.set_defaults(func=cmd_dielectric)
+
 
 def cmd_aimd(args: argparse.Namespace) -> int:
     from dopant_workflows.engines.schedule import parse_temperature_range
@@ -131,3 +141,32 @@ def _settings_file(path: str) -> dict:
     if not isinstance(values, dict):
         raise DopwfInputError(f"--cp2k-settings {path!r}: expected a mapping of settings, got {type(values).__name__}")
     return values
+
+
+def cmd_dielectric(args: argparse.Namespace) -> int:
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dopant_workflows.engines.cp2k.dielectric import run_electronic_dielectric
+    from dopant_workflows.structures.hosts import load_cell
+
+    if args.engine != "cp2k":
+        raise DopwfInputError(f"--engine {args.engine!r}: expected cp2k (VASP's DFPT runs as the dielectric Firework "
+                              "of a study with engine: vasp)")
+    atoms = AseAtomsAdaptor.get_atoms(load_cell(args.structure))
+    settings = _cp2k_settings(args.cp2k_settings, args.threads)
+    log.info("CP2K linear response of %s (%d atoms), %s", atoms.get_chemical_formula(), len(atoms), settings.label())
+    result = run_electronic_dielectric(args.out, atoms, settings)
+    record = {"engine": "cp2k", "level_of_theory": result.level_of_theory, "formula": atoms.get_chemical_formula(),
+              "volume_A3": result.volume_A3, "holds": "electronic",
+              "polarizability_bohr3": result.polarizability_bohr3.tolist(),
+              "epsilon_electronic": result.epsilon_electronic.tolist(), "eps_electronic": result.eps_electronic,
+              "epsilon_ionic": None, "eps_r": None,
+              "missing": "the ionic part (Born effective charges and Gamma-point force constants) is not computed "
+                         "here yet: eps_r (static) = electronic + ionic is not known from this run",
+              "custodian_corrections": result.corrections}
+    if args.json:
+        print(json.dumps(record, indent=1))
+    else:
+        print(f"{record['formula']}: eps_electronic = {result.eps_electronic:.3f} (trace/3 of the clamped-ion "
+              f"tensor; {result.level_of_theory})\n{record['missing']}")
+    return 0

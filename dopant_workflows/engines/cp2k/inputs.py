@@ -25,9 +25,9 @@ def single_point_text(atoms: Atoms, settings: Cp2kSettings) -> str:
 
 
 def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FORCE", seed: int | None = None,
-               tail: str = "") -> str:
-    """The whole input: GLOBAL, FORCE_EVAL (Quickstep DFT of ``atoms``), then ``tail`` (e.g. MOTION, EXT_RESTART).
-    """
+               tail: str = "", force_eval_tail: str = "", dft_tail: str = "") -> str:
+    """The whole input: GLOBAL, FORCE_EVAL (Quickstep DFT of ``atoms``; ``dft_tail`` ends its DFT section,
+    ``force_eval_tail`` the FORCE_EVAL, e.g. PROPERTIES), then ``tail`` (e.g. MOTION, EXT_RESTART)."""
     cell = "\n".join(f"      {name} {vector[0]:.10f} {vector[1]:.10f} {vector[2]:.10f}"
                      for name, vector in zip("ABC", np.asarray(atoms.cell), strict=True))
     wrapped = atoms.get_positions(wrap=True)
@@ -78,7 +78,7 @@ def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FOR
       &XC_FUNCTIONAL {settings.functional}
       &END XC_FUNCTIONAL
     &END XC
-  &END DFT
+{dft_tail}  &END DFT
   &SUBSYS
     &CELL
 {cell}
@@ -93,7 +93,7 @@ def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FOR
     &FORCES ON
     &END FORCES
 {print_stress}  &END PRINT
-&END FORCE_EVAL
+{force_eval_tail}&END FORCE_EVAL
 {tail}"""
 
 
