@@ -78,11 +78,17 @@ def _label_with_embedded(frames: Sequence[Atoms], engine: str, device: str, stre
 
 
 def _label_with_cp2k(frames: Sequence[Atoms], work_dir: Path, settings: Cp2kSettings) -> list[Atoms]:
-    from dopant_workflows.engines.cp2k.runs import run_static
+    from dopant_workflows.engines.cp2k.runs import WFN_FILE, run_static
 
     labelled = []
+    previous: Atoms | None = None
     for n, frame in enumerate(frames):
-        atoms = run_static(work_dir / frame_run_name(frame), _bare(frame), settings)
+        # the previous frame's wavefunction starts this SCF when it is the same atoms in the same cell (MD neighbours)
+        same = previous is not None and previous.get_chemical_symbols() == frame.get_chemical_symbols() and \
+            np.allclose(np.asarray(previous.cell), np.asarray(frame.cell))
+        guess = work_dir / frame_run_name(previous) / WFN_FILE if same else None
+        atoms = run_static(work_dir / frame_run_name(frame), _bare(frame), settings, wfn_guess=guess)
+        previous = frame
         log.info("cp2k label %d/%d: E = %.4f eV, %d SCF steps, %d correction(s)", n + 1, len(frames),
                  atoms.get_potential_energy(), atoms.info["cp2k_scf_steps"], atoms.info["cp2k_corrections"])
         labelled.append(atoms)

@@ -257,3 +257,21 @@ def test_segmented_aimd_continues_across_segments_and_its_frames_are_cp2k_labels
     again = run_reference_aimd(li2s(), settings, tmp_path / "aimd", engine="cp2k", cp2k=CHEAP)
     assert (tmp_path / "aimd" / "segment_001" / "cp2k.out").stat().st_mtime_ns == before
     assert again.frames_sha256 == document.frames_sha256
+
+
+@pytest.mark.slow
+@needs_cp2k
+def test_a_frame_starts_from_its_md_neighbours_wavefunction_and_gets_the_same_label(tmp_path):
+    """Labelling frames in order, each SCF after the first starts from the previous frame's wavefunction (same atoms,
+    same cell): far fewer SCF steps, the label of a start from atomic densities within the SCF tolerance."""
+    from dopant_workflows.engines.cp2k.runs import run_static
+    from dopant_workflows.jobs.labelling import label_frames
+
+    first, second = li2s(), li2s((0.07, -0.02, 0.06))
+    labelled = label_frames([first, second], "cp2k", work_dir=tmp_path / "labels", cp2k=CHEAP)
+    alone = run_static(tmp_path / "alone", second, CHEAP)
+    guesses = sorted("SCF_GUESS RESTART" in p.read_text() for p in (tmp_path / "labels").glob("*/asked.inp"))
+    assert guesses == [False, True]  # the first from atomic densities, the second from the first
+    assert labelled[1].info["cp2k_scf_steps"] < 0.6 * alone.info["cp2k_scf_steps"]
+    assert labelled[1].get_potential_energy() == pytest.approx(alone.get_potential_energy(), abs=1e-4)
+    np.testing.assert_allclose(labelled[1].get_forces(), alone.get_forces(), atol=2e-3)

@@ -20,14 +20,15 @@ OUTPUT_FILE = "cp2k.out"
 PROJECT = "dopwf"
 
 
-def single_point_text(atoms: Atoms, settings: Cp2kSettings) -> str:
-    return input_text(atoms, settings)
+def single_point_text(atoms: Atoms, settings: Cp2kSettings, wfn_guess: str | None = None) -> str:
+    return input_text(atoms, settings, wfn_guess=wfn_guess)
 
 
 def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FORCE", seed: int | None = None,
-               tail: str = "", force_eval_tail: str = "", dft_tail: str = "") -> str:
+               tail: str = "", force_eval_tail: str = "", dft_tail: str = "", wfn_guess: str | None = None) -> str:
     """The whole input: GLOBAL, FORCE_EVAL (Quickstep DFT of ``atoms``; ``dft_tail`` ends its DFT section,
-    ``force_eval_tail`` the FORCE_EVAL, e.g. PROPERTIES), then ``tail`` (e.g. MOTION, EXT_RESTART)."""
+    ``force_eval_tail`` the FORCE_EVAL, e.g. PROPERTIES), then ``tail`` (e.g. MOTION, EXT_RESTART).
+    ``wfn_guess``: a wavefunction file (of a nearby geometry of the same atoms) to start the SCF from."""
     cell = "\n".join(f"      {name} {vector[0]:.10f} {vector[1]:.10f} {vector[2]:.10f}"
                      for name, vector in zip("ABC", np.asarray(atoms.cell), strict=True))
     wrapped = atoms.get_positions(wrap=True)
@@ -49,7 +50,7 @@ def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FOR
 {stress}  &DFT
     BASIS_SET_FILE_NAME {data / settings.basis_set_file}
     POTENTIAL_FILE_NAME {data / settings.pseudopotential_file}
-    CHARGE 0
+    CHARGE 0{"" if wfn_guess is None else f"{chr(10)}    WFN_RESTART_FILE_NAME {wfn_guess}"}
     &MGRID
       CUTOFF {settings.cutoff_Ry:g}
       REL_CUTOFF {settings.rel_cutoff_Ry:g}
@@ -58,7 +59,7 @@ def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FOR
       EPS_DEFAULT {settings.eps_default:.1E}
     &END QS
     &SCF
-      SCF_GUESS ATOMIC
+      SCF_GUESS {"ATOMIC" if wfn_guess is None else "RESTART"}
       EPS_SCF {settings.eps_scf:.1E}
       MAX_SCF {settings.max_scf}
       &OT

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -43,6 +44,8 @@ class Cp2kRunError(RuntimeError):
 
 
 ASKED_FILE = "asked.inp"  # the input as we wrote it, before custodian's corrections: what a resumed run compares
+GUESS_FILE = "guess.wfn"  # a nearby frame's wavefunction, copied in to start the SCF
+WFN_FILE = f"{PROJECT}-RESTART.wfn"  # the converged wavefunction CP2K writes
 
 
 class ThreadedCp2kJob(Cp2kJob):
@@ -82,9 +85,10 @@ def handlers(settings: Cp2kSettings, run_dir: Path) -> list:
 
 
 def run_input(run_dir: str | Path, text: str, settings: Cp2kSettings, max_errors: int = 5,
-              polling_time_step_s: float = 5.0) -> tuple[bool, list[dict]]:
+              polling_time_step_s: float = 5.0, files: dict[str, Path] | None = None) -> tuple[bool, list[dict]]:
     """Run the CP2K input ``text`` in ``run_dir`` under custodian, unless the directory already holds a finished,
-    converged run of the same input. Returns (whether CP2K ran, custodian's corrections)."""
+    converged run of the same input. ``files``: {name: source} copied into the run directory first (e.g. an SCF
+    guess). Returns (whether CP2K ran, custodian's corrections)."""
     run_dir = Path(run_dir)
     if _finished_same_input(run_dir, text):
         return False, corrections(run_dir)
@@ -94,6 +98,8 @@ def run_input(run_dir: str | Path, text: str, settings: Cp2kSettings, max_errors
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (run_dir / OUTPUT_FILE, run_dir / "custodian.json", *run_dir.glob(f"{PROJECT}-*")):
         stale.unlink(missing_ok=True)  # a different input's wavefunction or trajectory must not carry over
+    for name, source in (files or {}).items():
+        shutil.copyfile(source, run_dir / name)
     (run_dir / INPUT_FILE).write_text(text)
     (run_dir / ASKED_FILE).write_text(text)
     job = ThreadedCp2kJob(settings.command_line(), settings.threads)
@@ -108,15 +114,20 @@ def run_input(run_dir: str | Path, text: str, settings: Cp2kSettings, max_errors
 
 
 def run_static(run_dir: str | Path, atoms: Atoms, settings: Cp2kSettings | None = None, max_errors: int = 5,
-               polling_time_step_s: float = 5.0) -> Atoms:
+               polling_time_step_s: float = 5.0, wfn_guess: Path | None = None) -> Atoms:
     """A CP2K single point of ``atoms``: a copy with CP2K's energy (eV), forces (eV/A) and stress (eV/A^3, when
     ``settings.stress``) as its calculator's results, ``info["engine"] = "cp2k"``, ``info["level_of_theory"]`` and
-    ``info["cp2k_corrections"]`` (how many corrections custodian made)."""
+    ``info["cp2k_corrections"]`` (how many corrections custodian made). ``wfn_guess``: the converged wavefunction
+    file of a nearby frame of the same atoms, to start the SCF from (fewer SCF steps; the same result within
+    ``eps_scf``)."""
     settings = settings or Cp2kSettings()
     check_kinds(sorted(set(atoms.get_chemical_symbols())), settings)
     if not all(atoms.pbc) or abs(atoms.cell.volume) < 1e-6:
         raise DopwfInputError(f"structure {atoms.get_chemical_formula()}: CP2K labels need a periodic 3D cell")
-    _, made = run_input(run_dir, single_point_text(atoms, settings), settings, max_errors, polling_time_step_s)
+    guess = wfn_guess if wfn_guess is not None and Path(wfn_guess).is_file() else None
+    text = single_point_text(atoms, settings, GUESS_FILE if guess else None)
+    _, made = run_input(run_dir, text, settings, max_errors, polling_time_step_s,
+                        files={GUESS_FILE: guess} if guess else None)
     result = read_single_point(Path(run_dir) / OUTPUT_FILE, len(atoms))
     labelled = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
     labelled.calc = SinglePointCalculator(labelled, energy=result.energy_eV, forces=result.forces_eV_A,
