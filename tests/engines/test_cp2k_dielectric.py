@@ -81,3 +81,55 @@ def test_dopwf_dielectric_json(tmp_path):
     assert record["engine"] == "cp2k" and record["holds"] == "electronic"
     assert 3.3 < record["eps_electronic"] < 3.6 and record["eps_r"] is None
     assert "ionic" in record["missing"]
+
+
+def test_ionic_permittivity_of_a_diatomic_model_is_the_textbook_value():
+    """Two ions +-Z bound by an isotropic spring k: one optical triplet at w^2 = k / mu and
+    eps_ion = 4 pi e^2 Z^2 / (V k) (Gaussian units, e^2 = 14.3996 eV A)."""
+    from dopant_workflows.engines.cp2k.dielectric import COULOMB_EV_A, ionic_permittivity
+
+    k, charge, masses, volume = 3.0, 1.1, np.array([6.94, 32.06]), 40.0
+    eye = np.eye(3)
+    constants = k * np.block([[eye, -eye], [-eye, eye]])
+    born = np.array([charge * eye, -charge * eye])
+    epsilon, frequencies = ionic_permittivity(born, constants, masses, volume)
+    np.testing.assert_allclose(epsilon, 4 * math.pi * COULOMB_EV_A * charge ** 2 / (volume * k) * eye, atol=1e-12)
+    mu = masses.prod() / masses.sum()
+    to_THz = math.sqrt(units.eV / units._amu) * 1e10 / (2 * math.pi) / 1e12
+    assert sorted(frequencies)[-1] == pytest.approx(math.sqrt(k / mu) * to_THz)
+    with pytest.raises(Exception, match="not at a minimum"):
+        ionic_permittivity(born, -constants, masses, volume)
+
+
+@pytest.mark.slow
+@needs_cp2k
+def test_born_charges_from_displacements_equal_the_forces_a_field_exerts(tmp_path):
+    """Z* is both dM/du (finite displacements, Berry-phase dipoles) and dF/dE (the force a homogeneous field exerts,
+    &PERIODIC_EFIELD): two routes through CP2K that share no code of ours beyond the parsers."""
+    from ase import Atoms
+
+    from dopant_workflows.engines.cp2k.dielectric import born_charges_and_force_constants
+    from dopant_workflows.engines.cp2k.inputs import input_text
+    from dopant_workflows.engines.cp2k.outputs import read_single_point
+    from dopant_workflows.engines.cp2k.runs import run_input
+
+    a = 5.71
+    primitive = [[0, a / 2, a / 2], [a / 2, 0, a / 2], [a / 2, a / 2, 0]]
+    atoms = Atoms("SLi2", scaled_positions=[[0, 0, 0], [.25, .25, .25], [.75, .75, .75]], cell=primitive, pbc=True)
+    born, _, charge_sum = born_charges_and_force_constants(tmp_path / "fd", atoms, CHEAP)
+    assert born[0, 0, 0] < -1.5 and born[1, 0, 0] > 0.75  # S about -2, Li about +1
+    assert charge_sum < 0.05  # the charges nearly sum to zero before the rule is imposed
+    field_au = 0.0005
+    forces = []
+    for sign in (+1, -1):
+        efield = (f"    &PERIODIC_EFIELD\n      INTENSITY {field_au}\n      POLARISATION {sign} 0 0\n"
+                  "    &END PERIODIC_EFIELD\n")
+        text = input_text(atoms, CHEAP.model_copy(update={"stress": False}), dft_tail=efield)
+        run_input(tmp_path / f"field{sign:+d}", text, CHEAP)
+        forces.append(read_single_point(tmp_path / f"field{sign:+d}" / "cp2k.out", 3).forces_eV_A)
+    field_V_A = field_au * units.Hartree / units.Bohr  # a.u. of field -> V/A
+    dF_dE = (forces[0] - forces[1]) / (2 * field_V_A)  # e * Z*[a, x, j] along j
+    # measured: S -1.72 / -1.80, Li 0.904 / 0.901; at these cheap grids (200 Ry) the field route's forces carry a net
+    # 0.08 e E on the neutral cell (a grid error), so the two routes agree to ~0.1 e, the sign and units exactly
+    np.testing.assert_allclose(dF_dE[:, 0], born[:, 0, 0], atol=0.1)
+    assert abs(dF_dE[:, 0].sum()) < 0.15

@@ -97,3 +97,120 @@ def run_electronic_dielectric(run_dir: str | Path, atoms: Atoms, settings: Cp2kS
     alpha = read_polarizability_bohr3(Path(run_dir) / OUTPUT_FILE)
     return ElectronicDielectric(alpha, electronic_permittivity(alpha, atoms.get_volume()), atoms.get_volume(),
                                 settings.label(), len(made))
+
+
+# ---------------------------------------------------------------- the ionic part: finite displacements
+DEBYE_E_A = 0.20819434  # 1 Debye in e * Angstrom
+COULOMB_EV_A = 14.399645  # e^2 / (4 pi eps0) in eV * Angstrom: Gaussian units' e^2
+DIPOLE_PRINT = "    &PRINT\n      &MOMENTS ON\n        PERIODIC T\n      &END MOMENTS\n    &END PRINT\n"
+
+
+@dataclass(frozen=True)
+class IonicDielectric:
+    born_charges_e: np.ndarray  # (N, 3, 3): Z*[a, i, j] = dM_i / du_(a j) / e, acoustic sum rule imposed
+    force_constants_eV_A2: np.ndarray  # (3N, 3N), symmetric, acoustic sum rule imposed
+    frequencies_THz: np.ndarray  # (3N,), imaginary ones negative
+    epsilon_ionic: np.ndarray  # (3, 3)
+    born_charge_sum_e: float  # largest |sum_a Z*[a]| before the sum rule was imposed: the calculation's noise
+
+    @property
+    def eps_ionic(self) -> float:
+        return float(np.trace(self.epsilon_ionic) / 3)
+
+
+def dipole_text(atoms: Atoms, settings: Cp2kSettings) -> str:
+    """Forces and the Berry-phase cell dipole of ``atoms``."""
+    return input_text(atoms, settings.model_copy(update={"stress": False}), dft_tail=DIPOLE_PRINT)
+
+
+def read_dipole_e_A(path: str | Path) -> np.ndarray:
+    """The last cell dipole CP2K printed (Debye) in e * Angstrom."""
+    text = Path(path).read_text(errors="replace")
+    block = text.rsplit("Dipole moment [Debye]", 1)
+    if len(block) != 2:
+        raise DopwfInputError(f"CP2K output {path}: no 'Dipole moment [Debye]' (&PRINT &MOMENTS expected)")
+    fields = block[1].split()
+    values = [float(fields[fields.index(name) + 1]) for name in ("X=", "Y=", "Z=")]
+    return np.array(values) * DEBYE_E_A
+
+
+def ionic_permittivity(born_charges_e: np.ndarray, force_constants_eV_A2: np.ndarray, masses_amu: np.ndarray,
+                       volume_A3: float) -> tuple[np.ndarray, np.ndarray]:
+    """(eps_ionic (3, 3), frequencies THz): eps_ion = (4 pi / V) e^2 sum_m p_m p_m^T / w_m^2 over the optical
+    modes, p_m = sum_a Z*_a e_m,a / sqrt(m_a), w_m^2 the eigenvalues of the mass-weighted force constants."""
+    n = len(masses_amu)
+    inverse_sqrt_mass = np.repeat(1 / np.sqrt(masses_amu), 3)
+    dynamical = force_constants_eV_A2 * np.outer(inverse_sqrt_mass, inverse_sqrt_mass)
+    omega2, modes = np.linalg.eigh(dynamical)  # eV / (A^2 amu)
+    order = np.argsort(np.abs(omega2))
+    optical = order[3:]  # the three smallest |w^2| are the acoustic modes (zero by the sum rule)
+    if np.any(omega2[optical] <= 0):
+        raise DopwfInputError(f"force constants: {int(np.sum(omega2[optical] <= 0))} optical mode(s) with w^2 <= 0: "
+                              "the cell is not at a minimum of its energy (relax the positions first)")
+    z = born_charges_e.transpose(1, 0, 2).reshape(3, 3 * n)  # [i, (a j)]
+    epsilon = np.zeros((3, 3))
+    for m in optical:
+        p = z @ (modes[:, m] * inverse_sqrt_mass)
+        epsilon += np.outer(p, p) / omega2[m]
+    epsilon *= 4 * math.pi * COULOMB_EV_A / volume_A3
+    to_THz = math.sqrt(units.eV / units._amu) * 1e10 / (2 * math.pi) / 1e12  # sqrt(eV/(A^2 amu)) -> THz
+    frequencies = np.sign(omega2) * np.sqrt(np.abs(omega2)) * to_THz
+    return epsilon, frequencies
+
+
+def run_ionic_dielectric(run_dir: str | Path, atoms: Atoms, settings: Cp2kSettings | None = None,
+                         step_A: float = 0.01) -> IonicDielectric:
+    """The ionic dielectric tensor from :func:`born_charges_and_force_constants`. ``atoms`` must be at a minimum
+    (relaxed positions): an optical mode with w^2 <= 0 is an error."""
+    born, constants, charge_sum = born_charges_and_force_constants(run_dir, atoms, settings, step_A)
+    epsilon, frequencies = ionic_permittivity(born, constants, atoms.get_masses(), atoms.get_volume())
+    return IonicDielectric(born, constants, frequencies, epsilon, charge_sum)
+
+
+def born_charges_and_force_constants(run_dir: str | Path, atoms: Atoms, settings: Cp2kSettings | None = None,
+                                     step_A: float = 0.01) -> tuple[np.ndarray, np.ndarray, float]:
+    """(Born effective charges (N, 3, 3) in e, force constants (3N, 3N) in eV/A^2, largest |sum_a Z*_a| before the
+    acoustic sum rule) by central finite displacements: +-``step_A`` of every atom along x, y, z, 6N CP2K runs with
+    forces and Berry-phase dipoles, each starting from the undisplaced cell's wavefunction; resumable per run."""
+    from dopant_workflows.engines.cp2k.outputs import read_single_point
+    from dopant_workflows.engines.cp2k.runs import GUESS_FILE, WFN_FILE, run_input
+
+    settings = settings or Cp2kSettings()
+    check_kinds(sorted(set(atoms.get_chemical_symbols())), settings)
+    run_dir = Path(run_dir)
+    n = len(atoms)
+    run_input(run_dir / "undisplaced", dipole_text(atoms, settings), settings)
+    guess = run_dir / "undisplaced" / WFN_FILE
+    cell = np.asarray(atoms.cell)
+    forces = np.zeros((2, 3 * n, n, 3))
+    dipoles = np.zeros((2, 3 * n, 3))
+    for k in range(3 * n):
+        for s, sign in enumerate((+1, -1)):
+            displaced = atoms.copy()
+            displaced.positions[k // 3, k % 3] += sign * step_A
+            where = run_dir / f"atom{k // 3:03d}_{'xyz'[k % 3]}{'+-'[s]}"
+            text = input_text(displaced, settings.model_copy(update={"stress": False}), wfn_guess=GUESS_FILE,
+                              dft_tail=DIPOLE_PRINT)
+            run_input(where, text, settings, files={GUESS_FILE: guess})
+            forces[s, k] = read_single_point(where / OUTPUT_FILE, n).forces_eV_A
+            dipoles[s, k] = read_dipole_e_A(where / OUTPUT_FILE)
+    # the Berry-phase dipole is defined modulo e times a lattice vector: take the smallest difference
+    difference = dipoles[0] - dipoles[1]
+    fractional = difference @ np.linalg.inv(cell)
+    difference = (fractional - np.round(fractional)) @ cell
+    born = (difference / (2 * step_A)).reshape(n, 3, 3).transpose(0, 2, 1)  # [a, i (dipole), j (displacement)]
+    charge_sum = float(np.abs(born.sum(axis=0)).max())
+    born -= born.mean(axis=0)  # acoustic sum rule: a rigid shift moves no charge
+    constants = -(forces[0] - forces[1]).reshape(3 * n, 3 * n) / (2 * step_A)  # [(a j) displaced, (b i) force]
+    constants = _acoustic_sum_rule(0.5 * (constants + constants.T), n)  # a rigid shift costs no energy
+    return born, constants, charge_sum
+
+
+def _acoustic_sum_rule(constants: np.ndarray, n: int) -> np.ndarray:
+    """Force constants whose rows sum to zero over atoms for each Cartesian pair (the diagonal blocks absorb the
+    residual), kept symmetric."""
+    phi = constants.reshape(n, 3, n, 3).copy()
+    residual = phi.sum(axis=2)  # [a, i, j]
+    for a in range(n):
+        phi[a, :, a, :] -= 0.5 * (residual[a] + residual[a].T)
+    return phi.reshape(3 * n, 3 * n)
