@@ -30,6 +30,17 @@ def write_text_atomically(path: str | Path, text: str, mode: int | None = None) 
     return path
 
 
+def write_frames_atomically(path: str | Path, frames) -> Path:
+    """ASE frames as extended XYZ (their calculator results and info included), written whole or not at all."""
+    import io
+
+    from ase.io import write
+
+    buffer = io.StringIO()
+    write(buffer, list(frames), format="extxyz")
+    return write_text_atomically(path, buffer.getvalue())
+
+
 def file_sha256(path: str | Path) -> str:
     """sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()

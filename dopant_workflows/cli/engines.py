@@ -99,7 +99,8 @@ def cmd_aimd(args: argparse.Namespace) -> int:
 def cmd_label(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from dopant_workflows.jobs.labelling import LABEL_ENGINES, label_frames, read_frames, write_labelled
+    from dopant_workflows.fileio import write_frames_atomically
+    from dopant_workflows.jobs.labelling import LABEL_ENGINES, label_frames, read_frames
 
     if args.engine not in LABEL_ENGINES:
         raise DopwfInputError(f"--engine {args.engine!r}: expected one of {', '.join(LABEL_ENGINES)}")
@@ -110,7 +111,7 @@ def cmd_label(args: argparse.Namespace) -> int:
              cp2k.label() if cp2k else args.engine)
     labelled = label_frames(frames, args.engine, device=args.device, work_dir=work_dir, cp2k=cp2k,
                             stress=args.engine != "cp2k")
-    write_labelled(args.out, labelled)
+    write_frames_atomically(args.out, labelled)
     log.info("%d labelled frame(s) written to %s", len(labelled), args.out)
     return 0
 

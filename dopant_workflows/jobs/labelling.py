@@ -14,7 +14,6 @@ never mixes the labels of two engines.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import warnings
@@ -25,12 +24,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import read, write
+from ase.io import read
 
+from dopant_workflows.ann.neighbors import check_atoms
 from dopant_workflows.engines.cp2k.settings import Cp2kSettings
 from dopant_workflows.engines.labels import LabelSettings
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.fileio import write_frames_atomically
 
 if TYPE_CHECKING:
     from dopant_workflows.schemas.training_set import LabelSetDocument
@@ -81,14 +81,14 @@ def _label_with_cp2k(frames: Sequence[Atoms], work_dir: Path, settings: Cp2kSett
     from dopant_workflows.engines.cp2k.runs import WFN_FILE, run_static
 
     labelled = []
-    previous: Atoms | None = None
+    previous: tuple[Atoms, Path] | None = None  # the frame before and its run directory
     for n, frame in enumerate(frames):
         # the previous frame's wavefunction starts this SCF when it is the same atoms in the same cell (MD neighbours)
-        same = previous is not None and previous.get_chemical_symbols() == frame.get_chemical_symbols() and \
-            np.allclose(np.asarray(previous.cell), np.asarray(frame.cell))
-        guess = work_dir / frame_run_name(previous) / WFN_FILE if same else None
-        atoms = run_static(work_dir / frame_run_name(frame), _bare(frame), settings, wfn_guess=guess)
-        previous = frame
+        same = previous is not None and previous[0].get_chemical_symbols() == frame.get_chemical_symbols() and \
+            np.allclose(np.asarray(previous[0].cell), np.asarray(frame.cell))
+        run_dir = work_dir / frame_run_name(frame)
+        atoms = run_static(run_dir, _bare(frame), settings, wfn_guess=previous[1] / WFN_FILE if same else None)
+        previous = (frame, run_dir)
         log.info("cp2k label %d/%d: E = %.4f eV, %d SCF steps, %d correction(s)", n + 1, len(frames),
                  atoms.get_potential_energy(), atoms.info["cp2k_scf_steps"], atoms.info["cp2k_corrections"])
         labelled.append(atoms)
@@ -120,16 +120,8 @@ def read_frames(path: str | Path, index: str = ":") -> list[Atoms]:
     if not frames:
         raise DopwfInputError(f"frames file {path}: index {index!r} selects no frame")
     for n, frame in enumerate(frames):
-        if not all(frame.pbc) or abs(frame.cell.volume) < 1e-6:
-            raise DopwfInputError(f"frames file {path}: frame {n} has no periodic 3D cell")
+        check_atoms(frame, f"frames file {path}, frame {n}")
     return frames
-
-
-def write_labelled(path: str | Path, labelled: Sequence[Atoms]) -> Path:
-    """The labelled frames as extended XYZ (energy, forces, stress as ASE results), written whole or not at all."""
-    buffer = io.StringIO()
-    write(buffer, list(labelled), format="extxyz")
-    return write_text_atomically(path, buffer.getvalue())
 
 
 def frame_shares(counts: Sequence[int], total: int) -> list[int]:
@@ -172,7 +164,7 @@ def label_reference_frames(frame_files: Sequence[str | Path], settings: LabelSet
     start = time.perf_counter()
     labelled = label_frames(chosen, settings.engine, work_dir=run_dir / "runs", cp2k=settings.cp2k)
     seconds = time.perf_counter() - start
-    path = write_labelled(run_dir / LABELLED_FRAMES_FILE, labelled)
+    path = write_frames_atomically(run_dir / LABELLED_FRAMES_FILE, labelled)
     sha = file_sha256(path)
     return LabelSetDocument(
         set_id=f"{settings.engine}-{sha[:16]}", study=study, label=label, engine=settings.engine,

@@ -1,4 +1,4 @@
-"""The electronic (clamped-ion, high-frequency) dielectric tensor from CP2K's linear response.
+"""Dielectric tensors with CP2K: the electronic part from linear response, the ionic part from finite displacements.
 
 CP2K's ``&PROPERTIES &LINRES &POLAR`` with the Berry-phase dipole operator (``PERIODIC_DIPOLE_OPERATOR``) gives the
 cell's polarizability tensor alpha = dM/dE (M the cell's dipole, E the macroscopic field), so
@@ -6,8 +6,8 @@ cell's polarizability tensor alpha = dM/dE (M the cell's dipole, E the macroscop
     eps_inf = 1 + 4 pi alpha / V        (Gaussian atomic units: alpha in bohr^3, V the cell volume in bohr^3).
 
 Checked with the real program against finite fields (``&PERIODIC_EFIELD``, Berry-phase dipoles at +-E:
-tests/engines/test_cp2k_dielectric.py). The static eps_r the Anderson-Stuart model needs adds the ionic part (Born
-effective charges and the Gamma-point force constants), which this module does not compute.
+tests/engines/test_cp2k_dielectric.py). The static eps_r the Anderson-Stuart model needs adds the ionic part: Born
+effective charges and Gamma-point force constants by finite displacements (:func:`run_ionic_dielectric`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms, units
 
-from dopant_workflows.engines.cp2k.inputs import OUTPUT_FILE, check_kinds, input_text
+from dopant_workflows.engines.cp2k.inputs import OUTPUT_FILE, check_cell, input_text
 from dopant_workflows.engines.cp2k.settings import Cp2kSettings
 from dopant_workflows.errors import DopwfInputError
 
@@ -89,10 +89,7 @@ def run_electronic_dielectric(run_dir: str | Path, atoms: Atoms, settings: Cp2kS
     from dopant_workflows.engines.cp2k.runs import run_input
 
     settings = settings or Cp2kSettings()
-    if not all(atoms.pbc) or abs(atoms.cell.volume) < 1e-6:
-        raise DopwfInputError(f"structure {atoms.get_chemical_formula()}: a dielectric tensor needs a periodic 3D "
-                              "cell")
-    check_kinds(sorted(set(atoms.get_chemical_symbols())), settings)
+    check_cell(atoms, settings)
     _, made = run_input(run_dir, polarizability_text(atoms, settings), settings)
     alpha = read_polarizability_bohr3(Path(run_dir) / OUTPUT_FILE)
     return ElectronicDielectric(alpha, electronic_permittivity(alpha, atoms.get_volume()), atoms.get_volume(),
@@ -118,9 +115,10 @@ class IonicDielectric:
         return float(np.trace(self.epsilon_ionic) / 3)
 
 
-def dipole_text(atoms: Atoms, settings: Cp2kSettings) -> str:
-    """Forces and the Berry-phase cell dipole of ``atoms``."""
-    return input_text(atoms, settings.model_copy(update={"stress": False}), dft_tail=DIPOLE_PRINT)
+def dipole_text(atoms: Atoms, settings: Cp2kSettings, wfn_guess: str | None = None) -> str:
+    """Forces and the Berry-phase cell dipole of ``atoms`` (the SCF from ``wfn_guess`` when given)."""
+    return input_text(atoms, settings.model_copy(update={"stress": False}), dft_tail=DIPOLE_PRINT,
+                      wfn_guess=wfn_guess)
 
 
 def read_dipole_e_A(path: str | Path) -> np.ndarray:
@@ -176,7 +174,7 @@ def born_charges_and_force_constants(run_dir: str | Path, atoms: Atoms, settings
     from dopant_workflows.engines.cp2k.runs import GUESS_FILE, WFN_FILE, run_input
 
     settings = settings or Cp2kSettings()
-    check_kinds(sorted(set(atoms.get_chemical_symbols())), settings)
+    check_cell(atoms, settings)
     run_dir = Path(run_dir)
     n = len(atoms)
     run_input(run_dir / "undisplaced", dipole_text(atoms, settings), settings)
@@ -189,9 +187,7 @@ def born_charges_and_force_constants(run_dir: str | Path, atoms: Atoms, settings
             displaced = atoms.copy()
             displaced.positions[k // 3, k % 3] += sign * step_A
             where = run_dir / f"atom{k // 3:03d}_{'xyz'[k % 3]}{'+-'[s]}"
-            text = input_text(displaced, settings.model_copy(update={"stress": False}), wfn_guess=GUESS_FILE,
-                              dft_tail=DIPOLE_PRINT)
-            run_input(where, text, settings, files={GUESS_FILE: guess})
+            run_input(where, dipole_text(displaced, settings, GUESS_FILE), settings, files={GUESS_FILE: guess})
             forces[s, k] = read_single_point(where / OUTPUT_FILE, n).forces_eV_A
             dipoles[s, k] = read_dipole_e_A(where / OUTPUT_FILE)
     # the Berry-phase dipole is defined modulo e times a lattice vector: take the smallest difference

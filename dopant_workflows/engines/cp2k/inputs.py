@@ -98,6 +98,14 @@ def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FOR
 {tail}"""
 
 
+def check_cell(atoms: Atoms, settings: Cp2kSettings) -> None:
+    """Refuse, before any run, a cell CP2K cannot take here: not periodic in 3D, or an element without its basis set
+    or pseudopotential in the data files."""
+    if not all(atoms.pbc) or abs(atoms.cell.volume) < 1e-6:
+        raise DopwfInputError(f"structure {atoms.get_chemical_formula()}: CP2K needs a periodic 3D cell here")
+    check_kinds(sorted(set(atoms.get_chemical_symbols())), settings)
+
+
 def check_kinds(elements: list[str], settings: Cp2kSettings) -> None:
     """Refuse, before any run, an element whose basis set or pseudopotential the data files do not hold."""
     data = settings.data_directory()

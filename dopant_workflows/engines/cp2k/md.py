@@ -10,7 +10,6 @@ unfinished segment.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
@@ -19,14 +18,13 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms, units
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import write
 
 from dopant_workflows import __version__
-from dopant_workflows.engines.cp2k.inputs import OUTPUT_FILE, PROJECT, check_kinds, input_text
+from dopant_workflows.engines.cp2k.inputs import OUTPUT_FILE, PROJECT, check_cell, input_text
 from dopant_workflows.engines.cp2k.settings import Cp2kSettings
 from dopant_workflows.engines.schedule import AIMDSettings, Segment
 from dopant_workflows.errors import DopwfInputError
-from dopant_workflows.fileio import write_text_atomically
+from dopant_workflows.fileio import write_frames_atomically, write_text_atomically
 from dopant_workflows.names import AIMD_FRAMES_FILE, AIMD_RUN_FILE
 
 log = logging.getLogger(__name__)
@@ -105,7 +103,7 @@ def run_cp2k_aimd(atoms: Atoms, settings: AIMDSettings, cp2k: Cp2kSettings, out_
     segment custodian cannot correct ends the run as ``failed`` (run.json: why), its earlier frames kept."""
     from dopant_workflows.engines.cp2k.runs import Cp2kRunError, run_input
 
-    check_kinds(sorted(set(atoms.get_chemical_symbols())), cp2k)
+    check_cell(atoms, cp2k)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     provenance = {"code": f"dopant_workflows {__version__}",
@@ -136,7 +134,7 @@ def run_cp2k_aimd(atoms: Atoms, settings: AIMDSettings, cp2k: Cp2kSettings, out_
         provenance["model"]["package_version"] = provenance["model"]["package_version"] or _version(seg_dir)
         previous = (seg_dir / RESTART_FILE).resolve()
         steps_done = segment.stop_step
-        _write_frames(out_dir / AIMD_FRAMES_FILE, frames)
+        write_frames_atomically(out_dir / AIMD_FRAMES_FILE, frames)
         _write_run(out_dir, "running" if steps_done < settings.n_steps else "completed", provenance, steps_done,
                    len(frames), steps_run / seconds if seconds > 0 else None)
         log.info("CP2K AIMD segment %d: steps %d-%d at %.0f K, %d frame(s), %d correction(s)", segment.index,
@@ -228,12 +226,6 @@ def _version(seg_dir: Path) -> str | None:
         if "CP2K| version string:" in line:
             return line.split(":", 1)[1].strip()
     return None
-
-
-def _write_frames(path: Path, frames: list[Atoms]) -> None:
-    buffer = io.StringIO()
-    write(buffer, frames, format="extxyz")
-    write_text_atomically(path, buffer.getvalue())
 
 
 def _write_run(out_dir: Path, status: str, provenance: dict, steps_done: int, n_frames: int,

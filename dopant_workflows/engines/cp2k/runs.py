@@ -33,7 +33,7 @@ from custodian.cp2k.jobs import Cp2kJob
 from custodian.cp2k.validators import Cp2kOutputValidator
 from custodian.custodian import CustodianError
 
-from dopant_workflows.engines.cp2k.inputs import INPUT_FILE, OUTPUT_FILE, PROJECT, check_kinds, single_point_text
+from dopant_workflows.engines.cp2k.inputs import INPUT_FILE, OUTPUT_FILE, PROJECT, check_cell, single_point_text
 from dopant_workflows.engines.cp2k.outputs import ENDED, NOT_CONVERGED, read_single_point
 from dopant_workflows.engines.cp2k.settings import Cp2kSettings, cp2k_available
 from dopant_workflows.errors import DopwfInputError
@@ -121,9 +121,7 @@ def run_static(run_dir: str | Path, atoms: Atoms, settings: Cp2kSettings | None 
     file of a nearby frame of the same atoms, to start the SCF from (fewer SCF steps; the same result within
     ``eps_scf``)."""
     settings = settings or Cp2kSettings()
-    check_kinds(sorted(set(atoms.get_chemical_symbols())), settings)
-    if not all(atoms.pbc) or abs(atoms.cell.volume) < 1e-6:
-        raise DopwfInputError(f"structure {atoms.get_chemical_formula()}: CP2K labels need a periodic 3D cell")
+    check_cell(atoms, settings)
     guess = wfn_guess if wfn_guess is not None and Path(wfn_guess).is_file() else None
     text = single_point_text(atoms, settings, GUESS_FILE if guess else None)
     _, made = run_input(run_dir, text, settings, max_errors, polling_time_step_s,
