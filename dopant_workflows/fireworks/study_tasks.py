@@ -332,5 +332,7 @@ class ActiveLearningRound(FiretaskBase):
     @staticmethod
     def _round_spec(fw_spec) -> dict:
         """The spec of a round this one adds (the next round, or this one again with VASP labels): the reference
-        frames this round got, and the VASP replay directory when there is one."""
-        return study_spec(**{FRAMES_KEY: fw_spec.get(FRAMES_KEY, [])}, **fake_vasp_spec(fw_spec))
+        frames this round got, the VASP replay directory when there is one, and this round's ``_priority`` (the
+        study's critical path)."""
+        priority = {"_priority": fw_spec["_priority"]} if "_priority" in fw_spec else {}
+        return study_spec(**{FRAMES_KEY: fw_spec.get(FRAMES_KEY, [])}, **fake_vasp_spec(fw_spec), **priority)

@@ -16,7 +16,10 @@ on CP2K labels of an even selection of their frames, and active learning labels 
 ``training: shared`` (the paper): one AIMD + one network for all substitutions; ``per_group``: one per substitution
 group; ``per_substitution``: an AIMD + network for each substitution's own cell. Each composition's arrangements
 (replicas) get their own MD at every temperature; its dielectric record or DFPT run is its first arrangement's.
-Firetask parameters are the study's stage settings, serialised. Every
+The Fireworks on the way to a network (reference runs, labelling, training or active learning) carry FireWorks'
+``_priority`` (:data:`NETWORK_PATH_PRIORITY`): every later stage waits for the network, so a free worker takes them
+before anything else that is ready (validation's reference MD, which then runs beside training instead of ahead of
+it). Firetask parameters are the study's stage settings, serialised. Every
 Firework carries FireWorks' exact dupefinder: submitting the same study twice links to the existing Fireworks
 instead of redoing any of them. Run directories are named by a hash of everything the run depends on (seed
 included), so a changed setting never resumes a stale checkpoint.
@@ -46,6 +49,21 @@ from dopant_workflows.names import derive_seed, run_tag
 from dopant_workflows.structures.hosts import load_host
 from dopant_workflows.structures.substitutions import Substitution
 from dopant_workflows.study import Study
+
+#: FireWorks ``_priority`` (higher runs first) of the Fireworks a network waits for, and of the network's own
+NETWORK_PATH_PRIORITY = 10
+
+
+def network_path_first(networks: list[Firework]) -> None:
+    """Give every network Firework and all its ancestors :data:`NETWORK_PATH_PRIORITY` (the study's critical path:
+    nothing downstream of a network can start before it)."""
+    stack, seen = list(networks), set()
+    while stack:
+        fw = stack.pop()
+        if id(fw) not in seen:
+            seen.add(id(fw))
+            fw.spec["_priority"] = NETWORK_PATH_PRIORITY
+            stack += fw.parents
 
 
 def study_substitutions(study: Study) -> list[Substitution]:
@@ -231,6 +249,7 @@ def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None =
         if sub.composition_id not in dielectric_done:  # eps_r is the composition's: its first arrangement's cell
             dielectric_done.add(sub.composition_id)
             fireworks.append(_dielectric(study, sub))
+    network_path_first(list(trains.values()))
     if study.precision is not None:
         for runs in production.values():
             fireworks.append(_precision(study, [sub for sub, _ in runs], [fw for _, md in runs for fw in md]))

@@ -172,10 +172,12 @@ def vasp_labelled_frames(fw_spec) -> list:
 
 def vasp_single_points(frames, name: str, fw_spec) -> list:
     """One VASP single point Firework per frame (``<name> n of N``); each pushes its labelled frame, which carries
-    the frame's ``info`` and its position in ``frames`` (``index``)."""
+    the frame's ``info`` and its position in ``frames`` (``index``), and the ``_priority`` of the Firework asking
+    (an active-learning round's: the study's critical path)."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    spec = study_spec(VASP_SPEC, **fake_vasp_spec(fw_spec))
+    priority = {"_priority": fw_spec["_priority"]} if "_priority" in fw_spec else {}
+    spec = study_spec(VASP_SPEC, **fake_vasp_spec(fw_spec), **priority)
     return [Firework([RunVaspStatic(structure=AseAtomsAdaptor.get_structure(atoms).as_dict(),
                                     info={**_json_info(atoms.info), "index": n})],
                      name=f"{name} {n + 1} of {len(frames)}", spec=spec)

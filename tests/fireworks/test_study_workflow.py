@@ -788,3 +788,43 @@ def test_two_workers_run_independent_fireworks_at_once_and_finish_the_study(tmp_
     spans.sort()
     assert any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False)), "no two Fireworks ran at once"
     assert all((d / "worker.log").is_file() for d in launch_dirs)
+
+
+def test_the_networks_critical_path_runs_before_validation_reference_md(tmp_path, monkeypatch):
+    """Reference runs, training and the active-learning round carry the network path's ``_priority``; validation's
+    reference MD (ready from the start too) and the dielectric records do not, so a LaunchPad hands out the
+    network's ancestors first and validation runs beside training instead of ahead of it. A round's detour keeps
+    the priority."""
+    from fireworks import FWorker, LaunchPad
+
+    from dopant_workflows.fireworks.study_tasks import ActiveLearningRound
+    from dopant_workflows.fireworks.study_workflow import NETWORK_PATH_PRIORITY, get_wf_dopant_study
+    from dopant_workflows.study import study_from_dict
+
+    data = yaml.safe_load(SMOKE.read_text())
+    data["training"]["simulated_cells"] = {"temperatures_K": [600], "n_steps": 40, "sample_every": 4}
+    data["active_learning"] = {"enabled": True, "selection": "uniform", "committee_size": 1}
+    wf = get_wf_dopant_study(study_from_dict(data))
+    first = {fw.name for fw in wf.fws if fw.spec.get("_priority") == NETWORK_PATH_PRIORITY}
+    assert first == {"smoke shared aimd", "smoke Li20Si2P4S24-7fc8dacdae 600K aimd",
+                     "smoke Li20Si3P3S23Cl1-2b787bcb96 600K aimd", "smoke shared active learning round 1"}
+    assert all("_priority" not in fw.spec for fw in wf.fws if fw.name not in first)
+
+    import mongomock
+    import mongomock.gridfs
+
+    mongomock.gridfs.enable_gridfs_integration()  # as FireWorks' embedded mode does
+    monkeypatch.setattr("fireworks.core.launchpad.MongoClient", mongomock.MongoClient)
+    lpad = LaunchPad(name="priority_test")
+    lpad.reset("", require_password=False)
+    lpad.add_wf(wf)
+    ready = {fw.name for fw in wf.fws if not wf.links.parent_links.get(fw.fw_id)}
+    assert any("validation reference md" in name for name in ready)  # the competition is real
+    order = []
+    while (fw := lpad.reserve_fw(FWorker(), str(tmp_path))[0]) is not None:
+        order.append(fw.name)
+    assert set(order[:3]) == first - {"smoke shared active learning round 1"} and len(order) == len(ready)
+
+    spec = ActiveLearningRound._round_spec({"_priority": NETWORK_PATH_PRIORITY})
+    assert spec["_priority"] == NETWORK_PATH_PRIORITY
+    assert "_priority" not in ActiveLearningRound._round_spec({})
