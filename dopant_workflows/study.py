@@ -18,6 +18,8 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 from dopant_workflows.active_learning.settings import ActiveLearningSettings
 from dopant_workflows.analysis.settings import AnalysisSettings
 from dopant_workflows.ann.settings import TrainingSettings
+from dopant_workflows.engines.cp2k.settings import Cp2kSettings
+from dopant_workflows.engines.dielectric import DielectricCalculation
 from dopant_workflows.engines.labels import LabelSettings
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError, distinct_temperatures, duplicates, validation_problems
@@ -219,9 +221,13 @@ class Study(StrictSettings):
                                   "counts and arrangements each")
     temperatures_K: list[PositiveFloat] = Field(
         min_length=2, description="ANN-MD temperatures; an Arrhenius fit needs at least two")
-    engine: Literal["embedded", "embedded:chgnet", "embedded:sevenn", "vasp"] = Field(
-        "embedded", description="reference engine that stands in for DFT: embedded (= embedded:chgnet, CHGNet 0.3.0), "
-                                "embedded:sevenn (SevenNet-0), vasp (VASP through custodian, on a cluster)")
+    engine: Literal["embedded", "embedded:chgnet", "embedded:sevenn", "vasp", "cp2k"] = Field(
+        "embedded", description="reference engine: embedded (= embedded:chgnet, CHGNet 0.3.0) and embedded:sevenn "
+                                "(SevenNet-0) stand in for DFT; vasp (VASP through custodian, on a cluster) and cp2k "
+                                "(CP2K through custodian, DFT that runs anywhere) are DFT")
+    cp2k: Cp2kSettings | None = Field(
+        None, description="engine cp2k: CP2K's level of theory, grids, SCF and threads for the reference AIMD, the "
+                          "active-learning and validation labels and the validation MD (default: CP2K's defaults)")
     training: TrainingPlan = Field(default_factory=TrainingPlan, description="which cells the reference data and "
                                                                               "the network are made for")
     reference_aimd: AIMDSettings = Field(default_factory=AIMDSettings, description="reference AIMD stage")
@@ -240,6 +246,9 @@ class Study(StrictSettings):
     dielectric: list[DielectricEntry] = Field(
         default_factory=list, description="eps_r with its source per substituted composition (embedded engines; "
                                           "vasp computes it by DFPT)")
+    dielectric_calculation: DielectricCalculation | None = Field(
+        None, description="compute each composition's eps_r with CP2K (linear response + finite displacements) "
+                          "instead of reading it from dielectric:; off if absent")
     seed: int = Field(0, description="master seed; every random step derives its own from it")
 
     @model_validator(mode="before")
@@ -292,11 +301,38 @@ class Study(StrictSettings):
         return value
 
     @model_validator(mode="after")
+    def _cp2k_settings_where_cp2k_runs(self) -> Study:
+        if self.cp2k is not None and self.engine != "cp2k":
+            raise ValueError(f"cp2k: these settings are for engine cp2k, and this study's engine is {self.engine}; "
+                             "CP2K labels of another engine's frames take labels.cp2k, computed dielectric "
+                             "constants dielectric_calculation.cp2k")
+        return self
+
+    def cp2k_settings(self) -> Cp2kSettings:
+        """The study's CP2K level of theory as the reference engine (engine cp2k)."""
+        return self.cp2k or Cp2kSettings()
+
+    def cp2k_settings_in_use(self) -> list[Cp2kSettings]:
+        """Every CP2K level of theory the study runs: as its engine, its labels, its dielectric calculation."""
+        return [s for s in (self.cp2k_settings() if self.engine == "cp2k" else None,
+                            self.labels.cp2k if self.labels is not None else None,
+                            self.dielectric_cp2k_settings() if self.dielectric_calculation is not None else None) if s]
+
+    def labelling(self) -> LabelSettings | None:
+        """Who labels what active learning chooses when it is not the exploring engine's own in-process
+        calculator: the ``labels`` engine, or CP2K itself for engine cp2k (None: the engine labels in-process, or
+        VASP single points as Fireworks)."""
+        if self.engine == "cp2k":
+            return LabelSettings(engine="cp2k", cp2k=self.cp2k_settings())
+        return self.labels
+
+    @model_validator(mode="after")
     def _labels_fit_the_study(self) -> Study:
         if self.labels is None:
             return self
-        if self.engine == "vasp":
-            raise ValueError("labels: with engine vasp every label is a VASP single point already; remove labels")
+        if self.engine in ("vasp", "cp2k"):
+            raise ValueError(f"labels: with engine {self.engine} every label is a {self.engine.upper()} single point "
+                             "already; remove labels")
         if self.validation.enabled:
             raise ValueError(
                 f"labels: validation compares ANN-MD with reference MD of the exploring engine ({self.engine}), not "
@@ -314,7 +350,23 @@ class Study(StrictSettings):
         if self.dielectric and self.engine == "vasp":
             raise ValueError("dielectric: with engine vasp every cell's eps_r comes from its own DFPT run and these "
                              "entries would be ignored; remove them (or use an embedded engine, which reads them)")
+        if self.dielectric_calculation is not None and self.engine == "vasp":
+            raise ValueError("dielectric_calculation: with engine vasp every cell's eps_r comes from its own DFPT run; "
+                             "remove dielectric_calculation")
+        if self.dielectric_calculation is not None and self.dielectric:
+            raise ValueError("dielectric and dielectric_calculation both given: each composition's eps_r would have "
+                             "two sources; keep one")
         return self
+
+    def dielectric_cp2k_settings(self) -> Cp2kSettings:
+        """CP2K's level of theory for the dielectric runs: dielectric_calculation.cp2k, else the labels' CP2K
+        settings, else CP2K's defaults."""
+        calculation = self.dielectric_calculation
+        if calculation is not None and calculation.cp2k is not None:
+            return calculation.cp2k
+        if self.engine == "cp2k":
+            return self.cp2k_settings()
+        return self.labels.cp2k if self.labels is not None else Cp2kSettings()
 
     @model_validator(mode="after")
     def _protocols_give_a_diffusivity(self) -> Study:

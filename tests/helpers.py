@@ -69,3 +69,11 @@ def markdown_table(report: str, title: str) -> list[dict[str, str]]:
 
     header = cells(lines[0])
     return [dict(zip(header, cells(line), strict=True)) for line in lines[2:]]
+
+
+def results_collection(config, name: str) -> list[dict]:
+    """A results collection of an embedded configuration (``dopwf init``) as a list of documents ([] if none)."""
+    import json
+
+    path = config.directory / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else []

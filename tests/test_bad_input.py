@@ -130,7 +130,7 @@ PROBES = {
     "study: every problem at once (the README's example)": Probe(
         ("validate", "{tmp}/study.yaml"),
         ("study file {tmp}/study.yaml: 3 problem(s)", "temperatures_K[1]: Input should be greater than 0",
-         "engine: Input should be 'embedded', 'embedded:chgnet', 'embedded:sevenn' or 'vasp'",
+         "engine: Input should be 'embedded', 'embedded:chgnet', 'embedded:sevenn', 'vasp' or 'cp2k'",
          "substitutions: counts: count 30 needs"),
         lambda tmp: _study(tmp, temperatures_K=[400, -500], engine="dft",
                            substitutions={"dopant": "Cl:S", "compensate": "Si:P", "supercell": [1, 1, 1],

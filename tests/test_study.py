@@ -301,3 +301,31 @@ def test_labels_are_refused_where_they_cannot_hold():
     assert study.labels.engine == "cp2k" and study.labels.cp2k.cutoff_Ry == 350
     with pytest.raises(StudyValidationError, match="labels.cp2k.cutof_Ry"):
         study_from_dict(_paper(labels={"cp2k": {"cutof_Ry": 350}}, validation={"enabled": False}))
+
+
+def test_a_computed_dielectric_constant_has_one_source_and_the_study_s_level_of_theory():
+    """dielectric_calculation: refused beside VASP (its own DFPT) and beside dielectric entries (two sources); its
+    CP2K settings default to the labels' level of theory; the workflow then runs one CP2K dielectric Firework per
+    composition (first arrangement) instead of recording the study file's value."""
+    from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
+
+    with pytest.raises(StudyValidationError, match="dielectric_calculation: with engine vasp"):
+        study_from_dict(_paper(engine="vasp", dielectric=[], dielectric_calculation={"engine": "cp2k"}))
+    with pytest.raises(StudyValidationError, match="dielectric and dielectric_calculation both given"):
+        study_from_dict(_paper(dielectric_calculation={"engine": "cp2k"}))
+    with pytest.raises(StudyValidationError, match="dielectric_calculation.displacement_A"):
+        study_from_dict(_paper(dielectric=[], dielectric_calculation={"displacement_A": 0.5}))
+    study = study_from_dict(_paper(dielectric=[], dielectric_calculation={"ionic": False},
+                                   labels={"cp2k": {"cutoff_Ry": 350}}, validation={"enabled": False}))
+    assert study.dielectric_cp2k_settings().cutoff_Ry == 350
+    own = study_from_dict(_paper(dielectric=[], dielectric_calculation={"cp2k": {"cutoff_Ry": 500}}))
+    assert own.dielectric_cp2k_settings().cutoff_Ry == 500
+    assert study_from_dict(_paper(dielectric=[], dielectric_calculation={})).dielectric_cp2k_settings().cutoff_Ry == 400
+    wf = get_wf_dopant_study(study)
+    dielectric = [fw for fw in wf.fws if fw.name.endswith(" dielectric")]
+    compositions = {s.composition_id for s in study.enumerate_substitutions()}
+    assert len(dielectric) == len(compositions)
+    for fw in dielectric:
+        task = fw.tasks[0]
+        assert type(task).__name__ == "RunCp2kDielectric"
+        assert task["cp2k"]["cutoff_Ry"] == 350 and task["calculation"]["ionic"] is False

@@ -189,8 +189,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print("  validation: OFF (validation.enabled: false): results will say 'not validated'")
         for r in {r.composition_id: r for r in results}.values():  # one eps_r per composition
             entry = eps.get(r.formula)
+            calculation = study.dielectric_calculation
             if study.engine == "vasp":  # the study file's values are not used: each cell gets its DFPT run
                 source = "from a VASP DFPT run (a dielectric Firework)"
+            elif calculation is not None and calculation.ionic:
+                source = (f"from CP2K, electronic + ionic ({6 * len(r.structure) + 1} runs"
+                          f"{' after a relaxation' if calculation.relax else ''}; "
+                          f"{study.dielectric_cp2k_settings().label()})")
+            elif calculation is not None:
+                source = "missing: CP2K computes the electronic part only (dielectric_calculation.ionic: false)"
             else:
                 source = (f"{entry.eps_r:g} ({entry.source})" if entry
                           else "missing (Anderson-Stuart barrier will say so)")

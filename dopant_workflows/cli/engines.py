@@ -8,8 +8,6 @@ import argparse
 import json
 import logging
 
-import numpy as np
-
 from dopant_workflows.cli.types import output_dir, output_file, positive_float
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError
@@ -59,14 +57,18 @@ def add_engine_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="embedded engines: torch device")
     p.set_defaults(func=cmd_label)
 
-    p = sub.add_parser("dielectric", help="the electronic dielectric tensor of a cell by CP2K's linear response")
+    p = sub.add_parser("dielectric", help="the dielectric tensor of a cell with CP2K: electronic (linear response), "
+                                                "optionally ionic (finite displacements)")
     p.add_argument("structure", help="built-in host name (e.g. Li20Si3P3S23Cl) or structure file")
     p.add_argument("--engine", required=True, help="cp2k (VASP's DFPT runs as a dielectric Firework of a study)")
     p.add_argument("--out", type=output_dir, required=True, help="run directory (rerun to reuse a finished run)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--ionic", action="store_true",
                    help="also the ionic part (Born charges and force constants by finite displacements: 6N CP2K "
-                        "runs; the cell must be relaxed), giving the static eps_r = electronic + ionic")
+                        "runs; the cell must be relaxed: --relax), giving the static eps_r = electronic + ionic")
+    p.add_argument("--relax", action="store_true",
+                   help="relax the positions in the fixed cell first (CP2K BFGS to 0.005 eV/A); both parts then "
+                        "use the relaxed cell")
     p.add_argument("--cp2k-settings", default=None,
                    help="YAML or JSON file of CP2K settings (cutoff_Ry, threads, ...; docs/engines.md#cp2k)")
     p.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: the settings')")
@@ -154,7 +156,7 @@ def cmd_dielectric(args: argparse.Namespace) -> int:
 
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from dopant_workflows.engines.cp2k.dielectric import run_electronic_dielectric, run_ionic_dielectric
+    from dopant_workflows.engines.cp2k.dielectric import compute_dielectric
     from dopant_workflows.structures.hosts import load_cell
 
     if args.engine != "cp2k":
@@ -162,29 +164,14 @@ def cmd_dielectric(args: argparse.Namespace) -> int:
                               "of a study with engine: vasp)")
     atoms = AseAtomsAdaptor.get_atoms(load_cell(args.structure))
     settings = _cp2k_settings(args.cp2k_settings, args.threads)
-    log.info("CP2K linear response of %s (%d atoms), %s", atoms.get_chemical_formula(), len(atoms), settings.label())
-    result = run_electronic_dielectric(Path(args.out) / "linres", atoms, settings)
-    record = {"engine": "cp2k", "level_of_theory": result.level_of_theory, "formula": atoms.get_chemical_formula(),
-              "volume_A3": result.volume_A3, "holds": "electronic",
-              "polarizability_bohr3": result.polarizability_bohr3.tolist(),
-              "epsilon_electronic": result.epsilon_electronic.tolist(), "eps_electronic": result.eps_electronic,
-              "epsilon_ionic": None, "eps_r": None,
-              "missing": "the ionic part (--ionic: Born charges and force constants): eps_r (static) = electronic + "
-                         "ionic is not known from this run",
-              "custodian_corrections": result.corrections}
-    if args.ionic:
-        log.info("ionic part: %d displaced CP2K runs", 6 * len(atoms))
-        ionic = run_ionic_dielectric(Path(args.out) / "displacements", atoms, settings)
-        epsilon = result.epsilon_electronic + ionic.epsilon_ionic
-        record.update(holds="electronic + ionic", epsilon_ionic=ionic.epsilon_ionic.tolist(),
-                      eps_ionic=ionic.eps_ionic, epsilon_r=epsilon.tolist(), eps_r=float(np.trace(epsilon) / 3),
-                      born_charges_e=ionic.born_charges_e.tolist(), frequencies_THz=ionic.frequencies_THz.tolist(),
-                      born_charge_sum_e=ionic.born_charge_sum_e, missing=None)
+    log.info("CP2K dielectric stage of %s (%d atoms), %s", atoms.get_chemical_formula(), len(atoms), settings.label())
+    result = compute_dielectric(Path(args.out), atoms, settings, ionic=args.ionic, relax=args.relax)
+    record = result.as_record()
     if args.json:
         print(json.dumps(record, indent=1))
     else:
-        print(f"{record['formula']}: eps_electronic = {result.eps_electronic:.3f} (trace/3 of the clamped-ion "
-              f"tensor; {result.level_of_theory})")
+        print(f"{record['formula']}: eps_electronic = {result.electronic.eps_electronic:.3f} (trace/3 of the "
+              f"clamped-ion tensor; {result.electronic.level_of_theory})")
         print(f"eps_ionic = {record['eps_ionic']:.3f}, eps_r = {record['eps_r']:.3f}" if args.ionic
               else record["missing"])
     return 0

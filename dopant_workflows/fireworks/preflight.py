@@ -11,15 +11,22 @@ from dopant_workflows.errors import DopwfInputError
 
 
 def check_study(study, substitutions) -> None:
-    """The engine can simulate every cell of the study."""
-    if study.engine == "vasp":
-        return  # POTCARs and the VASP command belong to the worker: check_worker
+    """The engines can simulate every cell of the study: the reference engine, and CP2K wherever the study runs it
+    (engine, labels, dielectric_calculation) with each of its settings' basis sets and pseudopotentials."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
+    from dopant_workflows.engines.cp2k.inputs import check_cell
+
+    cells = [AseAtomsAdaptor.get_atoms(sub.structure) for sub in substitutions]
+    for settings in study.cp2k_settings_in_use():
+        for atoms in cells:
+            check_cell(atoms, settings)
+    if study.engine in ("vasp", "cp2k"):
+        return  # POTCARs and the VASP command belong to the worker: check_worker; CP2K's command too
     from dopant_workflows.engines.universal import check_elements, parse_engine
 
-    for sub in substitutions:
-        check_elements(AseAtomsAdaptor.get_atoms(sub.structure), parse_engine(study.engine))
+    for atoms in cells:
+        check_elements(atoms, parse_engine(study.engine))
 
 
 def check_worker(env: dict | None, study) -> None:
@@ -36,3 +43,9 @@ def check_worker(env: dict | None, study) -> None:
         from dopant_workflows.structures.hosts import load_host
 
         check_vasp_available(env.get("vasp_cmd"), load_host(study.host))
+    from dopant_workflows.engines.cp2k.settings import cp2k_available
+
+    for settings in study.cp2k_settings_in_use():
+        problem = cp2k_available(settings)
+        if problem:
+            raise DopwfInputError(f"this study runs CP2K, and this worker cannot: {problem}")

@@ -44,18 +44,22 @@ PRECISION_RECORD_FIELDS = ("task_id", "substitution_id", "composition_id", "arra
 
 @explicit_serialize
 class RunEmbeddedAIMD(FiretaskBase):
-    """Reference AIMD of the training cell with a universal potential (resumable); pushes its frames."""
+    """Reference AIMD of a cell in this process (resumable): a universal potential, or CP2K (``engine: cp2k``,
+    with its settings in ``cp2k``); pushes its frames."""
 
     required_params = ["structure", "settings", "engine", "run_path"]
+    optional_params = ["cp2k"]
 
     def run_task(self, fw_spec):
+        from dopant_workflows.engines.cp2k.settings import Cp2kSettings
         from dopant_workflows.engines.schedule import AIMDSettings
         from dopant_workflows.jobs.reference import run_reference_aimd
 
         db = results_db(fw_spec)
         announce(self)
+        cp2k = Cp2kSettings(**self["cp2k"]) if self.get("cp2k") else None
         document = run_reference_aimd(as_structure(self["structure"]), AIMDSettings(**self["settings"]),
-                                      run_dir_of(self, fw_spec), self["engine"], device_of(fw_spec))
+                                      run_dir_of(self, fw_spec), self["engine"], device_of(fw_spec), cp2k=cp2k)
         insert(db, "training_sets", document.model_dump())
         if document.status != "completed":
             raise RuntimeError(f"reference AIMD failed: {document.failure_reason} (frames kept in "
@@ -136,6 +140,28 @@ class RunANNMD(FiretaskBase):
 
 
 @explicit_serialize
+class RunCp2kDielectric(FiretaskBase):
+    """eps_r of a composition's cell with CP2K (the study's ``dielectric_calculation``): relaxation, linear response
+    and finite displacements, each resumable in the run directory; one dielectric document."""
+
+    required_params = ["structure", "calculation", "cp2k", "run_path", "study", "substitution_id"]
+
+    def run_task(self, fw_spec):
+        from dopant_workflows.engines.cp2k.settings import Cp2kSettings
+        from dopant_workflows.engines.dielectric import DielectricCalculation
+        from dopant_workflows.jobs.dielectric import run_cp2k_dielectric
+
+        db = results_db(fw_spec)
+        announce(self)
+        document = run_cp2k_dielectric(run_dir_of(self, fw_spec), as_structure(self["structure"]),
+                                       self["substitution_id"], DielectricCalculation(**self["calculation"]),
+                                       Cp2kSettings(**self["cp2k"]), study=self["study"], fw_id=fw_id_of(self))
+        insert(db, "dielectric", document.model_dump())
+        return FWAction(stored_data={"dielectric_id": document.dielectric_id, "eps_r": document.eps_r,
+                                     "holds": document.holds})
+
+
+@explicit_serialize
 class RecordDielectric(FiretaskBase):
     """eps_r of a substitution from the study file (with its source), or a record of why it is missing."""
 
@@ -180,13 +206,38 @@ class RunValidationMD(FiretaskBase):
 
 
 @explicit_serialize
+class RunCp2kValidationMD(FiretaskBase):
+    """One CP2K reference run for validation (engine cp2k, the paper's DFT-MD of Fig. 5a): NVT AIMD of the network's
+    cell at a constant temperature, equilibration + production of the ANN-MD protocol, then the analysis of its
+    production frames; pushes the validation record (as RunValidationMD does for an embedded engine)."""
+
+    required_params = ["structure", "temperature_K", "protocol", "seed", "reference_aimd", "cp2k", "run_path"]
+    optional_params = ["analysis"]
+
+    def run_task(self, fw_spec):
+        from dopant_workflows.analysis.settings import AnalysisSettings
+        from dopant_workflows.engines.cp2k.settings import Cp2kSettings
+        from dopant_workflows.engines.schedule import AIMDSettings
+        from dopant_workflows.jobs.vasp_validation import run_cp2k_reference_md
+        from dopant_workflows.md.settings import MDProtocol
+
+        announce(self)
+        record = run_cp2k_reference_md(as_structure(self["structure"]), MDProtocol(**self["protocol"]),
+                                       float(self["temperature_K"]), int(self["seed"]),
+                                       AIMDSettings(**self["reference_aimd"]), Cp2kSettings(**self["cp2k"]),
+                                       run_dir_of(self, fw_spec), AnalysisSettings(**self.get("analysis", {})))
+        return FWAction(stored_data={k: record.get(k) for k in ("role", "status", "temperature_K")},
+                        mod_spec=[{"_push": {VALIDATION_RUNS_KEY: record}}])
+
+
+@explicit_serialize
 class ValidateNetwork(FiretaskBase):
     """Compare the parent network with its reference from the validation runs the parents pushed; one
     ``validation`` document. With VASP as the reference, the ANN-MD frames' single points come first, as a detour
     that ends in this comparison again (``relabelled``)."""
 
     required_params = ["settings", "run_path", "study", "label", "reference_engine", "expected_runs"]
-    optional_params = ["training_range_K", "relabelled"]
+    optional_params = ["training_range_K", "relabelled", "cp2k"]
 
     def run_task(self, fw_spec):
         from dopant_workflows.jobs.validation import validate_network
@@ -207,6 +258,8 @@ class ValidateNetwork(FiretaskBase):
                 if detour is not None:
                     return detour
             relabelled = self._vasp_errors(fw_spec)
+        elif self["reference_engine"] == "cp2k":
+            relabelled = self._cp2k_errors(runs, settings, fw_spec)
         document = validate_network(fw_spec[MODEL_PATH_KEY], runs, settings,
                                     reference_engine=self["reference_engine"], out_dir=run_dir_of(self, fw_spec),
                                     training_range_K=self.get("training_range_K"), device=device_of(fw_spec),
@@ -218,6 +271,24 @@ class ValidateNetwork(FiretaskBase):
                                                    "reasons": [*document.reasons, missing]})
         insert(db, "validation", document.model_dump())
         return FWAction(stored_data={"validation_id": document.validation_id, "status": document.status})
+
+    def _cp2k_errors(self, runs: list[dict], settings, fw_spec) -> dict:
+        """The network's errors per temperature against CP2K single points of its ANN-MD frames, run here (each in
+        its own directory under this Firework's run directory: a rerun resumes)."""
+        from dopant_workflows.ann.calculator import BPNNCalculator
+        from dopant_workflows.ann.model_io import load_potential
+        from dopant_workflows.engines.cp2k.settings import Cp2kSettings
+        from dopant_workflows.jobs.labelling import label_frames
+        from dopant_workflows.jobs.vasp_validation import frames_to_relabel, labelled_errors
+
+        frames = frames_to_relabel(runs, settings.relabel_frames)
+        log.info("validation: CP2K single points of %d ANN-MD frames", len(frames))
+        labelled = label_frames(frames, "cp2k", work_dir=Path(run_dir_of(self, fw_spec)) / "labels",
+                                cp2k=Cp2kSettings(**self["cp2k"]))
+        for frame, source in zip(labelled, frames, strict=True):
+            frame.info.update(temperature_K=source.info["temperature_K"])
+        network = BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
+        return labelled_errors(labelled, network)
 
     def _vasp_relabelling(self, runs: list[dict], settings, fw_spec) -> FWAction | None:
         """VASP single points of the ANN-MD frames, then this comparison again with their labels: a detour (the

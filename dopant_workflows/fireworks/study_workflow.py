@@ -19,10 +19,10 @@ group; ``per_substitution``: an AIMD + network for each substitution's own cell.
 The Fireworks on the way to a network (reference runs, labelling, training or active learning) carry FireWorks'
 ``_priority`` (:data:`NETWORK_PATH_PRIORITY`): every later stage waits for the network, so a free worker takes them
 before anything else that is ready (validation's reference MD, which then runs beside training instead of ahead of
-it). Firetask parameters are the study's stage settings, serialised. Every
-Firework carries FireWorks' exact dupefinder: submitting the same study twice links to the existing Fireworks
-instead of redoing any of them. Run directories are named by a hash of everything the run depends on (seed
-included), so a changed setting never resumes a stale checkpoint.
+it). Firetask parameters are the study's stage settings, serialised. Every Firework carries the study's
+dupefinder (same Firetasks, same work): submitting the same study twice links to the existing Fireworks instead of
+redoing any of them. Run directories are named by a hash of everything the run depends on (seed included), so a
+changed setting never resumes a stale checkpoint.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from dopant_workflows.fireworks.study_tasks import (
     ActiveLearningRound,
     LabelReferenceFrames,
     RecordDielectric,
+    RunCp2kDielectric,
+    RunCp2kValidationMD,
     RunEmbeddedAIMD,
     RunValidationMD,
     TrainNetwork,
@@ -76,9 +78,10 @@ def _reference_run(study: Study, cell: Structure, settings, label: str) -> list[
     to the training Firework."""
     if study.engine == "vasp":
         return aimd_segment_fireworks(cell, settings, f"{study.name} {label}")
-    tag = run_tag(cell.as_dict(), settings.model_dump(), study.engine)
+    cp2k = {"cp2k": study.cp2k_settings().as_record()} if study.engine == "cp2k" else {}
+    tag = run_tag(cell.as_dict(), settings.model_dump(), study.engine, *cp2k.values())
     task = RunEmbeddedAIMD(structure=cell.as_dict(), settings=settings.model_dump(), engine=study.engine,
-                           run_path=f"{study.name}/aimd/{label}-{tag}")
+                           run_path=f"{study.name}/aimd/{label}-{tag}", **cp2k)
     return [Firework([task], name=f"{study.name} {label} aimd", spec=study_spec())]
 
 
@@ -109,7 +112,8 @@ def _reference_and_training(study: Study, cell: Structure, label: str, simulated
         aimd.append(relabel)
         parents = [relabel]
     train_tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine, study.ann.as_record(),
-                        *extra_records, *([labels] if labels else []))
+                        *extra_records, *([labels] if labels else []),
+                        *([study.cp2k_settings().as_record()] if study.engine == "cp2k" else []))
     if study.active_learning.enabled:
         train = _active_learning(study, cell, label, parents, train_tag, simulated)
     else:
@@ -139,7 +143,7 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
                                temperatures_K=study.active_learning_temperatures(),
                                run_path=f"{study.name}/active_learning/{label}-{tag}/round1", study=study.name,
                                label=label, seed=derive_seed(study.seed, "active learning", label), frames=[],
-                               **({"labels": study.labels.as_record()} if study.labels else {}))
+                               **({"labels": study.labelling().as_record()} if study.labelling() else {}))
     return Firework([task], name=f"{study.name} {label} active learning round 1", parents=parents, spec=study_spec())
 
 
@@ -152,7 +156,8 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
         return []
     name, engine = study.name, study.engine
     common = {"settings": settings.as_record(), "study": name, "label": label, "reference_engine": engine,
-              "training_range_K": list(study.training_temperature_range())}
+              "training_range_K": list(study.training_temperature_range()),
+              **({"cp2k": study.cp2k_settings().as_record()} if engine == "cp2k" else {})}
     compare_tag = run_tag(settings.as_record(), train.name, train.tasks[0].as_dict())
     compare_path = f"{name}/validation/{label}-{compare_tag}"
     cell = cell.copy()
@@ -162,12 +167,18 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
     for temperature in study.validation_temperatures():
         for role, k in settings.run_keys():
             seed = study.validation_seed(label, role, temperature, k)
-            depends = (train.name, train.tasks[0].as_dict()) if role == "ann" else (cell.as_dict(), engine)
+            depends = (train.name, train.tasks[0].as_dict()) if role == "ann" else (
+                cell.as_dict(), engine, *([common["cp2k"]] if engine == "cp2k" else []))
             tag = run_tag(protocol, analysis, seed, role, *depends)
             run_name = f"{name} {label} validation {role} md {temperature:g}K #{k + 1}"
             run_path = f"{name}/validation/{label}/{role}-{temperature:g}K-{tag}"
             if role == "reference" and engine == "vasp":
                 chain = _vasp_validation_run(study, cell, temperature, seed, run_name, run_path)
+            elif role == "reference" and engine == "cp2k":
+                task = RunCp2kValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
+                                           seed=seed, analysis=analysis, cp2k=common["cp2k"], run_path=run_path,
+                                           reference_aimd=study.reference_aimd.model_dump())
+                chain = [Firework([task], name=run_name, spec=study_spec())]
             else:
                 task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
                                        seed=seed, analysis=analysis, role=role, engine=engine, run_path=run_path)
@@ -195,6 +206,14 @@ def _vasp_validation_run(study: Study, cell: Structure, temperature: float, seed
 def _dielectric(study: Study, sub: Substitution) -> Firework:
     if study.engine == "vasp":
         return dielectric_firework(sub.structure, sub.id, f"{study.name} {sub.id}", study.name)
+    if study.dielectric_calculation is not None:
+        calculation = study.dielectric_calculation.as_record()
+        cp2k = study.dielectric_cp2k_settings().as_record()
+        tag = run_tag(sub.structure.as_dict(), calculation, cp2k)
+        task = RunCp2kDielectric(structure=sub.structure.as_dict(), calculation=calculation, cp2k=cp2k,
+                                 run_path=f"{study.name}/dielectric/{sub.id}-{tag}", study=study.name,
+                                 substitution_id=sub.id)
+        return Firework([task], name=f"{study.name} {sub.id} dielectric", spec=study_spec())
     entry = next((e for e in study.dielectric if e.formula == sub.formula), None)
     eps, source = (entry.eps_r, entry.source) if entry else (None, missing_dielectric_reason(sub.formula, study.engine))
     return Firework([RecordDielectric(study=study.name, substitution_id=sub.id, formula=sub.formula, eps_r=eps,

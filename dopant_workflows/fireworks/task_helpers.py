@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from fireworks import FiretaskBase
-from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 from pymatgen.core import Structure
 
 from dopant_workflows.db import ResultsDB
 from dopant_workflows.errors import DopwfInputError
+from dopant_workflows.fireworks.dupefinder import DupeFinderSameTasks
 from dopant_workflows.names import DEVICE_KEY, FAKE_VASP_KEY
 
 log = logging.getLogger("dopwf")
@@ -29,12 +29,10 @@ VASP_SPEC = {"_category": "vasp"}
 
 
 def study_spec(head: Mapping[str, Any] | None = None, /, **tail: Any) -> dict[str, Any]:
-    """The spec of a study Firework with FireWorks' exact dupefinder: the same Firework submitted twice runs once.
-
-    ``head`` goes before the dupefinder, ``tail`` after it: DupeFinderExact matches the whole spec, key order
-    included (MongoDB compares documents in order), against the Fireworks already in a LaunchPad, so each caller
-    keeps the order its specs have always had."""
-    return {**STUDY_SPEC, **(head or {}), "_dupefinder": DupeFinderExact(), **tail}
+    """The spec of a study Firework with the study's dupefinder (:class:`DupeFinderSameTasks`): the same Firework
+    submitted twice runs once. ``head`` goes before the dupefinder, ``tail`` after it (the order specs have always
+    had)."""
+    return {**STUDY_SPEC, **(head or {}), "_dupefinder": DupeFinderSameTasks(), **tail}
 
 
 def fake_vasp_spec(fw_spec) -> dict:

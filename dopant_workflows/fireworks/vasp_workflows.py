@@ -1,5 +1,5 @@
 """Fireworks and workflows of the VASP engine: a chain of AIMD segments, a dielectric run. Every Firework carries
-FireWorks' exact dupefinder: the same segment of the same run, submitted twice, runs once."""
+the study's dupefinder: the same segment of the same run, submitted twice, runs once."""
 
 from __future__ import annotations
 

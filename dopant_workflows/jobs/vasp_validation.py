@@ -1,5 +1,6 @@
-"""Validation against VASP (the paper's DFT-MD, section 3.2) on clusters: the pieces that differ from the embedded
-engine's in-process runs. The comparison itself is :func:`dopant_workflows.jobs.validation.validate_network`.
+"""Validation against DFT (the paper's DFT-MD, section 3.2): VASP on clusters, CP2K anywhere; the pieces that differ
+from the embedded engine's in-process runs. The comparison itself is
+:func:`dopant_workflows.jobs.validation.validate_network`.
 
 - Reference MD: VASP AIMD of the network's cell at a constant validation temperature (the segmented AIMD chain,
   TEBEG = TEEND = T, a seed per run through VASP's RANDOM_SEED), ``equilibration_ps + production_ps`` long.
@@ -7,6 +8,8 @@ engine's in-process runs. The comparison itself is :func:`dopant_workflows.jobs.
   and production are the ANN-MD's (same T, time step, duration and sampling), and only production is analysed.
 - Relabelling: ``relabel_frames`` production frames of each ANN-MD run are single points in VASP (Fireworks
   added at run time); the network's error is taken against those labels.
+- CP2K: the same reference MD (:func:`run_cp2k_reference_md`: CP2K's NVT AIMD, one Firework, resumable per
+  segment) and the same analysis; its single points run inside the comparison's Firework.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from pymatgen.core import Composition
 
 from dopant_workflows.active_learning.deviation import evenly_spaced
 from dopant_workflows.analysis.settings import AnalysisSettings
+from dopant_workflows.engines.cp2k.settings import Cp2kSettings
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import file_sha256
 from dopant_workflows.md.settings import MDProtocol
-from dopant_workflows.names import ANALYSIS_DIR, MD_TRAJECTORY_FILE
+from dopant_workflows.names import AIMD_FRAMES_FILE, AIMD_RUN_FILE, ANALYSIS_DIR, MD_TRAJECTORY_FILE
 from dopant_workflows.schemas.tasks import MDRunDocument
 
 #: same tolerance as ANN-MD's thermostat check (md.protocol.THERMOSTAT_TOLERANCE)
@@ -61,9 +65,32 @@ def _temperatures_K(unwrapped: np.ndarray, masses: np.ndarray, time_step_fs: flo
     return 2 * kinetic / (dof * kB)
 
 
+def run_cp2k_reference_md(structure, protocol: MDProtocol, temperature_K: float, seed: int, reference: AIMDSettings,
+                          cp2k: Cp2kSettings, run_dir: str | Path, analysis: AnalysisSettings = AnalysisSettings()
+                          ) -> dict:
+    """One CP2K validation reference run (AIMD at constant ``temperature_K`` in ``run_dir``/aimd, as
+    :func:`reference_md_settings` sets it), analysed like VASP's; a run CP2K could not finish is a failed record
+    with its reason, not an error (as an embedded run that blows up)."""
+    import json
+
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dopant_workflows.engines.cp2k.md import run_cp2k_aimd
+
+    settings = reference_md_settings(protocol, temperature_K, seed, reference)
+    aimd = run_cp2k_aimd(AseAtomsAdaptor.get_atoms(structure), settings, cp2k, Path(run_dir) / "aimd")
+    run = json.loads((aimd / AIMD_RUN_FILE).read_text())
+    if run.get("status") != "completed":
+        return {"role": "reference", "temperature_K": float(temperature_K), "seed": int(seed), "run_dir": str(run_dir),
+                "status": "failed", "failure_reason": f"CP2K AIMD: {run.get('failure_reason') or run.get('status')}"}
+    return analyze_reference_md([aimd / AIMD_FRAMES_FILE], protocol, temperature_K, seed, run_dir, analysis,
+                                engine="cp2k")
+
+
 def analyze_reference_md(frame_files: Sequence[str | Path], protocol: MDProtocol, temperature_K: float, seed: int,
-                         run_dir: str | Path, analysis: AnalysisSettings = AnalysisSettings()) -> dict:
-    """The validation record of one VASP reference run (as ``validation_run`` gives for the embedded engine):
+                         run_dir: str | Path, analysis: AnalysisSettings = AnalysisSettings(), engine: str = "vasp"
+                         ) -> dict:
+    """The validation record of one DFT reference run (as ``validation_run`` gives for the embedded engine):
     the segments' frames in step order, production only, sampled as ANN-MD samples, analysed for D."""
     from dopant_workflows.jobs.md import analyze_md_trajectory
 
@@ -84,7 +111,7 @@ def analyze_reference_md(frame_files: Sequence[str | Path], protocol: MDProtocol
     expected = protocol.steps(protocol.production_ps)
     warnings_ = []
     if len(production) < expected:
-        warnings_.append(f"{len(production)} of {expected} production steps ran (a VASP segment stopped before "
+        warnings_.append(f"{len(production)} of {expected} production steps ran (a segment stopped before "
                          "its last step): D is from a shorter run")
     if len(production) > 2:
         unwrapped = unwrapped_positions(production)
@@ -108,7 +135,7 @@ def analyze_reference_md(frame_files: Sequence[str | Path], protocol: MDProtocol
     formula = Composition(frames[0].get_chemical_formula()).formula.replace(" ", "")
     document = MDRunDocument(
         formula=formula, temperature_K=float(temperature_K), protocol=protocol.model_dump(), seed=int(seed),
-        engine="vasp", run_dir=str(run_dir.resolve()), n_frames=len(sampled), mean_production_temperature_K=mean_t,
+        engine=engine, run_dir=str(run_dir.resolve()), n_frames=len(sampled), mean_production_temperature_K=mean_t,
         thermostat_ok=ok, species=analysis.species, diffusivity_cm2_s=summary["diffusivity_cm2_s"],
         diffusivity_std_cm2_s=summary["diffusivity_std_cm2_s"],
         diffusivity_components_cm2_s=summary["diffusivity_components_cm2_s"],

@@ -107,6 +107,13 @@ class DielectricDocument(Document):
     source: str = Field(description="provenance (e.g. 'Rao et al. 2020, DFPT'), or why eps_r is missing")
     epsilon_electronic: list[list[float]] | None = None
     epsilon_ionic: list[list[float]] | None = None
+    engine: str | None = Field(None, description="the engine that computed it (vasp, cp2k); None: read from the study "
+                                                 "file (its source says whose value it is)")
+    holds: str | None = Field(None, description="what was computed: 'electronic + ionic' (static eps_r) or "
+                                                "'electronic' (eps_r then missing); None: a value from the study file")
+    eps_electronic: float | None = Field(None, description="trace/3 of epsilon_electronic (clamped ions)")
+    eps_ionic: float | None = Field(None, description="trace/3 of epsilon_ionic")
+    run_dir: str | None = None
     fw_id: int | None = None
 
     @computed_field(description="key: '<study>/<substitution_id>'")

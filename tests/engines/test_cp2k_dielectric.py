@@ -78,9 +78,9 @@ def test_dopwf_dielectric_json(tmp_path):
     import json
 
     record = json.loads(done.stdout)
-    assert record["engine"] == "cp2k" and record["holds"] == "electronic"
+    assert record["engine"] == "cp2k" and record["holds"] == "electronic" and record["relaxed"] is False
     assert 3.3 < record["eps_electronic"] < 3.6 and record["eps_r"] is None
-    assert "ionic" in record["missing"]
+    assert "ionic" in record["missing"] and "linear response (&LINRES &POLAR)" in record["source"]
 
 
 def test_ionic_permittivity_of_a_diatomic_model_is_the_textbook_value():
@@ -133,3 +133,39 @@ def test_born_charges_from_displacements_equal_the_forces_a_field_exerts(tmp_pat
     # 0.08 e E on the neutral cell (a grid error), so the two routes agree to ~0.1 e, the sign and units exactly
     np.testing.assert_allclose(dF_dE[:, 0], born[:, 0, 0], atol=0.1)
     assert abs(dF_dE[:, 0].sum()) < 0.15
+
+
+@pytest.mark.slow
+@needs_cp2k
+def test_relaxation_keeps_a_cell_at_its_minimum_and_names_one_that_does_not_converge(tmp_path):
+    """Ideal antifluorite Li2S has zero forces by symmetry: CP2K's BFGS stops at once and the positions come back
+    as they went in (same atoms, same order). A displaced cell given too few steps is an error naming the run."""
+    from dopant_workflows.engines.cp2k.dielectric import relax_positions
+    from dopant_workflows.errors import DopwfInputError
+
+    ideal = li2s(displace=(0, 0, 0))
+    relaxed = relax_positions(tmp_path / "ideal", ideal, CHEAP)
+    assert relaxed.get_chemical_symbols() == ideal.get_chemical_symbols()
+    shift = relaxed.get_scaled_positions(wrap=False) - ideal.get_scaled_positions(wrap=False)
+    np.testing.assert_allclose(shift - np.round(shift), 0, atol=1e-4)
+    with pytest.raises(DopwfInputError, match=r"relaxation in .*displaced: not converged to 0.005 eV/A in 2 steps"):
+        relax_positions(tmp_path / "displaced", li2s(), CHEAP, max_steps=2)
+
+
+@pytest.mark.slow
+@needs_cp2k
+def test_an_electronic_only_dielectric_document_keeps_the_tensor_and_says_why_eps_r_is_missing(tmp_path):
+    """The study's dielectric Firework job with ionic: false: eps_inf is recorded, eps_r is not (the
+    Anderson-Stuart barrier needs the static constant), and the document names the engine and what it holds."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from dopant_workflows.engines.dielectric import DielectricCalculation
+    from dopant_workflows.jobs.dielectric import run_cp2k_dielectric
+
+    structure = AseAtomsAdaptor.get_structure(li2s())
+    document = run_cp2k_dielectric(tmp_path / "run", structure, "Li8S4-x", DielectricCalculation(ionic=False,
+                                   relax=False), CHEAP, study="s")
+    assert document.engine == "cp2k" and document.holds == "electronic" and document.eps_r is None
+    assert 3.3 < document.eps_electronic < 3.6 and document.epsilon_ionic is None
+    assert document.source.startswith("missing: only the electronic part was computed (eps_electronic 3.")
+    assert document.dielectric_id == "s/Li8S4-x" and document.composition_id == "Li8S4"

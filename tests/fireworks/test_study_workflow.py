@@ -790,12 +790,12 @@ def test_two_workers_run_independent_fireworks_at_once_and_finish_the_study(tmp_
     assert all((d / "worker.log").is_file() for d in launch_dirs)
 
 
-def test_the_networks_critical_path_runs_before_validation_reference_md(tmp_path, monkeypatch):
+def test_the_networks_critical_path_runs_before_validation_reference_md(tmp_path, memory_launchpad):
     """Reference runs, training and the active-learning round carry the network path's ``_priority``; validation's
     reference MD (ready from the start too) and the dielectric records do not, so a LaunchPad hands out the
     network's ancestors first and validation runs beside training instead of ahead of it. A round's detour keeps
     the priority."""
-    from fireworks import FWorker, LaunchPad
+    from fireworks import FWorker
 
     from dopant_workflows.fireworks.study_tasks import ActiveLearningRound
     from dopant_workflows.fireworks.study_workflow import NETWORK_PATH_PRIORITY, get_wf_dopant_study
@@ -810,13 +810,7 @@ def test_the_networks_critical_path_runs_before_validation_reference_md(tmp_path
                      "smoke Li20Si3P3S23Cl1-2b787bcb96 600K aimd", "smoke shared active learning round 1"}
     assert all("_priority" not in fw.spec for fw in wf.fws if fw.name not in first)
 
-    import mongomock
-    import mongomock.gridfs
-
-    mongomock.gridfs.enable_gridfs_integration()  # as FireWorks' embedded mode does
-    monkeypatch.setattr("fireworks.core.launchpad.MongoClient", mongomock.MongoClient)
-    lpad = LaunchPad(name="priority_test")
-    lpad.reset("", require_password=False)
+    lpad = memory_launchpad
     lpad.add_wf(wf)
     ready = {fw.name for fw in wf.fws if not wf.links.parent_links.get(fw.fw_id)}
     assert any("validation reference md" in name for name in ready)  # the competition is real
@@ -828,3 +822,29 @@ def test_the_networks_critical_path_runs_before_validation_reference_md(tmp_path
     spec = ActiveLearningRound._round_spec({"_priority": NETWORK_PATH_PRIORITY})
     assert spec["_priority"] == NETWORK_PATH_PRIORITY
     assert "_priority" not in ActiveLearningRound._round_spec({})
+
+
+def test_a_firework_with_the_same_tasks_is_a_duplicate_whatever_its_parents_pushed(tmp_path, memory_launchpad):
+    """Parents push frame files in the order they finish, which differs between runs with two workers: a Firework
+    added again with the same Firetasks is linked to the one that ran (it does not run twice), whatever its spec's
+    pushed lists or priority; other tasks run."""
+    from fireworks import Firework, FWAction, FWorker
+
+    from dopant_workflows.fireworks.study_tasks import RecordDielectric
+    from dopant_workflows.fireworks.task_helpers import study_spec
+    from dopant_workflows.names import FRAMES_KEY
+
+    lpad = memory_launchpad
+
+    def record(eps_r, frames, **spec):
+        task = RecordDielectric(study="s", substitution_id="x", formula="Li", eps_r=eps_r, source="test")
+        return Firework([task], name="x dielectric", spec=study_spec(**{FRAMES_KEY: frames}, **spec))
+
+    lpad.add_wf(record(5.0, ["b.extxyz", "a.extxyz"]))
+    fw, launch_id = lpad.reserve_fw(FWorker(), str(tmp_path))
+    lpad.complete_launch(launch_id, FWAction(), "COMPLETED")
+    again = lpad.add_wf(record(5.0, ["a.extxyz", "b.extxyz"], _priority=10))
+    assert lpad.reserve_fw(FWorker(), str(tmp_path))[0] is None  # nothing left to run: linked to the first
+    assert lpad.get_fw_by_id(list(again.values())[0]).state == "COMPLETED"
+    other = lpad.add_wf(record(6.0, ["a.extxyz", "b.extxyz"]))
+    assert lpad.reserve_fw(FWorker(), str(tmp_path))[0].fw_id == list(other.values())[0]

@@ -12,6 +12,7 @@ effective charges and Gamma-point force constants by finite displacements (:func
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from ase import Atoms, units
 from dopant_workflows.engines.cp2k.inputs import OUTPUT_FILE, check_cell, input_text
 from dopant_workflows.engines.cp2k.settings import Cp2kSettings
 from dopant_workflows.errors import DopwfInputError
+
+log = logging.getLogger(__name__)
 
 POLAR_HEADER = "POLAR| Polarizability tensor [a.u.]"
 LINRES = """  &PROPERTIES
@@ -94,6 +97,119 @@ def run_electronic_dielectric(run_dir: str | Path, atoms: Atoms, settings: Cp2kS
     alpha = read_polarizability_bohr3(Path(run_dir) / OUTPUT_FILE)
     return ElectronicDielectric(alpha, electronic_permittivity(alpha, atoms.get_volume()), atoms.get_volume(),
                                 settings.label(), len(made))
+
+
+# ---------------------------------------------------------------- relaxed positions (the ionic part needs them)
+GEO_OPT_DONE = "GEOMETRY OPTIMIZATION COMPLETED"
+GEO_OPT_STOPPED = "MAXIMUM NUMBER OF OPTIMIZATION STEPS REACHED"
+HA_BOHR_PER_EV_A = units.Bohr / units.Hartree  # a force in eV/A times this is Ha/bohr
+
+
+def relax_text(atoms: Atoms, settings: Cp2kSettings, max_force_eV_A: float, max_steps: int) -> str:
+    """A fixed-cell BFGS relaxation of the positions to ``max_force_eV_A`` (largest force component)."""
+    max_force = max_force_eV_A * HA_BOHR_PER_EV_A
+    motion = (f"&MOTION\n  &GEO_OPT\n    OPTIMIZER BFGS\n    MAX_ITER {max_steps}\n    MAX_FORCE {max_force:.3E}\n"
+              f"    RMS_FORCE {max_force / 1.5:.3E}\n  &END GEO_OPT\n&END MOTION\n")
+    return input_text(atoms, settings.model_copy(update={"stress": False}), run_type="GEO_OPT", tail=motion)
+
+
+def relax_positions(run_dir: str | Path, atoms: Atoms, settings: Cp2kSettings | None = None,
+                    max_force_eV_A: float = 0.005, max_steps: int = 200) -> Atoms:
+    """``atoms`` with its positions relaxed by CP2K in the fixed cell (what finite displacements need: a cell off
+    its minimum has imaginary modes); resumable like a single point. A relaxation that ends without CP2K's
+    convergence message is an error naming the run."""
+    from ase.io import read
+
+    from dopant_workflows.engines.cp2k.inputs import PROJECT
+    from dopant_workflows.engines.cp2k.runs import Cp2kRunError, run_input
+
+    settings = settings or Cp2kSettings()
+    check_cell(atoms, settings)
+    run_dir = Path(run_dir)
+    not_converged = DopwfInputError(f"CP2K relaxation in {run_dir}: not converged to {max_force_eV_A:g} eV/A in "
+                                    f"{max_steps} steps (no '{GEO_OPT_DONE}' in {OUTPUT_FILE})")
+    try:
+        run_input(run_dir, relax_text(atoms, settings, max_force_eV_A, max_steps), settings)
+    except Cp2kRunError:
+        # custodian's validator refuses a relaxation that ran out of steps; say that, not "validation failed"
+        if GEO_OPT_STOPPED in (run_dir / OUTPUT_FILE).read_text(errors="replace"):
+            raise not_converged from None
+        raise
+    if GEO_OPT_DONE not in (run_dir / OUTPUT_FILE).read_text(errors="replace"):
+        raise not_converged
+    last = read(run_dir / f"{PROJECT}-pos-1.xyz", index=-1, format="xyz")
+    relaxed = atoms.copy()
+    if last.get_chemical_symbols() != atoms.get_chemical_symbols():
+        raise DopwfInputError(f"CP2K relaxation in {run_dir}: its trajectory's atoms are not the cell's")
+    relaxed.positions = last.positions
+    return relaxed
+
+
+@dataclass(frozen=True)
+class Cp2kDielectric:
+    """The dielectric stage's result with CP2K: the electronic part, and the ionic part when it was asked for."""
+
+    electronic: ElectronicDielectric
+    ionic: IonicDielectric | None
+    relaxed: bool  # the positions were relaxed before (the ionic part's cell)
+    formula: str
+
+    @property
+    def epsilon_r(self) -> np.ndarray | None:
+        """The static tensor, electronic + ionic (None without the ionic part)."""
+        return None if self.ionic is None else self.electronic.epsilon_electronic + self.ionic.epsilon_ionic
+
+    @property
+    def eps_r(self) -> float | None:
+        return None if self.ionic is None else float(np.trace(self.epsilon_r) / 3)
+
+    @property
+    def holds(self) -> str:
+        return "electronic + ionic" if self.ionic is not None else "electronic"
+
+    def source(self) -> str:
+        """Provenance for the dielectric document and the Anderson-Stuart table."""
+        parts = "linear response (&LINRES &POLAR)" + (
+            " + Born charges and Gamma force constants by finite displacements" if self.ionic else "")
+        return f"{self.electronic.level_of_theory}: {parts}{', relaxed positions' if self.relaxed else ''}, " \
+               "this workflow"
+
+    def missing(self) -> str | None:
+        if self.ionic is not None:
+            return None
+        return (f"missing: only the electronic part was computed (eps_electronic {self.electronic.eps_electronic:.3f}, "
+                "CP2K linear response); the static eps_r = electronic + ionic needs the ionic part (ionic: true)")
+
+    def as_record(self) -> dict:
+        """Everything, as JSON-ready values (``dopwf dielectric --json``)."""
+        record = {"engine": "cp2k", "level_of_theory": self.electronic.level_of_theory, "formula": self.formula,
+                  "volume_A3": self.electronic.volume_A3, "holds": self.holds, "relaxed": self.relaxed,
+                  "polarizability_bohr3": self.electronic.polarizability_bohr3.tolist(),
+                  "epsilon_electronic": self.electronic.epsilon_electronic.tolist(),
+                  "eps_electronic": self.electronic.eps_electronic, "epsilon_ionic": None, "eps_ionic": None,
+                  "epsilon_r": None, "eps_r": None, "missing": self.missing(), "source": self.source(),
+                  "custodian_corrections": self.electronic.corrections}
+        if self.ionic is not None:
+            record.update(epsilon_ionic=self.ionic.epsilon_ionic.tolist(), eps_ionic=self.ionic.eps_ionic,
+                          epsilon_r=self.epsilon_r.tolist(), eps_r=self.eps_r,
+                          born_charges_e=self.ionic.born_charges_e.tolist(),
+                          frequencies_THz=self.ionic.frequencies_THz.tolist(),
+                          born_charge_sum_e=self.ionic.born_charge_sum_e)
+        return record
+
+
+def compute_dielectric(run_dir: str | Path, atoms: Atoms, settings: Cp2kSettings | None = None, ionic: bool = False,
+                       relax: bool = False, step_A: float = 0.01) -> Cp2kDielectric:
+    """The dielectric stage with CP2K, in ``run_dir``: [relax/ (positions)], linres/ (electronic part, on the
+    relaxed cell when relaxed) and, with ``ionic``, displacements/ (6N + 1 runs). Every part resumes."""
+    run_dir = Path(run_dir)
+    settings = settings or Cp2kSettings()
+    cell = relax_positions(run_dir / "relax", atoms, settings) if relax else atoms
+    electronic = run_electronic_dielectric(run_dir / "linres", cell, settings)
+    if ionic:
+        log.info("ionic part: %d displaced CP2K runs", 6 * len(cell))
+    ionic_part = run_ionic_dielectric(run_dir / "displacements", cell, settings, step_A) if ionic else None
+    return Cp2kDielectric(electronic, ionic_part, relax, atoms.get_chemical_formula())
 
 
 # ---------------------------------------------------------------- the ionic part: finite displacements
