@@ -5,12 +5,13 @@
 Frame: the paper's 50-atom Li20Si3P3S23Cl cell after 150 steps of CHGNet MD at 900 K (seed 0; written to
 bench/results/cp2k_convergence_frame.extxyz, so the numbers can be reproduced on that exact frame). Each setting:
 PBE / DZVP-MOLOPT-SR-GTH / GTH-PBE, EPS_DEFAULT 1e-12, EPS_SCF 1e-6 (the engine's default; 1e-7 is beyond what
-EPS_DEFAULT 1e-12 integrals support: bench/results/cp2k_convergence_2026-12-06_stopped.md), a single point from
-the atomic guess with Debian's CP2K 2023.1 (cp2k.psmp, OpenMP threads as given), CUTOFF/REL_CUTOFF in Ry as
-named ("400/50"). The last (tightest) setting is the reference. Printed and written (cp2k_convergence.json, cp2k_convergence.md): per setting
-the largest and RMS force-component difference from the reference (eV/A), the energy difference (meV/atom), the
-largest stress difference (GPa), SCF steps and wall time, beside CHGNet's MD speed on the same cell measured in the
-same run (the machine's speed: docs/engines.md#cp2k). The cheapest setting with max |dF| <= 0.02 eV/A is the default.
+EPS_DEFAULT 1e-12 integrals support: bench/results/cp2k_convergence_2026-12-06_stopped.md), a single point from the
+atomic guess with Debian's CP2K 2023.1 (cp2k.psmp, OpenMP threads as given), CUTOFF/REL_CUTOFF in Ry as named
+("400/50"). The last (tightest) setting is the reference. Printed and written (cp2k_convergence.json,
+cp2k_convergence.md): per setting the largest and RMS force-component difference from the reference (eV/A), the
+energy difference (meV/atom), the largest stress difference (GPa), SCF steps and wall time, beside CHGNet's MD speed
+on the same cell measured in the same run (the machine's speed: docs/engines.md#cp2k). The cheapest setting with max
+|dF| <= 0.02 eV/A is the default.
 """
 
 from __future__ import annotations
