@@ -308,13 +308,14 @@ class Study(StrictSettings):
                              "constants dielectric_calculation.cp2k")
         return self
 
-    def cp2k_settings(self) -> Cp2kSettings:
-        """The study's CP2K level of theory as the reference engine (engine cp2k)."""
-        return self.cp2k or Cp2kSettings()
+    def reference_cp2k(self) -> Cp2kSettings | None:
+        """CP2K's level of theory as the study's reference engine (its ``cp2k`` section or CP2K's defaults); None
+        for any other engine."""
+        return (self.cp2k or Cp2kSettings()) if self.engine == "cp2k" else None
 
     def cp2k_settings_in_use(self) -> list[Cp2kSettings]:
         """Every CP2K level of theory the study runs: as its engine, its labels, its dielectric calculation."""
-        return [s for s in (self.cp2k_settings() if self.engine == "cp2k" else None,
+        return [s for s in (self.reference_cp2k(),
                             self.labels.cp2k if self.labels is not None else None,
                             self.dielectric_cp2k_settings() if self.dielectric_calculation is not None else None) if s]
 
@@ -322,9 +323,8 @@ class Study(StrictSettings):
         """Who labels what active learning chooses when it is not the exploring engine's own in-process
         calculator: the ``labels`` engine, or CP2K itself for engine cp2k (None: the engine labels in-process, or
         VASP single points as Fireworks)."""
-        if self.engine == "cp2k":
-            return LabelSettings(engine="cp2k", cp2k=self.cp2k_settings())
-        return self.labels
+        cp2k = self.reference_cp2k()
+        return LabelSettings(engine="cp2k", cp2k=cp2k) if cp2k is not None else self.labels
 
     @model_validator(mode="after")
     def _labels_fit_the_study(self) -> Study:
@@ -364,8 +364,9 @@ class Study(StrictSettings):
         calculation = self.dielectric_calculation
         if calculation is not None and calculation.cp2k is not None:
             return calculation.cp2k
-        if self.engine == "cp2k":
-            return self.cp2k_settings()
+        reference = self.reference_cp2k()
+        if reference is not None:
+            return reference
         return self.labels.cp2k if self.labels is not None else Cp2kSettings()
 
     @model_validator(mode="after")

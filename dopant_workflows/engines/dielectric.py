@@ -6,8 +6,8 @@ charges and Gamma-point force constants by finite displacements, on positions re
 static eps_r = electronic + ionic is what the Anderson-Stuart barrier uses (the paper's DFPT value); an electronic
 part alone is recorded, but eps_r is then missing and says why: eps_inf is not the static constant.
 
-Cost: the ionic part is 6N + 1 CP2K runs of the N-atom cell (one day and more for the paper's 150-atom cells on a
-laptop; an hour of a cluster node); docs/engines.md#cp2k has the measured single-point times.
+Cost: the ionic part is 6N + 1 CP2K runs of the N-atom cell after the relaxation (901 single points of a 150-atom
+cell for each of the paper's compositions: a cluster's job); the electronic part is one linear-response run.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from dopant_workflows.fireworks.task_helpers import (
     device_of,
     fake_vasp_spec,
     fw_id_of,
+    inherited_priority,
     results_db,
     run_dir_of,
     study_spec,
@@ -275,8 +276,6 @@ class ValidateNetwork(FiretaskBase):
     def _cp2k_errors(self, runs: list[dict], settings, fw_spec) -> dict:
         """The network's errors per temperature against CP2K single points of its ANN-MD frames, run here (each in
         its own directory under this Firework's run directory: a rerun resumes)."""
-        from dopant_workflows.ann.calculator import BPNNCalculator
-        from dopant_workflows.ann.model_io import load_potential
         from dopant_workflows.engines.cp2k.settings import Cp2kSettings
         from dopant_workflows.jobs.labelling import label_frames
         from dopant_workflows.jobs.vasp_validation import frames_to_relabel, labelled_errors
@@ -287,8 +286,7 @@ class ValidateNetwork(FiretaskBase):
                                 cp2k=Cp2kSettings(**self["cp2k"]))
         for frame, source in zip(labelled, frames, strict=True):
             frame.info.update(temperature_K=source.info["temperature_K"])
-        network = BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
-        return labelled_errors(labelled, network)
+        return labelled_errors(labelled, self._network(fw_spec))
 
     def _vasp_relabelling(self, runs: list[dict], settings, fw_spec) -> FWAction | None:
         """VASP single points of the ANN-MD frames, then this comparison again with their labels: a detour (the
@@ -312,13 +310,18 @@ class ValidateNetwork(FiretaskBase):
 
     @staticmethod
     def _vasp_errors(fw_spec) -> dict:
-        from dopant_workflows.ann.calculator import BPNNCalculator
-        from dopant_workflows.ann.model_io import load_potential
         from dopant_workflows.fireworks.vasp_tasks import vasp_labelled_frames
         from dopant_workflows.jobs.vasp_validation import labelled_errors
 
-        network = BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
-        return labelled_errors(vasp_labelled_frames(fw_spec), network)
+        return labelled_errors(vasp_labelled_frames(fw_spec), ValidateNetwork._network(fw_spec))
+
+    @staticmethod
+    def _network(fw_spec):
+        """The parent's network as an ASE calculator, evaluated as its MD used it."""
+        from dopant_workflows.ann.calculator import BPNNCalculator
+        from dopant_workflows.ann.model_io import load_potential
+
+        return BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
 
 
 @explicit_serialize
@@ -405,5 +408,5 @@ class ActiveLearningRound(FiretaskBase):
         """The spec of a round this one adds (the next round, or this one again with VASP labels): the reference
         frames this round got, the VASP replay directory when there is one, and this round's ``_priority`` (the
         study's critical path)."""
-        priority = {"_priority": fw_spec["_priority"]} if "_priority" in fw_spec else {}
-        return study_spec(**{FRAMES_KEY: fw_spec.get(FRAMES_KEY, [])}, **fake_vasp_spec(fw_spec), **priority)
+        return study_spec(**{FRAMES_KEY: fw_spec.get(FRAMES_KEY, [])}, **fake_vasp_spec(fw_spec),
+                          **inherited_priority(fw_spec))

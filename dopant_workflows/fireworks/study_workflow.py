@@ -73,12 +73,18 @@ def study_substitutions(study: Study) -> list[Substitution]:
     return study.enumerate_substitutions()
 
 
+def _reference_cp2k_record(study: Study) -> dict:
+    """``{"cp2k": settings}`` for a study whose reference engine is CP2K (Firetask parameters, run tags), else {}."""
+    cp2k = study.reference_cp2k()
+    return {"cp2k": cp2k.as_record()} if cp2k is not None else {}
+
+
 def _reference_run(study: Study, cell: Structure, settings, label: str) -> list[Firework]:
     """Reference MD of one cell on the study's engine (VASP: a chain of segment Fireworks); its frames are pushed
     to the training Firework."""
     if study.engine == "vasp":
         return aimd_segment_fireworks(cell, settings, f"{study.name} {label}")
-    cp2k = {"cp2k": study.cp2k_settings().as_record()} if study.engine == "cp2k" else {}
+    cp2k = _reference_cp2k_record(study)
     tag = run_tag(cell.as_dict(), settings.model_dump(), study.engine, *cp2k.values())
     task = RunEmbeddedAIMD(structure=cell.as_dict(), settings=settings.model_dump(), engine=study.engine,
                            run_path=f"{study.name}/aimd/{label}-{tag}", **cp2k)
@@ -113,7 +119,7 @@ def _reference_and_training(study: Study, cell: Structure, label: str, simulated
         parents = [relabel]
     train_tag = run_tag(cell.as_dict(), aimd_settings.model_dump(), study.engine, study.ann.as_record(),
                         *extra_records, *([labels] if labels else []),
-                        *([study.cp2k_settings().as_record()] if study.engine == "cp2k" else []))
+                        *_reference_cp2k_record(study).values())
     if study.active_learning.enabled:
         train = _active_learning(study, cell, label, parents, train_tag, simulated)
     else:
@@ -138,12 +144,13 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
     # it re-runs no training (members found in place are reused) and no finished exploration
     work = {k: v for k, v in settings.as_record().items() if k != "hand_on"}
     tag = run_tag(train_tag, work, study.active_learning_temperatures(), [c.as_dict() for _, c in cells])
+    labelling = study.labelling()
     task = ActiveLearningRound(round=1, training=study.ann.as_record(), settings=settings.as_record(),
                                engine=study.engine, cells=[[n, c.as_dict()] for n, c in cells],
                                temperatures_K=study.active_learning_temperatures(),
                                run_path=f"{study.name}/active_learning/{label}-{tag}/round1", study=study.name,
                                label=label, seed=derive_seed(study.seed, "active learning", label), frames=[],
-                               **({"labels": study.labelling().as_record()} if study.labelling() else {}))
+                               **({"labels": labelling.as_record()} if labelling else {}))
     return Firework([task], name=f"{study.name} {label} active learning round 1", parents=parents, spec=study_spec())
 
 
@@ -157,7 +164,7 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
     name, engine = study.name, study.engine
     common = {"settings": settings.as_record(), "study": name, "label": label, "reference_engine": engine,
               "training_range_K": list(study.training_temperature_range()),
-              **({"cp2k": study.cp2k_settings().as_record()} if engine == "cp2k" else {})}
+              **_reference_cp2k_record(study)}
     compare_tag = run_tag(settings.as_record(), train.name, train.tasks[0].as_dict())
     compare_path = f"{name}/validation/{label}-{compare_tag}"
     cell = cell.copy()
@@ -168,7 +175,7 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
         for role, k in settings.run_keys():
             seed = study.validation_seed(label, role, temperature, k)
             depends = (train.name, train.tasks[0].as_dict()) if role == "ann" else (
-                cell.as_dict(), engine, *([common["cp2k"]] if engine == "cp2k" else []))
+                cell.as_dict(), engine, *_reference_cp2k_record(study).values())
             tag = run_tag(protocol, analysis, seed, role, *depends)
             run_name = f"{name} {label} validation {role} md {temperature:g}K #{k + 1}"
             run_path = f"{name}/validation/{label}/{role}-{temperature:g}K-{tag}"

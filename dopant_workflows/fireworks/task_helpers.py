@@ -35,6 +35,12 @@ def study_spec(head: Mapping[str, Any] | None = None, /, **tail: Any) -> dict[st
     return {**STUDY_SPEC, **(head or {}), "_dupefinder": DupeFinderSameTasks(), **tail}
 
 
+def inherited_priority(fw_spec) -> dict:
+    """The running Firework's ``_priority`` for the Fireworks it adds (its detours share its place on the critical
+    path), {} when it has none."""
+    return {"_priority": fw_spec["_priority"]} if "_priority" in fw_spec else {}
+
+
 def fake_vasp_spec(fw_spec) -> dict:
     """The replay directory (use_fake_vasp) handed on to Fireworks a task adds at run time."""
     return {FAKE_VASP_KEY: fw_spec[FAKE_VASP_KEY]} if fw_spec.get(FAKE_VASP_KEY) else {}

@@ -30,6 +30,7 @@ from dopant_workflows.fireworks.task_helpers import (
     env_value,
     fake_vasp_spec,
     fw_id_of,
+    inherited_priority,
     results_db,
     run_dir_of,
     study_spec,
@@ -176,8 +177,7 @@ def vasp_single_points(frames, name: str, fw_spec) -> list:
     (an active-learning round's: the study's critical path)."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    priority = {"_priority": fw_spec["_priority"]} if "_priority" in fw_spec else {}
-    spec = study_spec(VASP_SPEC, **fake_vasp_spec(fw_spec), **priority)
+    spec = study_spec(VASP_SPEC, **fake_vasp_spec(fw_spec), **inherited_priority(fw_spec))
     return [Firework([RunVaspStatic(structure=AseAtomsAdaptor.get_structure(atoms).as_dict(),
                                     info={**_json_info(atoms.info), "index": n})],
                      name=f"{name} {n + 1} of {len(frames)}", spec=spec)
