@@ -103,8 +103,9 @@ def time_parts(atoms, calls: int) -> tuple[float, float]:
     return best[0], best[1]
 
 
-def time_amp(structures: dict[int, object], calls: int = 3) -> dict[int, dict]:
-    """AMP's best time (s) of ``calls`` energy + force calls per cell, after a warm-up call; {} without AMP."""
+def time_amp(structures: dict[int, object], calls: int = 3, model: Path = MODEL) -> dict[int, dict]:
+    """AMP's best time (s) of ``calls`` energy + force calls per cell of ``model``, after a warm-up call; {}
+    without AMP."""
     if not AMP_PYTHON.exists():
         return {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,7 +114,7 @@ def time_amp(structures: dict[int, object], calls: int = 3) -> dict[int, dict]:
             path = os.path.join(tmp, f"cell_{n}.extxyz")
             write(path, atoms)
             paths.append(path)
-        code = AMP_TIMER.replace("MODEL", repr(str(MODEL)))
+        code = AMP_TIMER.replace("MODEL", repr(str(model)))
         result = subprocess.run([str(AMP_PYTHON), "-c", code, str(calls), *paths], capture_output=True, text=True,
                                 check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return {int(k): v for k, v in json.loads(result.stdout.strip().splitlines()[-1]).items()}

@@ -15,6 +15,7 @@ _PUBLIC = {
     "BPNNPotential": "model",
     "GaussianDescriptor": "descriptor",
     "TrainingSettings": "settings",
+    "ZernikeDescriptor": "zernike",
     "load_amp": "amp_io",
     "load_amp_potential": "amp_io",
     "load_potential": "model_io",

@@ -5,8 +5,8 @@ inner strings are ``dict(...)`` calls holding dicts, lists, tuples, numbers and 
 loads it with ``eval`` (arbitrary code execution on an untrusted file). We parse it with :mod:`ast` and accept
 only those literal forms; anything else is refused with the offending construct named.
 
-Supported: ``Gaussian`` descriptor with ``Cosine`` cutoff (G2 and G4 functions) and the atom-centred
-``NeuralNetwork`` model (tanh, sigmoid or linear). Other AMP kinds (Zernike, Bispectrum, Polynomial cutoff,
+Supported: ``Gaussian`` (G2 and G4 functions) and ``Zernike`` descriptors with the ``Cosine`` cutoff and the
+atom-centred ``NeuralNetwork`` model (tanh, sigmoid or linear). Other AMP kinds (Bispectrum, Polynomial cutoff,
 G5, KernelRidge, TensorFlow, image-centred mode) are refused by name.
 """
 
@@ -20,16 +20,18 @@ from typing import Any
 import numpy as np
 
 from dopant_workflows.ann.calculator import BPNNCalculator
-from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.descriptor import AtomCentredDescriptor, GaussianDescriptor
 from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.symmetry_functions import symmetry_functions_from_amp, symmetry_functions_to_amp
+from dopant_workflows.ann.zernike import ZernikeDescriptor
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
 
 log = logging.getLogger(__name__)
 
 AMP_DESCRIPTOR = ".descriptor.gaussian.Gaussian"
+AMP_ZERNIKE = ".descriptor.zernike.Zernike"
 AMP_MODEL = ".model.neuralnetwork.NeuralNetwork"
 AMP_VERSION = "2015.12"
 _ARRAY_CALLS = {"array", "matrix", "np.array", "numpy.array", "np.matrix", "numpy.matrix"}
@@ -87,9 +89,10 @@ def _require(condition: bool, source: str, message: str) -> None:
 
 def potential_from_amp_parameters(descriptor: dict, model: dict, source: str) -> BPNNPotential:
     """Our potential from AMP's parsed descriptor and model parameter dictionaries."""
-    kind = descriptor.get("importname")
-    _require(kind == AMP_DESCRIPTOR, source,
-             f"descriptor {kind!r} is not supported; only AMP's Gaussian descriptor ({AMP_DESCRIPTOR}) is")
+    descriptor_kind = descriptor.get("importname")
+    _require(descriptor_kind in (AMP_DESCRIPTOR, AMP_ZERNIKE), source,
+             f"descriptor {descriptor_kind!r} is not supported; AMP's Gaussian ({AMP_DESCRIPTOR}) and Zernike "
+             f"({AMP_ZERNIKE}) descriptors are")
     cutoff = descriptor.get("cutoff") or {}
     _require(isinstance(cutoff, dict) and cutoff.get("name") == "Cosine", source,
              f"cutoff {cutoff.get('name') if isinstance(cutoff, dict) else cutoff!r} is not supported; only Cosine is")
@@ -104,11 +107,14 @@ def potential_from_amp_parameters(descriptor: dict, model: dict, source: str) ->
                  f"model has no {key}: it was never trained (AMP fills them during fit)")
     gs = descriptor.get("Gs")
     elements = sorted(descriptor.get("elements") or model["fprange"].keys())
-    _require(gs is not None, source, "descriptor has no symmetry functions (Gs)")
-    if isinstance(gs, list):
-        gs = {el: gs for el in elements}
-    functions = symmetry_functions_from_amp(gs)
-    desc = GaussianDescriptor(tuple(elements), functions, float(cutoff["kwargs"]["Rc"]))
+    rc = float(cutoff["kwargs"]["Rc"])
+    if descriptor_kind == AMP_ZERNIKE:
+        desc = _zernike_from_amp(descriptor, elements, rc, source)
+    else:
+        _require(gs is not None, source, "descriptor has no symmetry functions (Gs)")
+        if isinstance(gs, list):
+            gs = {el: gs for el in elements}
+        desc = GaussianDescriptor(tuple(elements), symmetry_functions_from_amp(gs), rc)
     networks = {}
     for element in elements:
         try:
@@ -122,6 +128,18 @@ def potential_from_amp_parameters(descriptor: dict, model: dict, source: str) ->
             raise DopwfInputError(f"{source}: network of {element} is incomplete or malformed ({exc})") from None
     network = AtomicNeuralNetwork(networks, str(model.get("activation", "tanh")))
     return BPNNPotential(desc, network, {"imported_from": "amp-1.0.1", "source_file": source})
+
+
+def _zernike_from_amp(descriptor: dict, elements: list[str], cutoff_A: float, source: str) -> ZernikeDescriptor:
+    """AMP's Zernike parameters: ``nmax`` (one integer) and ``Gs`` ({centre: {neighbour: weight}}; AMP's default,
+    the atomic numbers, where the file has none: AMP fills them on its first fingerprint)."""
+    nmax = descriptor.get("nmax")
+    _require(not isinstance(nmax, dict), source,
+             f"Zernike nmax {nmax!r}: a per-element nmax is not supported (AMP 1.0.1 cannot fingerprint with one)")
+    gs = descriptor.get("Gs")
+    if gs is None:
+        return ZernikeDescriptor.default(elements, nmax, cutoff_A)
+    return ZernikeDescriptor(tuple(elements), nmax, gs, cutoff_A)
 
 
 def load_amp_potential(path: str | Path) -> BPNNPotential:
@@ -166,14 +184,7 @@ class _Array:
 def amp_text(potential: BPNNPotential) -> str:
     """The ``.amp`` file text AMP 1.0.1 writes for an equivalent model."""
     desc, net = potential.descriptor, potential.network
-    descriptor = {
-        "Gs": symmetry_functions_to_amp(desc.functions),
-        "cutoff": {"name": "Cosine", "kwargs": {"Rc": float(desc.cutoff_A)}},
-        "elements": list(desc.elements),
-        "importname": AMP_DESCRIPTOR,
-        "mode": "atom-centered",
-        "version": AMP_VERSION,
-    }
+    descriptor = _amp_descriptor_parameters(desc)
     model = {
         "activation": net.activation,
         "fprange": {el: np.stack([n.fp_min, n.fp_max], axis=1).tolist() for el, n in net.networks.items()},
@@ -185,6 +196,14 @@ def amp_text(potential: BPNNPotential) -> str:
         "weights": {el: {i + 1: _Array(w) for i, w in enumerate(n.weights)} for el, n in net.networks.items()},
     }
     return _amp_parameters_text({"descriptor": _amp_parameters_text(descriptor), "model": _amp_parameters_text(model)})
+
+
+def _amp_descriptor_parameters(desc: AtomCentredDescriptor) -> dict[str, Any]:
+    if isinstance(desc, ZernikeDescriptor):
+        return desc.as_amp_parameters()
+    return {"Gs": symmetry_functions_to_amp(desc.functions),
+            "cutoff": {"name": "Cosine", "kwargs": {"Rc": float(desc.cutoff_A)}}, "elements": list(desc.elements),
+            "importname": AMP_DESCRIPTOR, "mode": "atom-centered", "version": AMP_VERSION}
 
 
 def save_amp(calc: BPNNCalculator | BPNNPotential, path: str | Path) -> Path:

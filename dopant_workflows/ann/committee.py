@@ -44,7 +44,8 @@ def committee_evaluate(potentials: Sequence[BPNNPotential], atoms: Atoms, pairs:
     if not shares_descriptor(potentials):
         return [p.evaluate(atoms, forces=True, pairs=pairs) for p in potentials]
     descriptor = potentials[0].descriptor
-    packed = _packed(tuple(p.network for p in potentials), descriptor.max_functions)
+    packed = _packed(tuple(p.network for p in potentials), descriptor.max_functions) if descriptor.fused_kernel \
+        else None
     if packed is not None:
         species = descriptor.species_indices(atoms)
         pairs = neighbor_pairs(atoms, descriptor.cutoff_A) if pairs is None else pairs

@@ -16,7 +16,7 @@ from ase import Atoms
 from ase.io import read
 from tqdm import tqdm
 
-from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.descriptor import AtomCentredDescriptor
 from dopant_workflows.ann.neighbors import check_atoms
 from dopant_workflows.errors import DopwfInputError
 
@@ -132,7 +132,7 @@ class PackedImages:
     n_atoms_per_image: np.ndarray
     pair_start: np.ndarray  # (n_images + 1,)
     jacobian: np.ndarray | None = None  # (n_pairs, W, 3) float32 dG/d(pair vector) over the columns each pair
-    #                                     touches (GaussianDescriptor.pair_jacobian), when stored for training
+    #                                     touches (AtomCentredDescriptor.pair_jacobian), when stored for training
 
     @property
     def n_images(self) -> int:
@@ -171,7 +171,7 @@ class PackedImages:
         return 12 * len(self.neighbor) * width
 
 
-def pack_images(descriptor: GaussianDescriptor, images: Sequence[ReferenceImage],
+def pack_images(descriptor: AtomCentredDescriptor, images: Sequence[ReferenceImage],
                 progress: bool = False) -> PackedImages:
     """Fingerprint every image once and pack them (see :class:`PackedImages`)."""
     fingerprints, species, first, neighbor, centers, vectors = [], [], [0], [], [], []

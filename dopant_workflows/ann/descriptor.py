@@ -1,4 +1,6 @@
-"""The Gaussian descriptor: symmetry-function tables for the compiled kernels, and fingerprints of structures."""
+"""Atom-centred descriptors: what every descriptor shares (:class:`AtomCentredDescriptor`), the Gaussian descriptor
+(symmetry-function tables for the compiled kernels), and the named sets training builds from
+(:func:`descriptor_from_set`; the Zernike descriptor is :mod:`dopant_workflows.ann.zernike`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,110 @@ from dopant_workflows.ann.settings import DEFAULT_CUTOFF_A
 from dopant_workflows.ann.symmetry_functions import G2, SymmetryFunction, default_symmetry_functions
 from dopant_workflows.errors import DopwfInputError
 
-#: The paper's cutoff radius (A), AMP's default.
+
+class AtomCentredDescriptor:
+    """What networks, training and the calculator use of a descriptor, written once over its compiled kernels.
+
+    A subclass is a frozen dataclass with ``elements`` (sorted), ``cutoff_A`` and ``n_functions``; it names its
+    kernel module (``_kernels``: ``fingerprints``, ``fingerprints_vjp``, ``fingerprints_jvp``, each taking
+    ``kernel_args(...)`` first) and gives ``kernel_args``, ``pair_columns`` (the columns a pair can move, per
+    centre and neighbour element) and ``pair_jacobian``."""
+
+    _kernels = kernels
+    #: whether :mod:`dopant_workflows.ann.fused` (one compiled pass per centre, Gaussian functions only) applies
+    fused_kernel = False
+
+    @property
+    def max_functions(self) -> int:
+        return max(self.n_functions.values())
+
+    @property
+    def jacobian_width(self) -> int:
+        """Columns of the stored training Jacobian per pair: the most one pair can touch."""
+        return max(1, int((self.pair_columns >= 0).sum(axis=2).max()))
+
+    def jacobian_vjp(self, species, first, neighbor, jacobian, weights) -> np.ndarray:
+        """dE/d(pair vector) (P, 3) from a stored Jacobian and dE/dG (N, max_functions)."""
+        return kernels.jacobian_vjp(species, first, neighbor, self.pair_columns, jacobian, weights)
+
+    def jacobian_jvp(self, species, first, neighbor, jacobian, displacements) -> np.ndarray:
+        """dG (N, max_functions) along a displacement of the atoms (N, 3), from a stored Jacobian."""
+        return kernels.jacobian_jvp(species, first, neighbor, self.pair_columns, jacobian,
+                                    np.ascontiguousarray(displacements, dtype=np.float64), self.max_functions)
+
+    @cached_property
+    def _index_of_number(self) -> np.ndarray:
+        """Element index by atomic number (-1: not in the model)."""
+        table = -np.ones(len(chemical_symbols), dtype=np.int64)
+        for n, el in enumerate(self.elements):
+            table[atomic_numbers[el]] = n
+        return table
+
+    def species_indices(self, atoms: Atoms) -> np.ndarray:
+        """Element index of every atom; refuses elements the descriptor does not know (naming them)."""
+        species = self._index_of_number[atoms.numbers]
+        if (species < 0).any():
+            unknown = sorted({chemical_symbols[z] for z in atoms.numbers[species < 0]})
+            raise DopwfInputError(
+                f"structure {atoms.get_chemical_formula()}: element(s) {unknown} are not in the model, "
+                f"which was trained on {list(self.elements)}"
+            )
+        return species
+
+    def pair_kernel_args(self, species: np.ndarray, pairs: NeighborPairs) -> tuple:
+        """Positional arguments of the compiled kernels for one structure's pairs."""
+        return self.kernel_args(species, pairs.first, pairs.neighbor, pairs.vectors, pairs.terms(self.cutoff_A))
+    def fingerprints(self, atoms: Atoms, pairs: NeighborPairs | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, NeighborPairs]:
+        """(G of shape (N, max_functions), species indices, neighbour pairs) of a structure.
+
+        Rows of atoms whose element has fewer functions than ``max_functions`` are zero-padded. ``pairs``: this
+        structure's pairs within the cutoff when the caller has them (a Verlet list); else searched here.
+        """
+        species = self.species_indices(atoms)
+        pairs = neighbor_pairs(atoms, self.cutoff_A) if pairs is None else pairs
+        return self._kernels.fingerprints(*self.pair_kernel_args(species, pairs)), species, pairs
+
+    def pairs_vjp(self, species, first, neighbor, vectors, terms, dE_dG) -> np.ndarray:
+        """dE/d(pair vector) (P, 3) for dE/dG (N, max_functions), on any (possibly packed, multi-image) pair set."""
+        return self._kernels.fingerprints_vjp(*self.kernel_args(species, first, neighbor, vectors, terms),
+                                              np.ascontiguousarray(dE_dG))
+
+    def pairs_jvp(self, species, first, neighbor, vectors, terms, pair_displacements) -> np.ndarray:
+        """dG (N, max_functions) along displacements of the pair vectors (P, 3), on any pair set."""
+        return self._kernels.fingerprints_jvp(*self.kernel_args(species, first, neighbor, vectors, terms),
+                                              np.ascontiguousarray(pair_displacements))
+
+    def energy_gradient(self, species: np.ndarray, pairs: NeighborPairs,
+                        dE_dG: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV) for a given dE/dG (N, max_functions)."""
+        pair_gradient = self.pairs_vjp(species, pairs.first, pairs.neighbor, pairs.vectors,
+                                       pairs.terms(self.cutoff_A), dE_dG)
+        return self.gradient_from_pairs(species, pairs, pair_gradient)
+
+    def energy_gradients(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> np.ndarray:
+        """dE_m/dR (M, N, 3) in eV/A for M networks' dE_m/dG (M, N, max_functions)."""
+        return np.stack([self.energy_gradient(species, pairs, g)[0] for g in dE_dG])
+
+    @staticmethod
+    def gradient_from_pairs(species: np.ndarray, pairs: NeighborPairs, pair_gradient: np.ndarray,
+                            strain: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV, or None unless ``strain``) from dE/d(pair vector)
+        (P, 3)."""
+        gradient = kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, pair_gradient)
+        if not strain:
+            return gradient, None
+        # einsum, not a BLAS matmul: a threaded BLAS call between force calls leaves OpenBLAS threads spinning
+        # against the numba kernels' threads
+        strain_derivative = np.einsum("pi,pj->ij", pair_gradient, pairs.vectors)
+        return gradient, 0.5 * (strain_derivative + strain_derivative.T)
+
+    def fingerprint_directional_derivative(self, species: np.ndarray, pairs: NeighborPairs,
+                                           displacements: np.ndarray) -> np.ndarray:
+        """dG along atomic displacements (N, 3): the Jacobian-vector product force training needs."""
+        pair_displacements = displacements[pairs.neighbor] - displacements[pairs.centers]
+        return self.pairs_jvp(species, pairs.first, pairs.neighbor, pairs.vectors, pairs.terms(self.cutoff_A),
+                              pair_displacements)
 
 
 @dataclass(frozen=True)
@@ -32,11 +137,13 @@ class _Tables:
 
 
 @dataclass(frozen=True)
-class GaussianDescriptor:
+class GaussianDescriptor(AtomCentredDescriptor):
     """AMP-compatible Gaussian descriptor with a cosine cutoff.
 
     ``functions[element]`` lists the symmetry functions of centre atoms of that element, in output order.
     """
+
+    fused_kernel = True
 
     elements: tuple[str, ...]
     functions: Mapping[str, tuple[SymmetryFunction, ...]]
@@ -81,10 +188,6 @@ class GaussianDescriptor:
     @cached_property
     def n_functions(self) -> dict[str, int]:
         return {el: len(self.functions[el]) for el in self.elements}
-
-    @property
-    def max_functions(self) -> int:
-        return max(self.n_functions.values())
 
     def _build_tables(self) -> _Tables:
         index = {el: n for n, el in enumerate(self.elements)}
@@ -131,84 +234,22 @@ class GaussianDescriptor:
         t = self._tables
         return angular_tables(t.g4_slots, t.eta, t.gamma, t.zeta, t.pair_columns, t.column_slot)
 
-    @property
-    def jacobian_width(self) -> int:
-        """Columns of the stored training Jacobian per pair: the most one pair can touch."""
-        return max(1, int((self._tables.pair_columns >= 0).sum(axis=2).max()))
-
     def pair_jacobian(self, species, first, neighbor, vectors, terms) -> np.ndarray:
         """dG/d(pair vector) of every pair over the columns it touches ((P, jacobian_width, 3) float32)."""
         t = self._tables
         return kernels.fingerprints_jacobian(*self.kernel_args(species, first, neighbor, vectors, terms),
                                              t.column_slot, self.jacobian_width)
 
-    def jacobian_vjp(self, species, first, neighbor, jacobian, weights) -> np.ndarray:
-        """dE/d(pair vector) (P, 3) from a stored Jacobian and dE/dG (N, max_functions)."""
-        return kernels.jacobian_vjp(species, first, neighbor, self._tables.pair_columns, jacobian, weights)
-
-    def jacobian_jvp(self, species, first, neighbor, jacobian, displacements) -> np.ndarray:
-        """dG (N, max_functions) along a displacement of the atoms (N, 3), from a stored Jacobian."""
-        return kernels.jacobian_jvp(species, first, neighbor, self._tables.pair_columns, jacobian,
-                                    np.ascontiguousarray(displacements, dtype=np.float64), self.max_functions)
-
-    @cached_property
-    def _index_of_number(self) -> np.ndarray:
-        """Element index by atomic number (-1: not in the model)."""
-        table = -np.ones(len(chemical_symbols), dtype=np.int64)
-        for n, el in enumerate(self.elements):
-            table[atomic_numbers[el]] = n
-        return table
-
-    def species_indices(self, atoms: Atoms) -> np.ndarray:
-        """Element index of every atom; refuses elements the descriptor does not know (naming them)."""
-        species = self._index_of_number[atoms.numbers]
-        if (species < 0).any():
-            unknown = sorted({chemical_symbols[z] for z in atoms.numbers[species < 0]})
-            raise DopwfInputError(
-                f"structure {atoms.get_chemical_formula()}: element(s) {unknown} are not in the model, "
-                f"which was trained on {list(self.elements)}"
-            )
-        return species
-
-    def pair_kernel_args(self, species: np.ndarray, pairs: NeighborPairs) -> tuple:
-        """Positional arguments of the compiled kernels for one structure's pairs."""
-        return self.kernel_args(species, pairs.first, pairs.neighbor, pairs.vectors, pairs.terms(self.cutoff_A))
+    @property
+    def pair_columns(self) -> np.ndarray:
+        """(E, E, W + 1): the columns a pair (centre a, neighbour e) can touch, -1 ends the list."""
+        return self._tables.pair_columns
 
     def kernel_args(self, species, first, neighbor, vectors, terms) -> tuple:
         """Positional arguments of the compiled kernels for any (possibly packed, multi-image) pair set."""
         t = self._tables
         return (species, first, neighbor, vectors, *terms, float(self.cutoff_A), t.g2_slots, t.g4_slots,
                 t.eta, t.offset, t.gamma, t.zeta)
-
-    def fingerprints(self, atoms: Atoms, pairs: NeighborPairs | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, NeighborPairs]:
-        """(G of shape (N, max_functions), species indices, neighbour pairs) of a structure.
-
-        Rows of atoms whose element has fewer functions than ``max_functions`` are zero-padded. ``pairs``: this
-        structure's pairs within the cutoff when the caller has them (a Verlet list); else searched here.
-        """
-        species = self.species_indices(atoms)
-        pairs = neighbor_pairs(atoms, self.cutoff_A) if pairs is None else pairs
-        return kernels.fingerprints(*self.pair_kernel_args(species, pairs)), species, pairs
-
-    def energy_gradient(self, species: np.ndarray, pairs: NeighborPairs,
-                        dE_dG: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV) for a given dE/dG (N, max_functions)."""
-        pair_gradient = kernels.fingerprints_vjp(*self.pair_kernel_args(species, pairs), np.ascontiguousarray(dE_dG))
-        return self.gradient_from_pairs(species, pairs, pair_gradient)
-
-    @staticmethod
-    def gradient_from_pairs(species: np.ndarray, pairs: NeighborPairs, pair_gradient: np.ndarray,
-                            strain: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-        """(dE/dR (N, 3) in eV/A, dE/d(strain) (3, 3) in eV, or None unless ``strain``) from dE/d(pair vector)
-        (P, 3)."""
-        gradient = kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, pair_gradient)
-        if not strain:
-            return gradient, None
-        # einsum, not a BLAS matmul: a threaded BLAS call between force calls leaves OpenBLAS threads spinning
-        # against the numba kernels' threads
-        strain_derivative = np.einsum("pi,pj->ij", pair_gradient, pairs.vectors)
-        return gradient, 0.5 * (strain_derivative + strain_derivative.T)
 
     def energy_gradients(self, species: np.ndarray, pairs: NeighborPairs, dE_dG: np.ndarray) -> np.ndarray:
         """dE_m/dR (M, N, 3) in eV/A for M networks' dE_m/dG (M, N, max_functions), in one pass over triplets."""
@@ -217,12 +258,16 @@ class GaussianDescriptor:
         return np.stack([kernels.scatter_pair_gradient(len(species), pairs.first, pairs.neighbor, g)
                          for g in pair_gradients])
 
-    def fingerprint_directional_derivative(self, species: np.ndarray, pairs: NeighborPairs,
-                                           displacements: np.ndarray) -> np.ndarray:
-        """dG along atomic displacements (N, 3): the Jacobian-vector product force training needs."""
-        pair_displacements = displacements[pairs.neighbor] - displacements[pairs.centers]
-        return kernels.fingerprints_jvp(*self.pair_kernel_args(species, pairs),
-                                        np.ascontiguousarray(pair_displacements))
+
+def descriptor_from_set(name: str, elements: Sequence[str],
+                        cutoff_A: float = DEFAULT_CUTOFF_A) -> AtomCentredDescriptor:
+    """The descriptor ``TrainingSettings.descriptor`` names: a Gaussian set (``symmetry_functions.DESCRIPTOR_SETS``)
+    or AMP's Zernike descriptor (``zernike-nmaxN``: :mod:`dopant_workflows.ann.zernike`)."""
+    if name.startswith("zernike"):
+        from dopant_workflows.ann.zernike import ZernikeDescriptor
+
+        return ZernikeDescriptor.from_set(name, elements, cutoff_A)
+    return GaussianDescriptor.from_set(name, elements, cutoff_A)
 
 
 def _pad(nested: list, shape: tuple[int, ...]) -> np.ndarray:

@@ -28,7 +28,7 @@ from threadpoolctl import ThreadpoolController
 
 from dopant_workflows.ann import kernels
 from dopant_workflows.ann.dataset import PackedImages
-from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.descriptor import AtomCentredDescriptor
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +58,7 @@ class NetworkForces(torch.autograd.Function):
     respect to ``model``'s parameters (passed flat in ``params``, the order of ``model.parameters()``)."""
 
     @staticmethod
-    def forward(ctx, model, descriptor: GaussianDescriptor, batch: PackedImages, *params):
+    def forward(ctx, model, descriptor: AtomCentredDescriptor, batch: PackedImages, *params):
         with _one_blas_thread():
             return NetworkForces._forward(ctx, model, descriptor, batch)
 
@@ -68,7 +68,7 @@ class NetworkForces(torch.autograd.Function):
             return NetworkForces._backward(ctx, grad_energies, grad_forces)
 
     @staticmethod
-    def _forward(ctx, model, descriptor: GaussianDescriptor, batch: PackedImages):
+    def _forward(ctx, model, descriptor: AtomCentredDescriptor, batch: PackedImages):
         energies = np.zeros(len(batch.species))
         dE_dG = np.zeros_like(batch.fingerprints)
         saved = []
@@ -98,7 +98,8 @@ class NetworkForces(torch.autograd.Function):
         if batch.jacobian is not None:
             pair_gradient = descriptor.jacobian_vjp(batch.species, batch.first, batch.neighbor, batch.jacobian, dE_dG)
         else:
-            pair_gradient = kernels.fingerprints_vjp(*_kernel_args(descriptor, batch), dE_dG)
+            pair_gradient = descriptor.pairs_vjp(batch.species, batch.first, batch.neighbor, batch.vectors,
+                                                 batch.pair_terms, dE_dG)
         forces = -kernels.scatter_pair_gradient(len(batch.species), batch.first, batch.neighbor, pair_gradient)
         ctx.model, ctx.descriptor, ctx.batch, ctx.saved = model, descriptor, batch, saved
         return torch.from_numpy(energies), torch.from_numpy(forces)
@@ -114,7 +115,8 @@ class NetworkForces(torch.autograd.Function):
                 v = -ctx.descriptor.jacobian_jvp(batch.species, batch.first, batch.neighbor, batch.jacobian, u)
             else:
                 pair_displacements = np.ascontiguousarray(u[batch.neighbor] - u[batch.centers])
-                v = -kernels.fingerprints_jvp(*_kernel_args(ctx.descriptor, batch), pair_displacements)
+                v = -ctx.descriptor.pairs_jvp(batch.species, batch.first, batch.neighbor, batch.vectors,
+                                              batch.pair_terms, pair_displacements)
         weight_grads, slope_grads, intercept_grads = [], [], []
         for e, _ in enumerate(model.elements):
             if ctx.saved[e] is None:
@@ -163,11 +165,7 @@ def _in_parameter_order(model, weight_grads, slope_grads, intercept_grads) -> li
     return [by_id[id(p)] for p in model.parameters()]
 
 
-def _kernel_args(descriptor: GaussianDescriptor, batch: PackedImages) -> tuple:
-    return descriptor.kernel_args(batch.species, batch.first, batch.neighbor, batch.vectors, batch.pair_terms)
-
-
-def energies_and_forces(model, descriptor: GaussianDescriptor,
+def energies_and_forces(model, descriptor: AtomCentredDescriptor,
                         batch: PackedImages) -> tuple[torch.Tensor, torch.Tensor]:
     """Atomic energies (N,) and forces (N, 3) of ``model`` on ``batch``, differentiable in its parameters."""
     return NetworkForces.apply(model, descriptor, batch, *model.parameters())

@@ -12,7 +12,7 @@ from ase import Atoms
 
 from dopant_workflows.ann import fused
 from dopant_workflows.ann.core_repulsion import CoreRepulsion
-from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.descriptor import AtomCentredDescriptor
 from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
 from dopant_workflows.ann.network import AtomicNeuralNetwork
 from dopant_workflows.errors import DopwfInputError
@@ -34,7 +34,7 @@ class BPNNPotential:
     ``core_repulsion`` (optional) adds a wall beneath the closest approach of each element pair in the training
     data (see :mod:`dopant_workflows.ann.core_repulsion`); it is zero wherever the network was trained."""
 
-    descriptor: GaussianDescriptor
+    descriptor: AtomCentredDescriptor
     network: AtomicNeuralNetwork
     metadata: Mapping[str, Any] = field(default_factory=dict)
     core_repulsion: CoreRepulsion | None = None
@@ -58,7 +58,10 @@ class BPNNPotential:
 
     @cached_property
     def packed_network(self) -> fused.PackedNetworks | None:
-        """The networks as the fused kernel's arrays (None: elements' networks of different depths)."""
+        """The networks as the fused kernel's arrays (None: elements' networks of different depths, or a descriptor
+        the fused kernel does not compute)."""
+        if not self.descriptor.fused_kernel:
+            return None
         return fused.pack_networks([self.network], self.descriptor.max_functions)
 
     def evaluate(self, atoms: Atoms, forces: bool = True, stress: bool = False,

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from dopant_workflows.ann.core_repulsion import CoreRepulsion
-from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.descriptor import AtomCentredDescriptor, GaussianDescriptor
 from dopant_workflows.ann.model import BPNNPotential
 from dopant_workflows.ann.network import AtomicNeuralNetwork, ElementNetwork
 from dopant_workflows.ann.symmetry_functions import symmetry_functions_from_amp, symmetry_functions_to_amp
+from dopant_workflows.ann.zernike import ZernikeDescriptor
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
 from dopant_workflows.names import MODEL_FILE
@@ -39,13 +40,7 @@ def potential_to_document(potential: BPNNPotential) -> dict[str, Any]:
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "descriptor": {
-            "kind": "gaussian",
-            "cutoff_function": "cosine",
-            "cutoff_A": float(desc.cutoff_A),
-            "elements": list(desc.elements),
-            "symmetry_functions": symmetry_functions_to_amp(desc.functions),
-        },
+        "descriptor": _descriptor_document(desc),
         "network": {
             "activation": net.activation,
             "elements": {
@@ -68,6 +63,24 @@ def potential_to_document(potential: BPNNPotential) -> dict[str, Any]:
     return document
 
 
+def _descriptor_document(desc: AtomCentredDescriptor) -> dict[str, Any]:
+    common = {"cutoff_function": "cosine", "cutoff_A": float(desc.cutoff_A), "elements": list(desc.elements)}
+    if isinstance(desc, ZernikeDescriptor):
+        return {"kind": "zernike", **common, "nmax": desc.nmax,
+                "coefficients": {a: dict(row) for a, row in desc.coefficients.items()}}
+    return {"kind": "gaussian", **common, "symmetry_functions": symmetry_functions_to_amp(desc.functions)}
+
+
+def _descriptor_from_document(d: dict[str, Any]) -> AtomCentredDescriptor:
+    kind = d.get("kind", "gaussian")
+    if kind == "zernike":
+        return ZernikeDescriptor(tuple(d["elements"]), d["nmax"], d["coefficients"], float(d["cutoff_A"]))
+    if kind != "gaussian":
+        raise ValueError(f"descriptor kind {kind!r} (expected gaussian or zernike)")
+    return GaussianDescriptor(tuple(d["elements"]), symmetry_functions_from_amp(d["symmetry_functions"]),
+                              float(d["cutoff_A"]))
+
+
 def potential_from_document(document: dict[str, Any], source: str = "model") -> BPNNPotential:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DopwfInputError(f"{source}: not a {FORMAT} model file")
@@ -83,8 +96,7 @@ def potential_from_document(document: dict[str, Any], source: str = "model") -> 
                               "file corrupted or edited")
     try:
         d, n = document["descriptor"], document["network"]
-        descriptor = GaussianDescriptor(tuple(d["elements"]), symmetry_functions_from_amp(d["symmetry_functions"]),
-                                        float(d["cutoff_A"]))
+        descriptor = _descriptor_from_document(d)
         networks = {
             el: ElementNetwork(tuple(np.asarray(w, dtype=float) for w in spec["weights"]),
                                np.asarray(spec["fp_min"], dtype=float), np.asarray(spec["fp_max"], dtype=float),

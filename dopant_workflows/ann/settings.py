@@ -15,9 +15,12 @@ class TrainingSettings(StrictSettings):
     """The training stage's one settings model (the study file's ``ann`` section, ``dopwf ann train``'s defaults,
     the training Firetask's parameters); defaults follow the paper and AMP."""
 
-    descriptor: Literal["gaussian", "gaussian-radial8", "gaussian-g2"] = Field(
-        "gaussian", description="symmetry-function set: gaussian (AMP's default G2/G4, the paper's), "
-                                "gaussian-radial8 (8 G2 widths + AMP's G4), gaussian-g2 (AMP's G2 only)")
+    descriptor: Literal["gaussian", "gaussian-radial8", "gaussian-g2", "zernike-nmax5", "zernike-nmax7",
+                        "zernike-nmax12"] = Field(
+        "gaussian", description="descriptor: gaussian (AMP's default G2/G4, the paper's), gaussian-radial8 (8 G2 "
+                                "widths + AMP's G4), gaussian-g2 (AMP's G2 only), zernike-nmaxN (AMP's Zernike "
+                                "descriptor, default coefficients: nmax 5 / 7 / 12 give the paper's 12 / 20 / 49 "
+                                "functions)")
     cutoff_A: float = Field(DEFAULT_CUTOFF_A, gt=0, description="cosine cutoff radius (A)")
     hidden_layers: tuple[Annotated[int, Field(gt=0)], ...] = Field(
         (5, 5), min_length=1, description="nodes per hidden layer, e.g. [5, 5]")

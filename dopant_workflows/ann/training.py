@@ -30,7 +30,7 @@ from tqdm import tqdm
 from dopant_workflows import __version__
 from dopant_workflows.ann.core_repulsion import CoreRepulsion, closest_approach_A
 from dopant_workflows.ann.dataset import PackedImages, ReferenceImage, extend_split, pack_images, split_indices
-from dopant_workflows.ann.descriptor import GaussianDescriptor
+from dopant_workflows.ann.descriptor import AtomCentredDescriptor, descriptor_from_set
 from dopant_workflows.ann.evaluation import ErrorMetrics, error_metrics
 from dopant_workflows.ann.force_training import energies_and_forces
 from dopant_workflows.ann.model import BPNNPotential
@@ -73,16 +73,16 @@ class WarmStart:
     split: dict[str, np.ndarray]
     sha256: str | None = None  # the start network's identity, recorded in the new one's metadata
 
-    def checked_descriptor(self, elements: list[str], settings: TrainingSettings) -> GaussianDescriptor:
+    def checked_descriptor(self, elements: list[str], settings: TrainingSettings) -> AtomCentredDescriptor:
         """Its descriptor, when it is the one ``settings`` asks for on these elements and its network has the
         asked topology; otherwise an error naming the difference."""
         descriptor, network = self.potential.descriptor, self.potential.network
-        wanted = GaussianDescriptor.from_set(settings.descriptor, elements, settings.cutoff_A)
+        wanted = descriptor_from_set(settings.descriptor, elements, settings.cutoff_A)
         if descriptor.elements != wanted.elements:
             raise DopwfInputError(f"warm start: the network knows elements {list(descriptor.elements)}, the images "
                                   f"hold {elements}; train it anew")
-        if dict(descriptor.functions) != dict(wanted.functions) or descriptor.cutoff_A != wanted.cutoff_A:
-            raise DopwfInputError(f"warm start: the network's symmetry functions are not the {settings.descriptor!r} "
+        if descriptor != wanted:
+            raise DopwfInputError(f"warm start: the network's descriptor is not the {settings.descriptor!r} "
                                   f"set with a {settings.cutoff_A} A cutoff")
         hidden = {el: tuple(w.shape[1] for w in n.weights[:-1]) for el, n in network.networks.items()}
         if set(hidden.values()) != {tuple(settings.hidden_layers)} or network.activation != settings.activation:
@@ -92,7 +92,7 @@ class WarmStart:
         return descriptor
 
 
-def with_stored_jacobian(descriptor: GaussianDescriptor, parts: dict[str, PackedImages], settings: TrainingSettings,
+def with_stored_jacobian(descriptor: AtomCentredDescriptor, parts: dict[str, PackedImages], settings: TrainingSettings,
                          names: tuple[str, ...] = ("train", "validation")) -> dict[str, PackedImages]:
     """Store the descriptor Jacobian of the parts that training evaluates at every step, when force training
     is on and it fits in ``settings.jacobian_memory_GB``; otherwise every step recomputes it (same numbers)."""
@@ -111,7 +111,7 @@ def with_stored_jacobian(descriptor: GaussianDescriptor, parts: dict[str, Packed
     return out
 
 
-def _initial_network(descriptor: GaussianDescriptor, train_set: PackedImages, settings: TrainingSettings,
+def _initial_network(descriptor: AtomCentredDescriptor, train_set: PackedImages, settings: TrainingSettings,
                      rng: np.random.Generator) -> AtomicNeuralNetwork:
     """AMP-style start: fprange over the training atoms, output scaling from the energy-per-atom range,
     Glorot-uniform weights."""
@@ -139,7 +139,7 @@ def _initial_network(descriptor: GaussianDescriptor, train_set: PackedImages, se
     return AtomicNeuralNetwork(networks, settings.activation)
 
 
-def _predict(model: TorchNetworks, descriptor: GaussianDescriptor, batch: PackedImages, forces: bool):
+def _predict(model: TorchNetworks, descriptor: AtomCentredDescriptor, batch: PackedImages, forces: bool):
     """(energy per image, forces per atom or None), differentiable in the model's parameters; forces and their
     weight gradients by hand (:mod:`dopant_workflows.ann.force_training`)."""
     if forces:
@@ -167,7 +167,7 @@ def _loss(model, descriptor, batch: PackedImages, settings: TrainingSettings):
     return loss, energy_term, force_term
 
 
-def _training_loss(model: TorchNetworks, descriptor: GaussianDescriptor, batch: PackedImages,
+def _training_loss(model: TorchNetworks, descriptor: AtomCentredDescriptor, batch: PackedImages,
                    settings: TrainingSettings) -> torch.Tensor:
     """What the optimizer minimises: the data terms plus AMP's ``overfit`` penalty on the weights (early stopping
     watches the data terms alone)."""
@@ -177,7 +177,7 @@ def _training_loss(model: TorchNetworks, descriptor: GaussianDescriptor, batch: 
     return loss + settings.overfit * sum((w**2).sum() for layers in model.weights for w in layers)
 
 
-def _packed_errors(model: TorchNetworks, descriptor: GaussianDescriptor, packed: PackedImages,
+def _packed_errors(model: TorchNetworks, descriptor: AtomCentredDescriptor, packed: PackedImages,
                    batch_images: int = 256) -> ErrorMetrics:
     """AMP's RMSEs of the model on packed images, evaluated in batches."""
     energies, forces = [], []
@@ -192,7 +192,7 @@ def _packed_errors(model: TorchNetworks, descriptor: GaussianDescriptor, packed:
 
 
 def train_potential(images: list[ReferenceImage], settings: TrainingSettings = TrainingSettings(),
-                    descriptor: GaussianDescriptor | None = None, progress: bool = True,
+                    descriptor: AtomCentredDescriptor | None = None, progress: bool = True,
                     start: WarmStart | None = None) -> TrainingResult:
     """Split, fingerprint, fit with early stopping on validation, report errors on all three parts. From AMP's
     random start, or from ``start`` (its images first in ``images``, unchanged)."""
@@ -204,7 +204,7 @@ def train_potential(images: list[ReferenceImage], settings: TrainingSettings = T
         descriptor = start.checked_descriptor(elements, settings)
         split = extend_split(start.split, len(images), settings.test_fraction, settings.validation_fraction, rng)
     else:
-        descriptor = descriptor or GaussianDescriptor.from_set(settings.descriptor, elements, settings.cutoff_A)
+        descriptor = descriptor or descriptor_from_set(settings.descriptor, elements, settings.cutoff_A)
         split = split_indices(len(images), settings.test_fraction, settings.validation_fraction, rng)
     log.info("%d images (%d train, %d validation, %d test), elements %s, %s symmetry functions",
              len(images), len(split["train"]), len(split["validation"]), len(split["test"]), elements,

@@ -87,7 +87,7 @@ def _rewritten(tmp_path, old, new):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("'.descriptor.gaussian.Gaussian'", "'.descriptor.zernike.Zernike'", "Zernike' is not supported"),
+        ("'.descriptor.gaussian.Gaussian'", "'.descriptor.bispectrum.Bispectrum'", "Bispectrum' is not supported"),
         ("'Cosine'", "'Polynomial'", "Polynomial' is not supported; only Cosine"),
         ("'.model.neuralnetwork.NeuralNetwork'", "'.model.kernelridge.KernelRidge'", "KernelRidge' is not supported"),
         ("'type': 'G4'", "'type': 'G5'", "type 'G5' is not supported"),

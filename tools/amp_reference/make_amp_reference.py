@@ -39,21 +39,25 @@ def _custom_gs(elements):
     return {element: gs for element in elements}
 
 
+def random_network(elements, hiddenlayers, activation, len_of_fps, fprange, seed):
+    """AMP's NeuralNetwork with AMP's random weights (scaled up 3x, so the nonlinearity matters in the comparison)
+    and random output scalings."""
+    hidden = {element: hiddenlayers for element in elements}
+    weights = get_random_weights(hidden, activation, len_of_fps=len_of_fps, seed=seed)
+    rng = np.random.RandomState(seed)
+    weights = {el: {layer: 3.0 * np.asarray(w) for layer, w in layers.items()} for el, layers in weights.items()}
+    scalings = {el: {"slope": float(rng.uniform(0.5, 3.0)), "intercept": float(rng.uniform(-5.0, -1.0))}
+                for el in elements}
+    return NeuralNetwork(hiddenlayers=hidden, activation=activation, weights=weights, scalings=scalings,
+                         fprange=fprange, mode="atom-centered")
+
+
 def _build(name, images, elements, gs, hiddenlayers, activation, seed, workdir):
     descriptor = Gaussian(cutoff=CUTOFF_A, Gs=gs, elements=elements, fortran=True, dblabel=os.path.join(workdir, name))
     hashed = hash_images(images)
     descriptor.calculate_fingerprints(hashed)
     fprange = calculate_fingerprints_range(descriptor, hashed)
-    hidden = {element: hiddenlayers for element in elements}
-    len_of_fps = {element: len(gs[element]) for element in elements}
-    weights = get_random_weights(hidden, activation, len_of_fps=len_of_fps, seed=seed)
-    rng = np.random.RandomState(seed)
-    # AMP's random weights are small; scale them up so the nonlinearity matters in the comparison
-    weights = {el: {layer: 3.0 * np.asarray(w) for layer, w in layers.items()} for el, layers in weights.items()}
-    scalings = {el: {"slope": float(rng.uniform(0.5, 3.0)), "intercept": float(rng.uniform(-5.0, -1.0))}
-                for el in elements}
-    model = NeuralNetwork(hiddenlayers=hidden, activation=activation, weights=weights, scalings=scalings,
-                          fprange=fprange, mode="atom-centered")
+    model = random_network(elements, hiddenlayers, activation, {el: len(gs[el]) for el in elements}, fprange, seed)
     calc = Amp(descriptor=descriptor, model=model, label=os.path.join(workdir, name),
                dblabel=os.path.join(workdir, name))
     fingerprints = [[list(map(float, fp)) for _, fp in descriptor.fingerprints[key]] for key in hashed]
