@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
@@ -221,6 +222,31 @@ def split_superseded(conductivity: list[dict], validations: list[dict], active_l
             [v for v in validations if v["model_sha256"] not in used], old_rounds)
 
 
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def md_warning_lines(diffusivity: list[dict]) -> list[str]:
+    """The MD runs' warnings, one line per material, temperature and kind of warning (the text with its numbers
+    blanked): how many of that temperature's runs gave it, and the first one's text. Eight runs at 600 K short of one
+    hop make one line, not eight."""
+    runs: dict[tuple, int] = {}
+    kinds: dict[tuple, list] = {}
+    for d in sorted(diffusivity, key=lambda d: (d["formula"], d["temperature_K"])):
+        key = (d["formula"], d["temperature_K"])
+        runs[key] = runs.get(key, 0) + 1
+        for w in dict.fromkeys(d.get("warnings", [])):
+            kinds.setdefault((*key, _NUMBER.sub("#", w)), []).append(w)
+    lines = []
+    for (formula, temperature, _), texts in kinds.items():
+        n = runs[(formula, temperature)]
+        if n == 1:
+            lines.append(f"- {formula} at {temperature:g} K (MD): {texts[0]}")
+        else:
+            example = ", e.g." if len(set(texts)) > 1 else ""
+            lines.append(f"- {formula} at {temperature:g} K (MD), {len(texts)} of {n} runs{example}: {texts[0]}")
+    return lines
+
+
 def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusivity: list[dict], out: Path,
                  validations: list[dict] = (), active_learning: list[dict] = (), label_sets: list[dict] = ()) -> str:
     rows2, rows3 = tables(conductivity, anderson_stuart)
@@ -264,9 +290,7 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
                  "necessarily the reference engine's:\n" + "\n".join(
                      f"- {c['formula']}: {note}" for c in unvalidated for note in c.get("validation_notes", [])) + "\n")
     warnings = [f"- {c['formula']}: {w}" for c in conductivity for w in c.get("warnings", [])]
-    warnings += [f"- {d['formula']} at {d['temperature_K']:g} K (MD): {w}"
-                 for d in sorted(diffusivity, key=lambda d: (d["formula"], d["temperature_K"]))
-                 for w in d.get("warnings", [])]
+    warnings += md_warning_lines(diffusivity)
     if warnings:
         text += "\n## Warnings\n\n" + "\n".join(warnings) + "\n"
     out.mkdir(parents=True, exist_ok=True)
