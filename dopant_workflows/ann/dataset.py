@@ -16,7 +16,7 @@ from ase import Atoms
 from ase.io import read
 from tqdm import tqdm
 
-from dopant_workflows.ann.descriptor import AtomCentredDescriptor
+from dopant_workflows.ann.atom_centred import AtomCentredDescriptor
 from dopant_workflows.ann.neighbors import check_atoms
 from dopant_workflows.errors import DopwfInputError
 

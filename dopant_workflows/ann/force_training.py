@@ -27,8 +27,8 @@ import torch
 from threadpoolctl import ThreadpoolController
 
 from dopant_workflows.ann import kernels
+from dopant_workflows.ann.atom_centred import AtomCentredDescriptor
 from dopant_workflows.ann.dataset import PackedImages
-from dopant_workflows.ann.descriptor import AtomCentredDescriptor
 
 
 @lru_cache(maxsize=1)

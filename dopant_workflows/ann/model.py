@@ -11,8 +11,8 @@ import numpy as np
 from ase import Atoms
 
 from dopant_workflows.ann import fused
+from dopant_workflows.ann.atom_centred import AtomCentredDescriptor
 from dopant_workflows.ann.core_repulsion import CoreRepulsion
-from dopant_workflows.ann.descriptor import AtomCentredDescriptor
 from dopant_workflows.ann.neighbors import NeighborPairs, neighbor_pairs
 from dopant_workflows.ann.network import AtomicNeuralNetwork
 from dopant_workflows.errors import DopwfInputError

@@ -27,7 +27,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from dopant_workflows.ann import zernike_kernels
-from dopant_workflows.ann.descriptor import AtomCentredDescriptor
+from dopant_workflows.ann.atom_centred import AtomCentredDescriptor
 from dopant_workflows.ann.settings import DEFAULT_CUTOFF_A
 from dopant_workflows.errors import DopwfInputError
 

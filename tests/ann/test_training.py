@@ -218,7 +218,7 @@ def test_warm_start_refuses_another_topology_or_fewer_images(teacher_images):
     start = WarmStart(parent.potential, parent.split)
     with pytest.raises(DopwfInputError, match=r"hidden layers \[\(5, 5\)\].*\[3\]"):
         train_potential(teacher_images, TrainingSettings(max_steps=5, hidden_layers=(3,)), progress=False, start=start)
-    with pytest.raises(DopwfInputError, match="symmetry functions"):
+    with pytest.raises(DopwfInputError, match="descriptor is not the .gaussian-g2. set"):
         train_potential(teacher_images, TrainingSettings(max_steps=5, descriptor="gaussian-g2"), progress=False,
                         start=start)
     with pytest.raises(DopwfInputError, match="fewer than the 30"):
