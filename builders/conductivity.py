@@ -145,7 +145,7 @@ class ConductivityBuilder(Builder):
         for document in built:
             r = by_key[document["composition_id"]]
             document.update(rank=r.rank, p_above_next=r.p_above_next, tied_with_next=r.tied_with_next,
-                            n_ranked=len(ranked))
+                            p_best=r.p_best, n_ranked=len(ranked))
         return documents
 
     def _composition(self, composition: dict, planned) -> dict:
@@ -195,9 +195,9 @@ class ConductivityBuilder(Builder):
             activation_energy_eV=fit.activation_energy_eV,
             activation_energy_std_eV=_finite(fit.activation_energy_std_eV), prefactor_cm2_s=fit.prefactor_cm2_s,
             extrapolation_temperature_K=transport.at_K, diffusivity_300K_cm2_s=transport.diffusivity_cm2_s,
-            diffusivity_300K_95_cm2_s=list(transport.diffusivity_95_cm2_s),
+            diffusivity_300K_95_cm2_s=transport.diffusivity_95_cm2_s,
             conductivity_300K_mS_cm=transport.conductivity_mS_cm,
-            conductivity_300K_95_mS_cm=list(transport.conductivity_95_mS_cm),
+            conductivity_300K_95_mS_cm=transport.conductivity_95_mS_cm,
             diffusivity_300K_components_cm2_s=transport.diffusivity_components_cm2_s, linear=fit.linear,
             vtf_ln_bayes_factor=evidence.ln_bayes_factor if evidence else None,
             non_arrhenius=evidence.non_arrhenius if evidence else None, arrangements=arrangements,

@@ -11,9 +11,11 @@ import re
 from pathlib import Path
 
 from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
+from dopant_workflows.analysis.transport import transport_from_runs
+from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
 
-TABLE2 = ["rank", "material", "dopant", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "P(above next)",
+TABLE2 = ["rank", "material", "dopant", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "P(above next)", "P(best)",
           "arrangements: Ea spread (eV)", "runs (production ps)", "precision", "D 300 K (cm2/s)", "Arrhenius",
           "network validated"]
 VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio", "z", "force RMSE on ANN-MD (eV/A)",
@@ -26,6 +28,8 @@ VALIDATION_FITS = ["cell", "MD", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "valid
 CONCENTRATION_PLOT = "conductivity_vs_concentration.png"
 RANKING_NOTE = (f"\nRank 1 conducts best at 300 K; P(above next): the probability, from the two Arrhenius fits, that "
                 f"this row's sigma(300 K) exceeds the next row's; below 0.95 the two are a tie and share a rank. "
+                f"P(best): the probability that this row conducts best of all (a chain of ties can still hold a sure "
+                f"order between its ends: P(best) says where the best is). "
                 f"Arrangements: each composition's lowest-Ewald dopant arrangements, pooled per temperature; their Ea "
                 f"spread, and whether their D agree within errors. Precision: whether sigma(Ea) met the study's "
                 f"target (met), or its production budget ran out first (budget). Figure: {CONCENTRATION_PLOT}.\n")
@@ -39,6 +43,13 @@ def _pm(value: float | None, std: float | None, fmt: str = ".3g") -> str:
     if value is None:
         return "—"
     return f"{value:{fmt}}" + (f" ± {std:{fmt}}" if std is not None else "")
+
+
+def _with_interval(value: float, bounds) -> str:
+    """``value [lo - hi]``, or the value and why there is no interval."""
+    if bounds is None:
+        return f"{value:.3g} [no interval: no error estimate]"
+    return f"{value:.3g} [{bounds[0]:.3g} - {bounds[1]:.3g}]"
 
 
 def validation_tables(validations: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
@@ -56,10 +67,10 @@ def validation_tables(validations: list[dict]) -> tuple[list[list[str]], list[li
         for role, label in (("reference_fit", f"reference ({v['reference_engine']})"), ("ann_fit", "ANN-MD")):
             fit = v.get(role)
             if fit:
-                lo, hi = fit["conductivity_300K_95_mS_cm"]
                 fits.append([v.get("formula") or "—", label, _pm(fit["activation_energy_eV"],
                                                                  fit["activation_energy_std_eV"], ".3f"),
-                             f"{fit['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]", v["status"].upper()])
+                             _with_interval(fit["conductivity_300K_mS_cm"], fit.get("conductivity_300K_95_mS_cm")),
+                             v["status"].upper()])
         if not v.get("temperatures"):
             fits.append([v.get("formula") or "—", name, "—", "—", v["status"].upper()])
     return rows, fits
@@ -81,6 +92,13 @@ def _rank(c: dict) -> str:
     if c.get("rank") is None:
         return "—"
     return f"{c['rank']}" + (" (tie)" if c.get("tied_with_next") else "")
+
+
+def _probability(p: float | None) -> str:
+    """A probability to two decimals; beyond them, the side it lies on ('<0.01', '>0.99')."""
+    if p is None:
+        return "—"
+    return "<0.01" if p < 0.005 else ">0.99" if p > 0.995 else f"{p:.2f}"
 
 
 def _p_above(c: dict) -> str:
@@ -133,11 +151,11 @@ def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[
     several = len(_studies(conductivity, anderson_stuart)) > 1
     rows2 = []
     for c in sorted(conductivity, key=_ranking_order):
-        lo, hi = c["conductivity_300K_95_mS_cm"]
         rows2.append([*([c.get("study") or "—"] if several else []), _rank(c), c["formula"],
                       c.get("group") or c.get("dopant") or "—", f"{100 * c['dopant_fraction']:.2f}",
                       f"{c['activation_energy_eV']:.3f} ± {c['activation_energy_std_eV']:.3f}",
-                      f"{c['conductivity_300K_mS_cm']:.3g} [{lo:.3g} - {hi:.3g}]", _p_above(c), _arrangement_cell(c),
+                      _with_interval(c["conductivity_300K_mS_cm"], c["conductivity_300K_95_mS_cm"]),
+                      _p_above(c), _probability(c.get("p_best")), _arrangement_cell(c),
                       _runs_cell(c), _precision_cell(c),
                       f"{c['diffusivity_300K_cm2_s']:.3e}", _linear_cell(c),
                       _validated(c.get("validated"))])
@@ -247,6 +265,28 @@ def md_warning_lines(diffusivity: list[dict]) -> list[str]:
     return lines
 
 
+def unfitted_lines(diffusivity: list[dict], conductivity: list[dict]) -> list[str]:
+    """Compositions with MD runs but no row in Table 2, each with the reason its Arrhenius fit cannot be made (the
+    conductivity builder's own check: e.g. a temperature whose D was not resolved), so that an empty or short table
+    says why instead of dropping a composition silently."""
+    fitted = {(c.get("study"), c.get("composition_id") or c["formula"]) for c in conductivity}
+    groups: dict[tuple, list[dict]] = {}
+    for d in diffusivity:
+        key = (d.get("study"), d.get("composition_id") or d["formula"])
+        if key not in fitted:
+            groups.setdefault(key, []).append(d)
+    lines = []
+    for (_, composition), runs in sorted(groups.items(), key=lambda item: (item[0][0] or "", item[0][1])):
+        try:
+            transport_from_runs(runs)
+            reason = "not built yet: `dopwf build` fits it"
+        except DopwfInputError as exc:
+            reason = f"no Arrhenius fit: {exc}"
+        temperatures = ", ".join(f"{t:g}" for t in sorted({r["temperature_K"] for r in runs}))
+        lines.append(f"- {runs[0]['formula']} ({composition}; {len(runs)} runs at {temperatures} K): {reason}")
+    return lines
+
+
 def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusivity: list[dict], out: Path,
                  validations: list[dict] = (), active_learning: list[dict] = (), label_sets: list[dict] = ()) -> str:
     rows2, rows3 = tables(conductivity, anderson_stuart)
@@ -282,8 +322,11 @@ def write_report(conductivity: list[dict], anderson_stuart: list[dict], diffusiv
                  + (f"- {len(old_rounds)} active-learning rounds run with other settings\n" if old_rounds else "")
                  + "\n")
     text += ("## Table 2: transport (ANN-MD, Arrhenius extrapolation to 300 K), best conductor first\n\n"
-             + markdown(header2, rows2) + RANKING_NOTE
-             + "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(header3, rows3))
+             + markdown(header2, rows2) + RANKING_NOTE)
+    unfitted = unfitted_lines(diffusivity, conductivity)
+    if unfitted:
+        text += "\nNot in Table 2 (MD runs, but no Arrhenius fit):\n" + "\n".join(unfitted) + "\n"
+    text += "\n## Table 3: Anderson-Stuart electrostatic barrier (Eq. 4)\n\n" + markdown(header3, rows3)
     unvalidated = [c for c in conductivity if c.get("validated") is not True]
     if unvalidated:
         text += ("\nRows whose network is not validated (NO / not validated) are the network's physics, not "
@@ -392,7 +435,9 @@ def _plot_concentration(conductivity: list[dict], path: Path) -> None:
         docs = sorted(docs, key=lambda d: d["dopant_fraction"])
         x = np.array([100 * d["dopant_fraction"] for d in docs])
         y = np.array([d["conductivity_300K_mS_cm"] for d in docs])
-        lo, hi = (np.array([d["conductivity_300K_95_mS_cm"][k] for d in docs]) for k in (0, 1))
+        # no interval (a fit without an error estimate): a point without a band, not a band of NaN
+        lo, hi = (np.array([(d["conductivity_300K_95_mS_cm"] or [d["conductivity_300K_mS_cm"]] * 2)[k]
+                            for d in docs]) for k in (0, 1))
         line = ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o-", capsize=3, label=name)
         ax.fill_between(x, lo, hi, color=line[0].get_color(), alpha=0.15, linewidth=0)
         for d, xi, yi in zip(docs, x, y, strict=True):

@@ -39,3 +39,21 @@ def test_md_warnings_are_one_line_per_material_temperature_and_kind():
         "- Li60Si8P10S70Cl2 at 600 K (MD), 1 of 4 runs: the network's core repulsion was active in 40 % of "
         "production samples",
     ]
+
+
+def test_a_composition_without_a_fit_is_named_with_the_reason_not_dropped():
+    """MD runs whose D was not resolved at one temperature cannot be fitted: the report names the composition and
+    the fit's own reason under Table 2; a fitted composition is not listed."""
+    from dopant_workflows.report import unfitted_lines
+
+    def run(composition, temperature, d):
+        return {"study": "s", "composition_id": composition, "formula": composition, "temperature_K": temperature,
+                "diffusivity_cm2_s": d, "diffusivity_std_cm2_s": None, "n_carriers": 8, "volume_A3": 180.0,
+                "diffusivity_components_cm2_s": {"a": d, "b": d, "c": d}}
+
+    runs = [run("Li8S4", 500.0, -1e-6), run("Li8S4", 700.0, 2e-5), run("Li60X", 600.0, 1e-5), run("Li60X", 900.0, 4e-5)]
+    (line,) = unfitted_lines(runs, [{"study": "s", "composition_id": "Li60X", "formula": "Li60X"}])
+    assert line.startswith("- Li8S4 (Li8S4; 2 runs at 500, 700 K): no Arrhenius fit:")
+    assert "diffusivities must be positive" in line and "no diffusion was resolved" in line
+    assert unfitted_lines(runs[2:], []) == ["- Li60X (Li60X; 2 runs at 600, 900 K): not built yet: `dopwf build` "
+                                            "fits it"]

@@ -27,9 +27,9 @@ class Transport:
     diffusivity_errors_cm2_s: list[float] | None
     at_K: float
     diffusivity_cm2_s: float
-    diffusivity_95_cm2_s: tuple[float, float]
+    diffusivity_95_cm2_s: tuple[float, float] | None  # None: the fit has no error (two temperatures, no errors)
     conductivity_mS_cm: float
-    conductivity_95_mS_cm: tuple[float, float]
+    conductivity_95_mS_cm: tuple[float, float] | None
     diffusivity_components_cm2_s: dict[str, float | None]  # a, b, c from per-axis fits (None: no motion)
     jump_distance_A: float | None  # lambda: mean Li-Li RDF first peak over the runs
     points: list[dict]  # the fitted D(T) points: one per temperature, its runs pooled (analysis.replicas)
@@ -59,16 +59,26 @@ def transport_from_runs(runs: Sequence[Mapping], at_K: float = EXTRAPOLATION_TEM
     errors = [r.get("diffusivity_std_cm2_s") for r in runs]
     errors = errors if all(errors) else None
     fit = fit_arrhenius(temperatures, diffusivities, errors, scale_to_scatter=True)
-    d_at, lo, hi = fit.extrapolate(at_K)
-    n_carriers, volume = runs[0]["n_carriers"], runs[0]["volume_A3"]
-    sigma = [nernst_einstein_conductivity_mS_cm(x, at_K, n_carriers, volume) for x in (d_at, lo, hi)]
+    at = extrapolated_transport(fit, at_K, runs[0]["n_carriers"], runs[0]["volume_A3"])
     components = {}
     for axis in "abc":
         values = [r["diffusivity_components_cm2_s"][axis] for r in runs]
         components[axis] = fit_arrhenius(temperatures, values).extrapolate(at_K)[0] if min(values) > 0 else None
     peaks = [r["rdf_first_peak_A"] for r in runs if r.get("rdf_first_peak_A")]
-    return Transport(fit, errors, at_K, d_at, (lo, hi), sigma[0], (sigma[1], sigma[2]), components,
-                     float(np.mean(peaks)) if peaks else None, runs, n_runs)
+    return Transport(fit, errors, at_K, *at, components, float(np.mean(peaks)) if peaks else None, runs, n_runs)
+
+
+def extrapolated_transport(fit: ArrheniusFit, at_K: float, n_carriers: int, volume_A3: float
+                           ) -> tuple[float, tuple[float, float] | None, float, tuple[float, float] | None]:
+    """(D, its 95 % interval, sigma, its 95 % interval) at ``at_K`` from an Arrhenius fit (cm^2/s, mS/cm). The
+    intervals are None where the fit has no error estimate (two temperatures without errors: no scatter to
+    measure), never NaN bounds passed on as numbers."""
+    d_at, lo, hi = fit.extrapolate(at_K)
+    sigma = nernst_einstein_conductivity_mS_cm(d_at, at_K, n_carriers, volume_A3)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return d_at, None, sigma, None
+    bounds = tuple(nernst_einstein_conductivity_mS_cm(x, at_K, n_carriers, volume_A3) for x in (lo, hi))
+    return d_at, (lo, hi), sigma, bounds
 
 
 @dataclass(frozen=True)

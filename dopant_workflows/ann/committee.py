@@ -17,16 +17,16 @@ from dopant_workflows.errors import DopwfInputError
 
 #: packed committees by the identities of their networks (held here, so an id is not reused while cached): the
 #: same members evaluate frame after frame (DP-GEN's deviation), and packing 4 networks costs 0.4 ms a call
-_PACKED: dict[tuple[int, ...], tuple[tuple, fused.PackedNetworks | None]] = {}
+_PACKED: dict[tuple[int, ...], tuple[tuple, fused.PackedNetworks | None]] = {}  # (descriptor, networks) ids
 _PACKED_KEPT = 8
 
 
-def _packed(networks: tuple, n_columns: int) -> fused.PackedNetworks | None:
-    key = (n_columns, *map(id, networks))
+def _packed(networks: tuple, descriptor) -> fused.PackedNetworks | None:
+    key = (id(descriptor), *map(id, networks))
     if key not in _PACKED:
         if len(_PACKED) >= _PACKED_KEPT:
             _PACKED.pop(next(iter(_PACKED)))
-        _PACKED[key] = (networks, fused.pack_networks(networks, n_columns))
+        _PACKED[key] = ((descriptor, networks), fused.pack_networks(networks, descriptor))  # held: ids stay theirs
     return _PACKED[key][1]
 
 
@@ -44,8 +44,7 @@ def committee_evaluate(potentials: Sequence[BPNNPotential], atoms: Atoms, pairs:
     if not shares_descriptor(potentials):
         return [p.evaluate(atoms, forces=True, pairs=pairs) for p in potentials]
     descriptor = potentials[0].descriptor
-    packed = _packed(tuple(p.network for p in potentials), descriptor.max_functions) if descriptor.fused_kernel \
-        else None
+    packed = _packed(tuple(p.network for p in potentials), descriptor)
     if packed is not None:
         species = descriptor.species_indices(atoms)
         pairs = neighbor_pairs(atoms, descriptor.cutoff_A) if pairs is None else pairs

@@ -69,9 +69,13 @@ class PackedNetworks:
                 self.activation)
 
 
-def pack_networks(networks: Sequence[AtomicNeuralNetwork], n_columns: int) -> PackedNetworks | None:
-    """The padded arrays of ``networks`` (same elements) for fingerprints of ``n_columns`` columns; None when
-    their per-element networks differ in depth (the unfused path serves those)."""
+def pack_networks(networks: Sequence[AtomicNeuralNetwork], descriptor) -> PackedNetworks | None:
+    """The padded arrays of ``networks`` (same elements) on ``descriptor``'s fingerprints; None when the fused
+    kernel does not compute that descriptor (it is Gaussian's: ``descriptor.fused_kernel``) or the networks'
+    per-element networks differ in depth (the unfused path serves both)."""
+    if not descriptor.fused_kernel:
+        return None
+    n_columns = descriptor.max_functions
     elements = networks[0].elements
     nets = [[network.networks[el] for el in elements] for network in networks]
     depths = {len(net.weights) for member in nets for net in member}

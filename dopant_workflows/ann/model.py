@@ -60,9 +60,7 @@ class BPNNPotential:
     def packed_network(self) -> fused.PackedNetworks | None:
         """The networks as the fused kernel's arrays (None: elements' networks of different depths, or a descriptor
         the fused kernel does not compute)."""
-        if not self.descriptor.fused_kernel:
-            return None
-        return fused.pack_networks([self.network], self.descriptor.max_functions)
+        return fused.pack_networks([self.network], self.descriptor)
 
     def evaluate(self, atoms: Atoms, forces: bool = True, stress: bool = False,
                  pairs: NeighborPairs | None = None, fused_kernel: bool = True) -> PotentialResult:

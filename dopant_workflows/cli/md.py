@@ -198,14 +198,14 @@ def cmd_arrhenius(args: argparse.Namespace) -> int:
             f"{a['source']}: {a.get('species', 'Li')}" for a in analyses) + "): one Arrhenius fit is one species")
     transport = transport_from_runs(analyses, args.at_K)
     fit = transport.fit
-    d_lo, d_hi = transport.diffusivity_95_cm2_s
-    s_lo, s_hi = transport.conductivity_95_mS_cm
     report = {"temperatures_K": list(fit.temperatures_K), "diffusivities_cm2_s": list(fit.diffusivities_cm2_s),
               "activation_energy_eV": fit.activation_energy_eV,
               "activation_energy_std_eV": fit.activation_energy_std_eV,
               "prefactor_cm2_s": fit.prefactor_cm2_s, "extrapolation_temperature_K": args.at_K,
-              "diffusivity_cm2_s": transport.diffusivity_cm2_s, "diffusivity_95_cm2_s": [d_lo, d_hi],
-              "conductivity_mS_cm": transport.conductivity_mS_cm, "conductivity_95_mS_cm": [s_lo, s_hi],
+              "diffusivity_cm2_s": transport.diffusivity_cm2_s,
+              "diffusivity_95_cm2_s": transport.diffusivity_95_cm2_s,  # None: the fit has no error estimate
+              "conductivity_mS_cm": transport.conductivity_mS_cm,
+              "conductivity_95_mS_cm": transport.conductivity_95_mS_cm,
               "diffusivity_components_cm2_s": transport.diffusivity_components_cm2_s, "linear": fit.linear,
               "warnings": list(fit.warnings), "jump_distance_A": transport.jump_distance_A}
     if args.anion or args.eps_r is not None:
@@ -230,8 +230,12 @@ def cmd_arrhenius(args: argparse.Namespace) -> int:
     temps = report["temperatures_K"]
     print(f"Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV:.3f} eV "
           f"({len(temps)} temperatures {', '.join(f'{t:g}' for t in temps)} K)")
-    print(f"D({args.at_K:g} K) = {transport.diffusivity_cm2_s:.3e} cm²/s [95 %: {d_lo:.2e} - {d_hi:.2e}]")
-    print(f"sigma({args.at_K:g} K) = {transport.conductivity_mS_cm:.3g} mS/cm [95 %: {s_lo:.3g} - {s_hi:.3g}]")
+    d_95, s_95 = transport.diffusivity_95_cm2_s, transport.conductivity_95_mS_cm
+    no_interval = "[no 95 % interval: the fit has no error estimate]"
+    print(f"D({args.at_K:g} K) = {transport.diffusivity_cm2_s:.3e} cm²/s "
+          + (f"[95 %: {d_95[0]:.2e} - {d_95[1]:.2e}]" if d_95 else no_interval))
+    print(f"sigma({args.at_K:g} K) = {transport.conductivity_mS_cm:.3g} mS/cm "
+          + (f"[95 %: {s_95[0]:.3g} - {s_95[1]:.3g}]" if s_95 else no_interval))
     if transport.jump_distance_A:
         print(f"lambda (mean Li-Li RDF first peak) = {transport.jump_distance_A:.2f} A")
     if "anderson_stuart" in report:

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dopant_workflows.active_learning.deviation import evenly_spaced
-from dopant_workflows.analysis.conductivity import nernst_einstein_conductivity_mS_cm
-from dopant_workflows.analysis.transport import EXTRAPOLATION_TEMPERATURE_K
+from dopant_workflows.analysis.transport import EXTRAPOLATION_TEMPERATURE_K, extrapolated_transport
 from dopant_workflows.fileio import write_text_atomically
 from dopant_workflows.names import VALIDATION_FILE, VALIDATION_PLOT
 from dopant_workflows.schemas.validation import (
@@ -84,15 +83,13 @@ def errors_of(pairs) -> RelabelErrors:
 def _arrhenius_record(fit, documents: Sequence[Mapping]) -> ArrheniusRecord | None:
     if fit is None:
         return None
-    d300, lo, hi = fit.extrapolate(EXTRAPOLATION_TEMPERATURE_K)
-    n_carriers, volume = documents[0]["n_carriers"], documents[0]["volume_A3"]
-    sigma = [nernst_einstein_conductivity_mS_cm(x, EXTRAPOLATION_TEMPERATURE_K, n_carriers, volume)
-             for x in (d300, lo, hi)]
+    _, _, sigma, sigma_95 = extrapolated_transport(fit, EXTRAPOLATION_TEMPERATURE_K, documents[0]["n_carriers"],
+                                                   documents[0]["volume_A3"])
     std = fit.activation_energy_std_eV
     return ArrheniusRecord(activation_energy_eV=fit.activation_energy_eV,
                            activation_energy_std_eV=std if math.isfinite(std) else None,
-                           prefactor_cm2_s=fit.prefactor_cm2_s, conductivity_300K_mS_cm=sigma[0],
-                           conductivity_300K_95_mS_cm=sigma[1:], linear=fit.linear)
+                           prefactor_cm2_s=fit.prefactor_cm2_s, conductivity_300K_mS_cm=sigma,
+                           conductivity_300K_95_mS_cm=list(sigma_95) if sigma_95 else None, linear=fit.linear)
 
 
 def _finite(value: float | None) -> float | None:

@@ -83,9 +83,10 @@ class ConductivityDocument(ResultDocument):
     prefactor_cm2_s: float
     extrapolation_temperature_K: float = Field(300.0, description="the *_300K_* fields are at this temperature")
     diffusivity_300K_cm2_s: float
-    diffusivity_300K_95_cm2_s: list[float]
+    diffusivity_300K_95_cm2_s: list[float] | None = Field(
+        description="95 % interval; None: the fit has no error estimate (two temperatures, no errors)")
     conductivity_300K_mS_cm: float
-    conductivity_300K_95_mS_cm: list[float]
+    conductivity_300K_95_mS_cm: list[float] | None = Field(description="95 % interval; None: as for D")
     diffusivity_300K_components_cm2_s: dict[str, float | None] = Field(description="a, b, c from per-axis fits")
     linear: bool = Field(description="False: the data do not follow one Arrhenius line; extrapolation doubtful")
     vtf_ln_bayes_factor: float | None = Field(
@@ -101,6 +102,9 @@ class ConductivityDocument(ResultDocument):
     p_above_next: float | None = Field(
         None, description="probability that this composition's sigma(300 K) exceeds the next-ranked one's")
     tied_with_next: bool | None = Field(None, description="p_above_next below 0.95: not resolved from the next row")
+    p_best: float | None = Field(
+        None, description="probability that this composition is the study's best conductor at 300 K (every other "
+                          "composition below it); None: some composition's fit has no error estimate")
     n_ranked: int | None = Field(None, description="compositions in the study's ranking")
     validated: bool | None = Field(None, description="the network passed validation against its reference and kept "
                                                       "its core repulsion a safety net here; None: not validated")

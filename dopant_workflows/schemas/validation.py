@@ -36,7 +36,8 @@ class ArrheniusRecord(BaseModel):
     activation_energy_std_eV: float | None
     prefactor_cm2_s: float
     conductivity_300K_mS_cm: float
-    conductivity_300K_95_mS_cm: list[float]
+    conductivity_300K_95_mS_cm: list[float] | None = Field(
+        None, description="95 % interval; None: the fit has no error estimate (two temperatures, no errors)")
     linear: bool
 
 

@@ -12,8 +12,12 @@ Li20Ge2P4S24 (LGPS, 50 atoms)
 Li20Si3P3S23Cl (LSiPS-Cl, 50 atoms, the paper's training cell)
     From ordered LGPS: both Ge -> Si; one P on a 4d (former Ge/P) site -> Si, so Si occupies three of the four
     4d sites as in Li9.54Si1.74P1.44S11.7Cl0.3; one S bonded to a P on a 2b site (a "P(2b)X4" tetrahedron, the
-    experimental Cl 8g site) -> Cl. Of the 2 x 8 choices we keep the one with the lowest Ewald energy (ties:
-    lowest site indices). Charges: 20 + 3*4 + 3*5 - 23*2 - 1 = 0.
+    experimental Cl 8g site) -> Cl. Of the 2 x 8 choices we keep the one with the lowest Ewald energy. Charges: 20 +
+    3*4 + 3*5 - 23*2 - 1 = 0.
+
+Both are made canonical (:func:`canonical_occupation`): of the symmetry-equivalent orderings of the lowest
+energy, the one with the smallest (site, element) key, so that the cells and the ids of every cell built from
+them are the same on every machine and thread count.
 
 Sites carry a ``wyckoff`` site property (e.g. ``"4d"``) inherited from the experimental cell.
 """
@@ -53,7 +57,8 @@ def _lgps_host() -> Structure:
     # in the standard right-handed orientation give an isometric copy (all distances identical).
     disordered = Structure(Lattice.from_parameters(*bundled.lattice.parameters), [site.species for site in bundled],
                            bundled.frac_coords)
-    symmetrized = SpacegroupAnalyzer(disordered, symprec=0.01).get_symmetrized_structure()
+    analyzer = SpacegroupAnalyzer(disordered, symprec=SYMPREC)
+    symmetrized = analyzer.get_symmetrized_structure()
     site_wyckoff = [""] * len(disordered)  # one Wyckoff symbol per group of equivalent sites, spread to sites
     for symbol, group in zip(symmetrized.wyckoff_symbols, symmetrized.equivalent_indices, strict=True):
         for i in group:
@@ -69,8 +74,10 @@ def _lgps_host() -> Structure:
             site.species = {Species(element, LGPS_OXIDATION_STATES[element]): 1.0}
     disordered.add_site_property("wyckoff", site_wyckoff)
     ordered = OrderDisorderedStructureTransformation(algo=0).apply_transformation(disordered)
-    ordered.remove_oxidation_states()
-    return _sorted_by_electronegativity(ordered)
+    occupation = {_site_index(disordered, site.frac_coords): site.specie.symbol for site in ordered}
+    operations = analyzer.get_symmetry_operations(cartesian=False)
+    return _sorted_by_electronegativity(_occupied(disordered, canonical_occupation(disordered, occupation,
+                                                                                  operations)))
 
 
 def lgps_host() -> Structure:
@@ -98,18 +105,61 @@ def _lsips_host() -> Structure:
             f"unexpected ordered LGPS cell: {len(ge)} Ge, {len(p_4d)} P(4d), {len(s_on_p_2b)} S on P(2b); "
             "pymatgen's bundled structure or ordering changed"
         )
-    candidates = []
-    for p_site in p_4d:
-        for s_site in s_on_p_2b:
-            sites = [*ge, p_site, s_site]
-            energy = model.energy_eV(sites, [4, 4, 4, -1])
-            candidates.append((round(energy, 6), p_site, s_site))
-    _, p_site, s_site = min(candidates)
-    lsips = lgps.copy()
-    for i in ge + [p_site]:
-        lsips.replace(i, "Si", properties=lsips[i].properties)
-    lsips.replace(s_site, "Cl", properties=lsips[s_site].properties)
-    return _sorted_by_electronegativity(lsips)
+    energies = {(p_site, s_site): model.energy_eV([*ge, p_site, s_site], [4, 4, 4, -1])
+                for p_site in p_4d for s_site in s_on_p_2b}
+    lowest = min(energies.values())
+    operations = SpacegroupAnalyzer(lgps, symprec=SYMPREC).get_symmetry_operations(cartesian=False)
+    occupations = []
+    for (p_site, s_site), energy in energies.items():
+        if energy <= lowest + DEGENERATE_EV:  # symmetry-equivalent choices: equal but for rounding
+            occupation = {i: site.specie.symbol for i, site in enumerate(lgps)}
+            occupation.update({i: "Si" for i in [*ge, p_site]} | {s_site: "Cl"})
+            occupations.append(canonical_occupation(lgps, occupation, operations))
+    return _sorted_by_electronegativity(_occupied(lgps, min(occupations, key=_occupation_key)))
+
+
+#: spglib's tolerance for the hosts' space groups (the experimental LGPS cell is symmetric to ~1e-3 A)
+SYMPREC = 0.01
+#: Ewald energies closer than this are one degenerate level (symmetry-equivalent orderings differ by rounding)
+DEGENERATE_EV = 1e-6
+
+
+def _site_index(parent: Structure, frac_coords) -> int:
+    """The parent site nearest ``frac_coords`` (periodic), which must lie within 0.1 A of it."""
+    delta = parent.frac_coords - np.asarray(frac_coords)
+    delta -= np.round(delta)
+    distances = np.linalg.norm(delta @ parent.lattice.matrix, axis=1)
+    index = int(distances.argmin())
+    if distances[index] > 0.1:
+        raise RuntimeError(f"no parent site within 0.1 A of {frac_coords} (nearest {distances[index]:.3f} A)")
+    return index
+
+
+def _occupation_key(occupation: dict[int, str]) -> tuple[str, ...]:
+    return tuple(sorted((f"{i:05d}", symbol) for i, symbol in occupation.items()))
+
+
+def canonical_occupation(parent: Structure, occupation: dict[int, str], operations) -> dict[int, str]:
+    """The representative of an ordering of ``parent``'s sites (site index -> element) among its images under
+    ``operations`` (the parent's space group): the one with the smallest sorted (site, element) key.
+
+    Orderings that are symmetry-equivalent have the same energy, and which of them an Ewald minimiser returns (or
+    a minimum over rounded energies picks) changes with the rounding of its sums, e.g. with the number of BLAS
+    threads. The representative does not: the built-in hosts, and the ids of every cell made from them, are the
+    same on every machine and thread count. The sites keep the parent's coordinates (operations only permute
+    them)."""
+    images = []
+    for operation in operations:
+        permutation = [_site_index(parent, x) for x in operation.operate_multi(parent.frac_coords)]
+        images.append({permutation[i]: symbol for i, symbol in occupation.items()})
+    return min(images, key=_occupation_key)
+
+
+def _occupied(parent: Structure, occupation: dict[int, str]) -> Structure:
+    """The ordered cell: ``occupation``'s elements on the parent's sites (coordinates and site properties kept)."""
+    indices = sorted(occupation)
+    return Structure(parent.lattice, [occupation[i] for i in indices], parent.frac_coords[indices],
+                     site_properties={k: [v[i] for i in indices] for k, v in parent.site_properties.items()})
 
 
 def lsips_host() -> Structure:

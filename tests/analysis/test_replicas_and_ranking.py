@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K, fit_arrhenius
-from dopant_workflows.analysis.ranking import CONFIDENT, probability_above, rank_by_conductivity
+from dopant_workflows.analysis.ranking import CONFIDENT, probabilities_best, probability_above, rank_by_conductivity
 from dopant_workflows.analysis.replicas import arrangement_agreement, pool_by_temperature, pool_point
 from dopant_workflows.analysis.transport import transport_from_runs
 
@@ -89,6 +89,34 @@ def test_rows_not_resolved_from_the_next_share_its_rank():
     assert ranked[1].tied_with_next is False and ranked[1].p_above_next > CONFIDENT
     assert ranked[2].p_above_next is None and ranked[2].tied_with_next  # no error below: no evidence of an order
     assert ranked[3].tied_with_next is None and ranked[3].p_above_next is None  # the last row
+
+
+def test_probability_best_is_exact_on_analytic_cases_and_matches_sampling():
+    # two: P(a > b) = Phi(delta / sqrt(s_a^2 + s_b^2)); equal ones: 1/n; a point mass below a Gaussian: Phi
+    assert probabilities_best([0.0, 1.0], [1.0, 1.0]) == pytest.approx(
+        [stats.norm.cdf(-1 / math.sqrt(2)), stats.norm.cdf(1 / math.sqrt(2))], abs=1e-9)
+    assert probabilities_best([0.3] * 3, [0.2] * 3) == pytest.approx([1 / 3] * 3, abs=1e-9)
+    assert probabilities_best([0.0, 1.0], [0.0, 1.0]) == pytest.approx([stats.norm.cdf(-1), stats.norm.cdf(1)],
+                                                                       abs=1e-9)
+    assert probabilities_best([1.0, 1.0], [0.0, 0.0]) == [0.5, 0.5]
+    assert probabilities_best([0.0, 1.0], [0.1, float("nan")]) is None
+    rng = np.random.default_rng(5)
+    means, stds = rng.normal(size=7), rng.uniform(0.05, 0.6, size=7)
+    exact = probabilities_best(means, stds)
+    assert sum(exact) == pytest.approx(1.0, abs=1e-8)
+    sampled = np.bincount(rng.normal(means, stds, size=(400_000, 7)).argmax(axis=1), minlength=7) / 400_000
+    assert np.abs(sampled - exact).max() < 4e-3  # 5 sampling standard errors at p ~ 0.5
+
+
+def test_a_chain_of_ties_can_hold_a_sure_best():
+    """Each step 0.3 in ln sigma with widths 0.25: every adjacent step is a tie (P ~ 0.80), all share rank 1, yet the
+    first row beats the last surely (P ~ 0.996): p_best says where the best is."""
+    ranked = rank_by_conductivity([(f"c{k}", -0.3 * k, 0.25) for k in range(5)])
+    assert [r.rank for r in ranked] == [1] * 5 and all(r.tied_with_next for r in ranked[:-1])
+    assert probability_above(0.0, 0.25, -1.2, 0.25) > 0.99
+    p_best = [r.p_best for r in ranked]
+    assert p_best == sorted(p_best, reverse=True) and sum(p_best) == pytest.approx(1.0, abs=1e-8)
+    assert p_best[0] > 0.5 and p_best[-1] < 0.01
 
 
 def test_a_fit_whose_weights_leave_one_temperature_is_refused_by_name():

@@ -68,7 +68,7 @@ def test_networks_of_different_depths_use_the_three_steps(lgps_potential, amp_im
     elements = sorted(lgps_potential.network.networks)
     networks = {el: _reshaped(net, (5, 5) if el == elements[0] else (6,), rng)
                 for el, net in lgps_potential.network.networks.items()}
-    assert pack_networks([AtomicNeuralNetwork(networks)], lgps_potential.descriptor.max_functions) is None
+    assert pack_networks([AtomicNeuralNetwork(networks)], lgps_potential.descriptor) is None
     potential = BPNNPotential(lgps_potential.descriptor, AtomicNeuralNetwork(networks))
     result = potential.evaluate(amp_images[0], forces=True)
     assert np.all(np.isfinite(result.forces_eV_A))

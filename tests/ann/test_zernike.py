@@ -150,6 +150,24 @@ def test_model_files_round_trip(tmp_path, images):
         assert np.array_equal(after.forces_eV_A, before.forces_eV_A)
 
 
+def test_a_zernike_committee_is_each_members_own_evaluation(images):
+    """The fused MD kernel computes Gaussian fingerprints only: a Zernike model is not packed for it, and a
+    committee of Zernike members (active learning's deviation) gives each member's own energy and forces."""
+    from dopant_workflows.ann.committee import committee_evaluate
+
+    first = load_amp_potential(REFERENCE_DIR / "li2s_zernike.amp")
+    second = load_amp_potential(REFERENCE_DIR / "li2s_zernike.amp")
+    for weights in second.network.networks["S"].weights:
+        weights *= 1.1  # another member: same descriptor, other numbers
+    assert first.packed_network is None
+    atoms = _model_images("li2s_zernike", images)[0]
+    for member, result in zip((first, second), committee_evaluate([first, second], atoms), strict=True):
+        alone = member.evaluate(atoms)
+        assert result.energy_eV == pytest.approx(alone.energy_eV, abs=1e-10)
+        assert np.allclose(result.forces_eV_A, alone.forces_eV_A, atol=1e-10)
+    assert abs(first.evaluate(atoms).energy_eV - second.evaluate(atoms).energy_eV) > 1e-3
+
+
 def test_zernike_networks_train(images):
     """train_potential with descriptor zernike-nmax5 fits Li2S frames labelled by an AMP network: the force error
     falls from the start."""

@@ -64,6 +64,7 @@ def test_tables_come_out(stores, tmp_path):
     assert one["diffusivity_300K_cm2_s"] == pytest.approx(expected_d300, rel=1e-6)
     lo, hi = one["conductivity_300K_95_mS_cm"]
     assert lo < one["conductivity_300K_mS_cm"] < hi
+    assert sum(d["p_best"] for d in stores["conductivity"].query()) == pytest.approx(1.0, abs=1e-8)
     assert one["diffusivity_300K_components_cm2_s"]["c"] == pytest.approx(1.5 * expected_d300, rel=1e-6)
     a_s = stores["anderson_stuart"].query_one({"composition_id": "one"})
     assert a_s["jump_distance_A"] == pytest.approx(3.35) and a_s["r_anion_A"] == pytest.approx(0.62, abs=0.01)
@@ -394,3 +395,35 @@ def test_arrangements_that_disagree_beyond_their_errors_are_flagged(stores, tmp_
     assert "| 1 (tie) | Li60Si8P10S70Cl2 | Cl |" in text and "2: 0.000, DISAGREE" in text
     assert two["activation_energy_std_eV"] > 0.05 and two["tied_with_next"] is True
     assert (tmp_path / "report" / CONCENTRATION_PLOT).stat().st_size > 10_000
+
+
+def test_a_fit_without_an_error_estimate_is_built_without_an_interval_and_ranked_as_a_tie(tmp_path):
+    """Two temperatures, runs without a D error (e.g. too short for block errors): the Arrhenius line is exact
+    and has no error estimate. The composition is still built (not failed: that made `dopwf run` exit 1 on a
+    finished study), with no 95 % interval instead of NaN bounds, and its ranking step is a tie, not a guess."""
+    from dopant_workflows.report import _plot_concentration, tables
+
+    stores = {name: MemoryStore(collection_name=name, key=COLLECTIONS[name])
+              for name in ("md_tasks", "diffusivity", "conductivity")}
+    for store in stores.values():
+        store.connect()
+    tasks = [_task("one", "Li60Si8P10S71Cl1", 1, t) for t in (600.0, 800.0)] + [
+        _task("two", "Li60Si9P9S70Cl2", 2, t, ea=0.3) for t in (600.0, 800.0)]
+    for task in tasks:
+        task["diffusivity_std_cm2_s"] = None
+    stores["md_tasks"].update(tasks)
+    counts = run_builders([DiffusivityBuilder(stores["md_tasks"], stores["diffusivity"]),
+                           ConductivityBuilder(stores["diffusivity"], stores["conductivity"])])
+    assert counts["ConductivityBuilder"] == 2
+    built = {d["composition_id"]: d for d in stores["conductivity"].query()}
+    assert set(built) == {"one", "two"}
+    one = built["one"]
+    assert one["activation_energy_eV"] == pytest.approx(EA, rel=1e-6)
+    assert one["conductivity_300K_95_mS_cm"] is None and one["diffusivity_300K_95_cm2_s"] is None
+    assert math.isnan(one["activation_energy_std_eV"])
+    assert one["rank"] == built["two"]["rank"] == 1 and one["p_above_next"] is None and one["tied_with_next"]
+    assert one["p_best"] is None  # no widths, no probability of being best
+    rows2, _ = tables(list(built.values()), [])
+    assert all("no interval" in " ".join(row) for row in rows2)
+    _plot_concentration(list(built.values()), tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 0

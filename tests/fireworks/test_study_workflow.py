@@ -430,7 +430,7 @@ def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tm
     assert second["n_labelled"] == 0 and second["n_labelled_beyond_data"] == 0  # the last round labels nothing
     assert first["n_explored"] == 3 * 3 and first["fraction_above_lo"] == 1.0  # 3 cells x 1 T x 3 frames
     assert {e["cell"] for e in first["explored"]} == {"training", "Li20Si2P4S24-7fc8dacdae",
-                                                      "Li20Si3P3S23Cl1-2b787bcb96"}
+                                                      "Li20Si3P3S23Cl1-b71d28bb42"}
     assert second["training_frame_files"][-1] == first["labelled_frames_path"]
     assert second["n_training_images"] == first["n_training_images"] + first["n_labelled"]
     assert first["true_error"]["random_n_frames"] == 2 and first["true_error"]["random_force_rmse_eV_A"] > 0
@@ -807,7 +807,7 @@ def test_the_networks_critical_path_runs_before_validation_reference_md(tmp_path
     wf = get_wf_dopant_study(study_from_dict(data))
     first = {fw.name for fw in wf.fws if fw.spec.get("_priority") == NETWORK_PATH_PRIORITY}
     assert first == {"smoke shared aimd", "smoke Li20Si2P4S24-7fc8dacdae 600K aimd",
-                     "smoke Li20Si3P3S23Cl1-2b787bcb96 600K aimd", "smoke shared active learning round 1"}
+                     "smoke Li20Si3P3S23Cl1-b71d28bb42 600K aimd", "smoke shared active learning round 1"}
     assert all("_priority" not in fw.spec for fw in wf.fws if fw.name not in first)
 
     lpad = memory_launchpad

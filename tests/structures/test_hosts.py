@@ -71,3 +71,42 @@ def test_unknown_host_names_input():
 def test_host_cells_are_right_handed(lgps, lsips):
     for host in (lgps, lsips):
         assert np.linalg.det(host.lattice.matrix) > 0
+
+
+_FINGERPRINTS = ("from dopant_workflows.structures.hosts import lgps_host, lsips_host; "
+                 "from dopant_workflows.structures.io import structure_fingerprint as f; "
+                 "print(f(lgps_host())[:10], f(lsips_host())[:10])")
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_built_in_hosts_are_the_same_cells_on_any_thread_count(threads):
+    """The Ewald minimiser's choice among symmetry-equivalent orderings followed the rounding of its sums: with one
+    BLAS thread LGPS and LSiPS came out as other (equivalent) cells with other ids, so a study resumed or run by
+    a worker with another thread count named its cells differently. The canonical representative fixes them."""
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    out = subprocess.run([sys.executable, "-c", _FINGERPRINTS], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["7e6ee7f30a", "b71d28bb42"]
+
+
+def test_the_canonical_ordering_is_the_same_from_every_symmetry_image(lsips):
+    """Every image of an ordering under the parent's space group has one representative: the LSiPS ordering of
+    the LGPS sites, moved by each operation of LGPS's group, comes back as the same occupation."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    from dopant_workflows.structures.hosts import SYMPREC, _site_index, canonical_occupation, lgps_host
+
+    lgps = lgps_host()
+    occupation = {_site_index(lgps, site.frac_coords): site.specie.symbol for site in lsips}
+    operations = SpacegroupAnalyzer(lgps, symprec=SYMPREC).get_symmetry_operations(cartesian=False)
+    assert len(operations) == 8  # P4_2mc
+    images = []
+    for operation in operations:
+        permutation = [_site_index(lgps, x) for x in operation.operate_multi(lgps.frac_coords)]
+        images.append({permutation[i]: symbol for i, symbol in occupation.items()})
+    assert len({tuple(sorted(image.items())) for image in images}) > 1  # the images are different cells
+    representatives = {tuple(sorted(canonical_occupation(lgps, image, operations).items())) for image in images}
+    assert representatives == {tuple(sorted(occupation.items()))}  # lsips is itself the representative

@@ -77,21 +77,24 @@ def _energies_forces(calc, images):
     return out
 
 
+def finite_difference_force(calc, atoms, index, axis, delta=1e-4):
+    """-dE/dx of ``calc``'s energy for one coordinate, by central differences."""
+    energies = []
+    for sign in (1, -1):
+        moved = atoms.copy()
+        moved.positions[index, axis] += sign * delta
+        moved.calc = calc
+        energies.append(moved.get_potential_energy())
+    return -(energies[0] - energies[1]) / (2 * delta)
+
+
 def _finite_difference_check(calc, atoms, delta=1e-4):
     """Max |F_AMP - (-dE/dx)| over a few coordinates: shows AMP's forces are exact gradients."""
     atoms = atoms.copy()
     atoms.calc = calc
     forces = atoms.get_forces()
-    worst = 0.0
-    for index, axis in [(0, 0), (7, 1), (len(atoms) - 1, 2)]:
-        energies = []
-        for sign in (1, -1):
-            moved = atoms.copy()
-            moved.positions[index, axis] += sign * delta
-            moved.calc = calc
-            energies.append(moved.get_potential_energy())
-        worst = max(worst, abs(forces[index, axis] + (energies[0] - energies[1]) / (2 * delta)))
-    return worst
+    return max(abs(forces[index, axis] - finite_difference_force(calc, atoms, index, axis, delta))
+               for index, axis in [(0, 0), (7, 1), (len(atoms) - 1, 2)])
 
 
 def generate(outdir):

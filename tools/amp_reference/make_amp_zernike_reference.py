@@ -29,7 +29,7 @@ from amp.utilities import hash_images
 from ase.io import read
 
 sys.path.insert(0, os.path.dirname(__file__))
-from make_amp_reference import CUTOFF_A, _energies_forces, random_network  # noqa: E402
+from make_amp_reference import CUTOFF_A, _energies_forces, finite_difference_force, random_network  # noqa: E402
 
 
 def _build(name, images, elements, gs, nmax, hiddenlayers, activation, seed, workdir):
@@ -48,17 +48,8 @@ def _build(name, images, elements, gs, nmax, hiddenlayers, activation, seed, wor
 
 def _finite_difference_forces(calc, atoms, delta=1e-4):
     """-dE/dR of AMP's energy, every component, by central differences."""
-    out = np.zeros((len(atoms), 3))
-    for index in range(len(atoms)):
-        for axis in range(3):
-            energies = []
-            for sign in (1, -1):
-                moved = atoms.copy()
-                moved.positions[index, axis] += sign * delta
-                moved.calc = calc
-                energies.append(moved.get_potential_energy())
-            out[index, axis] = -(energies[0] - energies[1]) / (2 * delta)
-    return out
+    return np.array([[finite_difference_force(calc, atoms, index, axis, delta) for axis in range(3)]
+                     for index in range(len(atoms))])
 
 
 def generate(outdir):
