@@ -57,6 +57,13 @@ def derive_seed(*parts) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
 
 
+def validation_seed(study_seed: int, label: str, role: str, temperature_K: float, k: int) -> int:
+    """Validation run k of ``role`` at one temperature: reference and ANN runs get different seeds (independent
+    trajectories), and run k's seed is the same whether a study asked for k + 1 runs at once or added it after an
+    inconclusive check."""
+    return derive_seed(study_seed, "validation", label, role, float(temperature_K), k)
+
+
 def md_seed(study_seed: int, substitution_id: str, temperature_K: float, replica: int = 0) -> int:
     """The seed of one production run: replica 0 is the first round's run (its seed as before replicas existed),
     replicas 1, 2, ... the runs precision adds."""

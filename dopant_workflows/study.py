@@ -24,7 +24,7 @@ from dopant_workflows.engines.labels import LabelSettings
 from dopant_workflows.engines.schedule import AIMDSettings
 from dopant_workflows.errors import DopwfInputError, distinct_temperatures, duplicates, validation_problems
 from dopant_workflows.md.settings import MDProtocol
-from dopant_workflows.names import derive_seed, md_seed
+from dopant_workflows.names import derive_seed, md_seed, validation_seed
 from dopant_workflows.settings_base import StrictSettings
 from dopant_workflows.validation.settings import ValidationSettings
 
@@ -342,6 +342,13 @@ class Study(StrictSettings):
         return self
 
     @model_validator(mode="after")
+    def _more_validation_runs_on_the_embedded_engine(self) -> Study:
+        if self.validation.max_seeds is not None and self.engine != "embedded":
+            raise ValueError(f"validation.max_seeds: adds reference MD runs of the embedded engine only; with engine "
+                             f"{self.engine} each is an AIMD run (hours): raise validation.seeds instead")
+        return self
+
+    @model_validator(mode="after")
     def _dielectric_unique(self) -> Study:
         formulas = [entry.formula for entry in self.dielectric]
         repeated = duplicates(formulas)
@@ -464,7 +471,7 @@ class Study(StrictSettings):
 
     def validation_seed(self, label: str, role: str, temperature_K: float, k: int) -> int:
         """Reference and ANN runs get different seeds: the comparison is between independent trajectories."""
-        return derive_seed(self.seed, "validation", label, role, float(temperature_K), k)
+        return validation_seed(self.seed, label, role, temperature_K, k)
 
     def md_seed(self, substitution_id: str, temperature_K: float, replica: int = 0) -> int:
         """The seed of one ANN-MD run: from what the run is, not from its position in the study."""

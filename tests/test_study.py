@@ -140,6 +140,20 @@ def test_validation_is_on_by_default_and_its_section_is_checked(tmp_path):
     assert study.validation_temperatures() == [700, 900]
 
 
+def test_max_seeds_is_refused_below_seeds_and_beside_an_aimd_reference():
+    from dopant_workflows.study import StudyValidationError, study_from_dict
+
+    raw = yaml.safe_load((EXAMPLES / "lgps_validation.yaml").read_text())
+    raw["validation"] = {"seeds": 4, "max_seeds": 3}
+    with pytest.raises(StudyValidationError, match="max_seeds 3 is below seeds 4"):
+        study_from_dict(raw)
+    raw["validation"] = {"seeds": 2, "max_seeds": 6}
+    assert study_from_dict(raw).validation.max_seeds == 6
+    raw["engine"] = "vasp"
+    with pytest.raises(StudyValidationError, match="max_seeds: adds reference MD runs of the embedded engine only"):
+        study_from_dict(raw)
+
+
 def test_numbers_must_be_finite_and_temperatures_in_kelvin(tmp_path):
     """inf/NaN anywhere (YAML's .inf, .nan) and MD temperatures below 5 K are refused, each with its field."""
     data = _paper(temperatures_K=[600, float("inf")])

@@ -9,9 +9,10 @@ directory: a relaunched Firework finds its checkpoint there and continues.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
-from fireworks import FiretaskBase, FWAction, explicit_serialize
+from fireworks import FiretaskBase, Firework, FWAction, Workflow, explicit_serialize
 
 from dopant_workflows.db import insert
 from dopant_workflows.fireworks.task_helpers import (
@@ -26,7 +27,15 @@ from dopant_workflows.fireworks.task_helpers import (
     run_dir_of,
     study_spec,
 )
-from dopant_workflows.names import FRAMES_KEY, MD_RECORDS_KEY, MODEL_PATH_KEY, MODEL_SHA_KEY, VALIDATION_RUNS_KEY
+from dopant_workflows.names import (
+    FRAMES_KEY,
+    MD_RECORDS_KEY,
+    MODEL_PATH_KEY,
+    MODEL_SHA_KEY,
+    VALIDATION_RUNS_KEY,
+    run_tag,
+    validation_seed,
+)
 
 log = logging.getLogger("dopwf")
 
@@ -206,6 +215,20 @@ class RunValidationMD(FiretaskBase):
                         mod_spec=[{"_push": {VALIDATION_RUNS_KEY: record}}], update_spec=update)
 
 
+def validation_md_firework(study: str, label: str, role: str, temperature_K: float, k: int, seed: int,
+                           structure: dict, protocol: dict, analysis: dict, engine: str, depends: tuple,
+                           parents=None, spec: dict | None = None) -> Firework:
+    """Validation run ``k`` of ``role`` (reference: the embedded engine; ann: the network the spec or the parent
+    passes) at one temperature; ``depends``: what else names its run directory (the cell and engine, or the
+    network)."""
+    tag = run_tag(protocol, analysis, seed, role, *depends)
+    task = RunValidationMD(structure=structure, temperature_K=temperature_K, protocol=protocol, seed=seed,
+                           analysis=analysis, role=role, engine=engine,
+                           run_path=f"{study}/validation/{label}/{role}-{temperature_K:g}K-{tag}")
+    return Firework([task], name=f"{study} {label} validation {role} md {temperature_K:g}K #{k + 1}",
+                    parents=parents, spec=study_spec(spec))
+
+
 @explicit_serialize
 class RunCp2kValidationMD(FiretaskBase):
     """One CP2K reference run for validation (engine cp2k, the paper's DFT-MD of Fig. 5a): NVT AIMD of the network's
@@ -238,7 +261,7 @@ class ValidateNetwork(FiretaskBase):
     that ends in this comparison again (``relabelled``)."""
 
     required_params = ["settings", "run_path", "study", "label", "reference_engine", "expected_runs"]
-    optional_params = ["training_range_K", "relabelled", "cp2k"]
+    optional_params = ["training_range_K", "relabelled", "cp2k", "more_runs", "extension"]
 
     def run_task(self, fw_spec):
         from dopant_workflows.jobs.validation import validate_network
@@ -270,8 +293,61 @@ class ValidateNetwork(FiretaskBase):
                       "not finish (their Fireworks fizzled: see lpad get_fws -s FIZZLED)"
             document = document.model_copy(update={"status": "failed", "passed": False,
                                                    "reasons": [*document.reasons, missing]})
+        else:
+            detour = self._more_runs(document, runs, settings, fw_spec)
+            if detour is not None:
+                return detour
+        if self.get("extension"):
+            document = document.model_copy(update={"warnings": [*document.warnings, self["extension"]]})
         insert(db, "validation", document.model_dump())
         return FWAction(stored_data={"validation_id": document.validation_id, "status": document.status})
+
+    def _more_runs(self, document, runs: list[dict], settings, fw_spec) -> FWAction | None:
+        """More runs and this comparison again, as a detour, when the activation-energy check is inconclusive for
+        want of runs alone (every other check passed; the difference known less well than the threshold) and
+        ``validation.max_seeds`` allows more: the error of the difference falls as 1/sqrt(runs), so the runs per
+        temperature grow to what the measured error says would resolve it (at least one more, at most max_seeds),
+        ANN runs in proportion. None: the verdict stands."""
+        more = self.get("more_runs")
+        if not more or settings.max_seeds is None or document.status != "failed":
+            return None
+        failed = [c for c in document.checks if c.passed is False]
+        if [c.name for c in failed] != ["activation_energy"] or "inconclusive" not in failed[0].detail:
+            return None
+        sigma = math.hypot(document.reference_fit.activation_energy_std_eV or math.nan,
+                           document.ann_fit.activation_energy_std_eV or math.nan)
+        if not math.isfinite(sigma):
+            return None
+        temperatures = sorted({float(r["temperature_K"]) for r in runs})
+        have = {role: min(sum(1 for r in runs if r["role"] == role and float(r["temperature_K"]) == t)
+                          for t in temperatures) for role in ("reference", "ann")}
+        needed = math.ceil(have["reference"] * (sigma / settings.thresholds.activation_energy_sigma_eV) ** 2)
+        reference = min(settings.max_seeds, max(have["reference"] + 1, needed))
+        if reference <= have["reference"]:
+            return None
+        share = settings.runs_per_temperature("ann") / settings.seeds
+        ann = max(have["ann"], min(64, math.ceil(reference * share)))
+        model = {MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY], MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)}
+        fireworks = []
+        for temperature in temperatures:
+            for role, first, last in (("reference", have["reference"], reference), ("ann", have["ann"], ann)):
+                depends = (more["structure"], more["engine"]) if role == "reference" else (model[MODEL_SHA_KEY],)
+                fireworks += [validation_md_firework(
+                    self["study"], self["label"], role, temperature, k,
+                    validation_seed(more["study_seed"], self["label"], role, temperature, k), more["structure"],
+                    more["protocol"], more["analysis"], more["engine"], depends,
+                    spec=model if role == "ann" else None) for k in range(first, last)]
+        extension = (f"the activation-energy check was inconclusive with {have['reference']} reference and "
+                     f"{have['ann']} ANN runs per temperature (difference known to ± {sigma:.3f} eV): extended to "
+                     f"{reference} and {ann} (validation.max_seeds {settings.max_seeds})")
+        compare = Firework([ValidateNetwork({**self, "expected_runs": len(runs) + len(fireworks),
+                                             "extension": extension})],
+                           name=f"{self['study']} {self['label']} validation ({reference} runs per temperature)",
+                           parents=fireworks, spec=study_spec({VALIDATION_RUNS_KEY: runs, **model},
+                                                              _allow_fizzled_parents=True))
+        log.info("validation: %s", extension)
+        return FWAction(stored_data={"extended_to_runs_per_temperature": reference},
+                        detours=Workflow([*fireworks, compare]))
 
     def _cp2k_errors(self, runs: list[dict], settings, fw_spec) -> dict:
         """The network's errors per temperature against CP2K single points of its ANN-MD frames, run here (each in

@@ -38,9 +38,9 @@ from dopant_workflows.fireworks.study_tasks import (
     RunCp2kDielectric,
     RunCp2kValidationMD,
     RunEmbeddedAIMD,
-    RunValidationMD,
     TrainNetwork,
     ValidateNetwork,
+    validation_md_firework,
 )
 from dopant_workflows.fireworks.task_helpers import study_spec
 from dopant_workflows.fireworks.vasp_tasks import AnalyzeVaspValidationMD
@@ -187,12 +187,13 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
                                            reference_aimd=study.reference_aimd.model_dump())
                 chain = [Firework([task], name=run_name, spec=study_spec())]
             else:
-                task = RunValidationMD(structure=cell.as_dict(), temperature_K=temperature, protocol=protocol,
-                                       seed=seed, analysis=analysis, role=role, engine=engine, run_path=run_path)
-                chain = [Firework([task], name=run_name, parents=[train] if role == "ann" else [], spec=study_spec())]
+                chain = [validation_md_firework(name, label, role, temperature, k, seed, cell.as_dict(), protocol,
+                                                analysis, engine, depends, parents=[train] if role == "ann" else [])]
             fireworks += chain
             pushing.append(chain[-1])
-    task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(pushing))
+    more_runs = {"more_runs": {"structure": cell.as_dict(), "protocol": protocol, "analysis": analysis,
+                               "engine": engine, "study_seed": study.seed}} if settings.max_seeds else {}
+    task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(pushing), **more_runs)
     compare = Firework([task], name=f"{name} {label} validation", parents=[train, *pushing],
                        spec=study_spec(_allow_fizzled_parents=True))
     return [*fireworks, compare]

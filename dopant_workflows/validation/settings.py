@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from dopant_workflows.errors import distinct_temperatures
 from dopant_workflows.md.settings import MDProtocol
@@ -42,6 +42,12 @@ class ValidationSettings(StrictSettings):
     ann_seeds: int | None = Field(None, ge=1, le=64, description="ANN-MD runs per temperature, if not ``seeds``: "
                                                                   "ANN-MD costs a fraction of the reference MD, so "
                                                                   "extra ANN runs sharpen the comparison cheaply")
+    max_seeds: int | None = Field(
+        None, ge=1, le=32,
+        description="an activation-energy check left inconclusive for want of runs (every other check passed, the "
+                    "difference known less well than thresholds.activation_energy_sigma_eV) adds runs as a detour "
+                    "and compares again, up to this many reference runs per temperature (ANN runs in the proportion "
+                    "of ann_seeds to seeds); None: the verdict stands as first measured. Embedded engine only")
     supercell: tuple[Annotated[int, Field(ge=1, le=8)], ...] = Field(
         (1, 1, 1), min_length=3, max_length=3, description="repeat of the training cell that is simulated")
     protocol: MDProtocol | None = Field(None, description="default: the study's protocol")
@@ -54,6 +60,13 @@ class ValidationSettings(StrictSettings):
     @classmethod
     def _distinct(cls, value: list[float] | None) -> list[float] | None:
         return distinct_temperatures(value)
+
+    @model_validator(mode="after")
+    def _max_seeds_above_seeds(self) -> ValidationSettings:
+        if self.max_seeds is not None and self.max_seeds < self.seeds:
+            raise ValueError(f"max_seeds {self.max_seeds} is below seeds {self.seeds}: expected the most reference "
+                             "runs per temperature an inconclusive check may grow to, at least seeds")
+        return self
 
     def runs_per_temperature(self, role: str) -> int:
         """Independent runs per temperature of ``role`` (reference or ann)."""

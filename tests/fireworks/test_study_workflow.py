@@ -412,6 +412,39 @@ def _assert_md_uses_the_handed_on_network(config, rounds):
 
 
 @pytest.mark.slow
+def test_an_inconclusive_activation_energy_check_adds_validation_runs_as_a_detour(tmp_path):
+    """validation.max_seeds: an Ea check that only wants runs (every other check passed: thresholds made loose;
+    the difference never known to 1e-6 eV) grows the runs per temperature to the cap, with the seeds a study asking
+    for that many from the start would give run k, then compares again and keeps that verdict."""
+    data = yaml.safe_load(SMOKE.read_text())
+    data["substitutions"]["counts"] = [1]
+    data["validation"] = {"seeds": 1, "max_seeds": 3, "temperatures_K": [400, 500, 600], "relabel_frames": 2,
+                          "thresholds": {"diffusivity_ratio": 1e6, "diffusivity_sigmas": 1e6,
+                                         "activation_energy_eV": 100, "activation_energy_sigma_eV": 1e-6,
+                                         "force_rmse_eV_A": 1e3, "core_repulsion_eV": 1e3}}
+    study_file = tmp_path / "extend.yaml"
+    study_file.write_text(yaml.safe_dump(data))
+    config = init_fw_config(tmp_path / "cfg")
+    result = dopwf(["run", str(study_file), "--config", str(config.directory)], tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert ("validation: the activation-energy check was inconclusive with 1 reference and 1 ANN runs per "
+            "temperature") in result.stderr
+    (validation,) = _collection(config, "validation")
+    runs = sorted((r["role"], r["temperature_K"]) for r in validation["runs"])
+    assert runs == sorted([(role, t) for role in ("ann", "reference") for t in (400.0, 500.0, 600.0)] * 3)
+    assert len({r["seed"] for r in validation["runs"]}) == 18
+    from dopant_workflows.study import study_from_dict
+
+    study = study_from_dict(data)
+    assert {r["seed"] for r in validation["runs"]} == {study.validation_seed("shared", role, t, k) for role in (
+        "reference", "ann") for t in (400.0, 500.0, 600.0) for k in range(3)}
+    assert any(w.endswith("extended to 3 and 3 (validation.max_seeds 3)") for w in validation["warnings"])
+    checks = {c["name"]: c for c in validation["checks"]}
+    assert validation["status"] == "failed" and "inconclusive" in checks["activation_energy"]["detail"]
+    assert [name for name, c in checks.items() if c["passed"] is False] == ["activation_energy"]
+
+
+@pytest.mark.slow
 def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tmp_path):
     """Round 1 (committee of 2) finds every explored frame above trust_lo, labels 3, and adds round 2 as a detour;
     round 2 trains on the AIMD frames plus those labels and, being the last, hands its network to the MD."""
