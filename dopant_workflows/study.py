@@ -342,13 +342,6 @@ class Study(StrictSettings):
         return self
 
     @model_validator(mode="after")
-    def _more_validation_runs_on_the_embedded_engine(self) -> Study:
-        if self.validation.max_seeds is not None and self.engine != "embedded":
-            raise ValueError(f"validation.max_seeds: adds reference MD runs of the embedded engine only; with engine "
-                             f"{self.engine} each is an AIMD run (hours): raise validation.seeds instead")
-        return self
-
-    @model_validator(mode="after")
     def _dielectric_unique(self) -> Study:
         formulas = [entry.formula for entry in self.dielectric]
         repeated = duplicates(formulas)
@@ -467,6 +460,10 @@ class Study(StrictSettings):
                 f"frames did, onto the core repulsion (the validation then fails on the wall); raise "
                 f"reference_aimd.temperature_end_K (or training.simulated_cells.temperatures_K) to "
                 f">= {HOT_REFERENCE_FACTOR * hottest_md:g} K")
+        if self.validation.enabled and self.validation.max_seeds is not None and self.engine != "embedded":
+            notes.append(f"validation.max_seeds adds reference MD runs of the embedded engine only; with engine "
+                         f"{self.engine} each would be an AIMD run (hours), so the validation keeps its "
+                         f"{self.validation.seeds} runs per temperature: raise validation.seeds to get more")
         return notes
 
     def validation_seed(self, label: str, role: str, temperature_K: float, k: int) -> int:
