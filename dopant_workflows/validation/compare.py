@@ -130,7 +130,17 @@ def _activation_energy_check(reference: ArrheniusFit, ann: ArrheniusFit, thresho
                    f"eV; {needed}")
     elif not within:
         detail += "; within 2 sigma of the threshold"
+    if resolved and not significant:
+        detail += (f"; at this precision a network reproducing the reference exactly would fail this check in "
+                   f"{100 * exact_network_fail_probability(sigma, thresholds.activation_energy_eV):.0f} % of "
+                   "draws (the verdict is statistical: more runs sharpen it)")
     return Check("activation_energy", abs(delta), thresholds.activation_energy_eV, within and resolved, detail)
+
+
+def exact_network_fail_probability(sigma_eV: float, threshold_eV: float) -> float:
+    """P(|measured difference| > threshold) when the true difference is 0 and the measured one is normal with
+    standard deviation ``sigma_eV``: how often the Ea check fails a perfect network (2 Phi(-threshold / sigma))."""
+    return float(math.erfc(threshold_eV / (sigma_eV * math.sqrt(2.0)))) if sigma_eV > 0 else 0.0
 
 
 def compare_diffusivities(reference_runs: Sequence[Mapping], ann_runs: Sequence[Mapping],

@@ -4,9 +4,15 @@ import math
 
 import pytest
 from pydantic import ValidationError
+from scipy import stats
 
 from dopant_workflows.analysis.arrhenius import BOLTZMANN_EV_K
-from dopant_workflows.validation.compare import combine_runs, compare_diffusivities, compare_temperature
+from dopant_workflows.validation.compare import (
+    combine_runs,
+    compare_diffusivities,
+    compare_temperature,
+    exact_network_fail_probability,
+)
 from dopant_workflows.validation.settings import ValidationSettings, ValidationThresholds
 
 THRESHOLDS = ValidationThresholds()
@@ -82,7 +88,12 @@ def test_an_activation_energy_difference_measured_too_coarsely_is_not_a_pass():
     assert ea_check.passed is False
     assert "inconclusive" in ea_check.detail and "about 4 runs per temperature" in ea_check.detail
     sharp = [_run(t, _arrhenius(0.20, t), 0.1 * _arrhenius(0.20, t)) for t in (600, 900)]  # sigma 0.031: resolved
-    assert compare_diffusivities(sharp, [dict(r) for r in sharp], THRESHOLDS).checks[1].passed is True
+    sharp_check = compare_diffusivities(sharp, [dict(r) for r in sharp], THRESHOLDS).checks[1]
+    assert sharp_check.passed is True
+    # a perfect network still fails |difference| <= 0.05 eV at sigma 0.031 in 2 Phi(-0.05 / 0.031) ~ 11 % of draws
+    sigma = math.sqrt(2) * _two_point_fit_error(0.1)
+    assert exact_network_fail_probability(sigma, 0.05) == pytest.approx(2 * stats.norm.sf(0.05 / sigma), rel=1e-12)
+    assert f"fail this check in {100 * 2 * stats.norm.sf(0.05 / sigma):.0f} % of draws" in sharp_check.detail
     relaxed = ValidationThresholds(activation_energy_sigma_eV=0.1)
     assert compare_diffusivities(ref, [dict(r) for r in ref], relaxed).checks[1].passed is True
 
