@@ -36,12 +36,15 @@ quick-demo: $(STAMP)
 
 # The cluster-path test runs SLURM jobs on localhost: Debian's slurm-wlm and munge, installed here where root and
 # apt allow (otherwise that test is reported as skipped, with the reason); likewise Debian's CP2K for the CP2K
-# engine's tests with the real program. ruff (ruff.toml) lints first.
+# engine's tests with the real program. ruff (ruff.toml) lints first. Two pytest-xdist workers of one thread each
+# (work stealing: the whole-study tests spread over both): 25 min here instead of ~45 in one process, whose length
+# a 2x slower CI machine pushed past its 90 minutes (bench/results/test_suite_time.md).
+TEST_THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 test: $(STAMP)
 	$(BIN)/ruff check .
 	tools/install_slurm.sh
 	tools/install_cp2k.sh
-	$(BIN)/python -m pytest -q tests
+	$(TEST_THREADS) $(BIN)/python -m pytest -q -n 2 --dist worksteal tests
 
 # one benchmark at a time: they share the 2 cores. ann_speed times AMP too when .amp-venv exists.
 bench: $(STAMP)

@@ -56,7 +56,7 @@ setup(
     ],
     # gpu: the neighbour list built on the GPU (vesin-torch), half of a 100,000-atom force call otherwise;
     # test installs it so that its equivalence with the host list is checked on every run (it works on CPU too)
-    extras_require={"test": ["pytest>=8,<10", "ruff>=0.8,<1", "vesin-torch>=0.6,<0.7"],
+    extras_require={"test": ["pytest>=8,<10", "pytest-xdist>=3.6,<4", "ruff>=0.8,<1", "vesin-torch>=0.6,<0.7"],
                     "gpu": ["vesin-torch>=0.6,<0.7"]},
     entry_points={"console_scripts": ["dopwf = dopant_workflows.cli:main"]},
 )

@@ -59,13 +59,16 @@ def check_atoms(atoms: Atoms, what: str = "structure") -> None:
 
 
 def neighbor_pairs(atoms: Atoms, cutoff_A: float) -> NeighborPairs:
-    """All pairs closer than ``cutoff_A`` (full list: both i->j and j->i), sorted by centre."""
+    """All pairs closer than ``cutoff_A`` (full list: both i->j and j->i), sorted by centre, neighbour and image
+    shift: an order that depends on the pairs alone, not on how the search enumerated them, so that forces summed
+    over a Verlet list built at another step are the same to the last bit (an MD resumed from a checkpoint rebuilds
+    its list there and must continue the uninterrupted trajectory exactly)."""
     check_atoms(atoms)
     calculator = vesin.NeighborList(cutoff=float(cutoff_A), full_list=True)
     centers, neighbor, shifts, vectors = calculator.compute(
         points=atoms.positions, box=atoms.cell.array, periodic=True, quantities="ijSD"
     )
-    order = np.argsort(centers, kind="stable")
+    order = np.lexsort((shifts[:, 2], shifts[:, 1], shifts[:, 0], neighbor, centers))
     centers = centers[order].astype(np.int64)
     return NeighborPairs(
         first=first_offsets(centers, len(atoms)),

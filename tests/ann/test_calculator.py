@@ -75,7 +75,8 @@ def _pair_set(pairs):
 def test_verlet_list_gives_a_fresh_search_s_pairs_and_forces(lgps_potential, amp_images):
     """Along a random walk that carries atoms well past half the skin (so the list is rebuilt), in a cell smaller
     than twice the cutoff (periodic images of one neighbour are separate pairs), then in a strained cell: the same
-    pairs as a fresh search at every step, and energies, forces and stress to 1e-10."""
+    pairs as a fresh search at every step, in the same order, and energies, forces and stress to 1e-10; a list
+    built at any step gives the long-lived list's forces bit for bit (what a resumed MD needs)."""
     from dopant_workflows.ann import kernels
     from dopant_workflows.ann.calculator import BPNNCalculator
     from dopant_workflows.ann.neighbors import VerletList, neighbor_pairs
@@ -93,6 +94,9 @@ def test_verlet_list_gives_a_fresh_search_s_pairs_and_forces(lgps_potential, amp
         searched = neighbor_pairs(atoms, lgps_potential.descriptor.cutoff_A)
         kept = verlet.neighbor_list.pairs(atoms)
         assert _pair_set(kept) == _pair_set(searched)
+        # in one order that depends on the pairs alone (centre, neighbour, shift)
+        assert list(zip(kept.centers.tolist(), kept.neighbor.tolist(), map(tuple, kept.shifts.tolist()),
+                        strict=True)) == _pair_set(searched)
         verlet.neighbor_list.n_calls -= 1  # the check above is not one of the calculator's calls
         # the distances and cutoff terms the filter computes in its pass: pair_terms' numbers, bit for bit
         for given, computed in zip(kept.terms(lgps_potential.descriptor.cutoff_A),
@@ -101,6 +105,9 @@ def test_verlet_list_gives_a_fresh_search_s_pairs_and_forces(lgps_potential, amp
         for name in ("energy", "forces", "stress"):
             a, b = fresh.get_property(name, atoms), verlet.get_property(name, atoms)
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-10, err_msg=f"{name} at step {step}")
+        # a list built now (as after a resumed MD's checkpoint) sums in the same order: the same forces, bit for bit
+        rebuilt = BPNNCalculator(lgps_potential, skin_A=1.0)
+        np.testing.assert_array_equal(rebuilt.get_property("forces", atoms), verlet.get_property("forces", atoms))
     assert np.abs(atoms.positions - start).max() > 1.0
     kept = verlet.neighbor_list
     assert 3 <= kept.n_builds <= 40 // 3 and fresh.neighbor_list.n_builds == fresh.neighbor_list.n_calls

@@ -775,8 +775,12 @@ def test_precision_adds_one_check_per_composition_after_all_its_md():
 
 @pytest.mark.slow
 def test_precision_adds_runs_as_detours_until_the_budget_and_says_so(tmp_path):
-    """A target no smoke run can meet and a budget of one more round: the check adds two runs (one per
-    temperature), the second check stops on the budget; the documents say so."""
+    """A target no smoke run can meet and a budget of one more round: the check adds two runs where they shrink
+    the slope's variance most (allocate_runs on the first round's points), the second check stops on the budget;
+    the documents say so."""
+    from dopant_workflows.analysis.precision import allocate_runs
+    from dopant_workflows.analysis.transport import transport_from_runs
+
     config = init_fw_config(tmp_path / "cfg")
     data = yaml.safe_load(SMOKE.read_text())
     data["substitutions"]["counts"] = [1]
@@ -787,16 +791,22 @@ def test_precision_adds_runs_as_detours_until_the_budget_and_says_so(tmp_path):
     result = dopwf(["run", str(study_file), "--config", str(config.directory)], tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     tasks = _collection(config, "md_tasks")
-    assert sorted((t["temperature_K"], t["replica"]) for t in tasks) == [(400.0, 0), (400.0, 1), (500.0, 0),
-                                                                         (500.0, 1)]
-    assert len({t["seed"] for t in tasks}) == 4 and all(t["task_id"].endswith("-r1") == (t["replica"] == 1)
-                                                        for t in tasks)
+    first = [t for t in tasks if t["replica"] == 0]
+    assert sorted(t["temperature_K"] for t in first) == [400.0, 500.0] and len(tasks) == 4
+    added = sorted(t["temperature_K"] for t in tasks if t["replica"] > 0)
+    assert added == sorted(allocate_runs(transport_from_runs(first).points, 2))
+    for temperature in (400.0, 500.0):  # replicas numbered 0, 1, ... per temperature, each with its own seed
+        replicas = sorted(t["replica"] for t in tasks if t["temperature_K"] == temperature)
+        assert replicas == list(range(len(replicas)))
+    assert len({t["seed"] for t in tasks}) == 4 and all(
+        t["task_id"].endswith(f"-r{t['replica']}") == (t["replica"] > 0) for t in tasks)
     (check,) = _collection(config, "precision")
     assert check["status"] == "budget" and check["round"] == 2 and check["production_ps_used"] == pytest.approx(1.6)
     (conductivity,) = _collection(config, "conductivity")
     assert conductivity["stopped_on"] == "budget" and conductivity["precision_rounds"] == 2
-    assert conductivity["n_runs"] == 4 and conductivity["production_ps_per_temperature"] == {"400": 0.8, "500": 0.8}
-    assert conductivity["runs_per_temperature"] == {"400": 2, "500": 2}
+    counts = {key: sum(t["temperature_K"] == float(key) for t in tasks) for key in ("400", "500")}
+    assert conductivity["n_runs"] == 4 and conductivity["runs_per_temperature"] == counts
+    assert conductivity["production_ps_per_temperature"] == {key: pytest.approx(0.4 * n) for key, n in counts.items()}
     assert set(conductivity["fit_window_fs"]) == {"400", "500"}
 
 
