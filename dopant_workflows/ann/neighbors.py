@@ -88,7 +88,8 @@ class VerletList:
     """Neighbour pairs reused across MD steps (a Verlet list): the search runs to ``cutoff_A + skin_A`` and is
     kept while no atom has moved more than half the skin since (no pair can then have come from beyond the
     skin into the cutoff); each call takes the kept pairs' current vectors and keeps those within ``cutoff_A``:
-    the same pairs as a fresh search, sorted by centre. A new cell, atom count or periodicity rebuilds."""
+    the same pairs as a fresh search, in its order (centre, neighbour, shift). A new cell, atom count or
+    periodicity rebuilds."""
 
     def __init__(self, cutoff_A: float, skin_A: float = 1.0):
         if not (np.isfinite(cutoff_A) and cutoff_A > 0):
