@@ -23,7 +23,7 @@ VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio
 ACTIVE_LEARNING = ["network", "round", "selection", "training images", "explored frames", "above trust_lo (%)",
                    "candidates", "beyond trust_hi", "labelled", "true force RMSE, random explored (eV/A)",
                    "worst run (eV/A)", "frames beyond the data (wall max, eV)", "test force RMSE (eV/A)",
-                   "hands on"]
+                   "confirmation", "hands on"]
 VALIDATION_FITS = ["cell", "MD", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "validation"]
 CONCENTRATION_PLOT = "conductivity_vs_concentration.png"
 RANKING_NOTE = (f"\nRank 1 conducts best at 300 K; P(above next): the probability, from the two Arrhenius fits, that "
@@ -211,8 +211,24 @@ def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
                      str(r["n_labelled"]), _pm(r["true_error"].get("random_force_rmse_eV_A"), None, ".3f"),
                      _pm(r["true_error"].get("worst_run_force_rmse_eV_A"), None, ".3f"), _beyond(r),
                      f"{sum(tests) / len(tests):.3f}" if tests else "—",
-                     _hands_on(r, rounds)])
+                     _confirmation(r.get("confirmation")), _hands_on(r, rounds)])
     return rows
+
+
+def _confirmation(record: dict | None) -> str:
+    """A converged round's confirmation runs (active_learning.confirm_ps) in a cell: what ran and what it found."""
+    if not record:
+        return "—"
+    found = []
+    if record.get("worst_run_force_rmse_eV_A") is not None:
+        found.append(f"worst run {record['worst_run_force_rmse_eV_A']:.3f} eV/A")
+    if record.get("fraction_above_lo") is not None:
+        found.append(f"{100 * record['fraction_above_lo']:.1f} % above trust_lo")
+    if record.get("n_beyond_data"):
+        found.append(f"{record['n_beyond_data']} frames beyond the data ({record['beyond_data_max_eV']:.3g} eV)")
+    found += [f"{r['cell']} {r['status']}" for r in record.get("runs", []) if r.get("status") != "completed"]
+    return (f"{len(record.get('runs', []))} x {record['ps_per_run']:g} ps at {record['temperature_K']:g} K: "
+            f"{'passed' if record['passed'] else 'FAILED'}" + (f" ({'; '.join(found)})" if found else ""))
 
 
 LABEL_SETS = ["network", "labelling engine", "level of theory", "reference frames labelled",

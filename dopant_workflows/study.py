@@ -342,6 +342,15 @@ class Study(StrictSettings):
         return self
 
     @model_validator(mode="after")
+    def _confirmation_labels_in_the_round(self) -> Study:
+        al = self.active_learning
+        if al.enabled and al.confirm_ps is not None and al.selection == "uniform" and self.engine == "vasp":
+            raise ValueError("active_learning.confirm_ps with selection uniform labels the confirmation runs after "
+                             "the round's own labels, in the round; VASP labels come as Fireworks, once per round: "
+                             "use selection: deviation (decided before labelling) or leave confirm_ps out")
+        return self
+
+    @model_validator(mode="after")
     def _dielectric_unique(self) -> Study:
         formulas = [entry.formula for entry in self.dielectric]
         repeated = duplicates(formulas)
@@ -465,6 +474,28 @@ class Study(StrictSettings):
                          f"{self.engine} each would be an AIMD run (hours), so the validation keeps its "
                          f"{self.validation.seeds} runs per temperature: raise validation.seeds to get more")
         return notes
+
+    def validation_resolution(self) -> str | None:
+        """What the validation's activation-energy check can resolve, from the settings alone (said before anything
+        runs): the check passes |Ea_ANN - Ea_ref| <= threshold once the difference is known to
+        ``activation_energy_sigma_eV``; at that precision even a network that reproduces its reference exactly
+        fails it by chance (2 Phi(-threshold / sigma)). None without validation."""
+        from dopant_workflows.validation.compare import exact_network_fail_probability
+
+        settings = self.validation
+        if not settings.enabled:
+            return None
+        thresholds = settings.thresholds
+        limit, threshold = thresholds.activation_energy_sigma_eV, thresholds.activation_energy_eV
+        runs = f"{settings.seeds}" + (f" (up to {settings.max_seeds})" if settings.max_seeds and (
+            self.engine == "embedded") and settings.max_seeds > settings.seeds else "")
+        temperatures = "/".join(f"{t:g}" for t in self.validation_temperatures())
+        return (f"Ea of the network's MD against the reference's at {temperatures} K, {runs} reference runs per "
+                f"temperature: judged |difference| <= {threshold:g} eV once it is known to +- {limit:g} eV. At that "
+                f"precision a network that reproduces its reference exactly fails the check in "
+                f"{100 * exact_network_fail_probability(limit, threshold):.0f} % of runs (at +- {limit / 2:g} eV in "
+                f"{100 * exact_network_fail_probability(limit / 2, threshold):.0f} %): an Ea failure within ~2 sigma "
+                f"of the threshold is a draw, not proof; D per temperature, forces and the wall are judged beside it")
 
     def validation_seed(self, label: str, role: str, temperature_K: float, k: int) -> int:
         """Reference and ANN runs get different seeds: the comparison is between independent trajectories."""

@@ -343,3 +343,15 @@ def test_a_computed_dielectric_constant_has_one_source_and_the_study_s_level_of_
         task = fw.tasks[0]
         assert type(task).__name__ == "RunCp2kDielectric"
         assert task["cp2k"]["cutoff_Ry"] == 350 and task["calculation"]["ionic"] is False
+
+
+def test_the_demo_says_before_it_runs_what_its_validation_can_resolve():
+    """Ea check: |difference| <= 0.05 eV judged once known to +- 0.05 eV; a perfect network then fails it with
+    probability 2 Phi(-1) = 31.7 %, at +- 0.025 eV 2 Phi(-2) = 4.6 %."""
+    note = load_study(EXAMPLES / "lsips_cl_study.yaml").validation_resolution()
+    assert "at 600/900 K, 4 (up to 8) reference runs per temperature" in note
+    assert "fails the check in 32 % of runs (at +- 0.025 eV in 5 %)" in note
+    tighter = study_from_dict(_paper(validation={"temperatures_K": [600, 900], "seeds": 4, "thresholds": {
+        "activation_energy_eV": 0.05, "activation_energy_sigma_eV": 0.02}}))
+    assert "4 reference runs" in tighter.validation_resolution() and "in 1 % of runs" in tighter.validation_resolution()
+    assert study_from_dict(_paper(validation={"enabled": False})).validation_resolution() is None

@@ -59,6 +59,15 @@ class ActiveLearningSettings(StrictSettings):
     warm_start_max_steps: int | None = Field(
         None, gt=0, description="warm-started rounds: L-BFGS iterations or Adam epochs at most (DP-GEN's "
                                 "training_reuse_numb_steps); default the ann section's max_steps")
+    confirm_ps: float | None = Field(
+        None, gt=0, description="a round that converges is confirmed before its network is handed on: ANN-MD of "
+                                "every explored cell for this long (ps) at the hottest exploration temperature, "
+                                "judged by the same test (uniform: each run's force RMSE on frames evenly along "
+                                "it; deviation: the committee's fraction above trust_lo; either: no blow-up, no "
+                                "frame beyond the data). A failed confirmation un-converges the round and its "
+                                "labelled frames train the next. Rare failures (a pair driven into the core "
+                                "repulsion once in tens of ps) escape 1 ps exploration runs and surface in "
+                                "production and validation (bench/results/ranking_seeds.md, seed 2)")
     true_error_frames: int = Field(10, ge=0, description="explored frames labelled at random per round to measure "
                                                          "the true error (embedded reference only)")
 

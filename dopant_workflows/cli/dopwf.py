@@ -202,6 +202,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 source = (f"{entry.eps_r:g} ({entry.source})" if entry
                           else "missing (Anderson-Stuart barrier will say so)")
             print(f"  {r.formula:22s} eps_r = {source}")
+        resolution = study.validation_resolution()
+        if resolution:
+            print(f"validation can resolve: {resolution}")
         for note in study.advice():
             print(f"advice: {note}")
     if args.out:

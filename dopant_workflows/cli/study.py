@@ -117,6 +117,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         print(f"== machine speed: CHGNet MD on the 50-atom LSiPS cell, {reference_speed():.1f} steps/s "
               f"({os.cpu_count()} cores)", flush=True)
+    resolution = study.validation_resolution()
+    if resolution:
+        print(f"== validation can resolve: {resolution}", flush=True)
     outcome = run_embedded_study(study, substitutions, wf, config_dir, out, args.verbose, args.workers)
     if outcome.interrupted:
         log.warning("interrupted: finished Fireworks are kept; run the same command again to continue (the "

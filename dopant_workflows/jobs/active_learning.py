@@ -10,6 +10,9 @@ when member 0's true force error is within ``converged_force_rmse_eV_A`` in ever
 Either way (``label_beyond_data``), explored frames in which member 0's core repulsion is active -- a pair closer
 than any in its training data, extrapolation by definition -- are labelled on top, and a round that met one has not
 converged.
+With ``confirm_ps``, a round that converges is confirmed first by longer runs of every cell at the hottest
+exploration temperature, judged the same way; if they fail, the round has not converged and their labelled frames
+train the next (rare excursions into the core repulsion escape short exploration runs).
 With ``warm_start``, round r's committee continues from round r - 1's (DP-GEN's init-model) instead of a fresh
 random start. When the rounds end, the network the study uses is the best-measured round's (``hand_on: best``)
 or the last round's (``hand_on: last``, DP-GEN). Everything lands in ``out_dir``: member-k/ (networks), explore/
@@ -258,6 +261,28 @@ def _uniform_verdict(explored: list[dict], chosen: np.ndarray, per_frame: list[f
     return explored, true_error, converged, converged or last
 
 
+def _confirmation_runs(model_paths: Sequence[str | Path], cells: Sequence[tuple[str, Structure]],
+                       temperatures_K: Sequence[float], settings: ActiveLearningSettings, out_dir: Path, seed: int,
+                       round_number: int, device: str) -> tuple[list[Atoms], list[dict], np.ndarray | None]:
+    """``confirm_ps`` of ANN-MD of every cell at the hottest exploration temperature (the frames, a record per
+    run, and the wall energy of every frame when ``label_beyond_data``)."""
+    longer = settings.model_copy(update={"explore_ps": settings.confirm_ps})
+    frames, runs = explore(model_paths[0], cells, [max(temperatures_K)], longer, out_dir,
+                           derive_seed(seed, "confirm", round_number), device)
+    walls = core_repulsion_energies(frames, model_paths[0]) if settings.label_beyond_data and frames else None
+    return frames, runs, walls
+
+
+def _confirmation_record(runs: list[dict], walls: np.ndarray | None, passed: bool, settings: ActiveLearningSettings,
+                         temperature_K: float, n_labelled: int, **measured) -> dict:
+    """What the confirmation ran and found (the document's ``confirmation``)."""
+    return {"temperature_K": float(temperature_K), "ps_per_run": settings.confirm_ps, "runs": runs,
+            "n_frames": sum(r["n_frames"] for r in runs),
+            "n_beyond_data": None if walls is None else int((walls > 0).sum()),
+            "beyond_data_max_eV": None if walls is None or not len(walls) else float(walls.max()),
+            "n_labelled": n_labelled, "passed": passed, **measured}
+
+
 def _deviation_histogram(deviations: np.ndarray | None, settings: ActiveLearningSettings) -> dict | None:
     if deviations is None:
         return None
@@ -304,6 +329,16 @@ def hand_on(document: ActiveLearningDocument, earlier: Sequence[ActiveLearningDo
 def _log_round(document: ActiveLearningDocument) -> None:
     d, error = document, document.true_error
     status = "; converged" if d.converged else ("; last round" if d.final else "")
+    confirmation = d.confirmation
+    if confirmation is not None:
+        found = [f"{confirmation['n_beyond_data']} frames beyond the data"] if confirmation["n_beyond_data"] else []
+        found += [f"{r['cell']} {r['status']}" for r in confirmation["runs"] if r["status"] != "completed"]
+        worst = confirmation.get("worst_run_force_rmse_eV_A")
+        if worst is not None:
+            found.append(f"worst run {worst:.3f} eV/A")
+        status += (f"; confirmed by {len(confirmation['runs'])} runs of {confirmation['ps_per_run']:g} ps at "
+                   f"{confirmation['temperature_K']:g} K: {'passed' if confirmation['passed'] else 'FAILED'}"
+                   + (f" ({', '.join(found)})" if found else ""))
     if d.final:
         status += f"; the study uses round {d.handed_on_round}'s network"
     if d.n_beyond_data:
@@ -320,6 +355,27 @@ def _log_round(document: ActiveLearningDocument) -> None:
         log.info("active learning round %d: %d frames explored, %.1f %% above trust_lo (%d candidates, %d beyond "
                  "trust_hi), %d labelled; true force RMSE on random explored frames %s eV/A%s", d.round,
                  d.n_explored, 100 * d.fraction_above_lo, d.n_candidates, d.n_failed, d.n_labelled, rmse, status)
+
+
+def _uniform_confirmation(model_paths: Sequence[str | Path], cells: Sequence[tuple[str, Structure]],
+                          temperatures_K: Sequence[float], settings: ActiveLearningSettings, out: Path, seed: int,
+                          round_number: int, device: str, labeller, last: bool) -> tuple[dict, list[Atoms], int]:
+    """A converged uniform round's confirmation: the longer runs, frames labelled evenly along each (their true
+    error) and, unless the round is the last, the frames beyond the data on top. Returns the record, the labelled
+    frames (the next round's if it failed) and how many of them lie beyond the data."""
+    frames, runs, walls = _confirmation_runs(model_paths, cells, temperatures_K, settings, out / "confirm", seed,
+                                             round_number, device)
+    chosen = _uniform_choice(runs, settings.max_labels_per_round)
+    beyond = np.array([], dtype=int) if last else _beyond_data_choice(walls, chosen, settings.max_labels_per_round)
+    labelled = labeller([frames[i] for i in np.concatenate([chosen, beyond]).astype(int)]) if len(frames) else []
+    _, per_frame = _force_rmse(model_paths[0], labelled[:len(chosen)])
+    n_beyond = None if walls is None else int((walls > 0).sum())
+    runs, error, passed, _ = _uniform_verdict(runs, chosen, per_frame, None, settings, n_beyond, last)
+    if not frames:
+        passed = False
+    record = _confirmation_record(runs, walls, passed, settings, max(temperatures_K), 0 if passed else len(labelled),
+                                  worst_run_force_rmse_eV_A=error["worst_run_force_rmse_eV_A"])
+    return record, labelled, len(beyond)
 
 
 def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Sequence[tuple[str, Structure]],
@@ -372,15 +428,33 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     beyond = np.array([], dtype=int) if known_final else _beyond_data_choice(walls, chosen,
                                                                              settings.max_labels_per_round)
     to_label = np.concatenate([to_label, beyond]).astype(int)
+    pool, pool_deviations, confirmation = frames, deviations, None  # what the labelled frames are drawn from
+    if not uniform and converged and settings.confirm_ps is not None:
+        # the committee agreed: a longer, hotter look before handing on; if it disagrees there, its frames train
+        # the next round instead (decided before labelling: a VASP round labels once)
+        t0 = time.perf_counter()
+        c_frames, c_runs, c_walls = _confirmation_runs(paths, cells, temperatures_K, settings, out / "confirm",
+                                                        seed, round_number, device)
+        c_deviations = committee_deviations(c_frames, paths)
+        c_beyond_count = None if c_walls is None else int((c_walls > 0).sum())
+        c_selection, c_chosen, c_converged, _, _ = _deviation_choice(c_deviations, settings, c_beyond_count, last)
+        passed = c_converged and all(r["status"] == "completed" for r in c_runs)
+        if not passed:
+            converged, final = False, last
+            c_beyond = np.array([], dtype=int) if final else _beyond_data_choice(c_walls, c_chosen,
+                                                                                 settings.max_labels_per_round)
+            chosen, beyond = (np.array([], dtype=int), c_beyond) if final else (c_chosen, c_beyond)
+            to_label = np.concatenate([chosen, beyond]).astype(int)
+            pool, pool_deviations = c_frames, c_deviations
+        confirmation = _confirmation_record(c_runs, c_walls, passed, settings, max(temperatures_K),
+                                            len(to_label) if not passed else 0,
+                                            fraction_above_lo=c_selection.fraction_above_lo)
+        timing["confirm"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     measure_true_error = labeller is None
     labeller = labeller or (lambda chosen_frames: label_frames(chosen_frames, engine, device))
-    labelled = labeller([frames[i] for i in to_label]) if len(to_label) else []
-    labelled_path = None
-    if labelled:
-        labelled_path = out / LABELLED_FRAMES_FILE
-        write(str(labelled_path), labelled, format="extxyz")
+    labelled = labeller([pool[i] for i in to_label]) if len(to_label) else []
     rng = np.random.default_rng(derive_seed(seed, "true error", round_number))
     n_random = 0 if uniform or not measure_true_error else min(settings.true_error_frames, len(frames))
     sample = np.sort(rng.choice(len(frames), size=n_random, replace=False)) if n_random else np.array([], dtype=int)
@@ -388,27 +462,39 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     if reference_sample:
         write(str(out / TRUE_ERROR_FILE), reference_sample, format="extxyz")
     timing["label"] = time.perf_counter() - t0
-    n_own = len(labelled) - len(beyond)
+    n_own, n_labelled_beyond = len(labelled) - len(beyond), len(beyond)
     selected_rmse, selected_per_frame = _force_rmse(paths[0], labelled[:n_own])
     beyond_rmse, _ = _force_rmse(paths[0], labelled[n_own:])
 
-    def deviation_of(indices):
-        return deviations[indices].tolist() if deviations is not None and len(indices) else []
+    def deviation_of(indices, of=deviations):
+        return of[indices].tolist() if of is not None and len(indices) else []
 
     if uniform:
         explored, true_error, converged, final = _uniform_verdict(explored, chosen, selected_per_frame, selected_rmse,
                                                                   settings, n_beyond, last)
         true_error["random_deviation_eV_A"] = deviation_of(chosen)
+        if converged and settings.confirm_ps is not None:
+            t0 = time.perf_counter()
+            confirmation, more, n_more_beyond = _uniform_confirmation(paths, cells, temperatures_K, settings, out,
+                                                                      seed, round_number, device, labeller, last)
+            if not confirmation["passed"]:
+                converged, final = False, last
+                labelled, n_labelled_beyond = [*labelled, *more], n_labelled_beyond + n_more_beyond
+            timing["confirm"] = time.perf_counter() - t0
     else:
         random_rmse, random_per_frame = _force_rmse(paths[0], reference_sample)
         true_error = {
             "random_force_rmse_eV_A": random_rmse, "random_n_frames": len(reference_sample),
             "random_deviation_eV_A": deviation_of(sample), "random_per_frame_rmse_eV_A": random_per_frame,
             "selected_force_rmse_eV_A": selected_rmse, "selected_n_frames": n_own,
-            "selected_deviation_eV_A": deviation_of(chosen) if n_own else [],
+            "selected_deviation_eV_A": deviation_of(chosen, pool_deviations) if n_own else [],
             "selected_per_frame_rmse_eV_A": selected_per_frame,
         }
     true_error["beyond_data_force_rmse_eV_A"] = beyond_rmse
+    labelled_path = None
+    if labelled:  # the next round's new training frames (a failed confirmation's included)
+        labelled_path = out / LABELLED_FRAMES_FILE
+        write(str(labelled_path), labelled, format="extxyz")
     document = ActiveLearningDocument(
         al_id="-".join(str(p) for p in (study, label_name, f"round{round_number}") if p), study=study,
         label=label_name, round=round_number, reference_engine=engine, selection=settings.selection,
@@ -422,9 +508,10 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         deviation_histogram=_deviation_histogram(deviations, settings), n_selected=len(chosen),
         n_labelled=len(labelled), n_beyond_data=n_beyond,
         beyond_data_max_eV=None if walls is None or not len(walls) else float(walls.max()),
-        n_labelled_beyond_data=len(beyond),
+        n_labelled_beyond_data=n_labelled_beyond,
         labelled_frames_path=str(labelled_path.resolve()) if labelled_path else None, selection_note=note,
-        true_error=true_error, converged=converged, final=final, settings=settings.as_record(),
+        true_error=true_error, converged=converged, final=final, confirmation=confirmation,
+        settings=settings.as_record(),
         wall_time_s={k: round(v, 1) for k, v in timing.items()}, fw_id=fw_id)
     title = f"{label_name or ''} round {round_number}"
     if uniform:

@@ -44,6 +44,11 @@ class ActiveLearningDocument(Document):
     true_error: dict = Field(default_factory=dict, description="member 0 vs the reference on labelled frames: "
                              "random explored frames (unbiased) and the selected ones, with their deviations")
     converged: bool
+    confirmation: dict | None = Field(
+        None, description="settings.confirm_ps: the longer runs a converged round's network was confirmed by "
+                          "(temperature_K, ps_per_run, runs, n_frames, n_beyond_data, beyond_data_max_eV, n_labelled, "
+                          "passed; uniform: worst_run_force_rmse_eV_A, deviation: fraction_above_lo); a round whose "
+                          "confirmation failed has not converged. None: not confirmed")
     final: bool = Field(description="the rounds end here; this document names the network the study's MD uses")
     handed_on_round: int | None = Field(None, description="final round: the round whose network the study uses "
                                                           "(settings.hand_on)")

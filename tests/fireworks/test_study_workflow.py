@@ -509,6 +509,27 @@ def test_uniform_active_learning_labels_every_run_evenly_and_stops_on_the_true_e
     assert "| shared | 1 | uniform |" in report
 
 
+@pytest.mark.slow
+def test_a_converged_round_is_confirmed_by_longer_runs_at_the_hottest_temperature(tmp_path):
+    """confirm_ps with the committee selection: round 1's committee agrees everywhere (trust_lo 100 eV/A), so before
+    its network is handed on, every cell runs confirm_ps at the hottest exploration temperature; they agree there
+    too: the round converges, is final, and records its confirmation."""
+    config, result = _run_active_learning_study(tmp_path, {
+        "committee_size": 2, "trust_lo_eV_A": 100, "trust_hi_eV_A": 200, "max_rounds": 2, "explore_ps": 0.04,
+        "confirm_ps": 0.1, "label_beyond_data": False, "temperatures_K": [400, 500]})
+    (first,) = _collection(config, "active_learning")
+    assert (first["converged"], first["final"], first["n_labelled"]) == (True, True, 0)
+    confirmation = first["confirmation"]
+    assert confirmation["passed"] and confirmation["temperature_K"] == 500.0 and confirmation["ps_per_run"] == 0.1
+    assert [(r["cell"], r["temperature_K"]) for r in confirmation["runs"]] == [
+        (e["cell"], 500.0) for e in first["explored"] if e["temperature_K"] == 400.0]
+    assert confirmation["n_frames"] == 3 * 5 and confirmation["fraction_above_lo"] == 0.0  # 0.1 ps / 20 fs
+    assert "confirmed by 3 runs of 0.1 ps at 500 K: passed" in result.stderr
+    _assert_md_uses_the_handed_on_network(config, [first])
+    report = (config.directory / "runs" / "smoke" / "report" / "report.md").read_text()
+    assert "| 3 x 0.1 ps at 500 K: passed (0.0 % above trust_lo) | yes (converged) |" in report
+
+
 def test_reference_md_of_the_simulated_cells_feeds_the_shared_network():
     """training.simulated_cells: one reference run per simulated cell and temperature, each a parent of training."""
     from pymatgen.core import Structure
