@@ -2,8 +2,8 @@
 
 Defaults: PBE with GTH-PBE pseudopotentials (Goedecker-Teter-Hutter, the semicore q3 for Li) and the short-range
 DZVP-MOLOPT-SR-GTH basis, which CP2K's data files hold for every element of the paper's electrolytes (Li Si P S Cl Ge
-Br I O). The grid cutoffs (400 / 50 Ry) are a common MOLOPT choice; bench/cp2k_convergence.py measures whether they give
-forces within 0.02 eV/A of a tighter setting on a 50-atom LSiPS frame (docs/engines.md#cp2k; not run yet).
+Br I O). The grid cutoffs (400 / 50 Ry) are measured: the cheapest setting whose
+forces on a 50-atom LSiPS frame lie within 0.02 eV/A of 800/80 Ry (0.005 eV/A; bench/results/cp2k_convergence.md).
 """
 
 from __future__ import annotations
