@@ -13,8 +13,9 @@ import numpy as np
 PROBE_TEMPERATURE_K, PROBE_TIME_STEP_FS = 600.0, 2.0
 
 
-def md_steps_per_s(atoms, calculator, steps: int, warmup: int = 10) -> float:
-    """Steps per second of Nose-Hoover-chain MD with ``calculator`` (after ``warmup`` untimed steps)."""
+def md_steps_per_s(atoms, calculator, steps: int, warmup: int = 10, blocks: int = 1) -> float:
+    """Steps per second of Nose-Hoover-chain MD with ``calculator`` (after ``warmup`` untimed steps): the median
+    over ``blocks`` timed blocks of ``steps`` each, so that one stall of a shared machine does not set the number."""
     from ase import units
     from ase.md.nose_hoover_chain import NoseHooverChainNVT
     from ase.md.velocitydistribution import Stationary, thermalize_momenta
@@ -26,13 +27,17 @@ def md_steps_per_s(atoms, calculator, steps: int, warmup: int = 10) -> float:
     dyn = NoseHooverChainNVT(atoms, timestep=PROBE_TIME_STEP_FS * units.fs, temperature_K=PROBE_TEMPERATURE_K,
                              tdamp=100 * units.fs)
     dyn.run(warmup)
-    start = time.perf_counter()
-    dyn.run(steps)
-    return steps / (time.perf_counter() - start)
+    rates = []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        dyn.run(steps)
+        rates.append(steps / (time.perf_counter() - start))
+    return float(np.median(rates))
 
 
-def reference_speed(engine: str = "embedded:chgnet", device: str = "cpu", steps: int = 20) -> float:
-    """MD steps/s of ``engine`` on the 50-atom LSiPS cell (about 2-5 s on a laptop)."""
+def reference_speed(engine: str = "embedded:chgnet", device: str = "cpu", steps: int = 20, blocks: int = 3) -> float:
+    """MD steps/s of ``engine`` on the 50-atom LSiPS cell, the median of ``blocks`` blocks of ``steps`` (about 5-10 s
+    on a laptop; a single 20-step block once read 3.1 steps/s on a machine that ran 12-17 just after)."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from dopant_workflows.engines.universal import make_calculator, parse_engine
@@ -41,4 +46,4 @@ def reference_speed(engine: str = "embedded:chgnet", device: str = "cpu", steps:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the universal models warn on every call
         calculator, _ = make_calculator(parse_engine(engine), device)
-        return md_steps_per_s(AseAtomsAdaptor.get_atoms(lsips_host()), calculator, steps, warmup=3)
+        return md_steps_per_s(AseAtomsAdaptor.get_atoms(lsips_host()), calculator, steps, warmup=3, blocks=blocks)
