@@ -24,7 +24,7 @@ $(STAMP): setup.py
 demo: $(STAMP)
 	$(BIN)/dopwf init --dir fw_local
 	mkdir -p runs
-	$(BIN)/dopwf run examples/lsips_cl_study.yaml --config fw_local --out runs/lsips-cl
+	$(BIN)/dopwf run examples/lsips_cl_study.yaml --config fw_local --out runs/lsips-cl --workers 2
 
 paper-demo: demo
 
