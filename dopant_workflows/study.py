@@ -342,15 +342,6 @@ class Study(StrictSettings):
         return self
 
     @model_validator(mode="after")
-    def _confirmation_labels_in_the_round(self) -> Study:
-        al = self.active_learning
-        if al.enabled and al.confirm_ps is not None and al.selection == "uniform" and self.engine == "vasp":
-            raise ValueError("active_learning.confirm_ps with selection uniform labels the confirmation runs after "
-                             "the round's own labels, in the round; VASP labels come as Fireworks, once per round: "
-                             "use selection: deviation (decided before labelling) or leave confirm_ps out")
-        return self
-
-    @model_validator(mode="after")
     def _dielectric_unique(self) -> Study:
         formulas = [entry.formula for entry in self.dielectric]
         repeated = duplicates(formulas)
@@ -389,6 +380,16 @@ class Study(StrictSettings):
         if frames < 3:
             raise ValueError(f"reference_aimd: {aimd.n_steps} steps sampled every {aimd.sample_every} give "
                              f"{frames} training frames; training needs at least 3 (train, validation, test)")
+        return self
+
+    @model_validator(mode="after")
+    def _confirmation_labels_in_the_round(self) -> Study:
+        # last of the checks: a VASP study's own refusals (dielectric entries, ...) come first
+        al = self.active_learning
+        if al.enabled and al.confirm_ps is not None and al.selection == "uniform" and self.engine == "vasp":
+            raise ValueError("active_learning.confirm_ps with selection uniform labels the confirmation runs after "
+                             "the round's own labels, in the round; VASP labels come as Fireworks, once per round: "
+                             "use selection: deviation (decided before labelling) or leave confirm_ps out")
         return self
 
     def simulated_cell_settings(self, substitution_id: str, temperature_K: float) -> AIMDSettings:

@@ -115,7 +115,7 @@ def test_confirm_ps_must_be_positive_and_uniform_confirmation_is_refused_with_va
     from tests.helpers import SMOKE
 
     data = yaml.safe_load(SMOKE.read_text())
-    data["engine"] = "vasp"
+    data["engine"], data["dielectric"] = "vasp", []  # a VASP study takes its eps_r from DFPT
     data["active_learning"] = {"enabled": True, "selection": "uniform", "committee_size": 1, "confirm_ps": 4}
     with pytest.raises(StudyValidationError, match="confirm_ps"):
         study_from_dict(data)
