@@ -217,16 +217,11 @@ def active_learning_rows(rounds: list[dict]) -> list[list[str]]:
 
 def _confirmation(record: dict | None) -> str:
     """A converged round's confirmation runs (active_learning.confirm_ps) in a cell: what ran and what it found."""
+    from dopant_workflows.schemas.active_learning import confirmation_findings
+
     if not record:
         return "—"
-    found = []
-    if record.get("worst_run_force_rmse_eV_A") is not None:
-        found.append(f"worst run {record['worst_run_force_rmse_eV_A']:.3f} eV/A")
-    if record.get("fraction_above_lo") is not None:
-        found.append(f"{100 * record['fraction_above_lo']:.1f} % above trust_lo")
-    if record.get("n_beyond_data"):
-        found.append(f"{record['n_beyond_data']} frames beyond the data ({record['beyond_data_max_eV']:.3g} eV)")
-    found += [f"{r['cell']} {r['status']}" for r in record.get("runs", []) if r.get("status") != "completed"]
+    found = confirmation_findings(record)
     return (f"{len(record.get('runs', []))} x {record['ps_per_run']:g} ps at {record['temperature_K']:g} K: "
             f"{'passed' if record['passed'] else 'FAILED'}" + (f" ({'; '.join(found)})" if found else ""))
 

@@ -49,7 +49,7 @@ from dopant_workflows.names import (
     TRUE_ERROR_FILE,
     derive_seed,
 )
-from dopant_workflows.schemas.active_learning import ActiveLearningDocument
+from dopant_workflows.schemas.active_learning import ActiveLearningDocument, confirmation_findings
 from dopant_workflows.schemas.tasks import ModelDocument
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,11 @@ def core_repulsion_energies(frames: Sequence[Atoms], model_path: str | Path) -> 
     if potential.core_repulsion is None:
         return None
     return np.array([potential.evaluate(frame, forces=False).core_repulsion_eV for frame in frames])
+
+
+def _count_beyond(walls: np.ndarray | None) -> int | None:
+    """Frames with the wall active (None: not checked)."""
+    return None if walls is None else int((walls > 0).sum())
 
 
 def _beyond_data_choice(walls: np.ndarray | None, already: np.ndarray, cap: int) -> np.ndarray:
@@ -278,7 +283,7 @@ def _confirmation_record(runs: list[dict], walls: np.ndarray | None, passed: boo
     """What the confirmation ran and found (the document's ``confirmation``)."""
     return {"temperature_K": float(temperature_K), "ps_per_run": settings.confirm_ps, "runs": runs,
             "n_frames": sum(r["n_frames"] for r in runs),
-            "n_beyond_data": None if walls is None else int((walls > 0).sum()),
+            "n_beyond_data": _count_beyond(walls),
             "beyond_data_max_eV": None if walls is None or not len(walls) else float(walls.max()),
             "n_labelled": n_labelled, "passed": passed, **measured}
 
@@ -331,11 +336,7 @@ def _log_round(document: ActiveLearningDocument) -> None:
     status = "; converged" if d.converged else ("; last round" if d.final else "")
     confirmation = d.confirmation
     if confirmation is not None:
-        found = [f"{confirmation['n_beyond_data']} frames beyond the data"] if confirmation["n_beyond_data"] else []
-        found += [f"{r['cell']} {r['status']}" for r in confirmation["runs"] if r["status"] != "completed"]
-        worst = confirmation.get("worst_run_force_rmse_eV_A")
-        if worst is not None:
-            found.append(f"worst run {worst:.3f} eV/A")
+        found = confirmation_findings(confirmation)
         status += (f"; confirmed by {len(confirmation['runs'])} runs of {confirmation['ps_per_run']:g} ps at "
                    f"{confirmation['temperature_K']:g} K: {'passed' if confirmation['passed'] else 'FAILED'}"
                    + (f" ({', '.join(found)})" if found else ""))
@@ -369,10 +370,8 @@ def _uniform_confirmation(model_paths: Sequence[str | Path], cells: Sequence[tup
     beyond = np.array([], dtype=int) if last else _beyond_data_choice(walls, chosen, settings.max_labels_per_round)
     labelled = labeller([frames[i] for i in np.concatenate([chosen, beyond]).astype(int)]) if len(frames) else []
     _, per_frame = _force_rmse(model_paths[0], labelled[:len(chosen)])
-    n_beyond = None if walls is None else int((walls > 0).sum())
-    runs, error, passed, _ = _uniform_verdict(runs, chosen, per_frame, None, settings, n_beyond, last)
-    if not frames:
-        passed = False
+    # no frames at all: no run has an error, so the verdict is a failure
+    runs, error, passed, _ = _uniform_verdict(runs, chosen, per_frame, None, settings, _count_beyond(walls), last)
     record = _confirmation_record(runs, walls, passed, settings, max(temperatures_K), 0 if passed else len(labelled),
                                   worst_run_force_rmse_eV_A=error["worst_run_force_rmse_eV_A"])
     return record, labelled, len(beyond)
@@ -410,7 +409,7 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
     t0 = time.perf_counter()
     deviations = committee_deviations(frames, paths) if len(paths) >= 2 else None
     walls = core_repulsion_energies(frames, paths[0]) if settings.label_beyond_data and frames else None
-    n_beyond = None if walls is None else int((walls > 0).sum())
+    n_beyond = _count_beyond(walls)
     timing["deviation"] = time.perf_counter() - t0
     last = round_number >= settings.max_rounds
 
@@ -436,14 +435,14 @@ def run_round(round_number: int, frame_files: Sequence[str | Path], cells: Seque
         c_frames, c_runs, c_walls = _confirmation_runs(paths, cells, temperatures_K, settings, out / "confirm",
                                                         seed, round_number, device)
         c_deviations = committee_deviations(c_frames, paths)
-        c_beyond_count = None if c_walls is None else int((c_walls > 0).sum())
-        c_selection, c_chosen, c_converged, _, _ = _deviation_choice(c_deviations, settings, c_beyond_count, last)
+        c_selection, c_chosen, c_converged, _, _ = _deviation_choice(c_deviations, settings, _count_beyond(c_walls),
+                                                                     last)
         passed = c_converged and all(r["status"] == "completed" for r in c_runs)
-        if not passed:
+        if not passed:  # the last round labels nothing: its labels would train nothing
             converged, final = False, last
-            c_beyond = np.array([], dtype=int) if final else _beyond_data_choice(c_walls, c_chosen,
-                                                                                 settings.max_labels_per_round)
-            chosen, beyond = (np.array([], dtype=int), c_beyond) if final else (c_chosen, c_beyond)
+            none = np.array([], dtype=int)
+            chosen = none if final else c_chosen
+            beyond = none if final else _beyond_data_choice(c_walls, c_chosen, settings.max_labels_per_round)
             to_label = np.concatenate([chosen, beyond]).astype(int)
             pool, pool_deviations = c_frames, c_deviations
         confirmation = _confirmation_record(c_runs, c_walls, passed, settings, max(temperatures_K),

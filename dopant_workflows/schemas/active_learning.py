@@ -58,3 +58,15 @@ class ActiveLearningDocument(Document):
     wall_time_s: dict = Field(default_factory=dict, description="train, explore, deviation, label")
     plot_path: str | None = None
     fw_id: int | None = None
+
+
+def confirmation_findings(record: dict) -> list[str]:
+    """What a round's ``confirmation`` found, as short phrases (the round's log line and the report's cell)."""
+    found = []
+    if record.get("worst_run_force_rmse_eV_A") is not None:
+        found.append(f"worst run {record['worst_run_force_rmse_eV_A']:.3f} eV/A")
+    if record.get("fraction_above_lo") is not None:
+        found.append(f"{100 * record['fraction_above_lo']:.1f} % above trust_lo")
+    if record.get("n_beyond_data"):
+        found.append(f"{record['n_beyond_data']} frames beyond the data ({record['beyond_data_max_eV']:.3g} eV)")
+    return found + [f"{r['cell']} {r['status']}" for r in record.get("runs", []) if r.get("status") != "completed"]
