@@ -470,11 +470,17 @@ class Study(StrictSettings):
                 f"frames did, onto the core repulsion (the validation then fails on the wall); raise "
                 f"reference_aimd.temperature_end_K (or training.simulated_cells.temperatures_K) to "
                 f">= {HOT_REFERENCE_FACTOR * hottest_md:g} K")
-        if self.validation.enabled and self.validation.max_seeds is not None and self.engine != "embedded":
+        if self.validation.enabled and self.validation.max_seeds is not None and not self.validation_adds_runs:
             notes.append(f"validation.max_seeds adds reference MD runs of the embedded engine only; with engine "
                          f"{self.engine} each would be an AIMD run (hours), so the validation keeps its "
                          f"{self.validation.seeds} runs per temperature: raise validation.seeds to get more")
         return notes
+
+    @property
+    def validation_adds_runs(self) -> bool:
+        """Whether an inconclusive activation-energy check may add reference runs (validation.max_seeds): only
+        the embedded engine's MD is added; an AIMD reference run would take hours (``advice`` says so)."""
+        return bool(self.validation.max_seeds) and self.engine == "embedded"
 
     def validation_resolution(self) -> str | None:
         """What the validation's activation-energy check can resolve, from the settings alone (said before anything
@@ -488,8 +494,8 @@ class Study(StrictSettings):
             return None
         thresholds = settings.thresholds
         limit, threshold = thresholds.activation_energy_sigma_eV, thresholds.activation_energy_eV
-        runs = f"{settings.seeds}" + (f" (up to {settings.max_seeds})" if settings.max_seeds and (
-            self.engine == "embedded") and settings.max_seeds > settings.seeds else "")
+        runs = f"{settings.seeds}" + (f" (up to {settings.max_seeds})" if self.validation_adds_runs and (
+            settings.max_seeds > settings.seeds) else "")
         temperatures = "/".join(f"{t:g}" for t in self.validation_temperatures())
         return (f"Ea of the network's MD against the reference's at {temperatures} K, {runs} reference runs per "
                 f"temperature: judged |difference| <= {threshold:g} eV once it is known to +- {limit:g} eV. At that "

@@ -11,11 +11,23 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.mark.parametrize("name", ["lsips_cl_study.yaml", "lgps_cl_study.yaml", "lgps_validation.yaml",
-                                  "lsips_cl_vasp.yaml", "lsips_halides.yaml"])
+                                  "lsips_cl_vasp.yaml", "lsips_halides.yaml", "lsips_cl_cp2k.yaml"])
 def test_examples_are_valid(name):
     study = load_study(EXAMPLES / name)
     assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == (5, 5)
     assert all(t > 0 for t in study.temperatures_K)
+
+
+def test_the_cp2k_example_trains_on_dft_labels_of_the_papers_cell_and_its_chgnet_twin_differs_only_there():
+    """examples/lsips_cl_cp2k.yaml (issue 32's softening measurement): CP2K labels every training frame of the
+    paper's 50-atom cell; without its labels section it is the CHGNet-trained counterpart, which must still load."""
+    raw = yaml.safe_load((EXAMPLES / "lsips_cl_cp2k.yaml").read_text())
+    raw["host"] = str(EXAMPLES / raw["host"])  # relative to the file, as load_study reads it
+    study = study_from_dict(raw)
+    assert study.labels is not None and study.labels.engine == "cp2k" and study.engine == "embedded"
+    assert [list(group.counts) for group in study.substitutions] == [[1]]
+    twin = study_from_dict({key: value for key, value in raw.items() if key != "labels"})
+    assert twin.labels is None and twin.protocol == study.protocol and twin.precision == study.precision
 
 
 def test_paper_study_carries_dielectric_provenance():
@@ -152,6 +164,7 @@ def test_max_seeds_is_refused_below_seeds_and_advised_against_beside_an_aimd_ref
     raw["validation"] = {"seeds": 2, "max_seeds": 6}
     assert study_from_dict(raw).validation.max_seeds == 6
     raw["engine"] = "vasp"  # AIMD reference runs are not added: the study says so before it runs
+    del raw["active_learning"]["confirm_ps"]  # with VASP and uniform selection, refused on its own (test_confirmation)
     assert any(note.startswith("validation.max_seeds adds reference MD runs of the embedded engine only")
                for note in study_from_dict(raw).advice())
 

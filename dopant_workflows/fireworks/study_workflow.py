@@ -192,8 +192,7 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
             fireworks += chain
             pushing.append(chain[-1])
     more_runs = {"more_runs": {"structure": cell.as_dict(), "protocol": protocol, "analysis": analysis,
-                               "engine": engine, "study_seed": study.seed}} if (
-        settings.max_seeds and engine == "embedded") else {}  # AIMD reference runs are not added (Study.advice)
+                               "engine": engine, "study_seed": study.seed}} if study.validation_adds_runs else {}
     task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(pushing), **more_runs)
     compare = Firework([task], name=f"{name} {label} validation", parents=[train, *pushing],
                        spec=study_spec(_allow_fizzled_parents=True))
