@@ -49,6 +49,7 @@ from dopant_workflows.jobs.dielectric import missing_dielectric_reason
 from dopant_workflows.jobs.vasp_validation import reference_md_settings
 from dopant_workflows.names import derive_seed, run_tag
 from dopant_workflows.structures.hosts import load_host
+from dopant_workflows.structures.io import structure_fingerprint
 from dopant_workflows.structures.substitutions import Substitution
 from dopant_workflows.study import Study
 
@@ -138,8 +139,11 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
     settings = study.active_learning
     if label != "shared" and not simulated:  # per_substitution: the network's own cell
         cells = [(label, cell)]
-    else:  # a host kept undoped (count 0) is the training cell itself: explored once
-        cells = [("training", cell), *((sub.id, sub.structure) for sub in simulated if sub.structure != cell)]
+    else:  # a cell the study simulates that is the training cell itself (an undoped host, the paper's cell) is
+        # explored once: compared by content (site order, periodic images and site properties aside), as == did not
+        own = structure_fingerprint(cell)
+        cells = [("training", cell), *((sub.id, sub.structure) for sub in simulated
+                                       if structure_fingerprint(sub.structure) != own)]
     # the run directory is named by what the rounds compute; hand_on only picks among them at the end, so changing
     # it re-runs no training (members found in place are reused) and no finished exploration
     work = {k: v for k, v in settings.as_record().items() if k != "hand_on"}

@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,6 +15,7 @@ from dopant_workflows.fireworks.config import init_fw_config
 from dopant_workflows.fireworks.study_tasks import ActiveLearningRound, RecordDielectric, RunANNMD
 from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
 from dopant_workflows.fireworks.task_helpers import device_of
+from dopant_workflows.structures.hosts import load_host
 from dopant_workflows.study import StudyValidationError, study_from_dict
 from tests.helpers import SMOKE, dopwf
 
@@ -192,6 +194,19 @@ def test_active_learning_explores_only_the_cells_the_workflow_is_given():
         assert simulated == {s.id for s in (substitutions if subset is None else subset)}
         return [name for name, _ in rounds[0]["cells"]]
 
-    assert explored(None) == explored(substitutions) == ["training", *(s.id for s in substitutions)]
-    assert explored([one_cl]) == ["training", one_cl.id]  # cl_free was explored too
+    # one_cl is the host itself (the paper's cell, site order and images aside): explored once, as the training cell
+    assert explored(None) == explored(substitutions) == ["training", cl_free.id]
+    assert explored([one_cl]) == ["training"]  # cl_free was explored too
     assert explored([cl_free]) == ["training", cl_free.id]
+
+
+def test_a_simulated_cell_that_is_the_training_cell_is_explored_once():
+    """examples/lgps_validation.yaml (the host undoped, count 0) explored and confirmed the same 50-atom cell twice
+    a round: ``Structure.__eq__`` told the host from its substitution by site properties and periodic images."""
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "lgps_validation.yaml").read_text())
+    study = study_from_dict(raw)
+    (only,) = study.enumerate_substitutions()
+    assert only.structure != load_host(study.host)  # what the old test compared
+    wf = get_wf_dopant_study(study)
+    (first,) = [fw.tasks[0] for fw in wf.fws if isinstance(fw.tasks[0], ActiveLearningRound)]
+    assert [name for name, _ in first["cells"]] == ["training"]

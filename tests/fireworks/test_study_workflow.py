@@ -461,9 +461,9 @@ def test_active_learning_adds_rounds_as_detours_and_hands_on_the_last_network(tm
     assert 1 <= first["n_labelled_beyond_data"] <= 3 and first["n_labelled"] == 3 + first["n_labelled_beyond_data"]
     assert first["true_error"]["beyond_data_force_rmse_eV_A"] > 0
     assert second["n_labelled"] == 0 and second["n_labelled_beyond_data"] == 0  # the last round labels nothing
-    assert first["n_explored"] == 3 * 3 and first["fraction_above_lo"] == 1.0  # 3 cells x 1 T x 3 frames
-    assert {e["cell"] for e in first["explored"]} == {"training", "Li20Si2P4S24-7fc8dacdae",
-                                                      "Li20Si3P3S23Cl1-b71d28bb42"}
+    # 2 cells x 1 T x 3 frames: the smoke's 1-Cl substitution is its host, the training cell, explored once
+    assert first["n_explored"] == 2 * 3 and first["fraction_above_lo"] == 1.0
+    assert {e["cell"] for e in first["explored"]} == {"training", "Li20Si2P4S24-7fc8dacdae"}
     assert second["training_frame_files"][-1] == first["labelled_frames_path"]
     assert second["n_training_images"] == first["n_training_images"] + first["n_labelled"]
     assert first["true_error"]["random_n_frames"] == 2 and first["true_error"]["random_force_rmse_eV_A"] > 0
@@ -488,12 +488,12 @@ def test_uniform_active_learning_labels_every_run_evenly_and_stops_on_the_true_e
     assert "Fireworks by state {'COMPLETED': 9}" in result.stdout
     rounds = sorted(_collection(config, "active_learning"), key=lambda d: d["round"])
     assert [(r["round"], r["final"], r["converged"], r["n_selected"]) for r in rounds] == [
-        (1, False, False, 6), (2, True, False, 6)]  # 3 runs x 2 frames each round
+        (1, False, False, 6), (2, True, False, 6)]  # 2 runs x 3 frames each round (the 1-Cl cell is the training cell)
     first, second = rounds
     # frames beyond the data come on top in round 1, not in the last round (they would train nothing)
     assert first["n_labelled"] == 6 + first["n_labelled_beyond_data"] and second["n_labelled"] == 6
     assert first["selection"] == "uniform" and first["fraction_above_lo"] is None and first["n_candidates"] is None
-    assert [r["n_labelled"] for r in first["explored"]] == [2, 2, 2]
+    assert [r["n_labelled"] for r in first["explored"]] == [3, 3]
     worst = max(r["force_rmse_eV_A"] for r in first["explored"])
     assert first["true_error"]["worst_run_force_rmse_eV_A"] == pytest.approx(worst) and worst > 1e-4
     assert second["training_frame_files"][-1] == first["labelled_frames_path"]
@@ -523,11 +523,11 @@ def test_a_converged_round_is_confirmed_by_longer_runs_at_the_hottest_temperatur
     assert confirmation["passed"] and confirmation["temperature_K"] == 500.0 and confirmation["ps_per_run"] == 0.1
     assert [(r["cell"], r["temperature_K"]) for r in confirmation["runs"]] == [
         (e["cell"], 500.0) for e in first["explored"] if e["temperature_K"] == 400.0]
-    assert confirmation["n_frames"] == 3 * 5 and confirmation["fraction_above_lo"] == 0.0  # 0.1 ps / 20 fs
-    assert "confirmed by 3 runs of 0.1 ps at 500 K: passed" in result.stderr
+    assert confirmation["n_frames"] == 2 * 5 and confirmation["fraction_above_lo"] == 0.0  # 0.1 ps / 20 fs
+    assert "confirmed by 2 runs of 0.1 ps at 500 K: passed" in result.stderr
     _assert_md_uses_the_handed_on_network(config, [first])
     report = (config.directory / "runs" / "smoke" / "report" / "report.md").read_text()
-    assert "| 3 x 0.1 ps at 500 K: passed (0.0 % above trust_lo) | yes (converged) |" in report
+    assert "| 2 x 0.1 ps at 500 K: passed (0.0 % above trust_lo) | yes (converged) |" in report
 
 
 def test_reference_md_of_the_simulated_cells_feeds_the_shared_network():
