@@ -24,7 +24,7 @@ def test_the_cp2k_example_trains_on_dft_labels_of_the_papers_cell_and_its_chgnet
     from dopant_workflows.structures.hosts import load_host
     from dopant_workflows.structures.io import structure_fingerprint
 
-    raw = yaml.safe_load((EXAMPLES / "lsips_cl_cp2k.yaml").read_text())
+    raw = example_data("lsips_cl_cp2k.yaml")
     study = study_from_dict(raw)
     assert study.labels is not None and study.labels.engine == "cp2k" and study.engine == "embedded"
     (cell,) = study.enumerate_substitutions()  # the paper's cell itself: what the CP2K labels train on is simulated

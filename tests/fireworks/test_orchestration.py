@@ -2,7 +2,6 @@
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,7 +16,7 @@ from dopant_workflows.fireworks.study_workflow import get_wf_dopant_study
 from dopant_workflows.fireworks.task_helpers import device_of
 from dopant_workflows.structures.hosts import load_host
 from dopant_workflows.study import StudyValidationError, study_from_dict
-from tests.helpers import SMOKE, dopwf
+from tests.helpers import SMOKE, dopwf, example_data
 
 
 def _smoke(**changes) -> dict:
@@ -203,8 +202,7 @@ def test_active_learning_explores_only_the_cells_the_workflow_is_given():
 def test_a_simulated_cell_that_is_the_training_cell_is_explored_once():
     """examples/lgps_validation.yaml (the host undoped, count 0) explored and confirmed the same 50-atom cell twice
     a round: ``Structure.__eq__`` told the host from its substitution by site properties and periodic images."""
-    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "lgps_validation.yaml").read_text())
-    study = study_from_dict(raw)
+    study = study_from_dict(example_data("lgps_validation.yaml"))
     (only,) = study.enumerate_substitutions()
     assert only.structure != load_host(study.host)  # what the old test compared
     wf = get_wf_dopant_study(study)
