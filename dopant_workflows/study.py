@@ -471,7 +471,7 @@ class Study(StrictSettings):
                 f"reference_aimd.temperature_end_K (or training.simulated_cells.temperatures_K) to "
                 f">= {HOT_REFERENCE_FACTOR * hottest_md:g} K")
         if self.validation.enabled and self.validation.max_seeds is not None and not self.validation_adds_runs:
-            notes.append(f"validation.max_seeds adds reference MD runs of the embedded engine only; with engine "
+            notes.append(f"validation.max_seeds adds reference MD runs of the embedded engines only; with engine "
                          f"{self.engine} each would be an AIMD run (hours), so the validation keeps its "
                          f"{self.validation.seeds} runs per temperature: raise validation.seeds to get more")
         return notes
@@ -479,8 +479,9 @@ class Study(StrictSettings):
     @property
     def validation_adds_runs(self) -> bool:
         """Whether an inconclusive activation-energy check may add reference runs (validation.max_seeds): only
-        the embedded engine's MD is added; an AIMD reference run would take hours (``advice`` says so)."""
-        return bool(self.validation.max_seeds) and self.engine == "embedded"
+        an embedded engine's MD is added (embedded, embedded:chgnet, embedded:sevenn); an AIMD reference run would
+        take hours (``advice`` says so)."""
+        return bool(self.validation.max_seeds) and self.engine.startswith("embedded")
 
     def validation_resolution(self) -> str | None:
         """What the validation's activation-energy check can resolve, from the settings alone (said before anything

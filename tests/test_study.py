@@ -166,9 +166,13 @@ def test_max_seeds_is_refused_below_seeds_and_advised_against_beside_an_aimd_ref
         study_from_dict(raw)
     raw["validation"] = {"seeds": 2, "max_seeds": 6}
     assert study_from_dict(raw).validation.max_seeds == 6
+    for embedded in ("embedded", "embedded:chgnet", "embedded:sevenn"):  # every in-process engine adds its MD runs
+        study = study_from_dict({**raw, "engine": embedded})
+        assert study.validation_adds_runs and "(up to 6)" in study.validation_resolution()
+        assert not any("max_seeds" in note for note in study.advice())
     raw["engine"] = "vasp"  # AIMD reference runs are not added: the study says so before it runs
     del raw["active_learning"]["confirm_ps"]  # with VASP and uniform selection, refused on its own (test_confirmation)
-    assert any(note.startswith("validation.max_seeds adds reference MD runs of the embedded engine only")
+    assert any(note.startswith("validation.max_seeds adds reference MD runs of the embedded engines only")
                for note in study_from_dict(raw).advice())
 
 
