@@ -64,7 +64,7 @@ def input_text(atoms: Atoms, settings: Cp2kSettings, run_type: str = "ENERGY_FOR
       MAX_SCF {settings.max_scf}
       &OT
         MINIMIZER {settings.ot_minimizer}
-        PRECONDITIONER FULL_SINGLE_INVERSE
+        PRECONDITIONER {settings.preconditioner}
       &END OT
       &OUTER_SCF
         EPS_SCF {settings.eps_scf:.1E}
