@@ -14,7 +14,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
                                   "lsips_cl_vasp.yaml", "lsips_halides.yaml", "lsips_cl_cp2k.yaml"])
 def test_examples_are_valid(name):
     study = load_study(EXAMPLES / name)
-    assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == (5, 5)
+    # the paper's (5,5), but Cl-doped LGPS: a (5,5) network stalled in active learning where (10,10) converged
+    # (bench/results/lgps_cl_study/README.md)
+    wide = name == "lgps_cl_study.yaml"
+    assert study.ann.cutoff_A == 6.5 and study.ann.hidden_layers == ((10, 10) if wide else (5, 5))
     assert all(t > 0 for t in study.temperatures_K)
 
 

@@ -36,11 +36,11 @@ class Cp2kSettings(StrictSettings):
     eps_scf: float = Field(1e-6, gt=0, lt=1e-3, description="SCF convergence: largest density-matrix change (Ha)")
     max_scf: int = Field(50, gt=0, description="SCF steps per outer SCF cycle")
     max_outer_scf: int = Field(10, gt=0, description="outer SCF cycles (orbital transformation restarts)")
-    preconditioner: Literal["FULL_ALL", "FULL_SINGLE_INVERSE"] = Field(
-        "FULL_ALL", description="orbital-transformation preconditioner: FULL_ALL took 77 SCF steps and 336 s on a "
-                                "50-atom LSiPS frame where FULL_SINGLE_INVERSE took 107 and 407 s, forces within "
-                                "0.002 eV/A (bench/results/cp2k_convergence.md); custodian's handlers swap them "
-                                "when one stalls")
+    preconditioner: Literal["FULL_SINGLE_INVERSE", "FULL_ALL"] = Field(
+        "FULL_SINGLE_INVERSE", description="orbital-transformation preconditioner. FULL_ALL took 77 SCF steps where "
+        "this took 107 on a 50-atom LSiPS frame, with the same forces, but on 12-atom Li2S with an SZV basis it "
+        "converged 2.9 eV above the ground state, with wrong forces (bench/results/cp2k_convergence.md): a choice "
+        "to test per system, not a default")
     ot_minimizer: Literal["DIIS", "CG"] = Field("DIIS", description="orbital-transformation minimiser (custodian's "
                                                                      "UnconvergedScfErrorHandler moves DIIS -> CG)")
     stress: bool = Field(True, description="compute the analytical stress tensor (about 10 % more time)")
