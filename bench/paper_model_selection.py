@@ -25,6 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+from dopant_workflows.names import TRAINING_FILE
+from dopant_workflows.report import markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 DOPWF = Path(sys.executable).parent / "dopwf"
 HOST = ROOT / "examples" / "structures" / "Li20Si2P4S24.vasp"
@@ -60,11 +63,6 @@ def scan(frames: Path, held_out: Path, descriptors: list[str], topologies: list[
     run([DOPWF, "ann", "scan", frames, "--descriptors", *descriptors, "--topologies", *topologies,
          "--eval-images", held_out, *COMMON, "--out", out], log)
     return json.loads((out / "scan.json").read_text())["rows"]
-
-
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
 def table1(rows: list[dict]) -> str:
@@ -138,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(source, target)
     rows3 = scan(frames, held_out, FIG3_DESCRIPTORS, FIG3_TOPOLOGIES, work / "fig3", log)
     early = work / f"gaussian-5x5-{EARLY_STEPS}steps"
-    if not (early / "training.json").is_file():
+    if not (early / TRAINING_FILE).is_file():
         run([DOPWF, "ann", "train", frames, "--descriptor", "gaussian", "--hidden-layers", "5", "5",
              "--force-coefficient", "1", "--max-steps", EARLY_STEPS, "--out", early, "--force"], log)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     plot_fig3(rows3, out / "fig3_topology.png")
     (out / "table1.md").write_text(table1(rows1))
     (out / "fig3.md").write_text(fig3(rows3))
-    early_report = json.loads((early / "training.json").read_text())
-    final_report = json.loads((final / "training.json").read_text())
+    early_report = json.loads((early / TRAINING_FILE).read_text())
+    final_report = json.loads((final / TRAINING_FILE).read_text())
     fig4 = {name: {"best_step": report["best_step"], "metrics": report["metrics"]}
             for name, report in (("early", early_report), ("final", final_report))}
     (out / "paper_model_selection.json").write_text(json.dumps(
