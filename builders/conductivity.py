@@ -9,7 +9,7 @@ import numpy as np
 from maggma.core import Builder
 
 from dopant_workflows.analysis.ranking import rank_by_conductivity
-from dopant_workflows.analysis.replicas import ArrangementAgreement, arrangement_agreement
+from dopant_workflows.analysis.replicas import ArrangementAgreement, arrangement_agreement, network_agreement
 from dopant_workflows.analysis.transport import transport_from_runs
 from dopant_workflows.analysis.vtf import compare_models
 from dopant_workflows.db import LEGACY_FLAG
@@ -62,13 +62,21 @@ def group_newer(sources, target, criteria: dict, extra=None):
             yield group, documents, newest
 
 
+def ensemble_of(run: dict) -> str:
+    """The networks a run belongs to: its ensemble's key (network 0's sha256; training.networks), else its own
+    network's sha256 ("" when unknown)."""
+    return run.get("ensemble_sha256") or run.get("model_sha256") or ""
+
+
 def validation_status(runs: list[dict], validations: list[dict]) -> tuple[bool | None, list[str]]:
     """Whether the networks behind ``runs`` (diffusivity documents) passed validation, and their production runs
     kept the core repulsion a safety net. None: no validation document for some network (validation off or
-    not run yet); False: a failed or skipped validation, or a production run beyond the core-repulsion limit."""
+    not run yet); False: a failed or skipped validation, or a production run beyond the core-repulsion limit.
+    Networks trained together (an ensemble) are validated together: one document, keyed by network 0, covers
+    every run of any of them."""
     notes: list[str] = []
     status: bool | None = True
-    for sha in sorted({r.get("model_sha256") or "" for r in runs}):
+    for sha in sorted({ensemble_of(r) for r in runs}):
         docs = [v for v in validations if v.get("model_sha256") == sha] if sha else []
         if not docs:
             notes.append(f"network {sha[:12] or '(unknown)'}: no validation document")
@@ -81,7 +89,7 @@ def validation_status(runs: list[dict], validations: list[dict]) -> tuple[bool |
         limit = document.get("thresholds", {}).get("core_repulsion_eV")
         for run in runs:
             wall = run.get("core_repulsion_max_eV")
-            if run.get("model_sha256") == sha and limit is not None and wall is not None and wall > limit:
+            if ensemble_of(run) == sha and limit is not None and wall is not None and wall > limit:
                 status = False
                 notes.append(f"production MD at {run['temperature_K']:g} K: core repulsion reached {wall:.3g} eV "
                              f"(limit {limit:g} eV): the wall, not the network, shaped that run")
@@ -115,7 +123,7 @@ class ConductivityBuilder(Builder):
 
         def networks_validations(runs):
             """The validations of the runs' networks in the runs' own study."""
-            shas, study = {r.get("model_sha256") for r in runs}, runs[0]["study"]
+            shas, study = {ensemble_of(r) for r in runs}, runs[0]["study"]
             return [v for v in validations if v.get("model_sha256") in shas and v.get("study") == study]
 
         def extra(runs):  # a changed plan (a temperature dropped) or a new precision verdict rebuilds too
@@ -169,9 +177,13 @@ class ConductivityBuilder(Builder):
         first, fit = runs[0], transport.fit
         validated, validation_notes = validation_status(runs, composition.get("validations", []))
         networks = sorted({r.get("model_sha256") or "" for r in runs})
-        mixed = [f"the runs come from {len(networks)} networks ({', '.join(n[:12] or '(unknown)' for n in networks)}): "
-                 "one Arrhenius fit across networks mixes their physics"] if len(networks) > 1 else []
+        ensembles = sorted({ensemble_of(r) for r in runs})
+        mixed = [f"the runs come from {len(ensembles)} networks trained apart "
+                 f"({', '.join(n[:12] or '(unknown)' for n in ensembles)}): one Arrhenius fit across them mixes their "
+                 "physics"] if len(ensembles) > 1 else []
         arrangements, agreement = _arrangements(runs, transport.at_K)
+        by_network, network_check = _networks(runs, transport.at_K) if len(networks) > 1 and len(ensembles) == 1 \
+            else ([], None)
         check = composition.get("precision") or {}
         points = transport.points
         evidence = compare_models([p["temperature_K"] for p in points], [p["diffusivity_cm2_s"] for p in points],
@@ -183,6 +195,11 @@ class ConductivityBuilder(Builder):
         disagree = [f"its {len(arrangements)} arrangements disagree beyond their errors (chi2 = {agreement.chi2:.1f} "
                     f"on {agreement.degrees_of_freedom} dof, p = {agreement.p_value:.2g}): where the dopants sit "
                     "matters here; the pooled fit's error covers their scatter"] if agreement.agree is False else []
+        disagree += [f"its {len(by_network)} networks, trained on the same data, disagree beyond the MD's errors "
+                     f"(chi2 = {network_check.chi2:.1f} on {network_check.degrees_of_freedom} dof, p = "
+                     f"{network_check.p_value:.2g}): the training, not the sampling, limits D here; the pooled fit's "
+                     "error covers their scatter"] if network_check is not None and network_check.agree is False else []
+        network_eas = [n["activation_energy_eV"] for n in by_network if n["activation_energy_eV"] is not None]
         return ConductivityDocument(
             composition_id=composition_of(first), substitution_ids=sorted({r["substitution_id"] for r in runs}),
             study=first["study"], formula=first["formula"], dopant=first.get("dopant"), group=first.get("group"),
@@ -202,7 +219,10 @@ class ConductivityBuilder(Builder):
             vtf_ln_bayes_factor=evidence.ln_bayes_factor if evidence else None,
             non_arrhenius=evidence.non_arrhenius if evidence else None, arrangements=arrangements,
             arrangement_spread_eV=max(eas) - min(eas) if len(eas) > 1 else None,
-            arrangements_agree=agreement.agree, arrangements_p_value=agreement.p_value,
+            arrangements_agree=agreement.agree, arrangements_p_value=agreement.p_value, networks=by_network,
+            network_spread_eV=max(network_eas) - min(network_eas) if len(network_eas) > 1 else None,
+            networks_agree=network_check.agree if network_check else None,
+            networks_p_value=network_check.p_value if network_check else None,
             warnings=list(fit.warnings) + curved + mixed + disagree + not_planned, validated=validated,
             validation_notes=validation_notes, model_sha256=networks, builder=type(self).__name__,
             sources_last_updated=composition["sources_last_updated"],
@@ -217,11 +237,27 @@ class ConductivityBuilder(Builder):
 
 def _arrangements(runs: list[dict], at_K: float) -> tuple[list[dict], ArrangementAgreement]:
     """Each arrangement's own Arrhenius fit (where it ran at two temperatures or more), and their agreement."""
+    fits = _replica_fits(runs, at_K, lambda r: r["substitution_id"], lambda sub, own: {
+        "substitution_id": sub, "arrangement": own[0].get("arrangement")})
+    return fits, arrangement_agreement(runs)
+
+
+def _networks(runs: list[dict], at_K: float) -> tuple[list[dict], ArrangementAgreement]:
+    """Each network's own Arrhenius fit over the runs it made (where they span two temperatures or more), and
+    whether the networks agree (``network_agreement``)."""
+    fits = _replica_fits(runs, at_K, lambda r: int(r.get("network") or 0), lambda k, own: {
+        "network": k, "model_sha256": own[0].get("model_sha256")})
+    return fits, network_agreement(runs)
+
+
+def _replica_fits(runs: list[dict], at_K: float, key, describe) -> list[dict]:
+    """One entry per replica (``key(run)``: its arrangement or network), ``describe(replica, its runs)`` plus its
+    own Arrhenius fit where its runs span two temperatures or more (None fields otherwise)."""
     out = []
-    for sub in sorted({r["substitution_id"] for r in runs}):
-        own = [r for r in runs if r["substitution_id"] == sub]
-        entry = {"substitution_id": sub, "arrangement": own[0].get("arrangement"), "n_runs": len(own),
-                 "activation_energy_eV": None, "activation_energy_std_eV": None, "conductivity_300K_mS_cm": None}
+    for replica in sorted({key(r) for r in runs}):
+        own = [r for r in runs if key(r) == replica]
+        entry = {**describe(replica, own), "n_runs": len(own), "activation_energy_eV": None,
+                 "activation_energy_std_eV": None, "conductivity_300K_mS_cm": None}
         try:
             transport = transport_from_runs(own, at_K)
         except DopwfInputError:
@@ -231,7 +267,7 @@ def _arrangements(runs: list[dict], at_K: float) -> tuple[list[dict], Arrangemen
                      activation_energy_std_eV=_finite(transport.fit.activation_energy_std_eV),
                      conductivity_300K_mS_cm=transport.conductivity_mS_cm)
         out.append(entry)
-    return out, arrangement_agreement(runs)
+    return out
 
 
 def _fit_windows(runs: list[dict]) -> dict[str, list[float]]:

@@ -35,6 +35,13 @@ VALIDATION_PLOT = "validation.png"
 FRAMES_KEY = "aimd_frames"  # frame files pushed by reference-AIMD Fireworks (both engines), read by training
 MODEL_PATH_KEY = "model_path"  # trained network, passed by the training Firework to its MD children
 MODEL_SHA_KEY = "model_sha256"
+# a study's networks (training.networks): each network Firework pushes {"index", "model_path", "model_sha256"} into
+# NETWORKS_KEY for the Fireworks that spread runs over them (precision check, validation), and hands its children
+# its index and the ensemble's key (network 0's sha256); network 0 hands the replicas the frames it was trained on
+NETWORKS_KEY = "networks"
+NETWORK_INDEX_KEY = "network_index"
+ENSEMBLE_SHA_KEY = "ensemble_sha256"
+TRAINING_FRAMES_KEY = "network_training_frames"
 PREVIOUS_SEGMENT_KEY = "previous_segment_dir"  # VASP AIMD: the segment a continuation starts from
 VALIDATION_RUNS_KEY = "validation_runs"  # records pushed by validation MD Fireworks, read by the validation Firework
 MD_RECORDS_KEY = "md_records"  # production MD results pushed by the MD Fireworks, read by the precision check
@@ -55,6 +62,19 @@ def derive_seed(*parts) -> int:
     a list: reordering a study's counts or temperatures gives every run the seed it had before."""
     text = json.dumps([float(p) if isinstance(p, float) else p for p in parts], sort_keys=True, default=str)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def network_seed(study_seed: int, label: str, index: int) -> int:
+    """The training seed of network ``index`` >= 1 of a network's ensemble (split, initial weights, minibatches);
+    network 0 is the one trained (or handed on by active learning) with the study's own training seed."""
+    return derive_seed(study_seed, "network", label, int(index))
+
+
+def network_of_run(arrangement: int, temperature_index: int, n_networks: int) -> int:
+    """Which of ``n_networks`` networks runs a composition's first-round MD of one arrangement at one temperature:
+    round robin over both, so every temperature with as many runs as networks sees each network once and every
+    arrangement runs on each network at some temperature (their spreads stay separable)."""
+    return (int(arrangement) + int(temperature_index)) % max(1, int(n_networks))
 
 
 def validation_seed(study_seed: int, label: str, role: str, temperature_K: float, k: int) -> int:

@@ -16,8 +16,8 @@ from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fileio import write_text_atomically
 
 TABLE2 = ["rank", "material", "dopant", "dopant %", "Ea (eV)", "sigma 300 K (mS/cm) [95 %]", "P(above next)", "P(best)",
-          "arrangements: Ea spread (eV)", "runs (production ps)", "precision", "D 300 K (cm2/s)", "Arrhenius",
-          "network validated"]
+          "arrangements: Ea spread (eV)", "networks: Ea spread (eV)", "runs (production ps)", "precision",
+          "D 300 K (cm2/s)", "Arrhenius", "network validated"]
 VALIDATION = ["network", "T (K)", "D reference (cm2/s)", "D ANN (cm2/s)", "ratio", "z", "force RMSE on ANN-MD (eV/A)",
               "wall max (eV)", "within"]
 ACTIVE_LEARNING = ["network", "round", "selection", "training images", "explored frames", "above trust_lo (%)",
@@ -31,7 +31,9 @@ RANKING_NOTE = (f"\nRank 1 conducts best at 300 K; P(above next): the probabilit
                 f"P(best): the probability that this row conducts best of all (a chain of ties can still hold a sure "
                 f"order between its ends: P(best) says where the best is). "
                 f"Arrangements: each composition's lowest-Ewald dopant arrangements, pooled per temperature; their Ea "
-                f"spread, and whether their D agree within errors. Precision: whether sigma(Ea) met the study's "
+                f"spread, and whether their D agree within errors. Networks: the networks trained on the same data "
+                f"(training.networks) that ran the composition's MD, pooled the same way; their Ea spread, and "
+                f"whether their D agree within the MD's errors. Precision: whether sigma(Ea) met the study's "
                 f"target (met), or its production budget ran out first (budget). Figure: {CONCENTRATION_PLOT}.\n")
 
 
@@ -117,6 +119,15 @@ def _arrangement_cell(c: dict) -> str:
     return f"{n}: {spread:.3f}, {agree}" if spread is not None else f"{n}, {agree}"
 
 
+def _network_cell(c: dict) -> str:
+    n = len(c.get("networks") or [])
+    if n < 2:
+        return "1"
+    spread = c.get("network_spread_eV")
+    agree = {True: "agree", False: "DISAGREE", None: "—"}[c.get("networks_agree")]
+    return f"{n}: {spread:.3f}, {agree}" if spread is not None else f"{n}, {agree}"
+
+
 def _runs_cell(c: dict) -> str:
     spent = sum((c.get("production_ps_per_temperature") or {}).values())
     return f"{c.get('n_runs', len(c['temperatures_K']))}" + (f" ({spent:.3g})" if spent else "")
@@ -155,7 +166,7 @@ def tables(conductivity: list[dict], anderson_stuart: list[dict]) -> tuple[list[
                       c.get("group") or c.get("dopant") or "—", f"{100 * c['dopant_fraction']:.2f}",
                       f"{c['activation_energy_eV']:.3f} ± {c['activation_energy_std_eV']:.3f}",
                       _with_interval(c["conductivity_300K_mS_cm"], c["conductivity_300K_95_mS_cm"]),
-                      _p_above(c), _probability(c.get("p_best")), _arrangement_cell(c),
+                      _p_above(c), _probability(c.get("p_best")), _arrangement_cell(c), _network_cell(c),
                       _runs_cell(c), _precision_cell(c),
                       f"{c['diffusivity_300K_cm2_s']:.3e}", _linear_cell(c),
                       _validated(c.get("validated"))])

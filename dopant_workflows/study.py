@@ -167,6 +167,11 @@ class TrainingPlan(StrictSettings):
     cell: str | None = Field(None, description="training cell (built-in host or file); default: the study host")
     simulated_cells: SimulatedCellSampling | None = Field(
         None, description="shared mode: reference MD of the simulated cells added to the training data (off if absent)")
+    networks: int = Field(
+        1, ge=1, le=8, description="networks trained on the same final training set with different seeds (split, "
+                                   "initial weights); each composition's MD runs are spread over them and pooled, so "
+                                   "sigma(Ea) and the ranking carry the training's own spread; validation covers "
+                                   "them all")
 
     @model_validator(mode="after")
     def _shared_mode_only(self) -> TrainingPlan:

@@ -60,6 +60,27 @@ def allocate_runs(points: Sequence[Mapping], n_new: int) -> list[float]:
     return chosen
 
 
+def assign_networks(runs: Sequence[Mapping], added: Sequence[tuple[str, float]], n_networks: int) -> list[int]:
+    """The network of each added run (substitution_id, temperature_K): at its temperature, the network with the
+    fewest of the composition's runs there, then the fewest overall, then the lowest index; ``runs``: the records
+    so far (``network``: their index, 0 when absent). The networks stay balanced replicas, as arrangements do."""
+    at_t: dict[tuple[int, float], int] = {}
+    overall = [0] * n_networks
+    for r in runs:
+        k = int(r.get("network") or 0)
+        if k < n_networks:
+            at_t[(k, temperature_key(r["temperature_K"]))] = at_t.get((k, temperature_key(r["temperature_K"])), 0) + 1
+            overall[k] += 1
+    chosen = []
+    for _, temperature in added:
+        tk = temperature_key(temperature)
+        k = min(range(n_networks), key=lambda i: (at_t.get((i, tk), 0), overall[i], i))
+        at_t[(k, tk)] = at_t.get((k, tk), 0) + 1
+        overall[k] += 1
+        chosen.append(k)
+    return chosen
+
+
 def plan_production(runs: Sequence[Mapping], target_std_eV: float, budget_ps: float, production_ps_per_run: float,
                     rounds_left: int) -> PrecisionDecision:
     """Whether ``runs`` (one composition's run records: substitution_id, temperature_K, diffusivity_cm2_s,

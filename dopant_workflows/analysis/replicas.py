@@ -64,9 +64,22 @@ class ArrangementAgreement:
 def arrangement_agreement(runs: Sequence[Mapping]) -> ArrangementAgreement:
     """Whether the arrangements' D agree within their errors at every temperature (a chi^2 test in ln D, whose
     error is sigma_D / D). Several runs of one arrangement at one temperature are pooled first."""
+    return replica_agreement(runs, "substitution_id")
+
+
+def network_agreement(runs: Sequence[Mapping]) -> ArrangementAgreement:
+    """Whether the networks trained on the same data (``network``: their index) give D that agree within the MD's
+    errors at every temperature where two or more of them ran: False means the training's spread, not the MD's
+    sampling, is what a network's D carries beyond its error bar."""
+    return replica_agreement(runs, "network")
+
+
+def replica_agreement(runs: Sequence[Mapping], key: str) -> ArrangementAgreement:
+    """The chi^2 agreement test over the replicas that ``key`` names (``substitution_id``: arrangements;
+    ``network``: networks; a missing key is replica 0)."""
     by_t: dict[float, dict[str, list[Mapping]]] = {}
     for run in runs:
-        by_t.setdefault(temperature_key(run["temperature_K"]), {}).setdefault(run["substitution_id"], []).append(run)
+        by_t.setdefault(temperature_key(run["temperature_K"]), {}).setdefault(run.get(key) or 0, []).append(run)
     chi2, dof = 0.0, 0
     for arrangements in by_t.values():
         points = [pool_point(r) for r in arrangements.values()]

@@ -162,6 +162,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print(f"  precision: more production where sigma(Ea) > {study.precision.activation_energy_std_eV:g} eV, "
                   f"up to {study.precision.max_rounds} rounds and {', '.join(f'{b:g}' for b in budgets)} ps of "
                   f"production per composition ({study.protocol.production_ps:g} ps a run)")
+        if study.training.networks > 1:
+            print(f"  networks: {study.training.networks} per training, on the same frames with their own seeds; each "
+                  "composition's runs spread over them and pooled (sigma(Ea) carries the training's spread), "
+                  "validation covers them together")
         if study.labels is not None:
             print(f"  labels: {study.labels.cp2k.label()} labels {study.labels.reference_frames} reference frames "
                   f"(evenly spaced) and every active-learning label; {study.engine} only proposes configurations")

@@ -23,16 +23,24 @@ from dopant_workflows.fireworks.task_helpers import (
     fake_vasp_spec,
     fw_id_of,
     inherited_priority,
+    network_handoff,
+    network_spec,
+    networks_of,
     results_db,
     run_dir_of,
     study_spec,
 )
 from dopant_workflows.names import (
+    ENSEMBLE_SHA_KEY,
     FRAMES_KEY,
     MD_RECORDS_KEY,
     MODEL_PATH_KEY,
     MODEL_SHA_KEY,
+    NETWORK_INDEX_KEY,
+    NETWORKS_KEY,
+    TRAINING_FRAMES_KEY,
     VALIDATION_RUNS_KEY,
+    network_of_run,
     run_tag,
     validation_seed,
 )
@@ -47,9 +55,9 @@ def pushed_frames(fw_spec) -> list[str]:
         raise ValueError(f"{FRAMES_KEY}: no frames were passed by the parent Fireworks")
     return frames
 #: what a production run hands to the precision check: enough for the pooled Arrhenius fit
-PRECISION_RECORD_FIELDS = ("task_id", "substitution_id", "composition_id", "arrangement", "replica", "temperature_K",
-                           "diffusivity_cm2_s", "diffusivity_std_cm2_s", "diffusivity_components_cm2_s", "n_carriers",
-                           "volume_A3", "rdf_first_peak_A")
+PRECISION_RECORD_FIELDS = ("task_id", "substitution_id", "composition_id", "arrangement", "replica", "network",
+                           "model_sha256", "temperature_K", "diffusivity_cm2_s", "diffusivity_std_cm2_s",
+                           "diffusivity_components_cm2_s", "n_carriers", "volume_A3", "rdf_first_peak_A")
 
 
 @explicit_serialize
@@ -110,12 +118,41 @@ class TrainNetwork(FiretaskBase):
 
         db = results_db(fw_spec)
         announce(self)
-        document = train_network(pushed_frames(fw_spec), TrainingSettings(**self["settings"]),
-                                 run_dir_of(self, fw_spec), study=self["study"], label=self["label"], replace=True)
+        frames = pushed_frames(fw_spec)
+        document = train_network(frames, TrainingSettings(**self["settings"]), run_dir_of(self, fw_spec),
+                                 study=self["study"], label=self["label"], replace=True)
         insert(db, "models", document.model_copy(update={"fw_id": fw_id_of(self)}).model_dump())
         return FWAction(stored_data={"model_sha256": document.model_sha256,
                                      "test_force_rmse_eV_A": document.force_rmse_eV_A["test"]},
-                        update_spec={MODEL_PATH_KEY: document.model_path, MODEL_SHA_KEY: document.model_sha256})
+                        **network_handoff(0, self["label"], document.model_path, document.model_sha256,
+                                          training_frames=frames))
+
+
+@explicit_serialize
+class TrainNetworkReplica(FiretaskBase):
+    """Network ``index`` (>= 1) of a study's ensemble (``training.networks``): the same training settings with its
+    own seed, on the frames network 0 (the parent: training, or active learning's last round) was trained on; its
+    children are the MD runs the study gives this network."""
+
+    required_params = ["settings", "run_path", "study", "label", "index"]
+
+    def run_task(self, fw_spec):
+        from dopant_workflows.ann.settings import TrainingSettings
+        from dopant_workflows.jobs.training import train_network
+
+        db = results_db(fw_spec)
+        announce(self)
+        frames = fw_spec.get(TRAINING_FRAMES_KEY)
+        if not frames or not fw_spec.get(MODEL_SHA_KEY):
+            raise ValueError(f"{TRAINING_FRAMES_KEY}: network 0 passed no training frames (or no network) to "
+                             f"network {self['index']}")
+        document = train_network(frames, TrainingSettings(**self["settings"]), run_dir_of(self, fw_spec),
+                                 study=self["study"], label=self["label"], replace=True)
+        insert(db, "models", document.model_copy(update={"fw_id": fw_id_of(self)}).model_dump())
+        return FWAction(stored_data={"model_sha256": document.model_sha256, "network": int(self["index"]),
+                                     "test_force_rmse_eV_A": document.force_rmse_eV_A["test"]},
+                        **network_handoff(int(self["index"]), self["label"], document.model_path,
+                                          document.model_sha256, ensemble_sha256=fw_spec[MODEL_SHA_KEY]))
 
 
 @explicit_serialize
@@ -139,11 +176,13 @@ class RunANNMD(FiretaskBase):
                            float(self["temperature_K"]), run_dir_of(self, fw_spec), seed=int(self["seed"]),
                            device=device_of(fw_spec), analysis=AnalysisSettings(**self.get("analysis", {})))
         document = MDTaskDocument.from_run(run, self["study"], self["substitution"], fw_id_of(self),
-                                           int(self.get("replica", 0)))
+                                           int(self.get("replica", 0)), int(fw_spec.get(NETWORK_INDEX_KEY) or 0),
+                                           fw_spec.get(ENSEMBLE_SHA_KEY))
         insert(db, "md_tasks", document.model_dump())
         # the precision check (when the study has one) fits these records and hands the network to the runs it adds
         record = {**{k: getattr(document, k) for k in PRECISION_RECORD_FIELDS},
                   "production_ps": run.protocol["production_ps"]}
+        # (its network also in the spec: a precision check stored before NETWORKS_KEY existed reads it there)
         network = {MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY], MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)}
         return FWAction(stored_data={"task_id": document.task_id, "diffusivity_cm2_s": document.diffusivity_cm2_s},
                         mod_spec=[{"_push": {MD_RECORDS_KEY: record}}], update_spec=network)
@@ -269,8 +308,7 @@ class ValidateNetwork(FiretaskBase):
 
         db = results_db(fw_spec)
         announce(self)
-        if not fw_spec.get(MODEL_PATH_KEY):
-            raise ValueError(f"{MODEL_PATH_KEY}: no trained network was passed by the parent Firework")
+        networks = networks_of(fw_spec, self["label"])
         settings = ValidationSettings(**self["settings"])
         common = {"study": self["study"], "label": self["label"], "fw_id": fw_id_of(self)}
         # one record per run directory: a rerun parent pushes its record again
@@ -284,10 +322,10 @@ class ValidateNetwork(FiretaskBase):
             relabelled = self._vasp_errors(fw_spec)
         elif self["reference_engine"] == "cp2k":
             relabelled = self._cp2k_errors(runs, settings, fw_spec)
-        document = validate_network(fw_spec[MODEL_PATH_KEY], runs, settings,
+        document = validate_network(networks[0][MODEL_PATH_KEY], runs, settings,
                                     reference_engine=self["reference_engine"], out_dir=run_dir_of(self, fw_spec),
                                     training_range_K=self.get("training_range_K"), device=device_of(fw_spec),
-                                    relabelled=relabelled, **common)
+                                    relabelled=relabelled, ensemble=[n[MODEL_PATH_KEY] for n in networks], **common)
         if len(runs) < int(self["expected_runs"]):
             missing = f"{int(self['expected_runs']) - len(runs)} of {self['expected_runs']} validation runs did " \
                       "not finish (their Fireworks fizzled: see lpad get_fws -s FIZZLED)"
@@ -327,23 +365,27 @@ class ValidateNetwork(FiretaskBase):
             return None
         share = settings.runs_per_temperature("ann") / settings.seeds
         ann = max(have["ann"], min(64, math.ceil(reference * share)))
-        model = {MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY], MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)}
+        networks = networks_of(fw_spec, self["label"])
         fireworks = []
-        for temperature in temperatures:
+        for i, temperature in enumerate(temperatures):
             for role, first, last in (("reference", have["reference"], reference), ("ann", have["ann"], ann)):
-                depends = (more["structure"], more["engine"]) if role == "reference" else (model[MODEL_SHA_KEY],)
-                fireworks += [validation_md_firework(
-                    self["study"], self["label"], role, temperature, k,
-                    validation_seed(more["study_seed"], self["label"], role, temperature, k), more["structure"],
-                    more["protocol"], more["analysis"], more["engine"], depends,
-                    spec=model if role == "ann" else None) for k in range(first, last)]
+                for k in range(first, last):
+                    network = networks[network_of_run(k, i, len(networks))]
+                    depends = (more["structure"], more["engine"]) if role == "reference" else (
+                        network[MODEL_SHA_KEY],)
+                    fireworks.append(validation_md_firework(
+                        self["study"], self["label"], role, temperature, k,
+                        validation_seed(more["study_seed"], self["label"], role, temperature, k), more["structure"],
+                        more["protocol"], more["analysis"], more["engine"], depends,
+                        spec=network_spec(network) if role == "ann" else None))
         extension = (f"the activation-energy check was inconclusive with {have['reference']} reference and "
                      f"{have['ann']} ANN runs per temperature (difference known to ± {sigma:.3f} eV): extended to "
                      f"{reference} and {ann} (validation.max_seeds {settings.max_seeds})")
         compare = Firework([ValidateNetwork({**self, "expected_runs": len(runs) + len(fireworks),
                                              "extension": extension})],
                            name=f"{self['study']} {self['label']} validation ({reference} runs per temperature)",
-                           parents=fireworks, spec=study_spec({VALIDATION_RUNS_KEY: runs, **model},
+                           parents=fireworks, spec=study_spec({VALIDATION_RUNS_KEY: runs, NETWORKS_KEY: networks,
+                                                               **network_spec(networks[0])},
                                                               _allow_fizzled_parents=True))
         log.info("validation: %s", extension)
         return FWAction(stored_data={"extended_to_runs_per_temperature": reference},
@@ -361,8 +403,8 @@ class ValidateNetwork(FiretaskBase):
         labelled = label_frames(frames, "cp2k", work_dir=Path(run_dir_of(self, fw_spec)) / "labels",
                                 cp2k=Cp2kSettings(**self["cp2k"]))
         for frame, source in zip(labelled, frames, strict=True):
-            frame.info.update(temperature_K=source.info["temperature_K"])
-        return labelled_errors(labelled, self._network(fw_spec))
+            frame.info.update({k: source.info[k] for k in ("temperature_K", "model_sha256") if k in source.info})
+        return labelled_errors(labelled, self._networks(fw_spec))
 
     def _vasp_relabelling(self, runs: list[dict], settings, fw_spec) -> FWAction | None:
         """VASP single points of the ANN-MD frames, then this comparison again with their labels: a detour (the
@@ -377,38 +419,43 @@ class ValidateNetwork(FiretaskBase):
             return None
         name = f"{self['study']} {self['label']} validation"
         statics = vasp_single_points(frames, f"{name} relabel", fw_spec)
+        networks = networks_of(fw_spec, self["label"])
         compare = Firework([ValidateNetwork({**self, "relabelled": True})], name=f"{name} (VASP labels)",
                            parents=statics, spec={**STUDY_SPEC, "_allow_fizzled_parents": True,
-                                                  VALIDATION_RUNS_KEY: runs, MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY],
-                                                  MODEL_SHA_KEY: fw_spec.get(MODEL_SHA_KEY)})
+                                                  VALIDATION_RUNS_KEY: runs, NETWORKS_KEY: networks,
+                                                  **network_spec(networks[0])})
         log.info("validation: %d ANN-MD frames go to VASP single points before the comparison", len(frames))
         return FWAction(stored_data={"relabel_frames": len(frames)}, detours=Workflow([*statics, compare]))
 
-    @staticmethod
-    def _vasp_errors(fw_spec) -> dict:
+    def _vasp_errors(self, fw_spec) -> dict:
         from dopant_workflows.fireworks.vasp_tasks import vasp_labelled_frames
         from dopant_workflows.jobs.vasp_validation import labelled_errors
 
-        return labelled_errors(vasp_labelled_frames(fw_spec), ValidateNetwork._network(fw_spec))
+        return labelled_errors(vasp_labelled_frames(fw_spec), self._networks(fw_spec))
 
-    @staticmethod
-    def _network(fw_spec):
-        """The parent's network as an ASE calculator, evaluated as its MD used it."""
+    def _networks(self, fw_spec) -> dict:
+        """{model_sha256: ASE calculator} of every network validated (evaluated as its MD used it); the frames of an
+        ANN run are compared with the network that ran them."""
         from dopant_workflows.ann.calculator import BPNNCalculator
         from dopant_workflows.ann.model_io import load_potential
 
-        return BPNNCalculator(load_potential(fw_spec[MODEL_PATH_KEY]), device=device_of(fw_spec))
+        return {n[MODEL_SHA_KEY]: BPNNCalculator(load_potential(n[MODEL_PATH_KEY]), device=device_of(fw_spec))
+                for n in networks_of(fw_spec, self["label"])}
 
 
 @explicit_serialize
 class ActiveLearningRound(FiretaskBase):
     """One round of active learning (train a committee on every frame so far, explore, select, label). Not done:
     the next round is added as a detour (its Firework comes between this one and the MD that waits for the
-    network). Done: member 0 is handed to the children as the study's network."""
+    network). Done: member 0 is handed to the children as the study's network.
+
+    ``network`` k >= 1 (training.networks): the chain of network k of the ensemble, which starts from the frames
+    network 0 was handed on with (TRAINING_FRAMES_KEY) instead of the reference runs', with its own seeds: it is
+    judged in its own ANN-MD as network 0 was, and adds the frames it fails on, before its runs count."""
 
     required_params = ["round", "training", "settings", "engine", "cells", "temperatures_K", "run_path", "study",
                        "label", "seed", "frames"]
-    optional_params = ["relabelled", "labels"]
+    optional_params = ["relabelled", "labels", "network"]
 
     def run_task(self, fw_spec):
         from fireworks import Firework
@@ -419,7 +466,9 @@ class ActiveLearningRound(FiretaskBase):
 
         db = results_db(fw_spec)
         announce(self)
-        frames = [*pushed_frames(fw_spec), *self["frames"]]
+        network = int(self.get("network", 0))
+        base = self._base_frames(fw_spec)
+        frames = [*base, *self["frames"]]
         cells = [(name, as_structure(cell)) for name, cell in self["cells"]]
         labeller = None
         if self["engine"] == "vasp":  # single points as Fireworks: labels exist only on the second call
@@ -433,7 +482,8 @@ class ActiveLearningRound(FiretaskBase):
             document, committee = run_round(
                 int(self["round"]), frames, cells, self["temperatures_K"], TrainingSettings(**self["training"]),
                 ActiveLearningSettings(**self["settings"]), engine, run_dir_of(self, fw_spec),
-                study=self["study"], label_name=self["label"], seed=int(self["seed"]), device=device_of(fw_spec),
+                study=self["study"], label_name=self._document_label(), seed=int(self["seed"]),
+                device=device_of(fw_spec),
                 fw_id=fw_id_of(self), labeller=labeller)
         except LabelsNeeded as needed:
             return self._vasp_labelling(needed.frames, fw_spec)
@@ -444,13 +494,18 @@ class ActiveLearningRound(FiretaskBase):
                   "n_labelled": document.n_labelled}
         if document.final:
             stored["handed_on_round"] = document.handed_on_round
-            return FWAction(stored_data=stored, update_spec={MODEL_PATH_KEY: document.handed_on_model_path,
-                                                             MODEL_SHA_KEY: document.handed_on_sha256})
+            if network:
+                return FWAction(stored_data=stored, **network_handoff(
+                    network, self["label"], document.handed_on_model_path, document.handed_on_sha256,
+                    ensemble_sha256=fw_spec[ENSEMBLE_SHA_KEY]))
+            return FWAction(stored_data=stored, **network_handoff(0, self["label"], document.handed_on_model_path,
+                                                                  document.handed_on_sha256,
+                                                                  training_frames=document.handed_on_training_frame_files))
         following = int(self["round"]) + 1
         task = ActiveLearningRound({**{k: v for k, v in self.items() if k != "relabelled"}, "round": following,
                                     "frames": [*self["frames"], document.labelled_frames_path],
                                     "run_path": str(Path(self["run_path"]).parent / f"round{following}")})
-        name = f"{self['study']} {self['label']} active learning round {following}"
+        name = f"{self['study']} {self._document_label()} active learning round {following}"
         detour = Firework([task], name=name, spec=self._round_spec(fw_spec))
         return FWAction(stored_data=stored, detours=[detour])
 
@@ -472,17 +527,34 @@ class ActiveLearningRound(FiretaskBase):
 
         from dopant_workflows.fireworks.vasp_tasks import vasp_single_points
 
-        name = f"{self['study']} {self['label']} active learning round {self['round']}"
+        name = f"{self['study']} {self._document_label()} active learning round {self['round']}"
         statics = vasp_single_points(frames, f"{name} label", fw_spec)
         again = Firework([ActiveLearningRound({**self, "relabelled": True})], name=f"{name} (VASP labels)",
                          parents=statics, spec=self._round_spec(fw_spec))
         log.info("active learning round %s: %d frames go to VASP single points", self["round"], len(frames))
         return FWAction(stored_data={"vasp_single_points": len(frames)}, detours=Workflow([*statics, again]))
 
-    @staticmethod
-    def _round_spec(fw_spec) -> dict:
-        """The spec of a round this one adds (the next round, or this one again with VASP labels): the reference
-        frames this round got, the VASP replay directory when there is one, and this round's ``_priority`` (the
-        study's critical path)."""
-        return study_spec(**{FRAMES_KEY: fw_spec.get(FRAMES_KEY, [])}, **fake_vasp_spec(fw_spec),
-                          **inherited_priority(fw_spec))
+    def _round_spec(self, fw_spec) -> dict:
+        """The spec of a round this one adds (the next round, or this one again with VASP labels): the starting
+        frames this round got, the VASP replay directory when there is one, this round's ``_priority`` (the
+        study's critical path) and, in the chain of network k >= 1, the ensemble it belongs to."""
+        ensemble = {ENSEMBLE_SHA_KEY: fw_spec[ENSEMBLE_SHA_KEY]} if self.get("network") else {}
+        return study_spec(**{FRAMES_KEY: self._base_frames(fw_spec)}, **fake_vasp_spec(fw_spec),
+                          **inherited_priority(fw_spec), **ensemble)
+
+    def _base_frames(self, fw_spec) -> list[str]:
+        """The frames every round of this chain starts from: the reference runs' (pushed, or handed on by the round
+        before), or for network k >= 1 the frames network 0 was trained on."""
+        if self.get("network") and not fw_spec.get(FRAMES_KEY):
+            frames = fw_spec.get(TRAINING_FRAMES_KEY)
+            if not frames or not fw_spec.get(ENSEMBLE_SHA_KEY):
+                raise ValueError(f"{TRAINING_FRAMES_KEY}: network 0 passed no training frames (or no network) to "
+                                 f"network {int(self['network']) + 1}'s active learning")
+            return sorted({str(f) for f in frames})  # the order pushed_frames gives the later rounds
+        return pushed_frames(fw_spec)
+
+    def _document_label(self) -> str:
+        """The label of this chain's documents (al_id, models): the network's, with ``-networkN`` for network
+        N = k + 1 >= 2 of an ensemble."""
+        network = int(self.get("network", 0))
+        return self["label"] if not network else f"{self['label']}-network{network + 1}"

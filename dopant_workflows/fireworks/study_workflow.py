@@ -39,6 +39,7 @@ from dopant_workflows.fireworks.study_tasks import (
     RunCp2kValidationMD,
     RunEmbeddedAIMD,
     TrainNetwork,
+    TrainNetworkReplica,
     ValidateNetwork,
     validation_md_firework,
 )
@@ -47,7 +48,7 @@ from dopant_workflows.fireworks.vasp_tasks import AnalyzeVaspValidationMD
 from dopant_workflows.fireworks.vasp_workflows import aimd_segment_fireworks, dielectric_firework
 from dopant_workflows.jobs.dielectric import missing_dielectric_reason
 from dopant_workflows.jobs.vasp_validation import reference_md_settings
-from dopant_workflows.names import derive_seed, run_tag
+from dopant_workflows.names import derive_seed, network_of_run, network_seed, run_tag
 from dopant_workflows.structures.hosts import load_host
 from dopant_workflows.structures.io import structure_fingerprint
 from dopant_workflows.structures.substitutions import Substitution
@@ -93,9 +94,10 @@ def _reference_run(study: Study, cell: Structure, settings, label: str) -> list[
 
 
 def _reference_and_training(study: Study, cell: Structure, label: str, simulated: list[Substitution] = ()
-                            ) -> tuple[list[Firework], Firework, list[Firework]]:
+                            ) -> tuple[list[Firework], list[Firework], list[Firework]]:
     """Reference data (the training cell's AIMD, and reference MD of the ``simulated`` cells when the study asks
-    for it), then the network (training, or active-learning rounds), then its validation."""
+    for it), then the networks (training, or active-learning rounds, then ``training.networks`` - 1 more on the
+    same frames), then their validation."""
     name = study.name
     aimd_settings = study.aimd_settings()
     aimd = _reference_run(study, cell, aimd_settings, label)
@@ -127,7 +129,31 @@ def _reference_and_training(study: Study, cell: Structure, label: str, simulated
         train = Firework([TrainNetwork(settings=study.ann.as_record(), run_path=f"{name}/train/{label}-{train_tag}",
                                        study=name, label=label)],
                          name=f"{name} {label} train", parents=parents, spec=study_spec())
-    return aimd, train, _validation(study, cell, label, train)
+    networks = [train, *_replica_networks(study, label, train)]
+    return aimd, networks, _validation(study, cell, label, networks)
+
+
+def _replica_networks(study: Study, label: str, first: Firework) -> list[Firework]:
+    """Networks 1 .. training.networks - 1, each with its own seed, starting once ``first`` (network 0) hands on
+    the frames it was trained on: with active learning, a chain of rounds of its own from those frames (a network
+    trained from scratch on another network's data has holes of its own: it is judged in its own ANN-MD and adds
+    the frames it fails on, as network 0 was); without, one training on them. Named by what they compute."""
+    fireworks = []
+    for k in range(1, study.training.networks):
+        seed = network_seed(study.seed, label, k)
+        training = study.ann.model_copy(update={"seed": seed}).as_record()
+        tag = run_tag(first.name, first.tasks[0].as_dict(), training, k)
+        if study.active_learning.enabled:
+            run_path = f"{study.name}/active_learning/{label}-network{k + 1}-{tag}/round1"
+            task = ActiveLearningRound({**first.tasks[0], "round": 1, "training": training, "seed": seed,
+                                        "network": k, "frames": [], "run_path": run_path})
+            name = f"{study.name} {label}-network{k + 1} active learning round 1"
+        else:
+            task = TrainNetworkReplica(settings=training, run_path=f"{study.name}/train/{label}-network{k}-{tag}",
+                                       study=study.name, label=label, index=k)
+            name = f"{study.name} {label} network {k + 1}"
+        fireworks.append(Firework([task], name=name, parents=[first], spec=study_spec()))
+    return fireworks
 
 
 def _active_learning(study: Study, cell: Structure, label: str, parents: list[Firework], train_tag: str,
@@ -158,10 +184,10 @@ def _active_learning(study: Study, cell: Structure, label: str, parents: list[Fi
     return Firework([task], name=f"{study.name} {label} active learning round 1", parents=parents, spec=study_spec())
 
 
-def _validation(study: Study, cell: Structure, label: str, train: Firework) -> list[Firework]:
+def _validation(study: Study, cell: Structure, label: str, networks: list[Firework]) -> list[Firework]:
     """Reference MD and ANN-MD of the network's own cell at the validation temperatures (``seeds`` each,
-    ``ann_seeds`` ANN runs when set), then
-    the comparison. The reference runs need no network: they start as soon as a worker is free."""
+    ``ann_seeds`` ANN runs when set; the ANN runs spread over the ``networks`` as production is), then the
+    comparison of them all. The reference runs need no network: they start as soon as a worker is free."""
     settings = study.validation
     if not settings.enabled:
         return []
@@ -169,16 +195,19 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
     common = {"settings": settings.as_record(), "study": name, "label": label, "reference_engine": engine,
               "training_range_K": list(study.training_temperature_range()),
               **_reference_cp2k_record(study)}
-    compare_tag = run_tag(settings.as_record(), train.name, train.tasks[0].as_dict())
+    train = networks[0]
+    compare_tag = run_tag(settings.as_record(), train.name, train.tasks[0].as_dict(),
+                          *([[n.name for n in networks]] if len(networks) > 1 else []))
     compare_path = f"{name}/validation/{label}-{compare_tag}"
     cell = cell.copy()
     cell.make_supercell(list(settings.supercell))
     protocol, analysis = study.validation_protocol().model_dump(), study.analysis.model_dump()
     fireworks, pushing = [], []  # every Firework of the runs; each run's last, which pushes its record
-    for temperature in study.validation_temperatures():
+    for i, temperature in enumerate(study.validation_temperatures()):
         for role, k in settings.run_keys():
             seed = study.validation_seed(label, role, temperature, k)
-            depends = (train.name, train.tasks[0].as_dict()) if role == "ann" else (
+            network = networks[network_of_run(k, i, len(networks))]
+            depends = (network.name, network.tasks[0].as_dict()) if role == "ann" else (
                 cell.as_dict(), engine, *_reference_cp2k_record(study).values())
             tag = run_tag(protocol, analysis, seed, role, *depends)
             run_name = f"{name} {label} validation {role} md {temperature:g}K #{k + 1}"
@@ -192,13 +221,13 @@ def _validation(study: Study, cell: Structure, label: str, train: Firework) -> l
                 chain = [Firework([task], name=run_name, spec=study_spec())]
             else:
                 chain = [validation_md_firework(name, label, role, temperature, k, seed, cell.as_dict(), protocol,
-                                                analysis, engine, depends, parents=[train] if role == "ann" else [])]
+                                                analysis, engine, depends, parents=[network] if role == "ann" else [])]
             fireworks += chain
             pushing.append(chain[-1])
     more_runs = {"more_runs": {"structure": cell.as_dict(), "protocol": protocol, "analysis": analysis,
                                "engine": engine, "study_seed": study.seed}} if study.validation_adds_runs else {}
     task = ValidateNetwork(**common, run_path=compare_path, expected_runs=len(pushing), **more_runs)
-    compare = Firework([task], name=f"{name} {label} validation", parents=[train, *pushing],
+    compare = Firework([task], name=f"{name} {label} validation", parents=[*networks, *pushing],
                        spec=study_spec(_allow_fizzled_parents=True))
     return [*fireworks, compare]
 
@@ -238,18 +267,25 @@ def group_label(group: str) -> str:
     return group.replace(":", "-").replace(" ", "")
 
 
-def _md(study: Study, sub: Substitution, temperature: float, train: Firework) -> Firework:
+def _md(study: Study, sub: Substitution, temperature: float, networks: list[Firework]) -> Firework:
+    """The first-round run of one arrangement at one temperature, on the network :func:`network_of_run` gives it."""
+    network = networks[network_of_run(sub.rank, list(study.temperatures_K).index(temperature), len(networks))]
     return md_firework(study.name, sub.meta, sub.structure.as_dict(), temperature, study.protocol.model_dump(),
                        study.analysis.model_dump(), study.md_seed(sub.id, temperature),
-                       (train.name, train.tasks[0].as_dict()), parents=[train])
+                       (network.name, network.tasks[0].as_dict()), parents=[network])
 
 
-def _precision(study: Study, subs: list[Substitution], md: list[Firework]) -> Firework:
-    """The first precision check of one composition (``subs``: its arrangements), after all its MD."""
+def _precision(study: Study, runs: list[tuple[Substitution, list[Firework], str]],
+               trains: dict[str, list[Firework]]) -> Firework:
+    """The first precision check of one composition (``runs``: each arrangement, its MD and its networks' label),
+    after all its MD; its arrangements' networks are its parents too (it spreads the runs it adds over them)."""
+    subs, md = [sub for sub, _, _ in runs], [fw for _, fws, _ in runs for fw in fws]
+    labels = {sub.id: label for sub, _, label in runs}
+    networks = [fw for label in dict.fromkeys(labels.values()) for fw in trains[label]]
     return precision_firework(study.name, subs[0].composition_id, [[s.meta, s.structure.as_dict()] for s in subs],
                               list(study.temperatures_K), study.protocol.model_dump(), study.analysis.model_dump(),
                               study.seed, study.precision.model_dump(), study.precision_budget_ps(len(md)),
-                              parents=md)
+                              parents=[*networks, *md], network_labels=labels)
 
 
 def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None = None) -> Workflow:
@@ -257,7 +293,7 @@ def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None =
     cells it simulates, and the only ones active learning explores beside the training cell."""
     substitutions = substitutions if substitutions is not None else study_substitutions(study)
     fireworks: list[Firework] = []
-    trains: dict[str, Firework] = {}  # network label -> its training Firework
+    trains: dict[str, list[Firework]] = {}  # network label -> its networks' Fireworks (training first)
     mode = study.training.mode
     if mode != "per_substitution":
         cell = load_host(study.training.cell or study.host)
@@ -266,23 +302,23 @@ def get_wf_dopant_study(study: Study, substitutions: list[Substitution] | None =
             served.setdefault(group_label(sub.group or "group"), []).append(sub)
         for label, subs in served.items():
             aimd, trains[label], validation = _reference_and_training(study, cell, label, subs)
-            fireworks += [*aimd, trains[label], *validation]
+            fireworks += [*aimd, *trains[label], *validation]
     dielectric_done = set()
-    production: dict[str, list] = {}  # composition -> [(arrangement, its MD Fireworks)]
+    production: dict[str, list] = {}  # composition -> [(arrangement, its MD Fireworks, its networks' label)]
     for sub in substitutions:
         label = {"shared": "shared", "per_group": group_label(sub.group or "group")}.get(mode, sub.id)
         if label not in trains:
             aimd, trains[label], validation = _reference_and_training(study, sub.structure, sub.id)
-            fireworks += [*aimd, trains[label], *validation]
+            fireworks += [*aimd, *trains[label], *validation]
         md = [_md(study, sub, temperature, trains[label]) for temperature in study.temperatures_K]
         fireworks += md
-        production.setdefault(sub.composition_id, []).append((sub, md))
+        production.setdefault(sub.composition_id, []).append((sub, md, label))
         if sub.composition_id not in dielectric_done:  # eps_r is the composition's: its first arrangement's cell
             dielectric_done.add(sub.composition_id)
             fireworks.append(_dielectric(study, sub))
-    network_path_first(list(trains.values()))
+    network_path_first([fw for networks in trains.values() for fw in networks])
     if study.precision is not None:
         for runs in production.values():
-            fireworks.append(_precision(study, [sub for sub, _ in runs], [fw for _, md in runs for fw in md]))
+            fireworks.append(_precision(study, runs, trains))
     return Workflow(fireworks, name=f"dopant study {study.name}", metadata={"study": study.name,
                                                                             "n_substitutions": len(substitutions)})

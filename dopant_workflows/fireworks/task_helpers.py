@@ -18,7 +18,16 @@ from pymatgen.core import Structure
 from dopant_workflows.db import ResultsDB
 from dopant_workflows.errors import DopwfInputError
 from dopant_workflows.fireworks.dupefinder import DupeFinderSameTasks
-from dopant_workflows.names import DEVICE_KEY, FAKE_VASP_KEY
+from dopant_workflows.names import (
+    DEVICE_KEY,
+    ENSEMBLE_SHA_KEY,
+    FAKE_VASP_KEY,
+    MODEL_PATH_KEY,
+    MODEL_SHA_KEY,
+    NETWORK_INDEX_KEY,
+    NETWORKS_KEY,
+    TRAINING_FRAMES_KEY,
+)
 
 log = logging.getLogger("dopwf")
 #: in the spec of every study Firework: FireWorks then sets the Firework's id (and LaunchPad) on its tasks, for
@@ -93,3 +102,40 @@ def announce(task: FiretaskBase) -> None:
     launchpad, fw_id = getattr(task, "launchpad", None), fw_id_of(task)
     record = launchpad.fireworks.find_one({"fw_id": fw_id}, {"name": 1}) if launchpad and fw_id is not None else None
     log.info("== %s", record["name"] if record else type(task).__name__)
+
+
+def network_handoff(index: int, label: str | None, model_path: str, model_sha256: str,
+                    ensemble_sha256: str | None = None, training_frames: list[str] | None = None) -> dict:
+    """What a network Firework (training, active learning's last round, a replica) gives its children, as FWAction
+    keywords: the network and its place in the ensemble to the runs below it, an entry in NETWORKS_KEY for the
+    Fireworks that spread runs over every network, and (network 0) the frames it was trained on for the replicas."""
+    ensemble = ensemble_sha256 or model_sha256
+    update = {MODEL_PATH_KEY: model_path, MODEL_SHA_KEY: model_sha256, NETWORK_INDEX_KEY: int(index),
+              ENSEMBLE_SHA_KEY: ensemble}
+    if training_frames is not None:
+        update[TRAINING_FRAMES_KEY] = [str(f) for f in training_frames]
+    entry = {"index": int(index), "label": label, MODEL_PATH_KEY: model_path, MODEL_SHA_KEY: model_sha256,
+             ENSEMBLE_SHA_KEY: ensemble}
+    return {"update_spec": update, "mod_spec": [{"_push": {NETWORKS_KEY: entry}}]}
+
+
+def networks_of(fw_spec, label: str | None = None) -> list[dict]:
+    """The networks the parents pushed (NETWORKS_KEY) for the network ``label`` (None: any label), one per index,
+    in index order; a workflow stored before ensembles existed passes one network in MODEL_PATH_KEY: network 0."""
+    pushed = {int(n["index"]): n for n in fw_spec.get(NETWORKS_KEY, [])
+              if label is None or n.get("label") in (None, label)}
+    if not pushed and fw_spec.get(MODEL_PATH_KEY):
+        sha = fw_spec.get(MODEL_SHA_KEY)
+        pushed = {0: {"index": 0, MODEL_PATH_KEY: fw_spec[MODEL_PATH_KEY], MODEL_SHA_KEY: sha, ENSEMBLE_SHA_KEY: sha}}
+    if not pushed:
+        raise ValueError(f"{NETWORKS_KEY}: no trained network{f' {label!r}' if label else ''} was passed by the "
+                         "parent Fireworks")
+    return [pushed[k] for k in sorted(pushed)]
+
+
+def network_spec(network: Mapping) -> dict:
+    """The spec of a run added at run time on ``network`` (an entry of :func:`networks_of`), as its network
+    Firework would have handed it on."""
+    return {MODEL_PATH_KEY: network[MODEL_PATH_KEY], MODEL_SHA_KEY: network.get(MODEL_SHA_KEY),
+            NETWORK_INDEX_KEY: int(network["index"]),
+            ENSEMBLE_SHA_KEY: network.get(ENSEMBLE_SHA_KEY) or network.get(MODEL_SHA_KEY)}

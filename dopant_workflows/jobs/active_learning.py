@@ -328,7 +328,8 @@ def hand_on(document: ActiveLearningDocument, earlier: Sequence[ActiveLearningDo
     """The final round's document naming the network the study uses (``rule``: best or last)."""
     chosen = document if rule == "last" else min([*earlier, document], key=lambda d: (round_score(d), -d.round))
     return document.model_copy(update={"handed_on_round": chosen.round, "handed_on_sha256": chosen.committee_sha256[0],
-                                       "handed_on_model_path": chosen.model_path})
+                                       "handed_on_model_path": chosen.model_path,
+                                       "handed_on_training_frame_files": list(chosen.training_frame_files)})
 
 
 def _log_round(document: ActiveLearningDocument) -> None:

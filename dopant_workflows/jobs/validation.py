@@ -80,6 +80,15 @@ def errors_of(pairs) -> RelabelErrors:
     return RelabelErrors(math.sqrt(sq_force / n_force), math.sqrt(sq_energy / n_images), n_images)
 
 
+def combined_errors(parts: Sequence[RelabelErrors]) -> RelabelErrors:
+    """Several networks' errors at one temperature as one: RMSEs pooled over all their frames."""
+    n = sum(p.n_frames for p in parts)
+    if n == 0:
+        return RelabelErrors(float("nan"), float("nan"), 0)
+    return RelabelErrors(math.sqrt(sum(p.force_rmse_eV_A**2 * p.n_frames for p in parts if p.n_frames) / n),
+                         math.sqrt(sum(p.energy_rmse_eV_atom**2 * p.n_frames for p in parts if p.n_frames) / n), n)
+
+
 def _arrhenius_record(fit, documents: Sequence[Mapping]) -> ArrheniusRecord | None:
     if fit is None:
         return None
@@ -149,9 +158,12 @@ def validation_id(study: str | None, label: str | None, model_sha256: str) -> st
 def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: ValidationSettings, *,
                      reference_engine: str, out_dir: str | Path, study: str | None = None, label: str | None = None,
                      training_range_K: Sequence[float] | None = None, device: str = "cpu",
-                     fw_id: int | None = None, relabelled: Mapping[float, RelabelErrors] | None = None
-                     ) -> ValidationDocument:
+                     fw_id: int | None = None, relabelled: Mapping[float, RelabelErrors] | None = None,
+                     ensemble: Sequence[str | Path] | None = None) -> ValidationDocument:
     """Compare the network with its reference from the validation runs and write the record and the figure.
+
+    ``ensemble``: the model files of every network validated together (``training.networks``; ``model_path``
+    first): the ANN runs may come from any of them, and each run's frames are relabelled against its own network.
 
     ``runs``: one mapping per MD run, ``role`` ('reference' | 'ann'), ``temperature_K``, ``seed``, ``status``
     ('completed' | 'failed'), ``run_dir``, and ``document`` (the run's MDRunDocument as a dict) or
@@ -165,6 +177,10 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
     records = sorted((_run_record(r) for r in runs), key=lambda r: (r.role, r.temperature_K, r.seed))
     network, provenance = potential_calculator(model_path, device)
     sha = provenance["model_sha256"]
+    networks = {sha: network}
+    for path in ensemble or ():
+        calculator, member = potential_calculator(path, device)
+        networks.setdefault(member["model_sha256"], calculator)
     completed = [r for r in runs if r["status"] == "completed"]
     reasons = [f"{r.role} MD at {r.temperature_K:g} K (seed {r.seed}) failed: {r.failure_reason}"
                for r in records if r.status == "failed"]
@@ -173,6 +189,10 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
     comparison = compare_diffusivities(ref_docs, ann_docs, thresholds)
     reasons += list(comparison.problems)
 
+    foreign = sorted({d["model_sha256"][:12] for d in ann_docs if d.get("model_sha256") not in (None, *networks)})
+    if foreign:
+        raise ValueError(f"validation ANN runs by network(s) {', '.join(foreign)}, which are not among the networks "
+                         f"validated ({', '.join(s[:12] for s in networks)})")
     if relabelled is not None:
         errors = dict(relabelled)
     else:
@@ -180,8 +200,13 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
         reference, _ = potential_calculator(reference_engine, device)
         errors = {}
         for t in sorted({float(d["temperature_K"]) for d in ann_docs}):
-            trajectories = [d["trajectory_path"] for d in ann_docs if float(d["temperature_K"]) == t]
-            errors[t] = relabel_errors(trajectories, network, reference, settings.relabel_frames)
+            parts = []
+            for member, calculator in networks.items():
+                trajectories = [d["trajectory_path"] for d in ann_docs if float(d["temperature_K"]) == t and (
+                    (d.get("model_sha256") or sha) == member)]
+                if trajectories:
+                    parts.append(relabel_errors(trajectories, calculator, reference, settings.relabel_frames))
+            errors[t] = combined_errors(parts)
     n_all = sum(e.n_frames for e in errors.values())
     force_all = math.sqrt(sum(e.force_rmse_eV_A**2 * e.n_frames for e in errors.values()) / n_all) if n_all else None
     energy_all = (math.sqrt(sum(e.energy_rmse_eV_atom**2 * e.n_frames for e in errors.values()) / n_all)
@@ -248,7 +273,8 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
                                         out / VALIDATION_PLOT, title).resolve())
     document = ValidationDocument(
         validation_id=validation_id(study, label, sha), study=study, label=label, model_sha256=sha,
-        model_path=str(Path(model_path).resolve()), reference_engine=reference_engine, formula=cell.get("formula"),
+        model_path=str(Path(model_path).resolve()), ensemble_sha256=list(networks), reference_engine=reference_engine,
+        formula=cell.get("formula"),
         n_atoms=sum(cell["composition"].values()) if cell.get("composition") else None,
         status="passed" if passed else "failed", passed=passed, reasons=reasons, temperatures=temperatures,
         reference_fit=_arrhenius_record(comparison.reference_fit, ref_docs),

@@ -159,21 +159,39 @@ def frames_to_relabel(ann_runs: Sequence[Mapping], n_frames: int) -> list[Atoms]
         for index in evenly_spaced(len(frames), n_frames):
             atoms = frames[index].copy()
             atoms.calc = None
-            atoms.info = {"temperature_K": float(run["temperature_K"]), "source": str(path), "frame": int(index)}
+            atoms.info = {"temperature_K": float(run["temperature_K"]), "source": str(path), "frame": int(index),
+                          **({"model_sha256": run["document"]["model_sha256"]}
+                             if run["document"].get("model_sha256") else {})}
             selected.append(atoms)
     return selected
 
 
 def labelled_errors(labelled: Sequence[Atoms], network) -> dict:
-    """{temperature: RelabelErrors} of ``network`` (an ASE calculator, evaluated as MD used it) against the
-    reference energies and forces the ``labelled`` frames carry."""
+    """{temperature: RelabelErrors} of ``network`` (an ASE calculator, evaluated as MD used it; or {model_sha256:
+    calculator} of several, each frame compared with the network whose MD it came from, its ``model_sha256`` info)
+    against the reference energies and forces the ``labelled`` frames carry."""
     from dopant_workflows.jobs.validation import errors_of
 
     by_temperature: dict[float, list[tuple]] = {}
     for frame in labelled:
         atoms = frame.copy()
-        atoms.calc = network
+        atoms.calc = network_for(frame, network)
         by_temperature.setdefault(float(frame.info["temperature_K"]), []).append(
             (atoms.get_potential_energy(), atoms.get_forces(), frame.get_potential_energy(), frame.get_forces(),
              len(atoms)))
     return {t: errors_of(pairs) for t, pairs in by_temperature.items()}
+
+
+def network_for(frame: Atoms, networks):
+    """The calculator of the network whose MD made ``frame`` (``networks``: one calculator, or {model_sha256:
+    calculator}); a frame whose network is not among them is refused, not compared with another network."""
+    if not isinstance(networks, Mapping):
+        return networks
+    sha = frame.info.get("model_sha256")
+    if sha is None and len(networks) == 1:
+        return next(iter(networks.values()))
+    if sha not in networks:
+        raise ValueError(f"frame {frame.info.get('source')}#{frame.info.get('frame')}: made by network "
+                         f"{str(sha)[:12]}, which is not among the networks validated "
+                         f"({', '.join(s[:12] for s in networks)})")
+    return networks[sha]

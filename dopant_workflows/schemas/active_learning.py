@@ -54,6 +54,9 @@ class ActiveLearningDocument(Document):
                                                           "(settings.hand_on)")
     handed_on_sha256: str | None = Field(None, description="final round: that network's model_sha256")
     handed_on_model_path: str | None = Field(None, description="final round: that network's model.json")
+    handed_on_training_frame_files: list[str] | None = Field(
+        None, description="final round: the frame files that network was trained on (training.networks > 1: the "
+                          "other networks train on them too)")
     settings: dict
     wall_time_s: dict = Field(default_factory=dict, description="train, explore, deviation, label")
     plot_path: str | None = None

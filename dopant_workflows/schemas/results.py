@@ -38,6 +38,9 @@ class DiffusivityDocument(ResultDocument):
         None, description="production samples in which the network's wall beneath its data was active")
     core_repulsion_max_eV: float | None = Field(None, description="largest wall energy in production")
     model_sha256: str | None = None
+    network: int = Field(0, description="which of the study's networks ran it (training.networks)")
+    ensemble_sha256: str | None = Field(None, description="the networks trained together (network 0's sha256); "
+                                                          "None: model_sha256")
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -47,6 +50,18 @@ class ArrangementFit(BaseModel):
 
     substitution_id: str
     arrangement: int | None = Field(None, description="0 = the lowest-Ewald arrangement")
+    n_runs: int
+    activation_energy_eV: float | None
+    activation_energy_std_eV: float | None
+    conductivity_300K_mS_cm: float | None
+
+
+class NetworkFit(BaseModel):
+    """One network's own Arrhenius fit inside its composition's document (training.networks > 1; None where its
+    runs span fewer than two temperatures)."""
+
+    network: int = Field(description="0 = the network trained first (or handed on by active learning)")
+    model_sha256: str | None
     n_runs: int
     activation_energy_eV: float | None
     activation_energy_std_eV: float | None
@@ -98,6 +113,13 @@ class ConductivityDocument(ResultDocument):
         None, description="False: the arrangements' D disagree beyond their errors (chi^2 test, p < 0.05); None: "
                           "fewer than two arrangements at any temperature")
     arrangements_p_value: float | None = None
+    networks: list[NetworkFit] = Field(default_factory=list, description="training.networks > 1: each network's own "
+                                                                          "fit over the runs it made")
+    network_spread_eV: float | None = Field(None, description="largest minus smallest Ea of the networks")
+    networks_agree: bool | None = Field(
+        None, description="False: networks trained on the same data give D that disagree beyond the MD's errors "
+                          "(chi^2 test, p < 0.05); None: one network, or never two at one temperature")
+    networks_p_value: float | None = None
     rank: int | None = Field(None, description="1 = the study's best conductor at 300 K; tied rows share a rank")
     p_above_next: float | None = Field(
         None, description="probability that this composition's sigma(300 K) exceeds the next-ranked one's")

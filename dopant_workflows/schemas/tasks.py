@@ -79,11 +79,15 @@ class MDTaskDocument(MDRunDocument):
     arrangement: int | None = Field(None, description="0 = the composition's lowest-Ewald arrangement")
     group: str | None = Field(None, description="the substitution group, e.g. 'Cl:S + vacancy:Li'")
     replica: int = Field(0, description="0: the first round's run; 1, 2, ...: runs added for precision")
+    network: int = Field(0, description="which of the study's networks ran it (training.networks; 0: the network "
+                                        "trained first or handed on by active learning)")
+    ensemble_sha256: str | None = Field(None, description="the key of the networks trained together (network 0's "
+                                                          "sha256); None: model_sha256")
     fw_id: int | None = None
 
     @classmethod
     def from_run(cls, run: MDRunDocument, study: str, substitution: dict, fw_id: int | None = None,
-                 replica: int = 0) -> MDTaskDocument:
+                 replica: int = 0, network: int = 0, ensemble_sha256: str | None = None) -> MDTaskDocument:
         """The run's document with the study and substitution it belongs to (``Substitution.meta``)."""
         suffix = f"-r{replica}" if replica else ""
         return cls(**{**run.model_dump(), "formula": substitution["formula"]},
@@ -92,7 +96,8 @@ class MDTaskDocument(MDRunDocument):
                    dopant_count=substitution["dopant_count"], dopant_fraction=substitution["dopant_fraction"],
                    dopant_oxidation_state=substitution.get("dopant_oxidation_state"),
                    composition_id=substitution.get("composition_id") or substitution["formula"],
-                   arrangement=substitution.get("arrangement"), group=substitution.get("group"), fw_id=fw_id)
+                   arrangement=substitution.get("arrangement"), group=substitution.get("group"), fw_id=fw_id,
+                   network=network, ensemble_sha256=ensemble_sha256)
 
 
 class DielectricDocument(Document):
@@ -136,7 +141,7 @@ class PrecisionDocument(Document):
     budget_ps: float
     n_runs: int
     added: list[dict] = Field(default_factory=list, description="the runs this round added: substitution_id, "
-                                                                "temperature_K, replica")
+                                                                "temperature_K, replica, network")
     reason: str
     fw_id: int | None = None
 

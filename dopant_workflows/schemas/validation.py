@@ -70,6 +70,9 @@ class ValidationDocument(Document):
     label: str | None = Field(None, description="'shared' or the substitution id the network was trained for")
     model_sha256: str
     model_path: str
+    ensemble_sha256: list[str] = Field(default_factory=list, description="every network validated together "
+                                       "(training.networks > 1: the ANN runs spread over them, each relabelled with "
+                                       "its own network); [model_sha256] for one network")
     reference_engine: str
     formula: str | None = Field(None, description="the validated cell")
     n_atoms: int | None = None

@@ -65,3 +65,22 @@ def test_scatter_beyond_the_errors_counts_against_precision(scatter):
     """Birge-scaled: arrangements that scatter more than their errors need more runs, not fewer."""
     calm, wild = (plan_production(_runs(0.05, scatter=s), 0.02, 1000.0, 4.0, 3) for s in (None, scatter))
     assert wild.activation_energy_std_eV > 2 * calm.activation_energy_std_eV
+
+
+def test_added_runs_go_to_the_networks_with_the_fewest_runs_at_their_temperature():
+    from dopant_workflows.analysis.precision import assign_networks
+
+    runs = [{"temperature_K": t, "network": k} for t, k in ((600.0, 0), (700.0, 1), (800.0, 0), (900.0, 1))]
+    added = [("a", 600.0), ("a", 600.0), ("a", 700.0), ("a", 900.0), ("a", 900.0)]
+    assert assign_networks(runs, added, 2) == [1, 0, 0, 0, 1]
+    assert assign_networks(runs, added, 1) == [0] * 5
+    # records from before networks existed count as network 0
+    assert assign_networks([{"temperature_K": 600.0}], [("a", 600.0)], 3) == [1]
+
+
+def test_first_round_runs_alternate_networks_over_temperatures_and_arrangements():
+    from dopant_workflows.names import network_of_run
+
+    grid = [[network_of_run(a, t, 2) for t in range(4)] for a in range(2)]
+    assert grid == [[0, 1, 0, 1], [1, 0, 1, 0]]  # every temperature sees both networks, each arrangement both
+    assert {network_of_run(a, t, 1) for a in range(3) for t in range(4)} == {0}

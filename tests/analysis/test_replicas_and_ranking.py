@@ -124,3 +124,16 @@ def test_a_fit_whose_weights_leave_one_temperature_is_refused_by_name():
 
     with pytest.raises(DopwfInputError, match="fewer than two temperatures that count"):
         fit_arrhenius([600.0, 900.0], [1e-5, 1e-4], [1e38, 1e-5])
+
+
+def test_networks_agree_within_the_md_errors_and_disagree_beyond_them():
+    from dopant_workflows.analysis.replicas import network_agreement
+
+    def runs(offset):
+        return [{"temperature_K": t, "network": k, "substitution_id": "a", "diffusivity_cm2_s": d * (1 + offset * k),
+                 "diffusivity_std_cm2_s": 0.05 * d} for t, d in ((600.0, 1e-6), (800.0, 4e-6)) for k in (0, 1)]
+
+    assert network_agreement(runs(0.02)).agree is True
+    disagree = network_agreement(runs(0.5))
+    assert disagree.agree is False and disagree.degrees_of_freedom == 2
+    assert network_agreement([r for r in runs(0.5) if r["network"] == 0]).agree is None  # one network: no test

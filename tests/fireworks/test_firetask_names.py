@@ -28,6 +28,7 @@ FW_NAMES = (
     "{{dopant_workflows.fireworks.study_tasks.LabelReferenceFrames}}",
     "{{dopant_workflows.fireworks.study_tasks.RunCp2kDielectric}}",
     "{{dopant_workflows.fireworks.study_tasks.RunCp2kValidationMD}}",
+    "{{dopant_workflows.fireworks.study_tasks.TrainNetworkReplica}}",
     "{{dopant_workflows.fireworks.vasp_tasks.RunVaspAIMDSegment}}",
     "{{dopant_workflows.fireworks.vasp_tasks.RunVaspDielectric}}",
     "{{dopant_workflows.fireworks.vasp_tasks.RunVaspStatic}}",
@@ -41,7 +42,7 @@ PARAMETERS = {"structure": {}, "settings": {}, "engine": "embedded", "run_path":
               "temperature_K": 500.0, "protocol": {}, "seed": 1, "substitution": {}, "role": "ann",
               "reference_engine": "embedded", "expected_runs": 1, "round": 1, "training": {}, "cells": [],
               "temperatures_K": [500.0], "frames": [], "segment_index": 0, "info": {},
-              "calculation": {}, "cp2k": {}, "reference_aimd": {}}
+              "calculation": {}, "cp2k": {}, "reference_aimd": {}, "index": 1}
 
 
 def _stored_task(name: str) -> dict:
@@ -87,13 +88,15 @@ def test_a_stored_workflow_dict_loads_back():
 
 def _study_workflows() -> list[Workflow]:
     data = yaml.safe_load(SMOKE.read_text())
-    embedded = study_from_dict({**data, "active_learning": {"enabled": True}})
+    embedded = study_from_dict({**data, "active_learning": {"enabled": True},
+                                "training": {**data["training"], "networks": 2}})
     labelled = study_from_dict({**data, "labels": {"engine": "cp2k"}, "validation": {"enabled": False},
                                 "dielectric": [], "dielectric_calculation": {"engine": "cp2k"}})
     vasp = study_from_dict({**data, "engine": "vasp", "dielectric": []})
     cp2k = study_from_dict({**data, "engine": "cp2k", "active_learning": {"enabled": True}})
     vasp_runtime = Workflow(vasp_single_points([vasp.enumerate_substitutions()[0].structure.to_ase_atoms()], "sp", {}))
-    return [get_wf_dopant_study(study_from_dict(data)), get_wf_dopant_study(embedded), get_wf_dopant_study(vasp),
+    ensemble = study_from_dict({**data, "training": {**data["training"], "networks": 2}})
+    return [get_wf_dopant_study(ensemble), get_wf_dopant_study(embedded), get_wf_dopant_study(vasp),
             get_wf_dopant_study(labelled), get_wf_dopant_study(cp2k), vasp_runtime]
 
 

@@ -385,11 +385,12 @@ def test_dopwf_ann_validate_compares_any_network_with_its_reference(finished_stu
     assert refused.returncode == 2 and "diffusivity_ratio" in refused.stderr
 
 
-def _run_active_learning_study(tmp_path, active_learning: dict):
+def _run_active_learning_study(tmp_path, active_learning: dict, networks: int = 1):
     """The smoke study without validation, with these active-learning settings, run to the end."""
     data = yaml.safe_load(SMOKE.read_text())
     data["validation"] = {"enabled": False}
     data["active_learning"] = {"enabled": True, **active_learning}
+    data["training"]["networks"] = networks
     study_file = tmp_path / "al_study.yaml"
     study_file.write_text(yaml.safe_dump(data))
     config = init_fw_config(tmp_path / "cfg")
@@ -786,9 +787,9 @@ def test_precision_adds_one_check_per_composition_after_all_its_md():
     parents = {fw.name: sorted(wf.id_fw[p].name for p in wf.links.parent_links.get(fw.fw_id, [])) for fw in wf.fws}
     checks = {name: p for name, p in parents.items() if "precision check" in name}
     assert sorted(checks) == ["smoke Li20Si2P4S24 precision check 1", "smoke Li20Si3P3S23Cl1 precision check 1"]
-    # the Cl-free composition: two arrangements x two temperatures
-    assert len(checks["smoke Li20Si2P4S24 precision check 1"]) == 4
-    assert all(" md " in name for p in checks.values() for name in p)
+    # the Cl-free composition: two arrangements x two temperatures, and the network the runs it adds use
+    assert len(checks["smoke Li20Si2P4S24 precision check 1"]) == 5
+    assert all(" md " in name or name == "smoke shared train" for p in checks.values() for name in p)
     task = next(fw for fw in wf.fws if fw.name == "smoke Li20Si2P4S24 precision check 1").tasks[0]
     assert task["budget_ps"] == pytest.approx(4 * 4 * 0.4)  # the default: 4x the first round's production
     assert study_from_dict(yaml.safe_load(SMOKE.read_text())).precision is None  # off unless asked
@@ -883,9 +884,11 @@ def test_the_networks_critical_path_runs_before_validation_reference_md(tmp_path
         order.append(fw.name)
     assert set(order[:3]) == first - {"smoke shared active learning round 1"} and len(order) == len(ready)
 
-    spec = ActiveLearningRound._round_spec({"_priority": NETWORK_PATH_PRIORITY})
-    assert spec["_priority"] == NETWORK_PATH_PRIORITY
-    assert "_priority" not in ActiveLearningRound._round_spec({})
+    task = next(fw for fw in wf.fws if fw.name == "smoke shared active learning round 1").tasks[0]
+    assert isinstance(task, ActiveLearningRound)
+    spec = task._round_spec({"_priority": NETWORK_PATH_PRIORITY, "aimd_frames": ["b.extxyz", "a.extxyz"]})
+    assert spec["_priority"] == NETWORK_PATH_PRIORITY and spec["aimd_frames"] == ["a.extxyz", "b.extxyz"]
+    assert "_priority" not in task._round_spec({"aimd_frames": ["a.extxyz"]})
 
 
 def test_a_firework_with_the_same_tasks_is_a_duplicate_whatever_its_parents_pushed(tmp_path, memory_launchpad):
@@ -912,3 +915,120 @@ def test_a_firework_with_the_same_tasks_is_a_duplicate_whatever_its_parents_push
     assert lpad.get_fw_by_id(list(again.values())[0]).state == "COMPLETED"
     other = lpad.add_wf(record(6.0, ["a.extxyz", "b.extxyz"]))
     assert lpad.reserve_fw(FWorker(), str(tmp_path))[0].fw_id == list(other.values())[0]
+
+
+def test_several_networks_train_on_network_zeros_frames_and_share_out_production_and_validation():
+    """training.networks: 2: network 2 is a child of network 0 (it trains on the frames network 0 hands it, with
+    its own seed) on the network's critical path; each arrangement's first-round MD alternates between the
+    networks over the temperatures, validation's ANN runs likewise; the validation comparison and the precision
+    checks wait for both networks."""
+    from dopant_workflows.fireworks.study_workflow import NETWORK_PATH_PRIORITY, get_wf_dopant_study
+    from dopant_workflows.names import network_seed
+    from dopant_workflows.study import study_from_dict
+
+    data = yaml.safe_load(SMOKE.read_text())
+    data["training"]["networks"] = 2
+    data["precision"] = {"activation_energy_std_eV": 0.02}
+    study = study_from_dict(data, "smoke networks")
+    wf = get_wf_dopant_study(study)
+    by_name = {fw.name: fw for fw in wf.fws}
+    parents = {fw.name: sorted(wf.id_fw[p].name for p in wf.links.parent_links.get(fw.fw_id, [])) for fw in wf.fws}
+    replica = by_name["smoke shared network 2"]
+    assert parents["smoke shared network 2"] == ["smoke shared train"]
+    assert replica.spec["_priority"] == NETWORK_PATH_PRIORITY
+    task = replica.tasks[0]
+    assert task["index"] == 1 and task["settings"]["seed"] == network_seed(study.seed, "shared", 1)
+    assert {k: v for k, v in task["settings"].items() if k != "seed"} == {
+        k: v for k, v in by_name["smoke shared train"].tasks[0]["settings"].items() if k != "seed"}
+    for sub in study.enumerate_substitutions():  # one arrangement each: 400 K on network 1, 500 K on 2
+        assert parents[f"smoke {sub.id} md 400K"] == ["smoke shared train"]
+        assert parents[f"smoke {sub.id} md 500K"] == ["smoke shared network 2"]
+        check = f"smoke {sub.composition_id} precision check 1"
+        assert {"smoke shared train", "smoke shared network 2"} <= set(parents[check])
+        assert by_name[check].tasks[0]["network_labels"] == {sub.id: "shared"}
+    assert parents["smoke shared validation ann md 400K #1"] == ["smoke shared train"]
+    assert parents["smoke shared validation ann md 500K #1"] == ["smoke shared network 2"]
+    assert {"smoke shared train", "smoke shared network 2"} <= set(parents["smoke shared validation"])
+    # one network: the workflow of before (no replica, every run on the training Firework)
+    single = get_wf_dopant_study(study_from_dict(yaml.safe_load(SMOKE.read_text())))
+    assert not any("network" in fw.name for fw in single.fws)
+
+
+@pytest.mark.slow
+def test_a_study_with_two_networks_spreads_its_runs_validates_both_and_pools_them(tmp_path):
+    """training.networks: 2 end to end: two networks on the same frames (different seeds, so different weights),
+    the first round's runs and the runs precision adds spread over them, every run's document naming its network
+    and the ensemble, one validation of both (each ANN run's frames relabelled against its own network), and one
+    conductivity document pooling both networks' runs without calling them mixed physics."""
+    from dopant_workflows.analysis.precision import assign_networks
+
+    config = init_fw_config(tmp_path / "cfg")
+    data = yaml.safe_load(SMOKE.read_text())
+    data["substitutions"]["counts"] = [1]
+    data["training"]["networks"] = 2
+    data["precision"] = {"activation_energy_std_eV": 1e-4, "max_production_ps_per_composition": 1.6}
+    study_file = tmp_path / "networks.yaml"
+    study_file.write_text(yaml.safe_dump(data))
+    result = dopwf(["run", str(study_file), "--config", str(config.directory)], tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    models = {m["model_sha256"]: m for m in _collection(config, "models")}
+    assert len(models) == 2 and len({m["seed"] for m in models.values()}) == 2
+    assert len({tuple(m["training_frames_sha256"]) for m in models.values()}) == 1  # the same frames
+    tasks = _collection(config, "md_tasks")
+    first = sorted((t for t in tasks if t["replica"] == 0), key=lambda t: t["temperature_K"])
+    assert [t["network"] for t in first] == [0, 1]
+    zero = first[0]["model_sha256"]
+    assert {t["ensemble_sha256"] for t in tasks} == {zero} and len({t["model_sha256"] for t in tasks}) == 2
+    for t in tasks:  # each run on the network its index names
+        assert t["model_sha256"] == next(r["model_sha256"] for r in first if r["network"] == t["network"])
+    added = sorted((t for t in tasks if t["replica"] > 0), key=lambda t: t["temperature_K"])
+    assert [t["temperature_K"] for t in added] == [400.0, 500.0]  # one more run at each end (allocate_runs)
+    # on the network that had no run at that temperature yet: both networks at both temperatures
+    assert [t["network"] for t in added] == assign_networks(
+        first, [(t["substitution_id"], t["temperature_K"]) for t in added], 2) == [1, 0]
+    (check,) = _collection(config, "precision")
+    assert check["status"] == "budget" and check["round"] == 2
+    (validation,) = _collection(config, "validation")
+    assert validation["model_sha256"] == zero and sorted(validation["ensemble_sha256"]) == sorted(models)
+    ann = {r["temperature_K"]: r for r in validation["runs"] if r["role"] == "ann"}
+    assert len(ann) == 2 and all(t["n_frames_relabelled"] == 10 for t in validation["temperatures"])
+    (conductivity,) = _collection(config, "conductivity")
+    assert conductivity["validated"] is not None and conductivity["n_runs"] == 4
+    assert not any("trained apart" in w for w in conductivity["warnings"])
+    assert sorted(n["network"] for n in conductivity["networks"]) == [0, 1]
+    assert sorted(conductivity["model_sha256"]) == sorted(models)
+
+
+@pytest.mark.slow
+def test_after_active_learning_the_other_networks_train_on_the_handed_on_networks_frames(tmp_path):
+    """training.networks: 2 with active learning: network 2 waits for the last round of network 1, then runs its own
+    chain of rounds from the frames network 1 was handed on with (from scratch, its own seeds): judged in its own
+    ANN-MD, adding the frames it fails on. The production runs use both; the first network keys the ensemble."""
+    from dopant_workflows.fileio import file_sha256
+
+    config, result = _run_active_learning_study(tmp_path, {
+        "selection": "uniform", "committee_size": 1, "max_rounds": 2, "converged_force_rmse_eV_A": 1e-4,
+        "explore_ps": 0.06, "max_labels_per_round": 6, "temperatures_K": [500]}, networks=2)
+    # 9 + network 2's two rounds (its level 1e-4 eV/A is never met either)
+    assert "Fireworks by state {'COMPLETED': 11}" in result.stdout
+    assert "== smoke shared-network2 active learning round 2: COMPLETED in" in result.stderr
+    documents = _collection(config, "active_learning")
+    rounds = sorted((d for d in documents if d["label"] == "shared"), key=lambda d: d["round"])
+    replica = sorted((d for d in documents if d["label"] == "shared-network2"), key=lambda d: d["round"])
+    assert [d["round"] for d in rounds] == [d["round"] for d in replica] == [1, 2]
+    final = rounds[-1]
+    handed_on = next(r for r in rounds if r["round"] == final["handed_on_round"])
+    assert final["handed_on_training_frame_files"] == handed_on["training_frame_files"]
+    # the chain starts from network 1's frames and adds its own labels (round 2 warm-starts from its round 1)
+    assert replica[0]["training_frame_files"] == sorted(handed_on["training_frame_files"])
+    assert replica[1]["training_frame_files"] == [*replica[0]["training_frame_files"],
+                                                  replica[0]["labelled_frames_path"]]
+    assert set(replica[0]["committee_sha256"]).isdisjoint(d["committee_sha256"][0] for d in rounds)
+    models = {m["model_sha256"]: m for m in _collection(config, "models")}
+    second = replica[-1]["handed_on_sha256"]
+    assert models[second]["training_frames_sha256"][: len(handed_on["training_frame_files"])] == [
+        file_sha256(f) for f in sorted(handed_on["training_frame_files"])]
+    tasks = _collection(config, "md_tasks")
+    assert {t["model_sha256"] for t in tasks} == {final["handed_on_sha256"], second}
+    assert {t["ensemble_sha256"] for t in tasks} == {final["handed_on_sha256"]}
+    assert {t["network"] for t in tasks} == {0, 1}

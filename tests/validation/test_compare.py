@@ -143,3 +143,21 @@ def test_bad_validation_settings_name_the_field(section, field):
     with pytest.raises(ValidationError) as error:
         ValidationSettings(**section)
     assert field in {".".join(map(str, e["loc"])) for e in error.value.errors()}
+
+
+def test_each_frame_is_compared_with_the_network_that_made_it_and_errors_pool_over_networks():
+    from ase import Atoms
+
+    from dopant_workflows.jobs.validation import RelabelErrors, combined_errors
+    from dopant_workflows.jobs.vasp_validation import network_for
+
+    a, b = object(), object()
+    frame = Atoms("Li", info={"model_sha256": "bbb", "source": "x.extxyz", "frame": 3})
+    assert network_for(frame, {"aaa": a, "bbb": b}) is b
+    assert network_for(Atoms("Li"), {"aaa": a}) is a and network_for(frame, a) is a  # one network: that one
+    with pytest.raises(ValueError, match=r"x.extxyz#3: made by network bbb, which is not among"):
+        network_for(frame, {"aaa": a})
+    pooled = combined_errors([RelabelErrors(0.1, 0.002, 10), RelabelErrors(0.2, 0.004, 30)])
+    assert pooled.n_frames == 40
+    assert pooled.force_rmse_eV_A == pytest.approx(math.sqrt((0.01 * 10 + 0.04 * 30) / 40))
+    assert math.isnan(combined_errors([]).force_rmse_eV_A)
