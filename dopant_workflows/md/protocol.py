@@ -31,7 +31,7 @@ from ase.io import write
 from tqdm import tqdm
 
 from dopant_workflows import __version__
-from dopant_workflows.errors import check_md_temperature
+from dopant_workflows.errors import DopwfInputError, check_md_temperature
 from dopant_workflows.fileio import write_text_atomically
 from dopant_workflows.md.checkpoint import sync_nhc_from_atoms
 from dopant_workflows.md.driver import MDBlowUp, NVTRun  # noqa: F401 - MDBlowUp re-exported
@@ -99,30 +99,39 @@ def run_md(atoms: Atoms, calculator, protocol: MDProtocol, temperature_K: float,
     bar = tqdm(total=n_total, initial=run.step, desc=f"MD {temperature_K:g} K", unit="step", disable=not progress)
     with open(log_path, "a", newline="") as log_file:
         writer = csv.writer(log_file)
+        def blow_up(reason: str) -> MDBlowUp:
+            bar.close()
+            write_text_atomically(out_dir / RUN_FILE, json.dumps(
+                {**run_info, "status": "failed", "failure_reason": reason}, indent=1))
+            return MDBlowUp(f"{out_dir}: {reason}")
+
         while run.step < n_total:
             step = run.step
-            if step < n_heat:  # linear velocity scaling from the initial to the target temperature
-                stage = "heating"
-                _velocity_verlet_step(atoms, dt)
-                target = protocol.initial_temperature_K + (temperature_K - protocol.initial_temperature_K) * (
-                    (step + 1) / n_heat)
-                current = atoms.get_temperature()
-                if current > 0:
-                    atoms.set_momenta(atoms.get_momenta() * np.sqrt(target / current))
-                sync_nhc_from_atoms(run.dyn)
-            else:
-                stage = "equilibration" if step < n_heat + n_eq else "production"
-                run.dyn.step()
+            try:
+                if step < n_heat:  # linear velocity scaling from the initial to the target temperature
+                    stage = "heating"
+                    _velocity_verlet_step(atoms, dt)
+                    target = protocol.initial_temperature_K + (temperature_K - protocol.initial_temperature_K) * (
+                        (step + 1) / n_heat)
+                    current = atoms.get_temperature()
+                    if current > 0:
+                        atoms.set_momenta(atoms.get_momenta() * np.sqrt(target / current))
+                    sync_nhc_from_atoms(run.dyn)
+                else:
+                    stage = "equilibration" if step < n_heat + n_eq else "production"
+                    run.dyn.step()
+            except DopwfInputError as exc:  # NaN positions between two checks: the integrator diverged
+                if np.isfinite(atoms.get_positions()).all():
+                    raise
+                raise blow_up(f"positions became NaN or inf at step {step + 1} (the dynamics diverged "
+                              "between two energy checks)") from exc
             step = run.step = step + 1
             production_step = step - n_heat - n_eq
             if step % protocol.sample_every == 0:
                 energy = float(atoms.get_potential_energy())
                 reason = run.check(energy)
                 if reason:
-                    bar.close()
-                    write_text_atomically(out_dir / RUN_FILE, json.dumps(
-                        {**run_info, "status": "failed", "failure_reason": reason}, indent=1))
-                    raise MDBlowUp(f"{out_dir}: {reason}")
+                    raise blow_up(reason)
                 time_fs = step * protocol.time_step_fs
                 wall = atoms.calc.results.get("core_repulsion_energy")
                 writer.writerow([stage, step, f"{time_fs:.3f}", f"{atoms.get_temperature():.4f}",

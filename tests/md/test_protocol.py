@@ -83,3 +83,34 @@ def test_time_on_a_networks_wall_is_recorded_and_warned_about(tmp_path):
     plain = run_md(copper(), EMT(), protocol, 500.0, tmp_path / "plain", seed=1, progress=False)
     assert "core_repulsion_contact_fraction" not in json.loads((tmp_path / "plain" / "md_run.json").read_text())
     assert not any("core repulsion" in w for w in plain.warnings) and plain.core_repulsion_contact_fraction is None
+
+
+class _Diverging(EMT):
+    """EMT until ``after`` force calls, then forces that send the atoms to infinity between two energy checks;
+    like the network's calculator, it refuses positions that are not finite."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after, self.calls = after, 0
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=()):
+        if not np.isfinite(atoms.get_positions()).all():
+            raise DopwfInputError("structure: positions contain NaN or inf")
+        super().calculate(atoms, properties, system_changes)
+        self.calls += 1
+        if self.calls > self.after:
+            self.results["forces"] = np.full((len(atoms), 3), 1e308)
+
+
+def test_dynamics_that_diverge_between_two_checks_end_as_a_blow_up_not_a_crash(tmp_path):
+    """Positions that became inf inside one step (a thermostat or a force overflowing) are the run blowing up
+    (MDBlowUp, its run.json 'failed' with the reason): exploration and validation record it as a result."""
+    import json
+
+    from dopant_workflows.md.protocol import RUN_FILE, MDBlowUp
+
+    protocol = protocol_from_preset("smoke")
+    with pytest.raises(MDBlowUp, match="positions became NaN or inf at step"):
+        run_md(copper(), _Diverging(after=30), protocol, 500.0, tmp_path, seed=1, progress=False)
+    record = json.loads((tmp_path / RUN_FILE).read_text())
+    assert record["status"] == "failed" and "diverged" in record["failure_reason"]
