@@ -87,8 +87,8 @@ class CheckPrecision(FiretaskBase):
         # each added run on one of its arrangement's networks (per_substitution: each cell has its own)
         labels = self.get("network_labels") or {}
         networks = {}
-        for sub_id, _ in decision.added:
-            networks.setdefault(labels.get(sub_id), networks_of(fw_spec, labels.get(sub_id)))
+        for label in {labels.get(sub_id) for sub_id, _ in decision.added}:
+            networks[label] = networks_of(fw_spec, label)
         chosen = {}
         for label, candidates in networks.items():
             mine = [i for i, (sub_id, _) in enumerate(decision.added) if labels.get(sub_id) == label]

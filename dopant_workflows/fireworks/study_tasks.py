@@ -113,19 +113,9 @@ class TrainNetwork(FiretaskBase):
     required_params = ["settings", "run_path", "study", "label"]
 
     def run_task(self, fw_spec):
-        from dopant_workflows.ann.settings import TrainingSettings
-        from dopant_workflows.jobs.training import train_network
-
-        db = results_db(fw_spec)
         announce(self)
         frames = pushed_frames(fw_spec)
-        document = train_network(frames, TrainingSettings(**self["settings"]), run_dir_of(self, fw_spec),
-                                 study=self["study"], label=self["label"], replace=True)
-        insert(db, "models", document.model_copy(update={"fw_id": fw_id_of(self)}).model_dump())
-        return FWAction(stored_data={"model_sha256": document.model_sha256,
-                                     "test_force_rmse_eV_A": document.force_rmse_eV_A["test"]},
-                        **network_handoff(0, self["label"], document.model_path, document.model_sha256,
-                                          training_frames=frames))
+        return _train_and_hand_on(self, fw_spec, frames, 0, training_frames=frames)
 
 
 @explicit_serialize
@@ -137,22 +127,29 @@ class TrainNetworkReplica(FiretaskBase):
     required_params = ["settings", "run_path", "study", "label", "index"]
 
     def run_task(self, fw_spec):
-        from dopant_workflows.ann.settings import TrainingSettings
-        from dopant_workflows.jobs.training import train_network
-
-        db = results_db(fw_spec)
         announce(self)
         frames = fw_spec.get(TRAINING_FRAMES_KEY)
         if not frames or not fw_spec.get(MODEL_SHA_KEY):
             raise ValueError(f"{TRAINING_FRAMES_KEY}: network 0 passed no training frames (or no network) to "
                              f"network {self['index']}")
-        document = train_network(frames, TrainingSettings(**self["settings"]), run_dir_of(self, fw_spec),
-                                 study=self["study"], label=self["label"], replace=True)
-        insert(db, "models", document.model_copy(update={"fw_id": fw_id_of(self)}).model_dump())
-        return FWAction(stored_data={"model_sha256": document.model_sha256, "network": int(self["index"]),
-                                     "test_force_rmse_eV_A": document.force_rmse_eV_A["test"]},
-                        **network_handoff(int(self["index"]), self["label"], document.model_path,
-                                          document.model_sha256, ensemble_sha256=fw_spec[MODEL_SHA_KEY]))
+        return _train_and_hand_on(self, fw_spec, frames, int(self["index"]), ensemble_sha256=fw_spec[MODEL_SHA_KEY])
+
+
+def _train_and_hand_on(task: FiretaskBase, fw_spec, frames: list[str], index: int, ensemble_sha256: str | None = None,
+                       training_frames: list[str] | None = None) -> FWAction:
+    """Train network ``index`` on ``frames`` with the task's settings, store its document and hand it on
+    (:func:`network_handoff`)."""
+    from dopant_workflows.ann.settings import TrainingSettings
+    from dopant_workflows.jobs.training import train_network
+
+    db = results_db(fw_spec)
+    document = train_network(frames, TrainingSettings(**task["settings"]), run_dir_of(task, fw_spec),
+                             study=task["study"], label=task["label"], replace=True)
+    insert(db, "models", document.model_copy(update={"fw_id": fw_id_of(task)}).model_dump())
+    return FWAction(stored_data={"model_sha256": document.model_sha256, "network": index,
+                                 "test_force_rmse_eV_A": document.force_rmse_eV_A["test"]},
+                    **network_handoff(index, task["label"], document.model_path, document.model_sha256,
+                                      ensemble_sha256=ensemble_sha256, training_frames=training_frames))
 
 
 @explicit_serialize
@@ -494,13 +491,11 @@ class ActiveLearningRound(FiretaskBase):
                   "n_labelled": document.n_labelled}
         if document.final:
             stored["handed_on_round"] = document.handed_on_round
-            if network:
-                return FWAction(stored_data=stored, **network_handoff(
-                    network, self["label"], document.handed_on_model_path, document.handed_on_sha256,
-                    ensemble_sha256=fw_spec[ENSEMBLE_SHA_KEY]))
-            return FWAction(stored_data=stored, **network_handoff(0, self["label"], document.handed_on_model_path,
-                                                                  document.handed_on_sha256,
-                                                                  training_frames=document.handed_on_training_frame_files))
+            # network 0 hands the others its training frames; network k >= 1 joins network 0's ensemble
+            return FWAction(stored_data=stored, **network_handoff(
+                network, self["label"], document.handed_on_model_path, document.handed_on_sha256,
+                ensemble_sha256=fw_spec[ENSEMBLE_SHA_KEY] if network else None,
+                training_frames=None if network else document.handed_on_training_frame_files))
         following = int(self["round"]) + 1
         task = ActiveLearningRound({**{k: v for k, v in self.items() if k != "relabelled"}, "round": following,
                                     "frames": [*self["frames"], document.labelled_frames_path],

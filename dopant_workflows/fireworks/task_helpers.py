@@ -109,13 +109,11 @@ def network_handoff(index: int, label: str | None, model_path: str, model_sha256
     """What a network Firework (training, active learning's last round, a replica) gives its children, as FWAction
     keywords: the network and its place in the ensemble to the runs below it, an entry in NETWORKS_KEY for the
     Fireworks that spread runs over every network, and (network 0) the frames it was trained on for the replicas."""
-    ensemble = ensemble_sha256 or model_sha256
-    update = {MODEL_PATH_KEY: model_path, MODEL_SHA_KEY: model_sha256, NETWORK_INDEX_KEY: int(index),
-              ENSEMBLE_SHA_KEY: ensemble}
+    entry = {"index": int(index), "label": label, MODEL_PATH_KEY: model_path, MODEL_SHA_KEY: model_sha256,
+             ENSEMBLE_SHA_KEY: ensemble_sha256 or model_sha256}
+    update = network_spec(entry)
     if training_frames is not None:
         update[TRAINING_FRAMES_KEY] = [str(f) for f in training_frames]
-    entry = {"index": int(index), "label": label, MODEL_PATH_KEY: model_path, MODEL_SHA_KEY: model_sha256,
-             ENSEMBLE_SHA_KEY: ensemble}
     return {"update_spec": update, "mod_spec": [{"_push": {NETWORKS_KEY: entry}}]}
 
 

@@ -81,7 +81,8 @@ def errors_of(pairs) -> RelabelErrors:
 
 
 def combined_errors(parts: Sequence[RelabelErrors]) -> RelabelErrors:
-    """Several networks' errors at one temperature as one: RMSEs pooled over all their frames."""
+    """Several sets of relabelled frames as one (networks at one temperature, or temperatures): RMSEs pooled over
+    all their frames."""
     n = sum(p.n_frames for p in parts)
     if n == 0:
         return RelabelErrors(float("nan"), float("nan"), 0)
@@ -207,10 +208,9 @@ def validate_network(model_path: str | Path, runs: Sequence[Mapping], settings: 
                 if trajectories:
                     parts.append(relabel_errors(trajectories, calculator, reference, settings.relabel_frames))
             errors[t] = combined_errors(parts)
-    n_all = sum(e.n_frames for e in errors.values())
-    force_all = math.sqrt(sum(e.force_rmse_eV_A**2 * e.n_frames for e in errors.values()) / n_all) if n_all else None
-    energy_all = (math.sqrt(sum(e.energy_rmse_eV_atom**2 * e.n_frames for e in errors.values()) / n_all)
-                  if n_all else None)
+    pooled = combined_errors(list(errors.values()))
+    force_all = pooled.force_rmse_eV_A if pooled.n_frames else None
+    energy_all = pooled.energy_rmse_eV_atom if pooled.n_frames else None
 
     core = {t: max((d.get("core_repulsion_max_eV") or 0.0 for d in ann_docs if float(d["temperature_K"]) == t),
                    default=None) for t in errors}
